@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline/promises';
+import { main } from './main.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  // First Ctrl-C: stop scheduling, let in-flight requests finish (commands watch the signal).
+  // Second Ctrl-C: leave now.
+  if (interrupts > 1) process.exit(130);
+  controller.abort();
+});
+
+const code = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  stdoutIsTTY: Boolean(process.stdout.isTTY),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
+  stdinIsTTY: Boolean(process.stdin.isTTY),
+  cwd: process.cwd(),
+  signal: controller.signal,
+  confirm: process.stdin.isTTY
+    ? async (question: string) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          const answer = await rl.question(`${question} [y/N] `);
+          return /^y(es)?$/i.test(answer.trim());
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined,
+});
+process.exitCode = code;

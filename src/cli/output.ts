@@ -1,0 +1,52 @@
+import { styleText } from 'node:util';
+
+/** Where the CLI writes and what it knows of its environment; tests pass their own. */
+export interface CliIO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: Record<string, string | undefined>;
+  /** stdout is a terminal. */
+  stdoutIsTTY: boolean;
+  /** stderr is a terminal (spinners and progress go there). */
+  stderrIsTTY: boolean;
+  /** stdin is a terminal (prompts are possible). */
+  stdinIsTTY: boolean;
+  cwd: string;
+  /** Ask a yes/no question on a TTY. Absent when no prompt is possible. */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Raised on SIGINT by bin.ts; commands stop scheduling work when it aborts. */
+  signal?: AbortSignal;
+}
+
+type StyleName = 'red' | 'green' | 'yellow' | 'cyan' | 'bold' | 'dim' | 'magenta';
+
+/** Colour decided once per stream and handed to renderers; renderers return strings. */
+export interface Style {
+  readonly enabled: boolean;
+  (name: StyleName, text: string): string;
+}
+
+export function createStyle(enabled: boolean): Style {
+  const fn = ((name: StyleName, text: string) => (enabled ? styleText(name, text) : text)) as Style;
+  Object.defineProperty(fn, 'enabled', { value: enabled });
+  return fn;
+}
+
+/**
+ * Colour is off with NO_COLOR, --no-color, or a stream that is not a TTY; FORCE_COLOR forces it
+ * (../shared/PRODUCT.md, "Commands").
+ */
+export function colourFor(isTTY: boolean, env: CliIO['env'], noColorFlag: boolean): boolean {
+  if (noColorFlag) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return isTTY;
+}
+
+export function writeLine(stream: { write(s: string): unknown }, line = ''): void {
+  stream.write(line.endsWith('\n') ? line : `${line}\n`);
+}
+
+export function writeJson(stream: { write(s: string): unknown }, value: unknown): void {
+  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,88 @@
+/**
+ * The validated, normalised desired state: what the YAML files ask for.
+ *
+ * Key presence decides what is managed (../shared/PRODUCT.md, "Desired state"):
+ * an omitted key is `undefined` here (unmanaged, never touched); an explicit YAML `null`
+ * becomes `null` (channel) or `{ op: 'unset' }` (property): remove; a present list is exact.
+ */
+import type {
+  DistinctId,
+  PreferenceUpdate,
+  ProfileStatus,
+  PropertyValue,
+  SingleChannelName,
+  Token,
+  TokenChannelName,
+} from '../fyno/types.js';
+
+/** 1-based line and column in a file, as the `yaml` package's line counter gives them. */
+export interface SourceRef {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type DesiredProperty =
+  | { op: 'set'; value: PropertyValue }
+  /** `{ $once: value }`: set only while the property is unset. */
+  | { op: 'once'; value: PropertyValue }
+  /** YAML `null`: unset. */
+  | { op: 'unset' };
+
+export type DesiredChannels = { [K in SingleChannelName]?: string | null } & {
+  [K in TokenChannelName]?: Token[] | null;
+};
+
+/** Opt-in exact management: remove keys fyno-sync set before that the file no longer names. */
+export interface ExactManagement {
+  properties: boolean;
+  preferences: boolean;
+}
+
+export interface DesiredProfile {
+  distinct_id: DistinctId;
+  /** Where the profile's mapping starts. */
+  at: SourceRef;
+  /**
+   * Source position of each managed field, keyed by dotted path:
+   * `name`, `channels.email`, `channels.push`, `preferences.all.sms`, `properties.plan`, `merge_from`.
+   */
+  refs: Record<string, SourceRef>;
+  state: 'present' | 'absent';
+  /** Never deleted or merged away, whatever the files say. */
+  protected: boolean;
+  /** Profiles merged into this one before anything else, in file order. */
+  merge_from: DistinctId[];
+  name?: string;
+  status?: ProfileStatus;
+  /** IANA name from Fyno's timezone list. */
+  timezone?: string;
+  channels?: DesiredChannels;
+  /** Topic id or `all` → channel → status. Only the named topics and channels are managed. */
+  preferences?: PreferenceUpdate;
+  properties?: Record<string, DesiredProperty>;
+  exact: ExactManagement;
+  /**
+   * Dotted paths (as in `refs`) whose value came wholly or partly from `${VAR}`:
+   * masked in every output.
+   */
+  sensitive: string[];
+}
+
+export interface DesiredState {
+  /** In a stable order: by file, then position in the file. */
+  profiles: DesiredProfile[];
+  /** The files that were read, as given/resolved (relative to cwd where possible). */
+  files: string[];
+}
+
+export interface ValidationIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** The profile's distinct_id when known. */
+  distinct_id?: string;
+  /** Dotted field path, e.g. `profiles[3].channels.sms` or `channels.sms`. */
+  field?: string;
+  message: string;
+}

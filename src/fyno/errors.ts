@@ -1,0 +1,40 @@
+import { FynoSyncError, type ErrorCode } from '../errors.js';
+
+export interface FynoApiErrorDetails {
+  /** HTTP status, absent for network errors and timeouts. */
+  status?: number;
+  /** Fyno's `_message` from the error body, when there was one. */
+  fynoMessage?: string;
+  method: string;
+  /** Path relative to the base URL, e.g. `/FY123/live/profiles/cust-1`. Never contains the key. */
+  path: string;
+  /** 429, 5xx, timeouts and network errors. */
+  retryable: boolean;
+  /** True when the request may have reached Fyno and been applied (timeout, reset, lost response). */
+  outcomeUnknown: boolean;
+  /** Seconds from `Retry-After`, when the server sent it. */
+  retryAfterSeconds?: number;
+  attempts: number;
+}
+
+/** The only error `HttpFynoClient` and `MemoryFyno` throw. */
+export class FynoApiError extends FynoSyncError {
+  readonly isFynoApiError = true;
+  constructor(code: ErrorCode, message: string, readonly api: FynoApiErrorDetails, options?: ErrorOptions) {
+    super(code, message, { ...api }, options);
+    this.name = 'FynoApiError';
+  }
+}
+
+export function isFynoApiError(e: unknown): e is FynoApiError {
+  return typeof e === 'object' && e !== null && (e as { isFynoApiError?: unknown }).isFynoApiError === true;
+}
+
+/** Error code for an HTTP status from Fyno. */
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 401 || status === 403) return 'api.unauthorized';
+  if (status === 404) return 'api.not_found';
+  if (status === 429) return 'api.rate_limited';
+  if (status >= 500) return 'api.server_error';
+  return 'api.bad_request';
+}

@@ -1,0 +1,6 @@
+/** The library surface of fyno-sync. Never imports src/cli. */
+export * from './errors.js';
+export * from './fyno/types.js';
+export * from './fyno/errors.js';
+export * from './desired/types.js';
+export * from './plan/types.js';

@@ -1,0 +1,151 @@
+/**
+ * Plans and operations: one plain, JSON-safe discriminated union (no classes, Dates or Maps),
+ * so `JSON.parse(JSON.stringify(plan))` deep-equals `plan`. The `type` values are the machine
+ * contract of `plan --json` (../shared/PRODUCT.md, "Commands").
+ */
+import type {
+  ChannelName,
+  DistinctId,
+  PreferenceChannel,
+  PreferenceStatus,
+  ProfileStatus,
+  PropertyValue,
+  Token,
+} from '../fyno/types.js';
+import type { SourceRef } from '../desired/types.js';
+
+export type ProfileField = 'name' | 'status' | 'timezone';
+
+export interface FieldChange {
+  field: ProfileField;
+  before?: string;
+  after: string;
+}
+
+export interface ProfileFields {
+  name?: string;
+  status?: ProfileStatus;
+  timezone?: string;
+  channels?: { [K in ChannelName]?: string | Token[] };
+}
+
+/** Single destination (string) or push/inapp tokens to *insert*. */
+export type ChannelValue = string | Token[];
+
+interface OpBase {
+  distinct_id: DistinctId;
+  /** Where in the desired files this operation comes from. */
+  at: SourceRef;
+  /** Safe to repeat blindly when its outcome is unknown. */
+  idempotent: boolean;
+  /** The value came from `${VAR}` (or is a token): masked in every rendering. */
+  sensitive?: boolean;
+}
+
+export type Operation =
+  | (OpBase & { type: 'profile.create'; profile: ProfileFields })
+  | (OpBase & { type: 'profile.update'; changes: FieldChange[] })
+  /** `from` is merged into `distinct_id`; `rename` when the target did not exist when planned. */
+  | (OpBase & { type: 'profile.merge'; from: DistinctId; rename: boolean })
+  | (OpBase & { type: 'channel.set'; channel: ChannelName; value: ChannelValue; before?: string })
+  /** Without `tokens`: the whole channel. With `tokens`: only those push/inapp tokens. */
+  | (OpBase & { type: 'channel.delete'; channel: ChannelName; tokens?: string[]; before?: string })
+  | (OpBase & {
+      type: 'preference.set';
+      topic: string;
+      channel: PreferenceChannel;
+      status: PreferenceStatus;
+      before?: PreferenceStatus;
+    })
+  | (OpBase & {
+      type: 'property.set' | 'property.set_once' | 'property.append' | 'property.remove';
+      key: string;
+      value: PropertyValue;
+      before?: PropertyValue;
+    })
+  | (OpBase & { type: 'property.unset'; key: string; before?: PropertyValue })
+  | (OpBase & { type: 'profile.delete' });
+
+export type OperationType = Operation['type'];
+
+/**
+ * Per-type facts the compiler keeps complete. `order` is the per-profile execution order
+ * (PRODUCT.md, "Applying"): merge → create → profile fields → channels → properties → preferences;
+ * delete alone.
+ */
+export const OP_INFO = {
+  'profile.merge': { symbol: '»', risky: true, order: 0, verb: 'merge' },
+  'profile.create': { symbol: '+', risky: false, order: 1, verb: 'create' },
+  'profile.update': { symbol: '~', risky: false, order: 2, verb: 'update' },
+  'channel.set': { symbol: '~', risky: false, order: 3, verb: 'set channel' },
+  'channel.delete': { symbol: '-', risky: true, order: 3, verb: 'delete channel' },
+  'property.set': { symbol: '~', risky: false, order: 4, verb: 'set property' },
+  'property.set_once': { symbol: '~', risky: false, order: 4, verb: 'set property once' },
+  'property.unset': { symbol: '-', risky: false, order: 4, verb: 'unset property' },
+  'property.append': { symbol: '+', risky: false, order: 4, verb: 'append to property' },
+  'property.remove': { symbol: '-', risky: false, order: 4, verb: 'remove from property' },
+  'preference.set': { symbol: '~', risky: false, order: 5, verb: 'set preference' },
+  'profile.delete': { symbol: '-', risky: true, order: 6, verb: 'delete' },
+} as const satisfies Record<OperationType, { symbol: string; risky: boolean; order: number; verb: string }>;
+
+export const OPERATION_TYPES = Object.keys(OP_INFO) as OperationType[];
+
+/** Per-profile action, used for the summary line "Plan: 3 to create, 12 to update, …". */
+export type ProfileAction = 'create' | 'update' | 'merge' | 'delete' | 'noop';
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  merge: number;
+  delete: number;
+  /** Profiles named in the desired state that need no change. */
+  unchanged: number;
+  operations: number;
+  by_type: Partial<Record<OperationType, number>>;
+}
+
+/** Something the desired state asks for that cannot be planned (e.g. a `required` channel). */
+export interface PlanIssue {
+  distinct_id: DistinctId;
+  at: SourceRef;
+  field: string;
+  message: string;
+}
+
+export interface PlanTarget {
+  base_url: string;
+  workspace: string;
+  env: 'live' | 'test';
+}
+
+export const PLAN_FORMAT_VERSION = 1 as const;
+
+export interface Plan {
+  /** The reader rejects other versions. */
+  readonly format_version: typeof PLAN_FORMAT_VERSION;
+  /** From an injected clock. */
+  readonly created_at: string;
+  readonly target: PlanTarget;
+  /** Desired-state paths the plan was computed from. */
+  readonly sources: readonly string[];
+  /**
+   * Fingerprint of each profile as read (profile + preferences when read), `absent` when it did
+   * not exist. Apply of a saved plan refuses to write if any differs now (`plan.stale`).
+   */
+  readonly preconditions: Readonly<Record<DistinctId, string>>;
+  readonly summary: PlanSummary;
+  readonly operations: readonly Operation[];
+  /** Non-empty means the plan cannot be applied. */
+  readonly issues: readonly PlanIssue[];
+  /** Which profiles were in scope, when narrowed (`--target`, `--exclude`, `--shard`, incremental). */
+  readonly scope?: PlanScope;
+}
+
+export interface PlanScope {
+  target?: string[];
+  exclude?: string[];
+  shard?: { index: number; count: number };
+  incremental?: { since: string; revision: string; skipped: number };
+  /** Profiles named in the desired state but left out of this plan. */
+  skipped: number;
+}
