@@ -1,0 +1,132 @@
+/**
+ * Pure value normalisation and comparison, shared by the loader (desired values) and the
+ * planner (live values), so that equal data compares equal and never shows as a change.
+ * No I/O, no clock.
+ */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { PropertyScalar, PropertyValue, Token } from '../fyno/types.js';
+
+/**
+ * Phone number to E.164 (`+919812345678`), or `null` when it is not a valid number.
+ * Fyno stores numbers as given and shows forms like `+91 9879X XXXXX` and `919XXXXXXXXX`
+ * (fyno-manage-user-profiles-api-openapi.yml, `inline_response_200_channel.sms`), so a number
+ * without `+` is read as international digits first, then against `defaultCountry`.
+ */
+export function normalizePhone(raw: string, defaultCountry?: CountryCode): string | null {
+  const s = raw.trim();
+  if (s === '') return null;
+  const candidates = s.startsWith('+') || s.startsWith('00') ? [s.replace(/^00/, '+')] : [`+${s}`];
+  if (!s.startsWith('+')) candidates.push(s);
+  for (const c of candidates) {
+    const parsed = c.startsWith('+')
+      ? parsePhoneNumberFromString(c)
+      : defaultCountry
+        ? parsePhoneNumberFromString(c, defaultCountry)
+        : undefined;
+    if (parsed?.isValid()) return parsed.number;
+  }
+  return null;
+}
+
+/**
+ * The date forms Fyno lists for property values (fyno-user-properties-api-openapi.yml,
+ * `/profiles/properties/set`): `2020-10-01T18:30:00.000Z`, `2020-10-01T18:30:00Z`,
+ * `2020-10-01T18:30:00.000+05:30`, `2020-10-01T18:30:00+02:00`, `2020-10-01`.
+ */
+const FYNO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** Epoch milliseconds of a Fyno date string, or `null` when it is not one (or not a real day). */
+export function dateInstant(s: string): number | null {
+  const m = FYNO_DATE_RE.exec(s);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, se] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) return null;
+  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59)) return null;
+  const t = Date.parse(h === undefined ? `${s}T00:00:00Z` : s);
+  return Number.isNaN(t) ? null : t;
+}
+
+export function isFynoDate(s: string): boolean {
+  return dateInstant(s) !== null;
+}
+
+export type PropertyKind = 'string' | 'number' | 'boolean' | 'date' | 'list';
+
+/** The Fyno type a value would give a new property (a string in a date form is a date). */
+export function propertyKind(v: PropertyValue): PropertyKind {
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'boolean') return 'boolean';
+  return isFynoDate(v) ? 'date' : 'string';
+}
+
+/** Scalars equal by value; two dates equal by instant, whatever form each was written in. */
+export function scalarEquals(a: PropertyScalar, b: PropertyScalar): boolean {
+  if (a === b) return true;
+  if (typeof a === 'string' && typeof b === 'string') {
+    const ta = dateInstant(a);
+    return ta !== null && ta === dateInstant(b);
+  }
+  return false;
+}
+
+/** Canonical key of a scalar for set operations: dates by instant. */
+export function scalarKey(v: PropertyScalar): string {
+  if (typeof v === 'string') {
+    const t = dateInstant(v);
+    if (t !== null) return `d:${t}`;
+    return `s:${v}`;
+  }
+  return typeof v === 'number' ? `n:${v}` : `b:${v}`;
+}
+
+/**
+ * Property values equal. Fyno lists hold unique values ("A list may contain only unique
+ * values", `/profiles/properties/list-append`), so lists compare as sets.
+ */
+export function propertyEquals(a: PropertyValue | undefined, b: PropertyValue | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b)) return false;
+    const ka = new Set(a.map(scalarKey));
+    const kb = new Set(b.map(scalarKey));
+    if (ka.size !== kb.size) return false;
+    for (const k of ka) if (!kb.has(k)) return false;
+    return true;
+  }
+  return scalarEquals(a, b);
+}
+
+/** Tokens equal as sets of (token, integration_id, status) with status defaulting to 1. */
+export function tokenKey(t: Token): string {
+  return JSON.stringify([t.token, t.integration_id ?? null, t.status ?? 1]);
+}
+
+/** Emails compare case-insensitively in the domain part only (RFC 5321 local parts are case-sensitive). */
+export function normalizeEmail(s: string): string {
+  const at = s.lastIndexOf('@');
+  const t = s.trim();
+  return at < 0 ? t : `${t.slice(0, t.lastIndexOf('@'))}@${t.slice(t.lastIndexOf('@') + 1).toLowerCase()}`;
+}
+
+/** JSON with object keys sorted at every level: stable fingerprints and byte-stable output. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  return v;
+}
