@@ -15,6 +15,8 @@ export interface FynoApiErrorDetails {
   /** Seconds from `Retry-After`, when the server sent it. */
   retryAfterSeconds?: number;
   attempts: number;
+  /** True when the caller's `AbortSignal` ended the request (code `apply.interrupted`). */
+  aborted?: boolean;
 }
 
 /** The only error `HttpFynoClient` and `MemoryFyno` throw. */

@@ -130,3 +130,29 @@ function sortKeys(v: unknown): unknown {
   }
   return v;
 }
+
+/**
+ * Canonical form of a single-destination channel value for comparison. Phones (sms, whatsapp,
+ * voice) go to E.164 when they parse — Fyno shows stored numbers as `+91 98123 45678` or
+ * `919812345678` (fyno-manage-user-profiles-api-openapi.yml, `inline_response_200_channel.sms`);
+ * emails compare with the domain lower-cased; anything else is compared trimmed.
+ */
+export function channelValueKey(channel: string, value: string): string {
+  if (channel === 'sms' || channel === 'whatsapp' || channel === 'voice') return normalizePhone(value) ?? value.trim();
+  if (channel === 'email') return normalizeEmail(value);
+  return value.trim();
+}
+
+/** Unique values of a list by `scalarKey`, first occurrence kept, order preserved. */
+export function uniqueScalars(values: readonly PropertyScalar[]): PropertyScalar[] {
+  const seen = new Set<string>();
+  const out: PropertyScalar[] = [];
+  for (const v of values) {
+    const k = scalarKey(v);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(v);
+    }
+  }
+  return out;
+}

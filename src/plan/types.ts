@@ -4,6 +4,8 @@
  * contract of `plan --json` (../shared/PRODUCT.md, "Commands").
  */
 import type {
+  ActualPreferences,
+  ActualProfile,
   ChannelName,
   DistinctId,
   PreferenceChannel,
@@ -40,6 +42,12 @@ interface OpBase {
   idempotent: boolean;
   /** The value came from `${VAR}` (or is a token): masked in every rendering. */
   sensitive?: boolean;
+  /**
+   * For `profile.create` / `profile.update` only: which fields hold an env-sourced value
+   * (`name`, `timezone`, `channels.email`, …). Only those are masked; push/inapp tokens are
+   * masked always. Absent on other types: a `sensitive` op masks all of its values.
+   */
+  sensitive_fields?: string[];
 }
 
 export type Operation =
@@ -148,4 +156,23 @@ export interface PlanScope {
   incremental?: { since: string; revision: string; skipped: number };
   /** Profiles named in the desired state but left out of this plan. */
   skipped: number;
+}
+
+/**
+ * What the fetcher read for one distinct_id: the profile (`null` when it does not exist) and,
+ * when the desired profile names preferences, its preferences. The fetcher also reads
+ * preferences for profiles that are about to be created (Fyno answers with the workspace topics
+ * and their default preferences), so the planner can check topic ids and `required` channels.
+ */
+export interface ActualSnapshot {
+  profile: ActualProfile | null;
+  preferences?: ActualPreferences;
+}
+
+/** Narrowing of the desired state and planner knobs. All pure data. */
+export interface PlanOptions {
+  /** Only profiles whose distinct_id matches one of these globs (picomatch). */
+  target?: string[];
+  /** Leave out profiles whose distinct_id matches one of these globs. */
+  exclude?: string[];
 }

@@ -1,0 +1,173 @@
+/**
+ * The JSON Schema in schemas/desired-state.schema.json is the single definition of the format;
+ * this module compiles it once and turns Ajv's errors into one-line, human messages.
+ *
+ * Schema annotation `x-messages` (keyword → text) gives a plain-language message where Ajv's
+ * would only quote a regular expression. Editors ignore it.
+ */
+import { readFileSync } from 'node:fs';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { InstancePath, PathSegment } from './positions.js';
+import { didYouMean } from './suggest.js';
+
+// ajv is CommonJS; its default export is the class under ESM interop.
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
+
+/** src/desired and dist/desired are both two levels below the package root. */
+export const SCHEMA_URL = new URL('../../schemas/desired-state.schema.json', import.meta.url);
+
+export interface SchemaProblem {
+  path: InstancePath;
+  /** Point at the key rather than the value (unknown and invalid keys). */
+  atKey: boolean;
+  message: string;
+}
+
+let compiled: { validate: ValidateFunction; schema: JsonSchema } | undefined;
+
+type JsonSchema = Record<string, unknown>;
+
+/** The parsed schema document (read once). */
+export function desiredStateSchema(): JsonSchema {
+  return compile().schema;
+}
+
+function compile(): { validate: ValidateFunction; schema: JsonSchema } {
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    ajv.addVocabulary(['x-messages']);
+    compiled = { validate: ajv.compile(schema), schema };
+  }
+  return compiled;
+}
+
+/**
+ * Validates one file's plain value (after `${VAR}` substitution). `shown(path, value)` renders a
+ * value for a message, masking values that came from the environment.
+ */
+export function checkSchema(data: unknown, shown: (path: InstancePath, v: unknown) => string): SchemaProblem[] {
+  const { validate } = compile();
+  if (validate(data)) return [];
+  const out: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    const p = toProblem(e, data, shown);
+    if (!p) continue;
+    const key = `${p.path.join('\u0000')}\u0001${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(p);
+  }
+  return out;
+}
+
+function toProblem(
+  e: ErrorObject,
+  root: unknown,
+  shown: (path: InstancePath, v: unknown) => string,
+): SchemaProblem | null {
+  const path = pointerToPath(e.instancePath, root);
+  const parent = (e.parentSchema ?? {}) as JsonSchema;
+  const custom = (parent['x-messages'] as Record<string, string> | undefined)?.[e.keyword];
+  const params = e.params as Record<string, unknown>;
+  const propertyName = (e as { propertyName?: string }).propertyName;
+  switch (e.keyword) {
+    case 'propertyNames':
+      // Ajv also reports the failing inner keyword with `propertyName`: that one is used.
+      return null;
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const known = Object.keys((parent.properties as JsonSchema | undefined) ?? {});
+      const hint = known.length > 0 ? didYouMean(key, known) : '';
+      return { path: [...path, key], atKey: true, message: `unknown key "${key}"${hint}` };
+    }
+    case 'required':
+      return { path, atKey: false, message: `missing required key "${String(params.missingProperty)}"` };
+    case 'type':
+      return { path, atKey: false, message: typeMessage(String(params.type), e.data) };
+    case 'const':
+      return { path, atKey: false, message: `must be ${JSON.stringify(params.allowedValue)}, not ${shown(path, e.data)}` };
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      if (allowed.length <= 10) {
+        return { path, atKey: false, message: `must be one of ${allowed.join(', ')}, not ${shown(path, e.data)}` };
+      }
+      const what = custom ?? `is not one of the ${allowed.length} allowed values`;
+      const hint = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
+      return { path, atKey: false, message: `${shown(path, e.data)} ${what}${hint}` };
+    }
+    case 'maxLength':
+      return {
+        path,
+        atKey: false,
+        message: `is ${[...String(e.data)].length} characters long; at most ${String(params.limit)} are allowed`,
+      };
+    case 'minLength':
+      return {
+        path,
+        atKey: false,
+        message: params.limit === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters long`,
+      };
+    case 'minItems':
+      return { path, atKey: false, message: 'must not be an empty list' };
+    case 'minProperties':
+      return { path, atKey: false, message: 'must not be empty' };
+    case 'pattern': {
+      if (propertyName !== undefined) {
+        return { path: [...path, propertyName], atKey: true, message: `key "${propertyName}" ${custom ?? `does not match ${String(params.pattern)}`}` };
+      }
+      return { path, atKey: false, message: `${shown(path, e.data)} ${custom ?? `does not match ${String(params.pattern)}`}` };
+    }
+    default:
+      return { path, atKey: false, message: custom ?? (e.message ?? 'is invalid') };
+  }
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  null: 'null',
+};
+
+function typeMessage(expected: string, data: unknown): string {
+  const words = expected.split(',').map((t) => TYPE_WORDS[t] ?? t);
+  const want = words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]!}`;
+  let hint = '';
+  if (data === null) hint = ' (omit the key to leave the field unmanaged)';
+  else if (expected.startsWith('string') && (typeof data === 'number' || typeof data === 'boolean')) hint = ' (put the value in quotes)';
+  return `must be ${want}, not ${describe(data)}${hint}`;
+}
+
+/** The kind of a value, for type errors (never the value itself: it may be a secret). */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return 'a string';
+}
+
+/** JSON Pointer → path segments; indexes into arrays become numbers. */
+function pointerToPath(pointer: string, root: unknown): PathSegment[] {
+  if (pointer === '') return [];
+  const out: PathSegment[] = [];
+  let cur: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      const i = Number(seg);
+      out.push(i);
+      cur = cur[i];
+    } else {
+      out.push(seg);
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+    }
+  }
+  return out;
+}

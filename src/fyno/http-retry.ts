@@ -1,0 +1,140 @@
+/**
+ * Retry policy and error translation for `HttpFynoClient`: which failures are retried, how
+ * long to wait, and how a got failure becomes a `FynoApiError` that never carries the key.
+ *
+ * PRODUCT.md ("Applying" → retries): 429, 5xx and network errors are retried with exponential
+ * backoff and jitter, honouring `Retry-After`; a non-idempotent write whose result is unknown
+ * is never blindly retried.
+ */
+import type { RetryObject } from 'got';
+import { codeForStatus, FynoApiError, type FynoApiErrorDetails } from './errors.js';
+import type { ErrorCode } from '../errors.js';
+import { parseBodyText, parseErrorMessage } from './wire-parse.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  limit: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { limit: 5, baseDelayMs: 250, maxDelayMs: 30_000 };
+
+/** 429 and every 5xx. */
+export const RETRY_STATUSES: readonly number[] = [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
+
+/**
+ * Errors raised before a connection exists: the request cannot have reached Fyno, so even a
+ * non-idempotent write may be sent again.
+ */
+export const NOT_SENT_ERROR_CODES: readonly string[] = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRINUSE'];
+
+/** Every network error worth retrying for a request that is safe to repeat. */
+export const RETRY_ERROR_CODES: readonly string[] = [
+  ...NOT_SENT_ERROR_CODES,
+  'ETIMEDOUT', // got's TimeoutError
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+];
+
+/**
+ * Delay before retry `attemptCount` (1 = first retry), or 0 for "do not retry".
+ * got's own rules (limit, method, status, error code) have already produced `computedValue`;
+ * 0 there means no. `Retry-After` wins (capped at `maxDelayMs`); otherwise exponential
+ * backoff with full jitter. Never returns 0 for a retry: got reads 0 as "stop".
+ */
+export function retryDelay(policy: RetryPolicy, r: Pick<RetryObject, 'attemptCount' | 'computedValue' | 'retryAfter'>, random: () => number = Math.random): number {
+  if (r.computedValue === 0) return 0;
+  if (r.retryAfter !== undefined && Number.isFinite(r.retryAfter)) {
+    return Math.max(1, Math.min(r.retryAfter, policy.maxDelayMs));
+  }
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (r.attemptCount - 1));
+  return Math.max(1, Math.floor(random() * cap));
+}
+
+/** `Retry-After` in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(v: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const raw = Array.isArray(v) ? v[0] : v;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, Math.ceil((t - now) / 1000));
+}
+
+/** What the client knows about a failed request, free of got objects (and so of the key). */
+export interface FailureFacts {
+  method: string;
+  path: string;
+  attempts: number;
+  timeoutMs: number;
+  status?: number;
+  bodyText?: string;
+  retryAfterHeader?: string | string[];
+  /** got / Node error code for failures without a response. */
+  errorCode?: string;
+  aborted: boolean;
+  /** The request was retried under the policy (a read, or a write marked idempotent). */
+  retryable: boolean;
+}
+
+/** Remove every occurrence of `secret` from `s` (defence in depth: a server may echo headers). */
+export function redact(s: string, secret: string): string {
+  return secret === '' ? s : s.split(secret).join('***');
+}
+
+/** Build the `FynoApiError` for a failure. No `cause`: got's errors hold the Authorization header. */
+export function toFynoApiError(f: FailureFacts, apiKey: string): FynoApiError {
+  const isWrite = f.method !== 'GET';
+  const attemptsNote = f.attempts > 1 ? ` (after ${f.attempts} attempts)` : '';
+  let code: ErrorCode;
+  let reason: string;
+  let outcomeUnknown: boolean;
+  let retryable: boolean;
+  const details: Partial<FynoApiErrorDetails> = {};
+
+  if (f.aborted) {
+    code = 'apply.interrupted';
+    reason = 'aborted';
+    // Aborting after the request left may still let Fyno apply it.
+    outcomeUnknown = isWrite && f.attempts > 0;
+    retryable = false;
+    details.aborted = true;
+  } else if (f.status !== undefined) {
+    const fynoMessage = parseErrorMessage(parseBodyText(f.bodyText));
+    code = codeForStatus(f.status);
+    reason = `${f.status}${fynoMessage !== undefined ? ` ${redact(fynoMessage, apiKey)}` : ''}`;
+    if (fynoMessage !== undefined) details.fynoMessage = redact(fynoMessage, apiKey);
+    retryable = f.status === 429 || f.status >= 500;
+    // A 429 is a refusal; a 5xx may come from a gateway after the backend applied the write.
+    outcomeUnknown = isWrite && f.status >= 500;
+    const ra = parseRetryAfter(f.retryAfterHeader);
+    if (ra !== undefined) details.retryAfterSeconds = ra;
+  } else if (f.errorCode === 'ETIMEDOUT') {
+    code = 'api.timeout';
+    reason = `timed out after ${f.timeoutMs} ms`;
+    retryable = true;
+    outcomeUnknown = isWrite;
+  } else {
+    code = 'api.network';
+    const c = f.errorCode !== undefined ? redact(f.errorCode, apiKey) : 'unknown error';
+    reason = `network error ${c}`;
+    retryable = true;
+    outcomeUnknown = isWrite && !NOT_SENT_ERROR_CODES.includes(f.errorCode ?? '');
+  }
+  const hint = outcomeUnknown ? '; outcome unknown, re-read before retrying' : '';
+  const message = `${f.method} ${f.path} ${f.aborted ? 'aborted' : `failed: ${reason}`}${attemptsNote}${hint}`;
+  const api: FynoApiErrorDetails = {
+    ...(f.status !== undefined ? { status: f.status } : {}),
+    ...details,
+    method: f.method,
+    path: f.path,
+    retryable,
+    outcomeUnknown,
+    attempts: f.attempts,
+  };
+  return new FynoApiError(code, message, api);
+}

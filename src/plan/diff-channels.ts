@@ -1,0 +1,74 @@
+/**
+ * Channels. `PATCH /profiles/{id}/channel` *updates* single-destination channels and *inserts*
+ * push/inapp tokens; `POST /profiles/{id}/channel/delete` removes whole channels or specific
+ * tokens (fyno-manage-user-profiles-api-openapi.yml). `PUT` with `channel` replaces all
+ * channels and is never used (PRODUCT.md, "The API we talk to").
+ */
+import type { Channels, SingleChannelName, Token, TokenChannelName } from '../fyno/types.js';
+import { SINGLE_CHANNELS, TOKEN_CHANNELS } from '../fyno/types.js';
+import { channelValueKey, tokenKey } from './normalize.js';
+import { isSensitive, refOf, type ProfileDiff } from './diff-context.js';
+
+export function diffChannels(diff: ProfileDiff, live: Channels): void {
+  const channels = diff.desired.channels;
+  if (!channels) return;
+  for (const c of SINGLE_CHANNELS) diffSingle(diff, c, channels[c], live[c]);
+  for (const c of TOKEN_CHANNELS) diffTokens(diff, c, channels[c], live[c]);
+}
+
+function diffSingle(diff: ProfileDiff, channel: SingleChannelName, want: string | null | undefined, have: string | undefined): void {
+  if (want === undefined) return; // omitted: unmanaged
+  const d = diff.desired;
+  const path = `channels.${channel}`;
+  const base = { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
+  const hasLive = have !== undefined && have !== '';
+  if (want === null) {
+    if (hasLive) diff.ops.push({ ...base, type: 'channel.delete', channel, before: have, idempotent: true });
+    return;
+  }
+  if (hasLive && channelValueKey(channel, want) === channelValueKey(channel, have)) return;
+  diff.ops.push({
+    ...base,
+    type: 'channel.set',
+    channel,
+    value: want,
+    ...(hasLive ? { before: have } : {}),
+    idempotent: true, // PATCH of a single channel overwrites: safe to repeat
+  });
+}
+
+/**
+ * A present token list is exact (PRODUCT.md, "Desired state"), reached with at most two
+ * requests: one delete of the tokens to drop, one insert of the tokens to add.
+ * - A token present on both sides with another integration_id/status is deleted and inserted
+ *   again (there is no update for a token; the delete is emitted first so the insert survives).
+ * - `[]` deletes the live tokens by value (one request, like deleting the whole channel, but it
+ *   names exactly what goes); YAML `null` deletes the whole channel.
+ * Token values are secrets: every token op is `sensitive`.
+ */
+function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] | null | undefined, have: Token[] | undefined): void {
+  if (want === undefined) return;
+  const d = diff.desired;
+  const base = { distinct_id: d.distinct_id, at: refOf(d, `channels.${channel}`), sensitive: true };
+  const live = have ?? [];
+  if (want === null) {
+    if (live.length > 0) diff.ops.push({ ...base, type: 'channel.delete', channel, idempotent: true });
+    return;
+  }
+  const wanted = new Map<string, Token>();
+  for (const t of want) if (!wanted.has(t.token)) wanted.set(t.token, t);
+  const liveByToken = new Map<string, Token[]>();
+  for (const t of live) liveByToken.set(t.token, [...(liveByToken.get(t.token) ?? []), t]);
+
+  const remove: string[] = [];
+  for (const [token, entries] of liveByToken) {
+    const w = wanted.get(token);
+    // Kept only when exactly one live entry matches the desired one in every field.
+    if (!w || entries.length !== 1 || tokenKey(entries[0]!) !== tokenKey(w)) remove.push(token);
+  }
+  const removed = new Set(remove);
+  const add = [...wanted.values()].filter((t) => !liveByToken.has(t.token) || removed.has(t.token));
+  if (remove.length > 0) diff.ops.push({ ...base, type: 'channel.delete', channel, tokens: remove, idempotent: true });
+  // Insert is not idempotent (PRODUCT.md, "Applying"): apply re-reads before retrying it.
+  if (add.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: add.map((t) => ({ ...t })), idempotent: false });
+}

@@ -1,0 +1,104 @@
+/**
+ * Properties (fyno-user-properties-api-openapi.yml): `$set`, `$once` (only while unset),
+ * `$append`/`$remove` (one value per key per action; lists hold unique values), `$unset`.
+ */
+import type { PropertyScalar, PropertyValue } from '../fyno/types.js';
+import type { SourceRef } from '../desired/types.js';
+import { propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
+import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
+import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
+import type { Operation } from './types.js';
+
+interface PropBase {
+  distinct_id: string;
+  at: SourceRef;
+  sensitive?: boolean;
+}
+
+/**
+ * Operations that turn the live value of a list property into exactly `want`.
+ * Counting one operation per appended/removed value against one `$set` of the whole list,
+ * `$set` is used when it is fewer. On a tie (a single value added or removed) the targeted
+ * `$append`/`$remove` wins: it leaves values another writer appended meanwhile alone and reads
+ * better in a plan. A live value that is not a list, or no live value, gets one `$set`.
+ */
+export function listPropertyOps(base: PropBase, key: string, want: readonly PropertyScalar[], have: PropertyValue | undefined): Operation[] {
+  const wanted = uniqueScalars(want);
+  if (have === undefined || !Array.isArray(have)) {
+    return [{ ...base, type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
+  }
+  if (propertyEquals(wanted, have)) return [];
+  const haveKeys = new Set(have.map(scalarKey));
+  const wantKeys = new Set(wanted.map(scalarKey));
+  const adds = wanted.filter((v) => !haveKeys.has(scalarKey(v)));
+  const removes = uniqueScalars(have).filter((v) => !wantKeys.has(scalarKey(v)));
+  if (adds.length + removes.length > 1) {
+    return [{ ...base, type: 'property.set', key, value: wanted, before: have, idempotent: true }];
+  }
+  return [
+    // Removes first: the value a remove names is the live form (e.g. a date as Fyno stores it).
+    ...removes.map((v): Operation => ({ ...base, type: 'property.remove', key, value: v, idempotent: true })),
+    // PRODUCT.md ("The API we talk to"): `$append` is not idempotent.
+    ...adds.map((v): Operation => ({ ...base, type: 'property.append', key, value: v, idempotent: false })),
+  ];
+}
+
+/**
+ * Diffs the named properties against `live`. With exact management on, also unsets the keys
+ * the ownership record names that the file no longer does, and returns the property keys the
+ * record should hold afterwards (`undefined` when exact management of properties is off).
+ */
+export function diffProperties(
+  diff: ProfileDiff,
+  live: Readonly<Record<string, PropertyValue>>,
+  record: OwnershipRecord,
+): Set<string> | undefined {
+  const d = diff.desired;
+  const props = d.properties ?? {};
+  const owned = new Set<string>();
+  for (const key of Object.keys(props)) {
+    const want = props[key]!;
+    const path = `properties.${key}`;
+    if (key === OWNERSHIP_PROPERTY) {
+      addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record (docs/ownership.md)`);
+      continue;
+    }
+    const base: PropBase = { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
+    const have = live[key];
+    switch (want.op) {
+      case 'unset':
+        if (have !== undefined) diff.ops.push({ ...base, type: 'property.unset', key, before: have, idempotent: true });
+        break;
+      case 'once':
+        // `$once` sets only while unset; once set by anyone it is left alone. It is owned only
+        // when fyno-sync sets it (or owned it before): exact mode never unsets a value it did not write.
+        if (have === undefined) {
+          diff.ops.push({ ...base, type: 'property.set_once', key, value: want.value, idempotent: true });
+          owned.add(key);
+        } else if (record.properties.has(key)) owned.add(key);
+        break;
+      case 'set':
+        owned.add(key);
+        if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(base, key, want.value, have));
+        else if (!propertyEquals(want.value, have)) {
+          diff.ops.push({ ...base, type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
+        }
+        break;
+      default: {
+        const never: never = want;
+        throw new Error(`unexpected property ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  if (!d.exact.properties) return undefined;
+  // Exact management: owned keys the file no longer names are unset (only those — a key
+  // someone else set is never touched, PRODUCT.md "Desired state").
+  for (const key of [...record.properties].sort()) {
+    if (key in props || key === OWNERSHIP_PROPERTY) continue;
+    const have = live[key];
+    if (have !== undefined) {
+      diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, 'properties'), type: 'property.unset', key, before: have, idempotent: true });
+    }
+  }
+  return owned;
+}

@@ -1,0 +1,187 @@
+/**
+ * Secrets never go into plan files or `--json` output (PRODUCT.md, "Desired state": values from
+ * the environment "are masked in every output"; push/inapp tokens are credentials). In the
+ * serialized form each secret value is replaced by `{ "$secret": "sha256:<hex>" }`, the SHA-256
+ * of `distinct_id + "\n" + stableStringify(value)`. Salting with the distinct_id stops one table
+ * of hashes from matching across profiles; a low-entropy value (a phone number) can still be
+ * guessed from its hash by brute force, so plan files remain internal artefacts (docs/plan-json.md).
+ *
+ * Apply gets the values back with `resolveSecrets`, from the re-loaded desired state and the
+ * live profiles (`collectSecretCandidates`).
+ */
+import { createHash } from 'node:crypto';
+import type { DesiredState } from '../desired/types.js';
+import type { DistinctId, PropertyValue, Token } from '../fyno/types.js';
+import { assertNever, FynoSyncError } from '../errors.js';
+import { stableStringify, uniqueScalars } from './normalize.js';
+import type { ActualSnapshot, Operation, Plan } from './types.js';
+
+/** Placeholder of a secret value in a serialized plan. */
+export interface SecretRef {
+  $secret: string;
+}
+
+export function isSecretRef(v: unknown): v is SecretRef {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as SecretRef).$secret === 'string' && Object.keys(v).length === 1;
+}
+
+export function secretHash(distinctId: DistinctId, value: unknown): string {
+  return `sha256:${createHash('sha256').update(`${distinctId}\n${stableStringify(value)}`).digest('hex')}`;
+}
+
+/** Maps every value in an operation that is a secret through `f` (a copy; `op` is untouched). */
+function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown): Operation {
+  const tokens = (ts: unknown): unknown => (Array.isArray(ts) ? ts.map((t: Token) => ({ ...t, token: f(t.token, true) })) : ts);
+  const copy = structuredClone(op);
+  const c = copy as unknown as Record<string, unknown>;
+  const hasBefore = 'before' in c && c.before !== undefined;
+  const fields = new Set(op.sensitive_fields ?? []);
+  switch (op.type) {
+    case 'profile.create': {
+      const p = c.profile as Record<string, unknown>;
+      const ch = p.channels as Record<string, unknown> | undefined;
+      for (const f2 of ['name', 'status', 'timezone']) if (fields.has(f2) && p[f2] !== undefined) p[f2] = f(p[f2], true);
+      if (ch) {
+        for (const k of Object.keys(ch)) {
+          if (Array.isArray(ch[k])) ch[k] = tokens(ch[k]); // tokens: always secret
+          else if (fields.has(`channels.${k}`)) ch[k] = f(ch[k], true);
+        }
+      }
+      return copy;
+    }
+    case 'profile.update':
+      for (const ch of c.changes as Record<string, unknown>[]) {
+        if (!fields.has(ch.field as string)) continue;
+        ch.after = f(ch.after, true);
+        if (ch.before !== undefined) ch.before = f(ch.before, false);
+      }
+      return copy;
+    case 'channel.set':
+      if (Array.isArray(c.value)) c.value = tokens(c.value);
+      else if (op.sensitive) c.value = f(c.value, true);
+      if (op.sensitive && hasBefore) c.before = f(c.before, false);
+      return copy;
+    case 'channel.delete':
+      if (Array.isArray(c.tokens)) c.tokens = c.tokens.map((t) => f(t, true));
+      if (op.sensitive && hasBefore) c.before = f(c.before, false);
+      return copy;
+    case 'property.set':
+    case 'property.set_once':
+    case 'property.append':
+    case 'property.remove':
+      if (op.sensitive) c.value = f(c.value, true);
+      if (op.sensitive && hasBefore) c.before = f(c.before, false);
+      return copy;
+    case 'property.unset':
+      if (op.sensitive && hasBefore) c.before = f(c.before, false);
+      return copy;
+    case 'profile.merge':
+    case 'profile.delete':
+    case 'preference.set':
+      return copy;
+    default:
+      return assertNever(op);
+  }
+}
+
+/** True when the operation carries any value that must be masked. */
+export function hasSecrets(op: Operation): boolean {
+  let found = false;
+  mapSecrets(op, (v) => ((found = true), v));
+  return found;
+}
+
+/** The operation with every secret replaced by its placeholder. */
+export function redactOperation(op: Operation): Operation {
+  if (!op.sensitive && op.type !== 'channel.set' && op.type !== 'channel.delete' && op.type !== 'profile.create') return op;
+  return mapSecrets(op, (v) => (isSecretRef(v) ? v : { $secret: secretHash(op.distinct_id, v) }));
+}
+
+/** The plan as it may be written to disk or printed: secrets replaced by placeholders. */
+export function redactPlan(plan: Plan): Plan {
+  return { ...plan, operations: plan.operations.map(redactOperation) };
+}
+
+/** Values a plan's secrets may be, per distinct_id (or one list for every profile). */
+export type SecretCandidates = ReadonlyMap<DistinctId, readonly unknown[]> | readonly unknown[];
+
+/**
+ * Every channel value, token, name/timezone and property value (whole lists, their unique form
+ * and each element) of the desired profiles and the live snapshots, keyed by distinct_id —
+ * the values apply passes to `resolveSecrets`.
+ */
+export function collectSecretCandidates(desired: DesiredState, actual: ReadonlyMap<DistinctId, ActualSnapshot>): Map<DistinctId, unknown[]> {
+  const out = new Map<DistinctId, unknown[]>();
+  const addValue = (list: unknown[], v: PropertyValue): void => {
+    list.push(v);
+    if (Array.isArray(v)) list.push(uniqueScalars(v), ...v);
+  };
+  for (const d of desired.profiles) {
+    const list: unknown[] = [];
+    for (const v of [d.name, d.status, d.timezone]) if (v !== undefined) list.push(v);
+    for (const v of Object.values(d.channels ?? {})) {
+      if (typeof v === 'string') list.push(v);
+      else if (Array.isArray(v)) list.push(...v.map((t) => t.token));
+    }
+    for (const p of Object.values(d.properties ?? {})) if (p.op !== 'unset') addValue(list, p.value);
+    const live = actual.get(d.distinct_id)?.profile;
+    for (const id of [d.distinct_id, ...d.merge_from]) {
+      const prof = id === d.distinct_id ? live : actual.get(id)?.profile;
+      if (!prof) continue;
+      for (const v of [prof.name, prof.status, prof.timezone]) if (v !== undefined) list.push(v);
+      for (const v of Object.values(prof.channels)) {
+        if (typeof v === 'string') list.push(v);
+        else if (Array.isArray(v)) list.push(...v.map((t) => t.token));
+      }
+      for (const v of Object.values(prof.properties)) addValue(list, v);
+    }
+    out.set(d.distinct_id, list);
+  }
+  return out;
+}
+
+/**
+ * Replaces the placeholders of a parsed plan by the values they stand for. A placeholder in a
+ * `before` (information only) that matches nothing is dropped; any other unresolved placeholder
+ * is an error naming the operations, e.g. because `${VAR}` changed since the plan was made.
+ */
+export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
+  const cache = new Map<DistinctId, Map<string, unknown>>();
+  const lookup = (id: DistinctId): Map<string, unknown> => {
+    let m = cache.get(id);
+    if (!m) {
+      m = new Map();
+      const list = Array.isArray(candidates) ? candidates : ((candidates as ReadonlyMap<DistinctId, readonly unknown[]>).get(id) ?? []);
+      for (const v of list) m.set(secretHash(id, v), v);
+      cache.set(id, m);
+    }
+    return m;
+  };
+  const unresolved: string[] = [];
+  const operations = plan.operations.map((op, i) => {
+    let missing = false;
+    const DROP = Symbol('drop');
+    const resolved = mapSecrets(op, (v, required) => {
+      if (!isSecretRef(v)) return v;
+      const hit = lookup(op.distinct_id).get(v.$secret);
+      if (hit !== undefined) return hit;
+      if (required) missing = true;
+      return required ? v : DROP;
+    });
+    const r = resolved as unknown as Record<string, unknown>;
+    if (r.before === DROP) delete r.before;
+    if (op.type === 'profile.update') {
+      for (const ch of r.changes as Record<string, unknown>[]) if (ch.before === DROP) delete ch.before;
+    }
+    if (missing) unresolved.push(`#${i + 1} ${op.type} ${op.distinct_id}`);
+    return resolved;
+  });
+  if (unresolved.length > 0) {
+    throw new FynoSyncError(
+      'plan.invalid',
+      `cannot resolve the secret values of ${unresolved.length} operation(s) (${unresolved.slice(0, 5).join(', ')}${unresolved.length > 5 ? ', …' : ''}); re-run plan with the same environment`,
+      { operations: unresolved },
+    );
+  }
+  return { ...plan, operations };
+}
