@@ -1,0 +1,338 @@
+/**
+ * `HttpFynoClient`: the `FynoApi` port over HTTP with got. Sends the `RequestSpec`s that
+ * wire.ts builds, parses answers with wire-parse.ts, and turns every failure into a
+ * `FynoApiError` (http-retry.ts) that carries no got object, so the API key cannot leak
+ * through `cause`, `options.headers` or a logged error.
+ *
+ * Retries (PRODUCT.md "Applying" → Retries): reads, and writes the caller marks
+ * `idempotent: true`, are retried on 429, 5xx, timeouts and network errors. Any other write is
+ * retried only when the failure proves it was not applied — 429 (a refusal) or a connection
+ * that never opened — and never when its outcome is unknown.
+ */
+import got, { HTTPError, type Method, type Response, type RetryOptions } from 'got';
+import pThrottle from 'p-throttle';
+import { checkBaseUrl } from './base-url.js';
+import { FynoApiError } from './errors.js';
+import {
+  DEFAULT_RETRY,
+  NOT_SENT_ERROR_CODES,
+  RETRY_ERROR_CODES,
+  RETRY_STATUSES,
+  retryDelay,
+  toFynoApiError,
+  type FailureFacts,
+  type RetryPolicy,
+} from './http-retry.js';
+import type {
+  Accepted,
+  ActualPreferences,
+  ActualProfile,
+  CallOptions,
+  ChannelName,
+  Channels,
+  DistinctId,
+  FynoApi,
+  PreferenceChannel,
+  PreferenceStatus,
+  PreferenceUpdate,
+  ProfileCreate,
+  ProfileUpdate,
+  PropertyBatchItem,
+  PropertyScalar,
+  PropertyValue,
+  Suppression,
+  SuppressionAdd,
+  SuppressionDelete,
+  Target,
+} from './types.js';
+import * as wire from './wire.js';
+import type { RequestSpec } from './wire.js';
+
+/** One HTTP attempt, reported after it ends (also for attempts that are retried). */
+export interface RequestInfo {
+  method: string;
+  /** The spec's path template, e.g. `/{WSID}/{version}/profiles/{distinct_id}`. */
+  route: string;
+  /** Path with query string, relative to the base URL. Never contains the key. */
+  path: string;
+  /** HTTP status, absent when no response arrived (timeout, network error, abort). */
+  status?: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  ms: number;
+}
+
+export interface HttpFynoClientOptions {
+  target: Target;
+  apiKey: string;
+  /** Per attempt, from sending to the end of the response body. Default 30 s. */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Global request rate (attempts per second, retries included) shared by every call. */
+  rps?: number;
+  userAgent?: string;
+  /** Called after every attempt: metrics, progress, tests. Must not throw. */
+  onRequest?: (info: RequestInfo) => void;
+  /** Jitter source, for deterministic tests. */
+  random?: () => number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_USER_AGENT = 'fyno-sync (+https://github.com/fyno-sync)';
+
+const ALL_METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** A limiter of `rps` starts per second, smoothed into slots of ~10 ms rather than 1 s bursts. */
+function createLimiter(rps: number | undefined): ((signal?: AbortSignal) => Promise<void>) | undefined {
+  if (rps === undefined || rps === Infinity) return undefined;
+  if (!(rps > 0)) throw new RangeError(`rps must be a positive number, got ${rps}`);
+  const limit = Math.max(1, Math.ceil(rps / 100));
+  const tick = pThrottle({ limit, interval: (1000 * limit) / rps })(() => undefined);
+  return async (signal) => {
+    if (signal === undefined) return tick();
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([tick(), aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+interface CallState {
+  attempts: number;
+  reported: number;
+  startedAt: number;
+}
+
+/** `FynoApi` over HTTP. Throws only `FynoApiError`. */
+export class HttpFynoClient implements FynoApi {
+  readonly target: Target;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  readonly #retry: RetryPolicy;
+  readonly #userAgent: string;
+  readonly #onRequest: ((info: RequestInfo) => void) | undefined;
+  readonly #random: () => number;
+  readonly #limit: ((signal?: AbortSignal) => Promise<void>) | undefined;
+
+  constructor(opts: HttpFynoClientOptions) {
+    // Checked again here so a hand-built Target cannot send the key over plain HTTP.
+    this.target = { ...opts.target, baseUrl: checkBaseUrl(opts.target.baseUrl, 'baseUrl') };
+    if (/[\r\n]/.test(opts.apiKey)) throw new RangeError('apiKey contains a line break');
+    this.#apiKey = opts.apiKey;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#retry = opts.retry ?? DEFAULT_RETRY;
+    this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.#onRequest = opts.onRequest;
+    this.#random = opts.random ?? Math.random;
+    this.#limit = createLimiter(opts.rps);
+  }
+
+  /** Keeps the key out of `util.inspect(client)` and `JSON.stringify(client)`. */
+  toJSON(): { target: Target } {
+    return { target: this.target };
+  }
+
+  /** got's retry options for one request; see the header for the rules. */
+  #retryOptions(spec: RequestSpec, o: CallOptions | undefined): Partial<RetryOptions> {
+    const safe = spec.method === 'GET' || o?.idempotent === true;
+    return {
+      limit: this.#retry.limit,
+      methods: ALL_METHODS,
+      statusCodes: safe ? [...RETRY_STATUSES] : [429],
+      errorCodes: safe ? [...RETRY_ERROR_CODES] : [...NOT_SENT_ERROR_CODES],
+      // A longer Retry-After than we are willing to wait ends the request (details carry it).
+      maxRetryAfter: this.#retry.maxDelayMs,
+      calculateDelay: (r) => retryDelay(this.#retry, r, this.#random),
+    };
+  }
+
+  /** Send one spec; returns the parsed body of a 2xx answer. */
+  async #send(spec: RequestSpec, o: CallOptions | undefined): Promise<unknown> {
+    const path = wire.pathWithQuery(spec);
+    const signal = o?.signal;
+    const state: CallState = { attempts: 0, reported: 0, startedAt: 0 };
+    const report = (status: number | undefined): void => {
+      if (this.#onRequest === undefined || state.reported >= state.attempts) return;
+      state.reported = state.attempts;
+      const info: RequestInfo = { method: spec.method, route: spec.route, path, attempt: state.attempts, ms: Date.now() - state.startedAt };
+      if (status !== undefined) info.status = status;
+      this.#onRequest(info);
+    };
+    const facts = (extra: Partial<FailureFacts>): FailureFacts => ({
+      method: spec.method,
+      path,
+      attempts: state.attempts,
+      timeoutMs: this.#timeoutMs,
+      aborted: false,
+      retryable: spec.method === 'GET' || o?.idempotent === true,
+      ...extra,
+    });
+
+    if (signal?.aborted) throw toFynoApiError(facts({ aborted: true }), this.#apiKey);
+    try {
+      const response: Response<string> = await got(`${this.target.baseUrl}${path}`, {
+        method: spec.method,
+        ...(spec.body !== undefined ? { json: spec.body } : {}),
+        headers: {
+          authorization: `Bearer ${this.#apiKey}`,
+          accept: 'application/json',
+          'user-agent': this.#userAgent,
+        },
+        responseType: 'text',
+        throwHttpErrors: true,
+        // A redirect could carry the key to another host; Fyno does not redirect its API.
+        followRedirect: false,
+        timeout: { request: this.#timeoutMs },
+        retry: this.#retryOptions(spec, o),
+        ...(signal !== undefined ? { signal } : {}),
+        hooks: {
+          beforeRequest: [
+            async () => {
+              if (this.#limit) await this.#limit(signal);
+              state.attempts += 1;
+              state.startedAt = Date.now();
+            },
+          ],
+          afterResponse: [
+            (res) => {
+              report(res.statusCode);
+              return res;
+            },
+          ],
+          beforeRetry: [
+            (error) => {
+              report(error.response?.statusCode);
+            },
+          ],
+        },
+      });
+      // 3xx are not followed and not errors for got: treat them as the failures they are.
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        throw toFynoApiError(facts({ status: response.statusCode, bodyText: response.body }), this.#apiKey);
+      }
+      return wire.parseBodyText(response.body);
+    } catch (error) {
+      if (error instanceof FynoApiError) throw error;
+      const e = error as { code?: unknown; name?: unknown };
+      if (signal?.aborted || e.code === 'ERR_ABORTED' || e.name === 'AbortError' || e.name === 'CancelError') {
+        report(undefined);
+        throw toFynoApiError(facts({ aborted: true }), this.#apiKey);
+      }
+      if (error instanceof HTTPError) {
+        const res = error.response as Response<unknown>;
+        throw toFynoApiError(
+          facts({
+            status: res.statusCode,
+            bodyText: typeof res.body === 'string' ? res.body : undefined,
+            retryAfterHeader: res.headers['retry-after'],
+          }),
+          this.#apiKey,
+        );
+      }
+      report(undefined);
+      // Only the code is kept: got's message may quote the URL, its options hold the headers.
+      const code = typeof e.code === 'string' && /^[A-Z0-9_]{1,64}$/.test(e.code) ? e.code : undefined;
+      throw toFynoApiError(facts(code !== undefined ? { errorCode: code } : {}), this.#apiKey);
+    }
+  }
+
+  async getProfile(id: DistinctId, o?: CallOptions): Promise<ActualProfile | null> {
+    try {
+      return wire.parseProfile(await this.#send(wire.buildGetProfile(this.target, id), o), id);
+    } catch (error) {
+      // Fyno answers 400 `incorrect/non existing distinct_id provided` (spec
+      // `DistinctIDDoesNotExist`) rather than 404; both mean "no such profile".
+      if (error instanceof FynoApiError && error.api.status !== undefined && wire.isMissingProfileAnswer(error.api.status, error.api.fynoMessage)) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  async createProfile(profile: ProfileCreate, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildCreateProfile(this.target, profile), o);
+  }
+
+  async updateProfile(id: DistinctId, fields: ProfileUpdate, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildUpdateProfile(this.target, id, fields), o);
+  }
+
+  async deleteProfiles(ids: DistinctId[], o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildDeleteProfiles(this.target, ids), o);
+  }
+
+  async mergeProfile(source: DistinctId, target: DistinctId, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildMergeProfile(this.target, source, target), o);
+  }
+
+  async upsertChannels(id: DistinctId, channels: Channels, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildUpsertChannels(this.target, id, channels), o);
+  }
+
+  async deleteChannels(id: DistinctId, channels: ChannelName[], o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildDeleteChannels(this.target, id, channels), o);
+  }
+
+  async deleteTokens(id: DistinctId, tokens: { push?: string[]; inapp?: string[] }, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildDeleteTokens(this.target, id, tokens), o);
+  }
+
+  async getPreferences(id: DistinctId, o?: CallOptions): Promise<ActualPreferences> {
+    return wire.parsePreferences(await this.#send(wire.buildGetPreferences(this.target, id), o));
+  }
+
+  async setPreferences(id: DistinctId, update: PreferenceUpdate, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildSetPreferences(this.target, id, update), o);
+  }
+
+  async setPreference(id: DistinctId, topic: string, channel: PreferenceChannel, status: PreferenceStatus, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildSetPreference(this.target, id, topic, channel, status), o);
+  }
+
+  async setProperties(id: DistinctId, values: Record<string, PropertyValue>, o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildSetProperties(this.target, id, values), o));
+  }
+
+  async setPropertiesOnce(id: DistinctId, values: Record<string, PropertyValue>, o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildSetPropertiesOnce(this.target, id, values), o));
+  }
+
+  async addToProperties(id: DistinctId, values: Record<string, number>, o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildAddToProperties(this.target, id, values), o));
+  }
+
+  async appendToProperties(id: DistinctId, values: Record<string, PropertyScalar>, o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildAppendToProperties(this.target, id, values), o));
+  }
+
+  async removeFromProperties(id: DistinctId, values: Record<string, PropertyScalar>, o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildRemoveFromProperties(this.target, id, values), o));
+  }
+
+  async unsetProperties(id: DistinctId, keys: string[], o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildUnsetProperties(this.target, id, keys), o));
+  }
+
+  async batchProperties(items: PropertyBatchItem[], o?: CallOptions): Promise<Accepted> {
+    return wire.parseAccepted(await this.#send(wire.buildBatchProperties(this.target, items), o));
+  }
+
+  async listSuppressions(o?: CallOptions): Promise<Suppression[]> {
+    return wire.parseSuppressions(await this.#send(wire.buildListSuppressions(this.target), o));
+  }
+
+  async addSuppression(entry: SuppressionAdd, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildAddSuppression(this.target, entry), o);
+  }
+
+  async deleteSuppression(which: SuppressionDelete, o?: CallOptions): Promise<void> {
+    await this.#send(wire.buildDeleteSuppression(this.target, which), o);
+  }
+}
