@@ -67,7 +67,7 @@ export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | und
     const sep = pair.lastIndexOf(':');
     const topic = pair.slice(0, sep);
     const channel = pair.slice(sep + 1) as PreferenceChannel;
-    if (named[topic]?.[channel] !== undefined) continue; // named but not plannable (an issue)
+    if (Object.hasOwn(named, topic) && named[topic]?.[channel] !== undefined) continue; // named but not plannable (an issue)
     const have = liveStatus(live, topic, channel);
     // A topic that no longer exists, or a required channel, just leaves the record.
     if (have === undefined || have === DEFAULT_STATUS || isRequired(live, topic, channel)) continue;

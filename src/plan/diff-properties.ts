@@ -24,6 +24,8 @@ interface PropBase {
  */
 export function listPropertyOps(base: PropBase, key: string, want: readonly PropertyScalar[], have: PropertyValue | undefined): Operation[] {
   const wanted = uniqueScalars(want);
+  // An unset property already holds no values: `[]` against nothing plans nothing (docs/planner.md).
+  if (have === undefined && wanted.length === 0) return [];
   if (have === undefined || !Array.isArray(have)) {
     return [{ ...base, type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
   }
@@ -94,7 +96,7 @@ export function diffProperties(
   // Exact management: owned keys the file no longer names are unset (only those — a key
   // someone else set is never touched, PRODUCT.md "Desired state").
   for (const key of [...record.properties].sort()) {
-    if (key in props || key === OWNERSHIP_PROPERTY) continue;
+    if (Object.hasOwn(props, key) || key === OWNERSHIP_PROPERTY) continue;
     const have = live[key];
     if (have !== undefined) {
       diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, 'properties'), type: 'property.unset', key, before: have, idempotent: true });

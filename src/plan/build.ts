@@ -1,0 +1,118 @@
+/**
+ * From desired state and what was read to a whole `Plan`: operations and issues (diff.ts), the
+ * summary counts, and the preconditions (one fingerprint per profile read) that apply of a saved
+ * plan checks before any write. Pure: no I/O, no clock (`createdAt` is passed in), no randomness.
+ */
+import type { DesiredProfile, DesiredState } from '../desired/types.js';
+import type { DistinctId } from '../fyno/types.js';
+import { planOperations } from './diff.js';
+import { fingerprintSnapshot } from './fingerprint.js';
+import { selectProfiles } from './select.js';
+import {
+  PLAN_FORMAT_VERSION,
+  type ActualSnapshot,
+  type Operation,
+  type Plan,
+  type PlanOptions,
+  type PlanScope,
+  type PlanSummary,
+  type PlanTarget,
+  type ProfileAction,
+} from './types.js';
+
+export interface BuildPlanOptions {
+  /** ISO 8601 instant from the caller's clock. */
+  createdAt: string;
+  target: PlanTarget;
+  /** Desired-state paths the plan was computed from. */
+  sources: readonly string[];
+  /** `--target` / `--exclude` narrowing. */
+  select?: PlanOptions;
+  /** Recorded as is when the caller narrowed the desired state (shards, incremental plans). */
+  scope?: PlanScope;
+}
+
+/** The plan for `desired` against `actual`. Arguments are never modified. */
+export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId, ActualSnapshot>, opts: BuildPlanOptions): Plan {
+  const select = opts.select ?? {};
+  const { profiles } = selectProfiles(desired.profiles, select);
+  const { operations, issues } = planOperations(desired, actual, select);
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    created_at: opts.createdAt,
+    target: { ...opts.target },
+    sources: [...opts.sources],
+    preconditions: preconditionsFor(profiles, actual),
+    summary: summarize(profiles.map((p) => p.distinct_id), operations),
+    operations,
+    issues,
+    ...(opts.scope ? { scope: structuredClone(opts.scope) } : {}),
+  };
+}
+
+/**
+ * A fingerprint for every profile the plan depends on: each selected profile and each of its
+ * `merge_from` sources that was read (`absent` when it did not exist). Sorted by id so that the
+ * plan is byte-stable.
+ */
+export function preconditionsFor(profiles: readonly DesiredProfile[], actual: ReadonlyMap<DistinctId, ActualSnapshot>): Record<DistinctId, string> {
+  const ids = new Set<DistinctId>();
+  for (const d of profiles) {
+    if (actual.has(d.distinct_id)) ids.add(d.distinct_id);
+    if (d.state === 'present') for (const src of d.merge_from) if (actual.has(src)) ids.add(src);
+  }
+  const out: Record<DistinctId, string> = {};
+  for (const id of [...ids].sort()) out[id] = fingerprintSnapshot(actual.get(id));
+  return out;
+}
+
+/**
+ * The one action of a profile in the summary line. A profile is counted once, by its most
+ * significant operation: delete, then merge (a merge usually brings updates along), then create,
+ * then update (any other operation).
+ */
+export function profileAction(ops: readonly Operation[]): ProfileAction {
+  let action: ProfileAction = 'noop';
+  const rank: Record<ProfileAction, number> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
+  for (const op of ops) {
+    const a: ProfileAction =
+      op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
+    if (rank[a] > rank[action]) action = a;
+  }
+  return action;
+}
+
+/** Operations grouped by distinct_id, in first-seen order. */
+export function groupByProfile(operations: readonly Operation[]): Map<DistinctId, Operation[]> {
+  const out = new Map<DistinctId, Operation[]>();
+  for (const op of operations) {
+    const list = out.get(op.distinct_id);
+    if (list) list.push(op);
+    else out.set(op.distinct_id, [op]);
+  }
+  return out;
+}
+
+/** Counts per profile action and per operation type. `profileIds` are the profiles in scope. */
+export function summarize(profileIds: readonly DistinctId[], operations: readonly Operation[]): PlanSummary {
+  const groups = groupByProfile(operations);
+  const summary: PlanSummary = { create: 0, update: 0, merge: 0, delete: 0, unchanged: 0, operations: operations.length, by_type: {} };
+  const seen = new Set<DistinctId>();
+  for (const id of profileIds) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const action = profileAction(groups.get(id) ?? []);
+    if (action === 'noop') summary.unchanged += 1;
+    else summary[action] += 1;
+  }
+  // Operations of an id outside `profileIds` cannot happen with planOperations; counted anyway.
+  for (const [id, ops] of groups) {
+    if (seen.has(id)) continue;
+    const action = profileAction(ops);
+    if (action !== 'noop') summary[action] += 1;
+  }
+  const byType: Record<string, number> = {};
+  for (const op of operations) byType[op.type] = (byType[op.type] ?? 0) + 1;
+  for (const t of Object.keys(byType).sort()) (summary.by_type as Record<string, number>)[t] = byType[t]!;
+  return summary;
+}

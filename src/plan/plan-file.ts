@@ -1,0 +1,107 @@
+/**
+ * Saved plans (`plan --out plan.json`, read back by `apply --plan`) and `plan --json`: one JSON
+ * document whose shape schemas/plan.schema.json defines (documented in docs/planner.md).
+ * Secrets are replaced by `{ "$secret": "sha256:…" }` placeholders (secrets.ts) before anything is
+ * serialized; apply resolves them with `resolveSecrets`.
+ */
+import { readFileSync } from 'node:fs';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import { FynoSyncError } from '../errors.js';
+import { redactPlan } from './secrets.js';
+import { PLAN_FORMAT_VERSION, type Plan } from './types.js';
+
+// ajv and ajv-formats are CommonJS; their default exports under ESM interop.
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
+const addFormats = formatsModule as unknown as typeof formatsModule.default;
+
+/** src/plan and dist/plan are both two levels below the package root. */
+export const PLAN_SCHEMA_URL = new URL('../../schemas/plan.schema.json', import.meta.url);
+
+let validator: ValidateFunction | undefined;
+
+function validatePlanShape(): ValidateFunction {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(PLAN_SCHEMA_URL, 'utf8')) as Record<string, unknown>;
+    const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+    addFormats(ajv, ['date-time']);
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+/** Top-level keys in the order a reader expects them; nested objects get sorted keys. */
+const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'scope', 'summary', 'issues', 'preconditions', 'operations'] as const;
+/** Operations start with what a reader scans for. */
+const OP_FIRST = ['type', 'distinct_id'];
+
+function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
+  if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+  const rest = keys.filter((k) => !first.includes(k)).sort();
+  for (const k of [...first.filter((k) => keys.includes(k)), ...rest]) out[k] = sortedKeys(o[k]);
+  return out;
+}
+
+/**
+ * The plan as one JSON document: secrets redacted, keys in a stable order (top level as
+ * `TOP_ORDER`, operations `type` and `distinct_id` first, everything else sorted), two-space
+ * indentation except that each operation takes one line (a 100,000-profile plan stays readable
+ * in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
+ */
+export function serializePlan(plan: Plan): string {
+  const redacted = redactPlan(plan) as unknown as Record<string, unknown>;
+  const head: Record<string, unknown> = {};
+  for (const k of TOP_ORDER) if (k !== 'operations' && redacted[k] !== undefined) head[k] = sortedKeys(redacted[k]);
+  const ops = plan.operations.length === 0 ? '[]' : `[\n${(redacted.operations as unknown[]).map((op) => `    ${JSON.stringify(sortedKeys(op, OP_FIRST))}`).join(',\n')}\n  ]`;
+  const headText = JSON.stringify(head, null, 2);
+  return `${headText.slice(0, -2)},\n  "operations": ${ops}\n}\n`;
+}
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath === '' ? 'the plan' : e.instancePath;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
+  if (e.keyword === 'enum') return `${where} ${e.message ?? 'is invalid'}: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((x) => JSON.stringify(x)).join(', ')}`;
+  return `${where} ${e.message ?? 'is invalid'}`;
+}
+
+/**
+ * Reads a plan document (`source` names it in errors: a file path or `stdin`). Throws
+ * `FynoSyncError('plan.invalid')` with a one-line message when the text is not JSON, is of
+ * another `format_version`, or does not match schemas/plan.schema.json. The result still holds
+ * secret placeholders: resolve them with `resolveSecrets` before applying.
+ */
+export function parsePlan(text: string, source: string): Plan {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0] : 'syntax error';
+    throw new FynoSyncError('plan.invalid', `${source}: not a plan file: invalid JSON (${reason})`, { file: source });
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new FynoSyncError('plan.invalid', `${source}: not a plan file: expected a JSON object`, { file: source });
+  }
+  const version = (doc as { format_version?: unknown }).format_version;
+  if (version !== PLAN_FORMAT_VERSION) {
+    const got = version === undefined ? 'no format_version' : `format_version ${JSON.stringify(version)}`;
+    throw new FynoSyncError(
+      'plan.invalid',
+      `${source}: unsupported plan: ${got}; this fyno-sync reads format_version ${PLAN_FORMAT_VERSION} (re-run plan with this version)`,
+      { file: source, format_version: version ?? null },
+    );
+  }
+  const validate = validatePlanShape();
+  if (!validate(doc)) {
+    const first = validate.errors?.[0];
+    const reason = first ? describeError(first) : 'does not match the plan schema';
+    throw new FynoSyncError('plan.invalid', `${source}: invalid plan: ${reason.replace(/\s+/g, ' ')}`, {
+      file: source,
+      ...(first ? { path: first.instancePath } : {}),
+    });
+  }
+  return doc as Plan;
+}
