@@ -1,0 +1,107 @@
+/**
+ * Seeding (admin `POST /_emulator/seed`): profiles, topics and preferences loaded in one call,
+ * through the same handlers as the API so that seeded data obeys the same rules.
+ */
+import { PREFERENCE_CHANNELS, type PropertyValue } from '../types.js';
+import { isObject, type Reply } from './api-common.js';
+import { handleApi } from './core.js';
+import { applyPropertyOp } from './api-properties.js';
+import type { Env, FynoStore, TopicDef } from './store.js';
+
+/**
+ * `profiles`: bodies of `POST /profiles` (version_profiles_body) plus an optional `properties`
+ * object, applied at once (no delay). A profile that exists is replaced. `topics` replace the
+ * space's topics. `preferences`: distinct_id → `user_preference` as in `PUT
+ * /subscriptions/preference`.
+ */
+export interface SeedInput {
+  workspace?: string;
+  env?: Env;
+  profiles?: unknown[];
+  topics?: unknown[];
+  preferences?: Record<string, unknown>;
+}
+
+const CONFIGS = new Set(['on', 'off', 'required']);
+const PREF_CHANNELS = new Set<string>(PREFERENCE_CHANNELS);
+
+function parseTopic(raw: unknown, i: number): TopicDef {
+  const where = `topics[${i}]`;
+  if (!isObject(raw)) throw new Error(`${where} must be an object`);
+  const id = raw.subscription_id;
+  if (typeof id !== 'string' || id === '' || id === 'all') throw new Error(`${where}.subscription_id must be a non-empty string other than 'all'`);
+  const cfg = raw.channel_config ?? {};
+  if (!isObject(cfg)) throw new Error(`${where}.channel_config must be an object`);
+  for (const [ch, v] of Object.entries(cfg)) {
+    if (!PREF_CHANNELS.has(ch)) throw new Error(`${where}.channel_config: unknown channel '${ch}'`);
+    if (typeof v !== 'string' || !CONFIGS.has(v)) throw new Error(`${where}.channel_config.${ch} must be on, off or required`);
+  }
+  const events = Array.isArray(raw.notification_events) ? raw.notification_events : [];
+  return {
+    subscription_id: id,
+    name: typeof raw.name === 'string' ? raw.name : id,
+    section: typeof raw.section === 'string' && raw.section !== '' ? raw.section : 'Section1',
+    description: typeof raw.description === 'string' ? raw.description : '',
+    channel_config: cfg as TopicDef['channel_config'],
+    notification_events: events.filter(isObject).map((e) => ({ event_id: String(e.event_id ?? ''), event_name: String(e.event_name ?? '') })),
+  };
+}
+
+function check(reply: Reply, what: string): void {
+  if (reply.status >= 400) {
+    const msg = isObject(reply.body) && typeof reply.body._message === 'string' ? reply.body._message : `status ${reply.status}`;
+    throw new Error(`${what}: ${msg}`);
+  }
+}
+
+/** Apply a seed to the store. Throws an Error whose message names the bad item. */
+export function seedStore(store: FynoStore, input: SeedInput, now: string, defaultWorkspace: string | undefined): { profiles: number } {
+  if (!isObject(input as unknown)) throw new Error('seed body must be a JSON object');
+  if (input.workspace !== undefined && (typeof input.workspace !== 'string' || input.workspace === '')) throw new Error('workspace must be a non-empty string');
+  const workspace: string = input.workspace ?? defaultWorkspace ?? 'FYEMULATOR';
+  const env: Env = input.env ?? 'live';
+  if (env !== 'live' && env !== 'test') throw new Error("env must be 'live' or 'test'");
+  const space = store.space(workspace, env);
+  if (input.topics !== undefined) {
+    if (!Array.isArray(input.topics)) throw new Error('topics must be an array');
+    const topics = input.topics.map(parseTopic);
+    const ids = new Set<string>();
+    for (const t of topics) {
+      if (ids.has(t.subscription_id)) throw new Error(`duplicate topic '${t.subscription_id}'`);
+      ids.add(t.subscription_id);
+    }
+    space.topics = topics;
+    store.touch();
+  }
+  let n = 0;
+  if (input.profiles !== undefined) {
+    if (!Array.isArray(input.profiles)) throw new Error('profiles must be an array');
+    input.profiles.forEach((raw, i) => {
+      if (!isObject(raw)) throw new Error(`profiles[${i}] must be an object`);
+      const { properties, ...body } = raw;
+      const id = body.distinct_id;
+      if (typeof id === 'string') {
+        space.profiles.delete(id);
+        space.preferences.delete(id);
+      }
+      check(handleApi(store, { method: 'POST', segments: [workspace, env, 'profiles'], query: {}, body }, now), `profiles[${i}]`);
+      if (properties !== undefined) {
+        if (!isObject(properties)) throw new Error(`profiles[${i}].properties must be an object`);
+        applyPropertyOp(
+          store,
+          { request_id: 'seed', workspace, env, accepted_at: now, items: [{ distinct_id: id as string, action: { $set: properties as Record<string, PropertyValue> } }] },
+          now,
+        );
+      }
+      n += 1;
+    });
+  }
+  if (input.preferences !== undefined) {
+    if (!isObject(input.preferences)) throw new Error('preferences must be an object of distinct_id: user_preference');
+    for (const [id, up] of Object.entries(input.preferences)) {
+      const req = { method: 'PUT', segments: [workspace, env, 'subscriptions', 'preference'], query: { distinct_id: id }, body: { user_preference: up } };
+      check(handleApi(store, req, now), `preferences.${id}`);
+    }
+  }
+  return { profiles: n };
+}
