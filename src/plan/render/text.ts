@@ -1,0 +1,52 @@
+/**
+ * Human output of `plan` (PRODUCT.md, "Commands"): the summary line first, then problems that
+ * block the plan, then per profile only what changes, before → after. Returns a string; colour
+ * only through the style the CLI hands over (off unless given).
+ */
+import { styleText } from 'node:util';
+import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, type Sign } from './describe.js';
+import type { Plan } from '../types.js';
+
+export type StyleName = 'red' | 'green' | 'yellow' | 'cyan' | 'bold' | 'dim' | 'magenta';
+/** Structurally the CLI's `Style` (src/cli/output.ts): the planner does not import the CLI. */
+export type StyleFn = (name: StyleName, text: string) => string;
+
+export interface RenderTextOptions {
+  /** Colour function; wins over `color`. */
+  style?: StyleFn;
+  /** `true`: ANSI colours via node:util styleText; default off. */
+  color?: boolean;
+}
+
+const PLAIN: StyleFn = (_name, text) => text;
+
+const SIGN_STYLE: Record<Sign | ' ', StyleName> = { '+': 'green', '-': 'red', '~': 'yellow', '»': 'magenta', ' ': 'dim' };
+
+/** The plan for a terminal or a log. Ends with a newline. */
+export function renderText(plan: Plan, opts: RenderTextOptions = {}): string {
+  const st: StyleFn = opts.style ?? (opts.color ? ansiStyle : PLAIN);
+  const out: string[] = [st('bold', summaryLine(plan.summary))];
+  const scope = scopeLine(plan);
+  if (scope) out.push(st('dim', scope));
+  if (plan.issues.length > 0) {
+    out.push('', st('red', st('bold', `Error: ${plan.issues.length} problem(s) prevent applying this plan:`)));
+    for (const i of plan.issues) out.push(st('red', `  ! ${issueLine(i)}`));
+  }
+  if (plan.operations.length === 0) {
+    out.push('', plan.issues.length > 0 ? 'No changes can be planned until the problems above are fixed.' : 'No changes. Live state matches the desired state.');
+    return `${out.join('\n')}\n`;
+  }
+  for (const p of profileChanges(plan)) {
+    const sign = ACTION_SIGN[p.action];
+    out.push('', st(SIGN_STYLE[sign], `${sign} ${st('bold', p.distinct_id)} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`));
+    for (const op of p.operations) {
+      for (const l of describeOperation(op)) out.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
+    }
+  }
+  out.push('', st('bold', `${plan.summary.operations} operation(s) on ${plan.summary.create + plan.summary.update + plan.summary.merge + plan.summary.delete} profile(s).`));
+  return `${out.join('\n')}\n`;
+}
+
+function ansiStyle(name: StyleName, text: string): string {
+  return styleText(name, text);
+}
