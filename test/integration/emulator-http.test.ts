@@ -180,7 +180,7 @@ describe('admin API', () => {
     try {
       const h = { authorization: 'Bearer emulator-key' };
       await fetch(`${slow.baseUrl}${P}/properties/set`, { method: 'POST', headers: h, body: JSON.stringify({ distinct_id: 'n', $set: { a: 1 } }) });
-      expect((await (await fetch(`${slow.adminUrl}/stats`)).json()).pendingProperties).toBe(1);
+      expect(((await (await fetch(`${slow.adminUrl}/stats`)).json()) as { pendingProperties: number }).pendingProperties).toBe(1);
       expect(await (await fetch(`${slow.adminUrl}/flush`, { method: 'POST' })).json()).toEqual({ status: 'ok', applied: 1 });
       const p = (await (await fetch(`${slow.baseUrl}${P}/n`, { headers: h })).json()) as { properties: unknown };
       expect(p.properties).toEqual({ a: 1 });
