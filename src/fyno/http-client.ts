@@ -71,7 +71,7 @@ export interface HttpFynoClientOptions {
   /** Global request rate (attempts per second, retries included) shared by every call. */
   rps?: number;
   userAgent?: string;
-  /** Called after every attempt: metrics, progress, tests. Must not throw. */
+  /** Called after every attempt: metrics, progress, tests. What it throws is ignored. */
   onRequest?: (info: RequestInfo) => void;
   /** Jitter source, for deterministic tests. */
   random?: () => number;
@@ -163,7 +163,11 @@ export class HttpFynoClient implements FynoApi {
       state.reported = state.attempts;
       const info: RequestInfo = { method: spec.method, route: spec.route, path, attempt: state.attempts, ms: Date.now() - state.startedAt };
       if (status !== undefined) info.status = status;
-      this.#onRequest(info);
+      try {
+        this.#onRequest(info);
+      } catch {
+        // An observer's bug must not turn into a failed (or retried) request.
+      }
     };
     const facts = (extra: Partial<FailureFacts>): FailureFacts => ({
       method: spec.method,

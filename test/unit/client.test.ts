@@ -314,4 +314,34 @@ describe('HttpFynoClient rate limit', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
     expect(seen).toHaveLength(11);
   });
+
+  it('does not count the wait for a rate slot against the request timeout', async () => {
+    const { baseUrl, seen } = await serve((_q, res) => json(res, 200, []));
+    const c = client(baseUrl, { rps: 5, timeoutMs: 150 });
+    await Promise.all(Array.from({ length: 4 }, () => c.listSuppressions()));
+    expect(seen).toHaveLength(4);
+  });
+
+  it('aborts a call still waiting for a rate slot without sending it', async () => {
+    const { baseUrl, seen } = await serve((_q, res) => json(res, 200, {}));
+    const c = client(baseUrl, { rps: 2 });
+    await c.listSuppressions(); // takes the first slot
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const e = await failure(c.createProfile({ distinct_id: 'u1' }, { signal: ac.signal }));
+    expect(e.api).toMatchObject({ aborted: true, attempts: 0, outcomeUnknown: false });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(seen).toHaveLength(1);
+  });
+
+  it('ignores an onRequest observer that throws', async () => {
+    const { baseUrl, seen } = await serve((_q, res) => json(res, 200, []));
+    const c = client(baseUrl, {
+      onRequest: () => {
+        throw new Error('observer bug');
+      },
+    });
+    expect(await c.listSuppressions()).toEqual([]);
+    expect(seen).toHaveLength(1);
+  });
 });
