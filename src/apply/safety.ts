@@ -1,0 +1,114 @@
+/**
+ * Checks made before any write (issue #5 part 3, PRODUCT.md "Commands" and "Applying"):
+ * a plan with issues, deletes without `--allow-delete` or above `--max-deletes`, a protected
+ * profile deleted or merged away, a plan for another target, and — for saved plans — drift of
+ * any profile since the plan was computed. Each refusal throws before a single request is sent.
+ */
+import pLimit from 'p-limit';
+import { FynoSyncError } from '../errors.js';
+import type { DistinctId, Target } from '../fyno/types.js';
+import { fingerprintSnapshot } from '../plan/fingerprint.js';
+import type { ActualSnapshot, Plan } from '../plan/types.js';
+
+export interface SafetyOptions {
+  allowDelete: boolean;
+  maxDeletes: number;
+  protectedIds?: readonly DistinctId[];
+}
+
+function normalBase(u: string): string {
+  try {
+    const url = new URL(u);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return u.replace(/\/+$/, '');
+  }
+}
+
+/** Throws the first refusal that applies; never touches the network. */
+export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): void {
+  if (plan.issues.length > 0) {
+    const first = plan.issues[0]!;
+    throw new FynoSyncError(
+      'plan.conflict',
+      `the plan has ${plan.issues.length} issue(s) and cannot be applied; first: ${first.distinct_id} ${first.field}: ${first.message}`,
+      { issues: plan.issues.length, distinct_id: first.distinct_id, field: first.field },
+    );
+  }
+  const t = plan.target;
+  if (t.workspace !== target.workspace || t.env !== target.env || normalBase(t.base_url) !== normalBase(target.baseUrl)) {
+    throw new FynoSyncError(
+      'plan.target_mismatch',
+      `the plan is for ${t.base_url} workspace ${t.workspace} (${t.env}), not ${target.baseUrl} workspace ${target.workspace} (${target.env}); nothing was written`,
+      { plan_target: t, target: { base_url: target.baseUrl, workspace: target.workspace, env: target.env } },
+    );
+  }
+  const protectedIds = new Set(o.protectedIds ?? []);
+  const deletes = plan.operations.filter((op) => op.type === 'profile.delete');
+  for (const op of plan.operations) {
+    const victim = op.type === 'profile.delete' ? op.distinct_id : op.type === 'profile.merge' ? op.from : undefined;
+    if (victim !== undefined && protectedIds.has(victim)) {
+      throw new FynoSyncError(
+        'apply.delete_refused',
+        `profile ${victim} is protected and is never ${op.type === 'profile.delete' ? 'deleted' : 'merged away'}; nothing was written`,
+        { distinct_id: victim, op: op.type },
+      );
+    }
+  }
+  if (deletes.length > 0 && !o.allowDelete) {
+    throw new FynoSyncError('apply.delete_refused', `the plan deletes ${deletes.length} profile(s); pass --allow-delete to apply it; nothing was written`, {
+      deletes: deletes.length,
+    });
+  }
+  if (deletes.length > o.maxDeletes) {
+    throw new FynoSyncError(
+      'apply.delete_refused',
+      `the plan deletes ${deletes.length} profile(s), more than --max-deletes ${o.maxDeletes}; nothing was written`,
+      { deletes: deletes.length, max_deletes: o.maxDeletes },
+    );
+  }
+}
+
+/** Reads one profile's snapshot; `withPreferences` adds its preferences. */
+export type SnapshotReader = (id: DistinctId, withPreferences: boolean) => Promise<ActualSnapshot>;
+
+/**
+ * Saved plans: re-read every profile of `plan.preconditions` and throw `plan.stale` naming each
+ * that drifted. A fingerprint includes preferences only when the planner read them, so the
+ * profile is compared first alone and, when that differs, with its preferences.
+ */
+export async function checkFreshness(
+  plan: Plan,
+  read: SnapshotReader,
+  o: { concurrency: number; skip?: ReadonlySet<DistinctId>; signal?: AbortSignal },
+): Promise<number> {
+  const limit = pLimit(Math.max(1, o.concurrency));
+  const drifted: DistinctId[] = [];
+  const ids = Object.keys(plan.preconditions).filter((id) => !o.skip?.has(id));
+  await Promise.all(
+    ids.map((id) =>
+      limit(async () => {
+        if (o.signal?.aborted) return;
+        const expected = plan.preconditions[id]!;
+        const bare = await read(id, false);
+        if (fingerprintSnapshot(bare) === expected) return;
+        if (bare.profile && expected !== 'absent') {
+          const full = await read(id, true);
+          if (fingerprintSnapshot(full) === expected) return;
+        }
+        drifted.push(id);
+      }),
+    ),
+  );
+  if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while checking the plan against live state; nothing was written');
+  if (drifted.length > 0) {
+    drifted.sort();
+    const shown = drifted.slice(0, 20).join(', ');
+    throw new FynoSyncError(
+      'plan.stale',
+      `live state changed since the plan was made for ${drifted.length} profile(s): ${shown}${drifted.length > 20 ? ', …' : ''}; nothing was written — plan again`,
+      { drifted },
+    );
+  }
+  return ids.length;
+}

@@ -1,0 +1,107 @@
+/**
+ * The applier's public types: what it needs (deps, options), what it reports while it runs
+ * (`ApplyEvent`, rendered by the CLI — the library never prints) and what it returns
+ * (`ApplySummary`, outcomes as values, never a throw for a failed operation).
+ */
+import type { DistinctId, FynoApi } from '../fyno/types.js';
+import type { ActualSnapshot, Operation, OperationType } from '../plan/types.js';
+import type { Journal } from './journal.js';
+
+export interface ApplyDeps {
+  api: FynoApi;
+  /** Durable record of completed operations (`openJournal`); resume skips what it holds. */
+  journal?: Journal;
+  /**
+   * Progress. Events carry operations as planned, with their values: a renderer must mask them
+   * (`redactOperation` in src/plan/secrets.ts). Must not throw.
+   */
+  onEvent?: (e: ApplyEvent) => void;
+  /**
+   * The remaining operations of `distinctId` given its live state right after its merges
+   * (PRODUCT.md, "Applying": a merge's outcome is not defined exactly, so the target is re-read
+   * and re-planned). Without it the plan's own (predicted) operations are executed.
+   */
+  replan?: (distinctId: DistinctId, snapshot: ActualSnapshot) => Operation[];
+  /**
+   * Snapshot of an external per-attempt request counter (`METHOD route` → count), e.g. fed by
+   * `HttpFynoClient`'s `onRequest`. When given, `ApplySummary.requests` is its growth during the
+   * apply (client retries included); otherwise the applier counts the calls it makes.
+   */
+  requestCounts?: () => Readonly<Record<string, number>>;
+}
+
+export interface ApplyOptions {
+  /** Profiles worked on at once (p-limit). The request rate is the client's business. */
+  concurrency: number;
+  allowDelete: boolean;
+  /** Never more profile deletes than this, whatever `allowDelete` says. */
+  maxDeletes: number;
+  /** Stop scheduling; requests in flight finish, the journal is flushed, `interrupted: true`. */
+  signal?: AbortSignal;
+  /** After the writes, re-read changed profiles until they converge or `timeoutMs` passes. */
+  verify?: { timeoutMs: number; intervalMs: number };
+  /** Saved plans: re-read every profile in `plan.preconditions` and refuse when one drifted. */
+  checkPreconditions?: boolean;
+  /** Profiles the desired state marks `protected`: never deleted or merged away. */
+  protectedIds?: readonly DistinctId[];
+  /** Items per `POST /profiles/properties/batch` and ids per `POST /profiles/delete` (default 100). */
+  batchSize?: number;
+  /** Longest wait for more items before a partial property batch is sent (default 50 ms). */
+  batchLingerMs?: number;
+  /** Rounds of settle-and-resend for one request group (default 6). */
+  maxRounds?: number;
+  /** Delay unit for the applier's own retries of refused (429) non-idempotent writes (default 200 ms). */
+  retryBaseMs?: number;
+}
+
+/** A field that did not reach the planned value after the bounded wait. */
+export interface Divergence {
+  distinct_id: DistinctId;
+  op: OperationType;
+  /** `properties.plan`, `channels.email`, `preferences.TOPIC.sms`, `name`, … */
+  field: string;
+  reason: string;
+}
+
+export interface ApplyFailure {
+  distinct_id: DistinctId;
+  op: OperationType;
+  message: string;
+}
+
+export interface ApplySummary {
+  /** Operations in the plan. */
+  total: number;
+  /** Completed in this run (including ones found already applied when settling). */
+  succeeded: number;
+  failed: number;
+  /** Not executed in this run: done in an earlier run, interrupted, after a failed create/merge, superseded by a re-plan. */
+  skipped: number;
+  /** Of `skipped`: recorded as done by an earlier run's journal. */
+  alreadyDone: number;
+  /** Of `skipped`: plan operations replaced by the re-plan after a merge. */
+  superseded: number;
+  /** Fields that did not converge in verification. */
+  notConverged: number;
+  divergences: Divergence[];
+  /** Requests sent, by `METHOD route` (route as the OpenAPI path template). */
+  requests: Record<string, number>;
+  failures: ApplyFailure[];
+  interrupted: boolean;
+}
+
+export type ApplyEvent =
+  | { type: 'apply.started'; profiles: number; operations: number; alreadyDone: number }
+  | { type: 'preconditions.checked'; profiles: number }
+  | { type: 'profile.started'; distinct_id: DistinctId }
+  | { type: 'profile.done'; distinct_id: DistinctId; ok: boolean }
+  | { type: 'op.done'; distinct_id: DistinctId; op: Operation; settled: boolean }
+  | { type: 'op.failed'; distinct_id: DistinctId; op: Operation; message: string }
+  | { type: 'op.skipped'; distinct_id: DistinctId; op: Operation; reason: string }
+  | { type: 'retry'; request: string; reason: string; delayMs: number }
+  | { type: 'settle'; request: string; profiles: number; reason: string }
+  | { type: 'replanned'; distinct_id: DistinctId; operations: number }
+  | { type: 'verify.started'; profiles: number }
+  | { type: 'verify.done'; notConverged: number }
+  | { type: 'apply.interrupted' }
+  | { type: 'apply.done'; summary: ApplySummary };
