@@ -108,7 +108,7 @@ describe('plan files', () => {
   });
 
   const valid = (): Record<string, unknown> => JSON.parse(serializePlan(samplePlan().plan)) as Record<string, unknown>;
-  it.each([
+  it.each<[string, () => string, string]>([
     ['not JSON', () => '{"format_version": 1,', 'p.json: not a plan file: invalid JSON'],
     ['an array', () => '[]', 'p.json: not a plan file: expected a JSON object'],
     ['another format_version', () => JSON.stringify({ ...valid(), format_version: 2 }), 'p.json: unsupported plan: format_version 2; this fyno-sync reads format_version 1'],
@@ -141,7 +141,7 @@ describe('plan files', () => {
       },
       'p.json: invalid plan: /operations/1: unknown key "surprise"',
     ],
-  ] as const)('rejects %s with one plain line', (_what, text, message) => {
+  ])('rejects %s with one plain line', (_what, text, message) => {
     let err: unknown;
     try {
       parsePlan(text(), 'p.json');
