@@ -282,6 +282,26 @@ describe.each([
     expect(await api.listSuppressions()).toEqual([]);
   });
 
+  // ---- error answers ------------------------------------------------------------------------
+
+  it('answers writes to what does not exist with 400 and Fyno’s _message', async () => {
+    const calls: [string, () => Promise<unknown>][] = [
+      ['update', () => api.updateProfile('ghost', { name: 'x' })],
+      ['delete', () => api.deleteProfiles(['ghost'])],
+      ['merge', () => api.mergeProfile('ghost', 'other')],
+      ['channel', () => api.upsertChannels('ghost', { email: 'g@example.com' })],
+      ['suppression', () => api.deleteSuppression({ distinct_id: 'ghost' })],
+    ];
+    for (const [what, call] of calls) {
+      const e = await failure(call());
+      expect([what, e.api.status, typeof e.api.fynoMessage]).toEqual([what, 400, 'string']);
+      expect(e.api.outcomeUnknown).toBe(false);
+    }
+    await api.createProfile({ distinct_id: 'c9', channels: { email: 'a@example.com' } });
+    const e = await failure(api.deleteChannels('c9', ['sms']));
+    expect(e.api.status).toBe(400);
+  });
+
   // ---- auth --------------------------------------------------------------------------------
 
   // In-process there is no key to check.
