@@ -5,7 +5,7 @@
  * `(sensitive)`.
  */
 import { assertNever } from '../../errors.js';
-import type { DistinctId, Token } from '../../fyno/types.js';
+import { CHANNELS, type DistinctId, type Token } from '../../fyno/types.js';
 import { groupByProfile, profileAction } from '../build.js';
 import { isSecretRef } from '../secrets.js';
 import type { Operation, Plan, PlanIssue, PlanSummary, ProfileAction } from '../types.js';
@@ -64,7 +64,9 @@ export function describeOperation(op: Operation): Line[] {
       for (const f of ['name', 'status', 'timezone'] as const) {
         if (p[f] !== undefined) lines.push({ sign: '+', text: `${f}: ${showValue(p[f], fieldSensitive(op, f))}` });
       }
-      for (const [c, v] of Object.entries(p.channels ?? {})) {
+      for (const c of CHANNELS) {
+        const v = p.channels?.[c];
+        if (v === undefined) continue;
         if (Array.isArray(v)) for (const t of v) lines.push({ sign: '+', text: `channels.${c}: ${maskToken(t)}` });
         else lines.push({ sign: '+', text: `channels.${c}: ${showValue(v, fieldSensitive(op, `channels.${c}`))}` });
       }

@@ -3,7 +3,7 @@
  * block the plan, then per profile only what changes, before → after. Returns a string; colour
  * only through the style the CLI hands over (off unless given).
  */
-import { styleText } from 'node:util';
+import { inspect } from 'node:util';
 import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, type Sign } from './describe.js';
 import type { Plan } from '../types.js';
 
@@ -47,6 +47,8 @@ export function renderText(plan: Plan, opts: RenderTextOptions = {}): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Unconditional ANSI (the caller decided colour is wanted); codes from util.inspect.colors. */
 function ansiStyle(name: StyleName, text: string): string {
-  return styleText(name, text);
+  const [open, close] = inspect.colors[name] ?? [0, 0];
+  return `\u001b[${open}m${text}\u001b[${close}m`;
 }
