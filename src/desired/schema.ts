@@ -7,11 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { InstancePath, PathSegment } from './positions.js';
 import { didYouMean } from './suggest.js';
 
 // ajv is CommonJS; its default export is the class under ESM interop.
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule.default;
 
 /** src/desired and dist/desired are both two levels below the package root. */
 export const SCHEMA_URL = new URL('../../schemas/desired-state.schema.json', import.meta.url);
@@ -37,6 +39,7 @@ function compile(): { validate: ValidateFunction; schema: JsonSchema } {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     ajv.addVocabulary(['x-messages']);
+    addFormats(ajv, ['email']);
     compiled = { validate: ajv.compile(schema), schema };
   }
   return compiled;
@@ -72,6 +75,9 @@ function toProblem(
   const custom = (parent['x-messages'] as Record<string, string> | undefined)?.[e.keyword];
   const params = e.params as Record<string, unknown>;
   const propertyName = (e as { propertyName?: string }).propertyName;
+  if (propertyName !== undefined && e.keyword !== 'propertyNames' && e.keyword !== 'pattern') {
+    return { path: [...path, propertyName], atKey: true, message: `key "${propertyName}" ${custom ?? (e.message ?? 'is invalid')}` };
+  }
   switch (e.keyword) {
     case 'propertyNames':
       // Ajv also reports the failing inner keyword with `propertyName`: that one is used.
@@ -119,6 +125,8 @@ function toProblem(
       }
       return { path, atKey: false, message: `${shown(path, e.data)} ${custom ?? `does not match ${String(params.pattern)}`}` };
     }
+    case 'format':
+      return { path, atKey: false, message: `${shown(path, e.data)} ${custom ?? `is not a valid ${String(params.format)}`}` };
     default:
       return { path, atKey: false, message: custom ?? (e.message ?? 'is invalid') };
   }
@@ -148,7 +156,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'number') return Number.isFinite(v) ? 'a number' : 'an infinite or undefined number';
   if (typeof v === 'boolean') return 'a boolean';
   return 'a string';
 }

@@ -1,0 +1,161 @@
+/**
+ * A validated profile mapping (+ its file's `defaults`) → the normalised `DesiredProfile` the
+ * planner consumes. Runs only on values that passed the schema and value checks.
+ *
+ * Defaults merge (schemas/desired-state.schema.json, definitions.defaults): a key the profile
+ * sets wins; channels, properties and manage merge one level deep; preferences merge by topic
+ * (a topic in the profile replaces the same topic from defaults). Only `protected` applies to a
+ * profile with `state: absent`.
+ */
+import { isMap, isPair, isScalar, type Node } from 'yaml';
+import type { DistinctId, PreferenceUpdate, PropertyValue, Token } from '../fyno/types.js';
+import { normalizeEmail, normalizePhone } from '../plan/normalize.js';
+import type { InstancePath, PositionIndex } from './positions.js';
+import type { DesiredChannels, DesiredProfile, DesiredProperty, SourceRef } from './types.js';
+import { asRecord, PHONE_CHANNELS } from './values.js';
+
+/** A profile-like mapping with where its keys are and which of its fields came from `${VAR}`. */
+export interface Layer {
+  value: Record<string, unknown>;
+  refs: Record<string, SourceRef>;
+  /** Field paths (as in `refs`) whose value came from the environment. */
+  sensitive: Set<string>;
+}
+
+const NESTED = new Set(['channels', 'properties', 'manage']);
+
+/** Key positions of the managed fields of a profile or `defaults` mapping node. */
+export function collectRefs(node: unknown, file: string, positions: PositionIndex): Record<string, SourceRef> {
+  const refs: Record<string, SourceRef> = {};
+  const at = (n: Node | null | undefined): SourceRef | undefined => {
+    if (!n?.range) return undefined;
+    const { line, column } = positions.offset(n.range[0]);
+    return { file, line, column };
+  };
+  const walk = (n: unknown, prefix: string, depth: number): void => {
+    if (!isMap(n)) return;
+    for (const pair of n.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      const r = at(pair.key as Node);
+      if (r) refs[path] = r;
+      if (prefix === '' && (NESTED.has(key) || key === 'preferences')) walk(pair.value, key, depth + 1);
+      else if (prefix.startsWith('preferences') && depth === 1) walk(pair.value, path, depth + 1);
+    }
+  };
+  walk(node, '', 0);
+  return refs;
+}
+
+/** `['channels', 'push', 0, 'token']` → `channels.push`: the granularity of `refs` and `sensitive`. */
+export function fieldPathOf(rel: InstancePath): string {
+  const [a, b, c] = rel;
+  if (typeof a === 'string' && NESTED.has(a) && b !== undefined) return `${a}.${String(b)}`;
+  if (a === 'preferences' && b !== undefined) return c !== undefined ? `preferences.${String(b)}.${String(c)}` : `preferences.${String(b)}`;
+  return String(a ?? '');
+}
+
+export function buildProfile(id: DistinctId, at: SourceRef, own: Layer, defaults: Layer): DesiredProfile {
+  const p = own.value;
+  const d = defaults.value;
+  const isAbsent = p.state === 'absent';
+  const isProtected = (typeof p.protected === 'boolean' ? p.protected : undefined) ?? (d.protected === true);
+
+  // Which layer a field path comes from: the profile when it names it, else defaults.
+  const fromOwn = (field: string): boolean => {
+    const dot = field.indexOf('.');
+    if (dot < 0) return field in p;
+    const group = asRecord(p[field.slice(0, dot)]);
+    if (!group) return false;
+    const rest = field.slice(dot + 1);
+    // Preferences merge by topic: `preferences.T.sms` is the profile's when it names topic T.
+    if (field.startsWith('preferences.')) return Object.keys(group).some((t) => rest === t || rest.startsWith(`${t}.`));
+    return rest in group;
+  };
+  const refs: Record<string, SourceRef> = {};
+  const sensitive = new Set<string>();
+  if (!isAbsent) {
+    for (const [k, r] of Object.entries(defaults.refs)) if (!fromOwn(k)) refs[k] = r;
+    for (const s of defaults.sensitive) if (!fromOwn(s)) sensitive.add(s);
+  } else if (defaults.refs.protected && !('protected' in p)) {
+    refs.protected = defaults.refs.protected;
+  }
+  Object.assign(refs, own.refs);
+  for (const s of own.sensitive) sensitive.add(s);
+
+  const base: DesiredProfile = {
+    distinct_id: id,
+    at,
+    refs,
+    state: isAbsent ? 'absent' : 'present',
+    protected: isProtected,
+    merge_from: [],
+    exact: { properties: false, preferences: false },
+    sensitive: [],
+  };
+  if (isAbsent) return base;
+
+  const mf = p.merge_from;
+  base.merge_from = typeof mf === 'string' ? [mf] : Array.isArray(mf) ? (mf as string[]) : [];
+  if (typeof p.name === 'string') base.name = p.name;
+  const status = p.status ?? d.status;
+  if (status === 'active' || status === 'inactive') base.status = status;
+  const tz = p.timezone ?? d.timezone;
+  if (typeof tz === 'string') base.timezone = tz;
+
+  const channels = mergeOne(d.channels, p.channels);
+  if (channels) base.channels = buildChannels(channels);
+  const prefs = mergeOne(d.preferences, p.preferences);
+  if (prefs) base.preferences = prefs as PreferenceUpdate;
+  const props = mergeOne(d.properties, p.properties);
+  if (props) base.properties = buildProperties(props);
+  const manage = mergeOne(d.manage, p.manage);
+  if (manage) base.exact = { properties: manage.properties === 'exact', preferences: manage.preferences === 'exact' };
+
+  base.sensitive = [...sensitive].filter((s) => s in refs).sort();
+  return base;
+}
+
+function mergeOne(under: unknown, over: unknown): Record<string, unknown> | undefined {
+  const u = asRecord(under);
+  const o = asRecord(over);
+  if (!u && !o) return undefined;
+  return { ...u, ...o };
+}
+
+function buildChannels(c: Record<string, unknown>): DesiredChannels {
+  const out: DesiredChannels = {};
+  for (const [name, v] of Object.entries(c)) {
+    if (v === null) {
+      (out as Record<string, null>)[name] = null;
+    } else if (Array.isArray(v)) {
+      (out as Record<string, Token[]>)[name] = v.map((t: Record<string, unknown>) => {
+        const token: Token = { token: String(t.token) };
+        if (typeof t.integration_id === 'string') token.integration_id = t.integration_id;
+        if (t.status !== undefined) token.status = t.status === 'inactive' ? 0 : 1;
+        return token;
+      });
+    } else if (typeof v === 'string') {
+      // Phones to E.164 so "+91 98123 45678" and "+919812345678" are the same desired value.
+      const s = (PHONE_CHANNELS as readonly string[]).includes(name)
+        ? (normalizePhone(v) ?? v.trim())
+        : name === 'email'
+          ? normalizeEmail(v)
+          : v.trim();
+      (out as Record<string, string>)[name] = s;
+    }
+  }
+  return out;
+}
+
+function buildProperties(props: Record<string, unknown>): Record<string, DesiredProperty> {
+  const out: Record<string, DesiredProperty> = {};
+  for (const [k, v] of Object.entries(props)) {
+    const once = asRecord(v);
+    if (v === null) out[k] = { op: 'unset' };
+    else if (once && '$once' in once) out[k] = { op: 'once', value: once.$once as PropertyValue };
+    else out[k] = { op: 'set', value: v as PropertyValue };
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * Desired state: YAML files → a validated, normalised `DesiredState` (issue #3, PRODUCT.md
+ * "Desired state"). Every problem of a run is collected and returned as values; nothing is
+ * thrown for bad input and nothing is printed.
+ */
+import { checkAcrossFiles, type ProfileEntry } from './across-files.js';
+import { DEFAULT_MAX_FILE_BYTES, readInput, resolveInputs } from './files.js';
+import { loadFile } from './load-file.js';
+import { parseYaml } from './parse.js';
+import type { DesiredProfile, DesiredState, ValidationIssue } from './types.js';
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from. */
+  env: Record<string, string | undefined>;
+  /** Relative paths and globs resolve here; messages name files relative to it. */
+  cwd: string;
+  /** Files larger than this are refused unread (default 20 MB). */
+  maxFileBytes?: number;
+}
+
+export interface LoadResult {
+  /** Complete only when `issues` is empty: never plan or apply a state that has issues. */
+  state: DesiredState;
+  /** Sorted by file (in the order read), then line and column. */
+  issues: ValidationIssue[];
+}
+
+/**
+ * Reads files, directories (every *.yaml / *.yml below) and globs, and validates everything
+ * before any request: YAML syntax, the JSON Schema, `${VAR}`s, Fyno value types, phones, emails,
+ * timezones, dates, and across files duplicate ids and conflicting merges.
+ */
+export async function loadDesired(paths: readonly string[], opts: LoadOptions): Promise<LoadResult> {
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const { files, issues } = await resolveInputs(paths, opts.cwd);
+  const profiles: DesiredProfile[] = [];
+  const entries: ProfileEntry[] = [];
+  for (const f of files) {
+    const read = await readInput(f, maxBytes);
+    if ('issue' in read) {
+      issues.push(read.issue);
+      continue;
+    }
+    const parsed = parseYaml(f.display, read.text);
+    if ('issues' in parsed) {
+      issues.push(...parsed.issues);
+      continue;
+    }
+    const r = loadFile(parsed.file, opts.env);
+    issues.push(...r.issues);
+    for (const p of r.profiles) profiles.push(p);
+    for (const e of r.entries) entries.push(e);
+  }
+  issues.push(...checkAcrossFiles(entries));
+  const order = new Map(files.map((f, i) => [f.display, i] as const));
+  const rank = (i: ValidationIssue) => order.get(i.file) ?? -1;
+  issues.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
+  return { state: { profiles, files: files.map((f) => f.display) }, issues };
+}
+
+/** One line: `file:line:col: profile <id>: <field>: <message>` (parts that are unknown left out). */
+export function formatIssue(i: ValidationIssue): string {
+  const parts = [i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file];
+  if (i.distinct_id !== undefined) parts.push(`profile ${i.distinct_id}`);
+  if (i.field) parts.push(i.field);
+  parts.push(i.message);
+  return oneLine(parts.join(': '));
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+}

@@ -1,0 +1,70 @@
+/**
+ * One file's text → a YAML document with source positions, or the reasons it is not YAML.
+ * Parsing never throws: every syntax problem becomes an issue at its line and column.
+ */
+import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { PositionIndex } from './positions.js';
+import type { ValidationIssue } from './types.js';
+
+/** Beyond this many syntax errors in one file the rest are summarised: they are mostly echoes. */
+const MAX_SYNTAX_ERRORS = 10;
+
+export interface ParsedFile {
+  display: string;
+  doc: Document.Parsed;
+  positions: PositionIndex;
+  /** The document as plain data (before `${VAR}` substitution). */
+  data: unknown;
+}
+
+export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
+  const lineCounter = new LineCounter();
+  // YAML 1.2 core schema: `2024-03-01` stays a string (dates are strings in Fyno), `on`/`off`
+  // stay strings. Duplicate keys are errors, not "last one wins".
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const positions = new PositionIndex(doc, lineCounter);
+  if (doc.errors.length > 0) {
+    const issues: ValidationIssue[] = [];
+    for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) {
+      const { line, column } = positions.offset(e.pos[0]);
+      issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
+    }
+    if (doc.errors.length > MAX_SYNTAX_ERRORS) {
+      const first = issues[issues.length - 1]!;
+      issues.push({ ...first, message: `YAML syntax error: ${doc.errors.length - MAX_SYNTAX_ERRORS} more syntax errors in this file not shown` });
+    }
+    return { issues };
+  }
+  let data: unknown;
+  try {
+    // The default alias limit stops "billion laughs" expansion.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const at = firstAlias(doc);
+    const pos = at === undefined ? { line: 1, column: 1 } : positions.offset(at);
+    const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
+    return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
+  }
+  return { file: { display, doc, positions, data } };
+}
+
+function syntaxMessage(code: string, message: string): string {
+  if (code === 'TAB_AS_INDENT') return 'tabs are not allowed as indentation in YAML; indent with spaces';
+  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document ("---"); put all profiles in one "profiles" list';
+  if (code === 'DUPLICATE_KEY') return 'this key appears twice in the same mapping';
+  return message.replace(/\s*\n[\s\S]*$/, '');
+}
+
+function firstAlias(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_k, node) {
+      if (isAlias(node) && node.range && node.resolve(doc) === undefined) {
+        offset = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return offset;
+}
