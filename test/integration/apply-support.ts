@@ -1,0 +1,102 @@
+/**
+ * Helpers for applier tests: plan a desired state against a live FynoApi with the real planner,
+ * the re-plan function apply uses after merges, a convergence check, and `LossyApi` — a port
+ * decorator (not a mock: every call reaches the real emulator) that turns chosen calls into
+ * "applied but the answer was lost" or "refused before applying" failures.
+ */
+import type { DesiredProfile, DesiredState } from '../../src/desired/types.js';
+import { FynoApiError } from '../../src/fyno/errors.js';
+import type { DistinctId, FynoApi } from '../../src/fyno/types.js';
+import { buildPlan } from '../../src/plan/build.js';
+import { planProfile } from '../../src/plan/diff.js';
+import type { ActualSnapshot, Operation, Plan } from '../../src/plan/types.js';
+
+export const CREATED_AT = '2026-01-02T03:04:05.000Z';
+
+function managesPreferences(d: DesiredProfile): boolean {
+  return d.state === 'present' && (d.preferences !== undefined || d.exact.preferences);
+}
+
+/** What the planner needs: every profile and merge source, preferences when managed. */
+export async function readActual(api: FynoApi, d: DesiredState): Promise<Map<DistinctId, ActualSnapshot>> {
+  const reads = new Map<DistinctId, boolean>();
+  for (const p of d.profiles) {
+    const prefs = managesPreferences(p);
+    reads.set(p.distinct_id, (reads.get(p.distinct_id) ?? false) || prefs);
+    if (p.state === 'present') for (const s of p.merge_from) reads.set(s, (reads.get(s) ?? false) || prefs);
+  }
+  const out = new Map<DistinctId, ActualSnapshot>();
+  for (const [id, prefs] of reads) {
+    const profile = await api.getProfile(id);
+    out.set(id, { profile, ...(prefs ? { preferences: await api.getPreferences(id) } : {}) });
+  }
+  return out;
+}
+
+export async function planFor(api: FynoApi, d: DesiredState): Promise<Plan> {
+  const actual = await readActual(api, d);
+  const t = api.target;
+  return buildPlan(d, actual, { createdAt: CREATED_AT, target: { base_url: t.baseUrl, workspace: t.workspace, env: t.env }, sources: d.files });
+}
+
+/** The `replan` dependency: the profile's operations against its live state after its merges. */
+export function replanFor(d: DesiredState): (id: DistinctId, snap: ActualSnapshot) => Operation[] {
+  const byId = new Map(d.profiles.map((p) => [p.distinct_id, p] as const));
+  return (id, snap) => {
+    const p = byId.get(id);
+    if (!p) return [];
+    const actual = new Map<DistinctId, ActualSnapshot>([[id, snap]]);
+    for (const s of p.merge_from) if (s !== id) actual.set(s, { profile: null });
+    return planProfile(p, actual, byId).ops;
+  };
+}
+
+export type LossMode = 'lost' | 'refused';
+
+/**
+ * Wraps an API: for `method`, the calls numbered in `calls` (1-based) fail. `lost`: the call
+ * reaches Fyno and is applied, then the answer is replaced by an outcome-unknown timeout.
+ * `refused`: nothing is sent, a 503 with outcome unknown is thrown (Fyno may or may not have
+ * applied it, from the caller's point of view).
+ */
+export function lossyApi(api: FynoApi, method: keyof FynoApi, calls: number[], mode: LossMode = 'lost'): FynoApi & { seen: number } {
+  let n = 0;
+  const state = { seen: 0 };
+  const wrapped = new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'seen') return state.seen;
+      if (prop !== method || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      return async (...args: unknown[]) => {
+        n += 1;
+        state.seen = n;
+        if (!calls.includes(n)) return (v as (...a: unknown[]) => unknown).apply(target, args);
+        if (mode === 'lost') await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        throw new FynoApiError('api.timeout', `${String(method)} failed: injected ${mode}`, {
+          method: 'POST',
+          path: `/injected/${String(method)}`,
+          retryable: true,
+          outcomeUnknown: true,
+          attempts: 1,
+          ...(mode === 'refused' ? { status: 503 } : {}),
+        });
+      };
+    },
+  });
+  return wrapped as FynoApi & { seen: number };
+}
+
+/** No value of a list property and no push/inapp token appears twice. */
+export function duplicates(snap: ActualSnapshot): string[] {
+  const out: string[] = [];
+  const p = snap.profile;
+  if (!p) return out;
+  for (const c of ['push', 'inapp'] as const) {
+    const tokens = (p.channels[c] ?? []).map((t) => t.token);
+    if (new Set(tokens).size !== tokens.length) out.push(`${p.distinct_id}.channels.${c}`);
+  }
+  for (const [k, v] of Object.entries(p.properties)) {
+    if (Array.isArray(v) && new Set(v.map((x) => JSON.stringify(x))).size !== v.length) out.push(`${p.distinct_id}.properties.${k}`);
+  }
+  return out;
+}
