@@ -221,6 +221,10 @@ class Runner {
    * retryable failures the client did not retry) → wait (`Retry-After` first) and send again.
    */
   private async execGroup(g: Group): Promise<GroupResult> {
+    if (this.aborted) {
+      this.skip(g.ops, 'interrupted');
+      return 'interrupted';
+    }
     this.journal?.started(g.ops.map((k) => k.key));
     const settled = new Set<string>();
     let remaining = g.ops;

@@ -100,3 +100,95 @@ export function duplicates(snap: ActualSnapshot): string[] {
   }
   return out;
 }
+
+export interface Scenario {
+  /** Bodies for the emulator's seed (`POST /_emulator/seed` or `engine.seed`). */
+  seed: { profiles: unknown[] };
+  desired: DesiredState;
+}
+
+const AT = { file: 'profiles.yaml', line: 1, column: 1 };
+
+function want(distinct_id: string, fields: Partial<DesiredProfile>): DesiredProfile {
+  return {
+    distinct_id,
+    at: AT,
+    refs: {},
+    state: 'present',
+    protected: false,
+    merge_from: [],
+    exact: { properties: false, preferences: false },
+    sensitive: [],
+    ...fields,
+  };
+}
+
+/**
+ * `n` profiles covering every operation kind: creates with tokens, field/channel updates, token
+ * inserts and deletes, list appends and removes, unsets, `$once`, preferences, merges (into an
+ * existing target and renames) and deletes (`withDeletes`).
+ */
+export function scenario(n: number, withDeletes = false): Scenario {
+  const profiles: unknown[] = [];
+  const wanted: DesiredProfile[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const id = `cust-${i}`;
+    switch (i % 6) {
+      case 0:
+        wanted.push(
+          want(id, {
+            name: `New ${i}`,
+            channels: { email: `n${i}@example.com`, push: [{ token: `t${i}a`, integration_id: 'I1' }, { token: `t${i}b` }] },
+            properties: { plan: { op: 'set', value: 'gold' }, tags: { op: 'set', value: ['x', 'y'] } },
+            preferences: { S000000003: { sms: 'opted-out' } },
+          }),
+        );
+        break;
+      case 1:
+        profiles.push({ distinct_id: id, name: 'Old', channel: { email: `old${i}@example.com`, push: [{ token: `t${i}a` }] }, properties: { tags: ['x'], old_flag: true } });
+        wanted.push(
+          want(id, {
+            name: `Renamed ${i}`,
+            channels: { email: `e${i}@example.com`, push: [{ token: `t${i}a` }, { token: `t${i}z` }] },
+            properties: { tags: { op: 'set', value: ['x', 'y'] }, old_flag: { op: 'unset' } },
+          }),
+        );
+        break;
+      case 2:
+        profiles.push({ distinct_id: id, channel: { sms: '+919812345678', push: [{ token: `t${i}a` }, { token: `t${i}b` }] }, properties: { tags: ['x', 'y'] } });
+        wanted.push(
+          want(id, {
+            channels: { sms: null, push: [{ token: `t${i}a` }] },
+            properties: { tags: { op: 'set', value: ['x'] } },
+            preferences: { all: { whatsapp: 'opted-out' }, S000000003: { email: 'opted-out' } },
+          }),
+        );
+        break;
+      case 3:
+        profiles.push({ distinct_id: id, name: 'Target', properties: { plan: 'basic' } });
+        profiles.push({ distinct_id: `lead-${i}`, name: 'Lead', channel: { email: `lead${i}@example.com`, push: [{ token: `l${i}` }] }, properties: { source: 'ads' } });
+        wanted.push(want(id, { merge_from: [`lead-${i}`], properties: { plan: { op: 'set', value: 'premium' }, source: { op: 'unset' } }, channels: { push: [{ token: `l${i}` }, { token: `m${i}` }] } }));
+        break;
+      case 4:
+        profiles.push({ distinct_id: `old-${i}`, name: 'Renamed away', properties: { ltv: 3 } });
+        wanted.push(want(id, { merge_from: [`old-${i}`], name: `Moved ${i}`, properties: { ltv: { op: 'set', value: 7 }, first_seen: { op: 'once', value: '2024-01-01' } } }));
+        break;
+      default:
+        if (withDeletes) {
+          profiles.push({ distinct_id: id, name: 'Churned' });
+          wanted.push(want(id, { state: 'absent' }));
+        } else {
+          profiles.push({ distinct_id: id, name: 'Same', properties: { score: 1 } });
+          wanted.push(want(id, { properties: { score: { op: 'set', value: i } } }));
+        }
+    }
+  }
+  return { seed: { profiles }, desired: { profiles: wanted, files: ['profiles.yaml'] } };
+}
+
+/** Every desired profile as live state: no duplicate token or list value anywhere. */
+export async function duplicatesIn(api: FynoApi, d: DesiredState): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of d.profiles) out.push(...duplicates({ profile: await api.getProfile(p.distinct_id) }));
+  return out;
+}
