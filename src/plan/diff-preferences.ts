@@ -24,6 +24,16 @@ function isRequired(prefs: ActualPreferences, topic: string, channel: Preference
 }
 
 /**
+ * A channel a topic does not offer (`channel_config` `off` or absent) cannot be set either: Fyno
+ * hides it from the topic's preferences and refuses an update of it.
+ */
+function isEnabled(prefs: ActualPreferences, topic: string, channel: PreferenceChannel): boolean {
+  if (topic === 'all') return true;
+  const cfg = prefs.topics.find((x) => x.subscription_id === topic)?.channel_config[channel];
+  return cfg === 'on' || cfg === 'required';
+}
+
+/**
  * Emits one `preference.set` per (topic, channel) whose live status differs. With exact
  * management on, an owned preference the file no longer names goes back to the default
  * (`opted-in`), and the returned set holds the `topic:channel` pairs the record should hold.
@@ -57,6 +67,10 @@ export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | und
         addIssue(diff, path, `channel ${channel} is required for topic ${topic}; its preference cannot be changed`);
         continue;
       }
+      if (!isEnabled(live, topic, channel)) {
+        addIssue(diff, path, `channel ${channel} is not enabled for topic ${topic} (channel_config); its preference cannot be set`);
+        continue;
+      }
       owned.add(`${topic}:${channel}`);
       diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, path), type: 'preference.set', topic, channel, status: want, before: have, idempotent: true });
     }
@@ -70,7 +84,7 @@ export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | und
     if (Object.hasOwn(named, topic) && named[topic]?.[channel] !== undefined) continue; // named but not plannable (an issue)
     const have = liveStatus(live, topic, channel);
     // A topic that no longer exists, or a required channel, just leaves the record.
-    if (have === undefined || have === DEFAULT_STATUS || isRequired(live, topic, channel)) continue;
+    if (have === undefined || have === DEFAULT_STATUS || isRequired(live, topic, channel) || !isEnabled(live, topic, channel)) continue;
     diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, 'preferences'), type: 'preference.set', topic, channel, status: DEFAULT_STATUS, before: have, idempotent: true });
   }
   return owned;

@@ -33,12 +33,15 @@ export function set(value: DesiredProperty extends infer T ? (T extends { op: 's
   return { op: 'set', value };
 }
 
+/** Channels a test topic offers unless told otherwise. */
+const ON: Partial<Record<PreferenceChannel, ChannelConfig>> = { sms: 'on', email: 'on', whatsapp: 'on', push: 'on', inapp: 'on' };
+
 export function topic(
   subscription_id: string,
   preference: Partial<Record<PreferenceChannel, PreferenceStatus>> = {},
   channel_config: Partial<Record<PreferenceChannel, ChannelConfig>> = {},
 ): Topic {
-  return { subscription_id, name: subscription_id, section: 'General', channel_config, preference };
+  return { subscription_id, name: subscription_id, section: 'General', channel_config: { ...ON, ...channel_config }, preference };
 }
 
 export function prefs(topics: Topic[] = [], all: ActualPreferences['all'] = {}): ActualPreferences {

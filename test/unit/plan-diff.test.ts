@@ -208,6 +208,16 @@ describe('preferences', () => {
   it('accepts a required channel that already has the desired status', () => {
     expect(ops({ preferences: { S2: { sms: 'opted-in' } } }, me(), p)).toEqual([]);
   });
+  it('reports a channel the topic does not offer (off or absent in channel_config) when a change is needed', () => {
+    const q = prefs([topic('S3', {}, { sms: 'off' })]);
+    expect(ops({ preferences: { S3: { sms: 'opted-in' } } }, me(), q)).toEqual([]);
+    const r = plan({ preferences: { S3: { sms: 'opted-out', webpush: 'opted-out' } } }, me(), q);
+    expect(r.operations).toEqual([]);
+    expect(r.issues.map((i) => i.message)).toEqual([
+      'channel sms is not enabled for topic S3 (channel_config); its preference cannot be set',
+      'channel webpush is not enabled for topic S3 (channel_config); its preference cannot be set',
+    ]);
+  });
   it('reports an unknown topic', () => {
     expect(plan({ preferences: { S9: { sms: 'opted-in' } } }, me(), p).issues.map((i) => i.field)).toEqual(['preferences.S9.sms']);
   });
