@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { DesiredProfile, DesiredProperty, DesiredState } from '../../src/desired/types.js';
 import { assertNever } from '../../src/errors.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
-import type { ActualPreferences, DistinctId, PreferenceStatus, PropertyValue, Token } from '../../src/fyno/types.js';
+import type { ActualPreferences, Channels, DistinctId, PreferenceStatus, PropertyValue, Token } from '../../src/fyno/types.js';
 import { planOperations, planProfile } from '../../src/plan/diff.js';
 import type { ActualSnapshot, Operation } from '../../src/plan/types.js';
 
@@ -175,9 +175,11 @@ async function applyOps(api: MemoryFyno, ops: readonly Operation[]): Promise<voi
   for (const op of ops) {
     const id = op.distinct_id;
     switch (op.type) {
-      case 'profile.create':
-        await api.createProfile({ distinct_id: id, ...op.profile, ...(op.profile.channels ? { channels: op.profile.channels as never } : {}) });
+      case 'profile.create': {
+        const { channels, ...fields } = op.profile;
+        await api.createProfile({ distinct_id: id, ...fields, ...(channels ? { channels: channels as Channels } : {}) });
         break;
+      }
       case 'profile.update':
         await api.updateProfile(id, Object.fromEntries(op.changes.map((c) => [c.field, c.after])));
         break;
