@@ -101,7 +101,8 @@ describe('apply under injected faults (HTTP)', () => {
     expect(summary.notConverged).toBe(0);
     expect(summary.interrupted).toBe(false);
     // Faults were really injected, lost answers included.
-    expect((stats.faults as Record<string, number>).lost + (stats.faults as Record<string, number>).error).toBeGreaterThan(0);
+    const f = stats.faults as Record<string, number>;
+    expect((f.lost ?? 0) + (f.error ?? 0)).toBeGreaterThan(0);
     await expectConverged(s);
   });
 
