@@ -23,6 +23,9 @@ const ABSENT_KEYS = new Set(['distinct_id', 'state', 'protected']);
 export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>): FileResult {
   const profiles: DesiredProfile[] = [];
   const entries: ProfileEntry[] = [];
+  if (pf.data === null || pf.data === undefined) {
+    return { profiles, entries, issues: [{ file: pf.display, line: 1, column: 1, message: 'file has no YAML content, only comments (expected "version: 1" and a "profiles" list)' }] };
+  }
   const sub = substituteEnv(pf.data, env);
   const data = sub.value;
   const root = asRecord(data);

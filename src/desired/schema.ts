@@ -89,6 +89,10 @@ function toProblem(
       return { path: [...path, key], atKey: true, message: `unknown key "${key}"${hint}` };
     }
     case 'required':
+      if (params.missingProperty === '$once') {
+        // The only mapping a property value may be is `{ $once: value }`.
+        return { path, atKey: false, message: 'must be a string, number, boolean, date, list, null or { $once: value }, not a mapping' };
+      }
       return { path, atKey: false, message: `missing required key "${String(params.missingProperty)}"` };
     case 'type':
       return { path, atKey: false, message: typeMessage(String(params.type), e.data) };
@@ -143,6 +147,7 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 function typeMessage(expected: string, data: unknown): string {
+  if (typeof data === 'number' && !Number.isFinite(data)) return 'must be a finite number (.inf and .nan are not values Fyno stores)';
   const words = expected.split(',').map((t) => TYPE_WORDS[t] ?? t);
   const want = words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]!}`;
   let hint = '';
@@ -156,7 +161,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'number') return Number.isFinite(v) ? 'a number' : 'an infinite or undefined number';
+  if (typeof v === 'number') return 'a number';
   if (typeof v === 'boolean') return 'a boolean';
   return 'a string';
 }
