@@ -81,6 +81,7 @@ class Runner {
   private skipped = 0;
   private alreadyDone = 0;
   private superseded = 0;
+  private journalError: string | undefined;
 
   constructor(
     private readonly plan: Plan,
@@ -105,8 +106,9 @@ class Runner {
     });
   }
 
+  /** Stop scheduling: the caller aborted, or the journal can no longer record what is done. */
   private get aborted(): boolean {
-    return this.signal?.aborted === true;
+    return this.signal?.aborted === true || this.journalError !== undefined;
   }
 
   private emit(e: ApplyEvent): void {
@@ -140,8 +142,18 @@ class Runner {
 
   // ---- bookkeeping -------------------------------------------------------------------------
 
-  private succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string>): void {
-    this.journal?.completed(ops.map((k) => k.key));
+  /** Waits for a journal record to be durable; a failing journal stops the run (nothing more is sent). */
+  private async record(p: Promise<void> | undefined): Promise<void> {
+    if (!p) return;
+    try {
+      await p;
+    } catch (e) {
+      this.journalError ??= e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private async succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string>): Promise<void> {
+    await this.record(this.journal?.completed(ops.map((k) => k.key)));
     for (const k of ops) {
       this.succeeded += 1;
       const list = this.written.get(k.op.distinct_id) ?? [];
@@ -151,10 +163,12 @@ class Runner {
     }
   }
 
-  private fail(ops: readonly KeyedOp[], message: string): void {
-    this.journal?.failed(
-      ops.map((k) => k.key),
-      message,
+  private async fail(ops: readonly KeyedOp[], message: string): Promise<void> {
+    await this.record(
+      this.journal?.failed(
+        ops.map((k) => k.key),
+        message,
+      ),
     );
     for (const k of ops) {
       this.failed += 1;
@@ -171,9 +185,9 @@ class Runner {
   }
 
   /** Operations found applied by an earlier run (journal or re-read): skipped, journalled done. */
-  private markAlreadyDone(ops: readonly KeyedOp[]): void {
+  private async markAlreadyDone(ops: readonly KeyedOp[]): Promise<void> {
     if (ops.length === 0) return;
-    this.journal?.completed(ops.map((k) => k.key));
+    await this.record(this.journal?.completed(ops.map((k) => k.key)));
     this.alreadyDone += ops.length;
     this.skip(ops, 'already applied');
   }
@@ -225,18 +239,22 @@ class Runner {
       this.skip(g.ops, 'interrupted');
       return 'interrupted';
     }
-    this.journal?.started(g.ops.map((k) => k.key));
+    await this.record(this.journal?.started(g.ops.map((k) => k.key)));
+    if (this.journalError !== undefined) {
+      this.skip(g.ops, 'interrupted');
+      return 'interrupted';
+    }
     const settled = new Set<string>();
     let remaining = g.ops;
     let lastMessage = 'no attempt was made';
     for (let round = 0; round < this.maxRounds; round += 1) {
       try {
         await g.send(remaining);
-        this.succeed(g.ops, settled);
+        await this.succeed(g.ops, settled);
         return 'ok';
       } catch (e) {
         if (!isFynoApiError(e)) {
-          this.fail(g.ops, e instanceof Error ? e.message : String(e));
+          await this.fail(g.ops, e instanceof Error ? e.message : String(e));
           return 'failed';
         }
         lastMessage = e.message;
@@ -250,14 +268,14 @@ class Runner {
           try {
             left = await this.unsatisfied(remaining);
           } catch (readError) {
-            this.fail(g.ops, `${e.message}; re-reading to settle it failed: ${readError instanceof Error ? readError.message : String(readError)}`);
+            await this.fail(g.ops, `${e.message}; re-reading to settle it failed: ${readError instanceof Error ? readError.message : String(readError)}`);
             return 'failed';
           }
           const leftKeys = new Set(left.map((k) => k.key));
           for (const k of remaining) if (!leftKeys.has(k.key)) settled.add(k.key);
           remaining = left.filter((k) => !(k.op.type === 'channel.set' && Array.isArray(k.op.value) && k.op.value.length === 0));
           if (remaining.length === 0) {
-            this.succeed(g.ops, settled);
+            await this.succeed(g.ops, settled);
             return 'ok';
           }
         } else if (e.api.retryable) {
@@ -270,7 +288,7 @@ class Runner {
             // Aborted while waiting: nothing in flight for this group.
           }
         } else {
-          this.fail(g.ops, e.message);
+          await this.fail(g.ops, e.message);
           return 'failed';
         }
         if (this.aborted) {
@@ -279,7 +297,7 @@ class Runner {
         }
       }
     }
-    this.fail(g.ops, `${lastMessage} (gave up after ${this.maxRounds} rounds)`);
+    await this.fail(g.ops, `${lastMessage} (gave up after ${this.maxRounds} rounds)`);
     return 'failed';
   }
 
@@ -350,10 +368,10 @@ class Runner {
     if (maybe.length === 0) return ops;
     try {
       const left = new Set((await this.unsatisfied(maybe)).map((k) => k.key));
-      this.markAlreadyDone(maybe.filter((k) => !left.has(k.key)));
+      await this.markAlreadyDone(maybe.filter((k) => !left.has(k.key)));
       return ops.filter((k) => !uncertain!.has(k.key) || left.has(k.key));
     } catch (e) {
-      this.fail(ops, `could not re-read to resume: ${e instanceof Error ? e.message : String(e)}`);
+      await this.fail(ops, `could not re-read to resume: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
   }
@@ -432,7 +450,7 @@ class Runner {
       try {
         snap = await this.readSnapshot(id, true);
       } catch (e) {
-        this.fail(ops, `could not re-read ${id} after its merge: ${e instanceof Error ? e.message : String(e)}`);
+        await this.fail(ops, `could not re-read ${id} after its merge: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
       }
       const fresh = this.deps.replan(id, snap).filter((op) => op.distinct_id === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
@@ -441,7 +459,7 @@ class Runner {
       this.superseded += supersededOps.length;
       this.skip(supersededOps, 'superseded by the re-plan after the merge');
       ops = fresh.map((op, n) => ({ key: `r${run}:${id}:${n}`, op }));
-      this.journal?.replanDone(id);
+      await this.record(this.journal?.replanDone(id));
       this.emit({ type: 'replanned', distinct_id: id, operations: ops.length });
       // The plan's own operations are done once the re-planned ones are (see runProfile's caller).
       this.pendingSuperseded.set(id, supersededOps);
@@ -537,7 +555,7 @@ class Runner {
         this.emit({ type: 'preconditions.checked', profiles: n });
       }
     } catch (e) {
-      this.journal?.close();
+      await this.journal?.close();
       throw e;
     }
 
@@ -564,7 +582,7 @@ class Runner {
         await this.runProfile(id, ops, hadMerge.has(id), leftStageA);
         const sup = this.pendingSuperseded.get(id);
         // Re-planned profile fully applied: its superseded plan operations need no resume.
-        if (sup && this.failed === failedBefore && !this.aborted) this.journal?.completed(sup.map((k) => k.key));
+        if (sup && this.failed === failedBefore && !this.aborted) await this.record(this.journal?.completed(sup.map((k) => k.key)));
       }),
     );
     await this.batcher.drain();
@@ -585,8 +603,8 @@ class Runner {
       this.emit({ type: 'verify.done', notConverged: divergences.length });
     }
     if (interrupted) this.emit({ type: 'apply.interrupted' });
-    this.journal?.finish({ interrupted, failed: this.failed });
-    this.journal?.close();
+    await this.record(this.journal?.finish({ interrupted, failed: this.failed }));
+    await this.journal?.close();
 
     const summary: ApplySummary = {
       total: keyed.length,
@@ -600,6 +618,7 @@ class Runner {
       requests: this.requestCounts(),
       failures: this.failures,
       interrupted,
+      ...(this.journalError !== undefined ? { journalError: this.journalError } : {}),
     };
     this.emit({ type: 'apply.done', summary });
     return summary;

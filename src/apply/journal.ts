@@ -11,7 +11,8 @@
  * writing) is ignored.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { close, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { FynoSyncError } from '../errors.js';
 import { stableStringify } from '../plan/normalize.js';
@@ -32,13 +33,16 @@ export interface Journal {
   readonly uncertain: ReadonlySet<string>;
   /** Profiles whose re-plan after a merge an earlier run started. */
   readonly replanned: ReadonlySet<string>;
-  started(keys: readonly string[]): void;
-  completed(keys: readonly string[]): void;
-  failed(keys: readonly string[], message: string): void;
+  /** Write-ahead: resolves once the intent is on disk, before the request may be sent. */
+  started(keys: readonly string[]): Promise<void>;
+  /** Resolves once the completion is on disk. */
+  completed(keys: readonly string[]): Promise<void>;
+  failed(keys: readonly string[], message: string): Promise<void>;
   /** A profile's operations were re-planned after its merges. */
-  replanDone(distinctId: string): void;
-  finish(result: { interrupted: boolean; failed: number }): void;
-  close(): void;
+  replanDone(distinctId: string): Promise<void>;
+  finish(result: { interrupted: boolean; failed: number }): Promise<void>;
+  /** Waits for pending records, then closes the file. */
+  close(): Promise<void>;
 }
 
 type JournalRecord =
@@ -144,17 +148,18 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
 
   mkdirSync(dir, { recursive: true });
   const fd = openSync(path, loaded ? 'a' : 'w');
-  let closed = false;
-  const write = (r: JournalRecord): void => {
-    if (closed) return;
+  // The header and run record are written synchronously: the journal exists before any request.
+  const writeNow = (r: JournalRecord): void => {
     writeSync(fd, `${JSON.stringify(r)}\n`);
     fsyncSync(fd);
   };
-  if (!loaded) write({ t: 'header', format: FORMAT, version: 1, plan: hash });
+  if (!loaded) writeNow({ t: 'header', format: FORMAT, version: 1, plan: hash });
   const run = (loaded?.runs ?? 0) + 1;
-  write({ t: 'run', n: run });
+  writeNow({ t: 'run', n: run });
+  const writer = new GroupCommit(fd);
   const done = new Set(loaded?.done ?? []);
   const uncertain = new Set([...(loaded?.started ?? [])].filter((k) => !done.has(k)));
+  const none = Promise.resolve();
   return {
     path,
     planHash: hash,
@@ -162,15 +167,60 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
     done,
     uncertain,
     replanned: new Set(loaded?.replanned ?? []),
-    started: (keys) => keys.length > 0 && write({ t: 'start', keys: [...keys] }),
-    completed: (keys) => keys.length > 0 && write({ t: 'done', keys: [...keys] }),
-    failed: (keys, message) => keys.length > 0 && write({ t: 'failed', keys: [...keys], message }),
-    replanDone: (id) => write({ t: 'replanned', id }),
-    finish: (r) => write({ t: 'end', interrupted: r.interrupted, failed: r.failed }),
-    close: () => {
-      if (closed) return;
-      closed = true;
-      closeSync(fd);
-    },
+    started: (keys) => (keys.length > 0 ? writer.append({ t: 'start', keys: [...keys] }) : none),
+    completed: (keys) => (keys.length > 0 ? writer.append({ t: 'done', keys: [...keys] }) : none),
+    failed: (keys, message) => (keys.length > 0 ? writer.append({ t: 'failed', keys: [...keys], message }) : none),
+    replanDone: (id) => writer.append({ t: 'replanned', id }),
+    finish: (r) => writer.append({ t: 'end', interrupted: r.interrupted, failed: r.failed }),
+    close: () => writer.close(),
   };
+}
+
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
+/**
+ * Group commit: records appended while a write+fsync is under way go out together in the next
+ * one, so many profiles in flight share each fsync and the event loop never blocks on the disk.
+ * Each `append` resolves only once its record is durable.
+ */
+class GroupCommit {
+  private pending: string[] = [];
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private writing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly fd: number) {}
+
+  append(r: JournalRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new FynoSyncError('apply.journal', 'the journal is closed'));
+    this.pending.push(`${JSON.stringify(r)}\n`);
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.writing ??= this.drain();
+    return p;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const text = this.pending.splice(0).join('');
+      const waiters = this.waiters.splice(0);
+      try {
+        await writeAsync(this.fd, text);
+        await fsyncAsync(this.fd);
+        for (const w of waiters) w.resolve();
+      } catch (e) {
+        const err = new FynoSyncError('apply.journal', `could not write the journal: ${e instanceof Error ? e.message : String(e)}`);
+        for (const w of waiters) w.reject(err);
+      }
+    }
+    this.writing = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.writing) await this.writing;
+    this.closed = true;
+    await closeAsync(this.fd);
+  }
 }

@@ -88,6 +88,8 @@ export interface ApplySummary {
   requests: Record<string, number>;
   failures: ApplyFailure[];
   interrupted: boolean;
+  /** Set when the journal could not be written: the run stopped scheduling (`interrupted`). */
+  journalError?: string;
 }
 
 export type ApplyEvent =

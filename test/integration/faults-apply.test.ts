@@ -94,7 +94,8 @@ describe('apply under injected faults (HTTP)', () => {
   it.each([1, 2, 3])('converges with a 10 percent failure rate incl. lost responses (seed %i)', async (seed) => {
     const s = scenario(24, true);
     const { plan, c } = await prepare(s);
-    await faults(0.1, { seed });
+    // 10% random faults of every kind, and the first three answers certainly lost.
+    await faults(0.1, { seed, failNext: { count: 3, kind: 'lost' } });
     const summary = await applyCounted(plan, s, c);
     const stats = await admin('/stats');
     expect(summary.failures).toEqual([]);
@@ -102,7 +103,8 @@ describe('apply under injected faults (HTTP)', () => {
     expect(summary.interrupted).toBe(false);
     // Faults were really injected, lost answers included.
     const f = stats.faults as Record<string, number>;
-    expect((f.lost ?? 0) + (f.error ?? 0)).toBeGreaterThan(0);
+    expect(f.lost).toBeGreaterThanOrEqual(3);
+    expect((f.error ?? 0) + (f.hangup ?? 0) + (f.timeout ?? 0)).toBeGreaterThan(0);
     await expectConverged(s);
   });
 

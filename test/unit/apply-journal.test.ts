@@ -46,7 +46,7 @@ describe('journal', () => {
     const dir = tempDir();
     const { plan } = await setUp(3);
     const j = openJournal(dir, plan);
-    j.close(); // unfinished: no end record
+    await j.close(); // unfinished: no end record
     expect(() => openJournal(dir, plan)).toThrow(/unfinished apply/);
     const other: Plan = { ...plan, created_at: '2030-01-01T00:00:00.000Z' };
     try {
@@ -63,15 +63,15 @@ describe('journal', () => {
     const dir = tempDir();
     const { plan } = await setUp(3);
     const j = openJournal(dir, plan);
-    j.started(['p:0', 'p:1']);
-    j.completed(['p:0']);
-    j.close();
+    await j.started(['p:0', 'p:1']);
+    await j.completed(['p:0']);
+    await j.close();
     appendFileSync(join(dir, JOURNAL_FILE), '{"t":"done","keys":["p:1"');
     const r = openJournal(dir, plan, { resume: true });
     expect([...r.done]).toEqual(['p:0']);
     expect([...r.uncertain]).toEqual(['p:1']);
     expect(r.run).toBe(2);
-    r.close();
+    await r.close();
   });
 
   it('writes every completed request group as it completes, with fsync', async () => {
