@@ -3,7 +3,7 @@
  * `$append`/`$remove` (one value per key per action; lists hold unique values), `$unset`.
  */
 import type { PropertyScalar, PropertyValue } from '../fyno/types.js';
-import type { SourceRef } from '../desired/types.js';
+import type { DesiredProfile, SourceRef } from '../desired/types.js';
 import { propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
@@ -15,6 +15,10 @@ interface PropBase {
   sensitive?: boolean;
 }
 
+function propBase(d: DesiredProfile, path: string): PropBase {
+  return { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
+}
+
 /**
  * Operations that turn the live value of a list property into exactly `want`.
  * Counting one operation per appended/removed value against one `$set` of the whole list,
@@ -22,26 +26,33 @@ interface PropBase {
  * `$append`/`$remove` wins: it leaves values another writer appended meanwhile alone and reads
  * better in a plan. A live value that is not a list, or no live value, gets one `$set`.
  */
-export function listPropertyOps(base: PropBase, key: string, want: readonly PropertyScalar[], have: PropertyValue | undefined): Operation[] {
+export function listPropertyOps(
+  baseOrThunk: PropBase | (() => PropBase),
+  key: string,
+  want: readonly PropertyScalar[],
+  have: PropertyValue | undefined,
+): Operation[] {
   const wanted = uniqueScalars(want);
   // An unset property already holds no values: `[]` against nothing plans nothing (docs/planner.md).
   if (have === undefined && wanted.length === 0) return [];
+  const base = (): PropBase => (typeof baseOrThunk === 'function' ? baseOrThunk() : baseOrThunk);
   if (have === undefined || !Array.isArray(have)) {
-    return [{ ...base, type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
+    return [{ ...base(), type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
   }
   if (propertyEquals(wanted, have)) return [];
+  const b = base();
   const haveKeys = new Set(have.map(scalarKey));
   const wantKeys = new Set(wanted.map(scalarKey));
   const adds = wanted.filter((v) => !haveKeys.has(scalarKey(v)));
   const removes = uniqueScalars(have).filter((v) => !wantKeys.has(scalarKey(v)));
   if (adds.length + removes.length > 1) {
-    return [{ ...base, type: 'property.set', key, value: wanted, before: have, idempotent: true }];
+    return [{ ...b, type: 'property.set', key, value: wanted, before: have, idempotent: true }];
   }
   return [
     // Removes first: the value a remove names is the live form (e.g. a date as Fyno stores it).
-    ...removes.map((v): Operation => ({ ...base, type: 'property.remove', key, value: v, idempotent: true })),
+    ...removes.map((v): Operation => ({ ...b, type: 'property.remove', key, value: v, idempotent: true })),
     // PRODUCT.md ("The API we talk to"): `$append` is not idempotent.
-    ...adds.map((v): Operation => ({ ...base, type: 'property.append', key, value: v, idempotent: false })),
+    ...adds.map((v): Operation => ({ ...b, type: 'property.append', key, value: v, idempotent: false })),
   ];
 }
 
@@ -65,17 +76,18 @@ export function diffProperties(
       addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record (docs/ownership.md)`);
       continue;
     }
-    const base: PropBase = { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
+    // Built only when an operation is needed: most keys of a converged profile need none.
+    const base = (): PropBase => propBase(d, path);
     const have = live[key];
     switch (want.op) {
       case 'unset':
-        if (have !== undefined) diff.ops.push({ ...base, type: 'property.unset', key, before: have, idempotent: true });
+        if (have !== undefined) diff.ops.push({ ...base(), type: 'property.unset', key, before: have, idempotent: true });
         break;
       case 'once':
         // `$once` sets only while unset; once set by anyone it is left alone. It is owned only
         // when fyno-sync sets it (or owned it before): exact mode never unsets a value it did not write.
         if (have === undefined) {
-          diff.ops.push({ ...base, type: 'property.set_once', key, value: want.value, idempotent: true });
+          diff.ops.push({ ...base(), type: 'property.set_once', key, value: want.value, idempotent: true });
           owned.add(key);
         } else if (record.properties.has(key)) owned.add(key);
         break;
@@ -83,7 +95,7 @@ export function diffProperties(
         owned.add(key);
         if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(base, key, want.value, have));
         else if (!propertyEquals(want.value, have)) {
-          diff.ops.push({ ...base, type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
+          diff.ops.push({ ...base(), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
         }
         break;
       default: {
