@@ -17,7 +17,7 @@ const desired = JSON.parse(readFileSync(join(dir, 'desired.json'), 'utf8')) as D
 const api = new HttpFynoClient({
   target: { baseUrl: process.env.FYNO_BASE_URL!, workspace: process.env.FYNO_WSID!, env: 'live' },
   apiKey: process.env.FYNO_API_KEY!,
-  timeoutMs: 400,
+  timeoutMs: 1000,
   retry: { limit: 6, baseDelayMs: 5, maxDelayMs: 1500 },
 });
 await applyPlan(plan, { api, journal: openJournal(dir, plan), replan: replanFor(desired) }, { concurrency: 1, allowDelete: true, maxDeletes: 100, batchSize: 2, batchLingerMs: 5, retryBaseMs: 20 });
