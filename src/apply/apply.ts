@@ -82,6 +82,7 @@ class Runner {
   private alreadyDone = 0;
   private superseded = 0;
   private journalError: string | undefined;
+  private readonly failedIds = new Set<DistinctId>();
 
   constructor(
     private readonly plan: Plan,
@@ -172,6 +173,7 @@ class Runner {
     );
     for (const k of ops) {
       this.failed += 1;
+      this.failedIds.add(k.op.distinct_id);
       this.failures.push({ distinct_id: k.op.distinct_id, op: k.op.type, message });
       this.emit({ type: 'op.failed', distinct_id: k.op.distinct_id, op: k.op, message });
     }
@@ -410,7 +412,7 @@ class Runner {
           await this.execGroup(this.stepGroup(id, step));
         });
       }
-      this.emit({ type: 'profile.done', distinct_id: id, ok: true });
+      this.emit({ type: 'profile.done', distinct_id: id, ok: !this.failedIds.has(id) });
     } finally {
       leaveStageA();
     }
@@ -453,7 +455,13 @@ class Runner {
         await this.fail(ops, `could not re-read ${id} after its merge: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
       }
-      const fresh = this.deps.replan(id, snap).filter((op) => op.distinct_id === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
+      let fresh: Operation[];
+      try {
+        fresh = this.deps.replan(id, snap).filter((op) => op.distinct_id === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
+      } catch (e) {
+        await this.fail(ops, `re-planning ${id} after its merge failed: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
       const run = this.journal?.run ?? 1;
       const supersededOps = ops;
       this.superseded += supersededOps.length;
@@ -546,7 +554,11 @@ class Runner {
     try {
       if (this.opts.checkPreconditions) {
         // Profiles an earlier run already wrote to have changed by our own hand: not drift.
-        const touched = new Set(keyed.filter((k) => done.has(k.key) || this.journal?.uncertain.has(k.key)).map((k) => k.op.distinct_id));
+        const touched = new Set(
+          keyed
+            .filter((k) => done.has(k.key) || this.journal?.uncertain.has(k.key))
+            .flatMap((k) => (k.op.type === 'profile.merge' ? [k.op.distinct_id, k.op.from] : [k.op.distinct_id])),
+        );
         const n = await checkFreshness(this.plan, this.readSnapshot, {
           concurrency: this.opts.concurrency,
           skip: touched,
