@@ -73,7 +73,7 @@ export function diffProperties(
     const want = props[key]!;
     const path = `properties.${key}`;
     if (key === OWNERSHIP_PROPERTY) {
-      addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record (docs/ownership.md)`);
+      addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record of exact management (docs/planner.md)`);
       continue;
     }
     // Built only when an operation is needed: most keys of a converged profile need none.

@@ -191,11 +191,11 @@ function planManaged(diff: ProfileDiff, live: ActualProfile, prefs: ActualPrefer
   const record = readOwnership(live.properties);
   const ownedProps = diffProperties(diff, live.properties, record);
   const ownedPrefs = diffPreferences(diff, prefs, record);
-  // Without exact mode the record is never touched (docs/ownership.md).
+  // Without exact mode the record is never touched (docs/planner.md, "Exact management").
   if (!ownedProps && !ownedPrefs) return;
   const next = buildOwnership(ownedProps ?? record.properties, ownedPrefs ?? record.preferences, record.other);
   if (record.raw === undefined && next.length === 0) return;
-  diff.ops.push(...listPropertyOps({ distinct_id: d.distinct_id, at: refOf(d, 'exact') }, OWNERSHIP_PROPERTY, next, record.raw));
+  diff.ops.push(...listPropertyOps({ distinct_id: d.distinct_id, at: refOf(d, 'manage') }, OWNERSHIP_PROPERTY, next, record.raw));
 }
 
 function sortKey(op: Operation): string {

@@ -3,7 +3,7 @@
  * that fyno-sync itself set before may be removed, so it needs an ownership record that it keeps
  * … without a local state file").
  *
- * Design (docs/ownership.md): the record lives in Fyno itself, as one reserved **list property**
+ * Design (docs/planner.md, "Exact management"): the record lives in Fyno itself, as one reserved **list property**
  * `fyno_sync_managed` on each profile that uses exact management. Fyno lists hold unique
  * strings (fyno-user-properties-api-openapi.yml, `/profiles/properties/list-append`), which is
  * exactly a set of entries:

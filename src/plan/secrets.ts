@@ -4,7 +4,7 @@
  * serialized form each secret value is replaced by `{ "$secret": "sha256:<hex>" }`, the SHA-256
  * of `distinct_id + "\n" + stableStringify(value)`. Salting with the distinct_id stops one table
  * of hashes from matching across profiles; a low-entropy value (a phone number) can still be
- * guessed from its hash by brute force, so plan files remain internal artefacts (docs/plan-json.md).
+ * guessed from its hash by brute force, so plan files remain internal artefacts (docs/planner.md, "Plan files").
  *
  * Apply gets the values back with `resolveSecrets`, from the re-loaded desired state and the
  * live profiles (`collectSecretCandidates`).
