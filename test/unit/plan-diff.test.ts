@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DesiredProfile } from '../../src/desired/types.js';
 import type { ActualPreferences, ActualProfile } from '../../src/fyno/types.js';
 import { planOperations } from '../../src/plan/diff.js';
+import { sameDestination } from '../../src/plan/diff-channels.js';
 import type { Operation } from '../../src/plan/types.js';
 import { actual, AT, desired, live, prefs, profile, topic } from './plan-builders.js';
 
@@ -139,6 +140,20 @@ describe('values equal after normalisation show no change', () => {
     expect(ops({ channels: { sms: '+919812345679' } }, me({ channels: { sms: '+91 98123 45678' } }))).toEqual([
       op({ type: 'channel.set', channel: 'sms', value: '+919812345679', before: '+91 98123 45678', idempotent: true }),
     ]);
+  });
+});
+
+describe('sameDestination', () => {
+  it.each([
+    ['sms', '+14155552671', '+1 (415) 555-2671', true],
+    ['sms', '+919812345678', '91-98123-45678', true],
+    ['voice', '+919812345678', '+919812345679', false],
+    ['sms', '+919812345678', '+91 98123 4567', false],
+    ['email', 'a@x.io', 'a@X.IO', true],
+    ['email', 'a@x.io', 'A@x.io', false],
+    ['slack', 'C01', ' C01 ', true],
+  ] as const)('%s %s vs live %s → %s', (channel, want, have, same) => {
+    expect(sameDestination(channel, want, have)).toBe(same);
   });
 });
 

@@ -186,6 +186,19 @@ describe('renderMarkdown', () => {
     expect(md).toContain('not shown');
   });
 
+  it('bounds a plan with thousands of problems and still shows the changes', () => {
+    const n = 5_000;
+    const d = desired(
+      ...Array.from({ length: n }, (_, i) => profile(`p-${i}`, { preferences: { S2: { sms: 'opted-out' } }, properties: { plan: { op: 'set', value: 'x' } } })),
+    );
+    const a = actual(...Array.from({ length: n }, (_, i): [string, ReturnType<typeof live>, ReturnType<typeof prefs>] => [`p-${i}`, live(`p-${i}`), prefs([topic('S2', {}, { sms: 'required' })])]));
+    const md = renderMarkdown(buildPlan(d, a, { createdAt: CREATED_AT, target: TARGET, sources: [] }));
+    expect(md.length).toBeLessThan(60_000);
+    expect(md).toMatch(/> - … and \d+ more/);
+    expect(md).toContain('#### Changes by profile');
+    expect(md).toContain('<code>p-0</code>: update, 1 operation');
+  });
+
   it('cuts a single huge profile inside its section rather than dropping it', () => {
     const many = Array.from({ length: 3_000 }, (_, i) => [`k${i}`, { op: 'set' as const, value: `v${i}` }] as const);
     const d = desired(profile('big', { properties: Object.fromEntries(many) }));
