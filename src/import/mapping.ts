@@ -136,7 +136,7 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
   }
   const problems = checkMappingSchema(data);
   if (problems.length > 0) {
-    return { issues: problems.map((p) => issue(p.path, p.message, p.atKey)) };
+    return { issues: problems.map((p) => issue(p.path, p.message, p.atKey)).sort((a, b) => a.line - b.line || a.column - b.column) };
   }
 
   const m = data as Raw;
@@ -144,7 +144,8 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
   const columns: ColumnUse[] = [];
   const use = (column: string, path: PathSegment[]): string => {
     const { line, column: col } = positions.at(path);
-    columns.push({ column, field: renderPath(path), line, col });
+    const keyPath = path[path.length - 1] === 'column' ? path.slice(0, -1) : path;
+    columns.push({ column, field: renderPath(keyPath), line, col });
     return column;
   };
   /** A field given as a column name or as `{ column, … }`. */
@@ -299,6 +300,6 @@ export function missingColumns(mapping: ImportMapping, header: readonly string[]
       line: u.line,
       column: u.col,
       field: u.field,
-      message: `column "${u.column}" (for ${u.field}) is not in ${inputName}${suggest(u.column, header)}`,
+      message: `column "${u.column}" is not in ${inputName}${suggest(u.column, header)}`,
     }));
 }
