@@ -12,6 +12,9 @@ import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import type { ActualPreferences, Channels, DistinctId, PreferenceStatus, PropertyValue, Token } from '../../src/fyno/types.js';
 import { planOperations, planProfile } from '../../src/plan/diff.js';
 import type { ActualSnapshot, Operation } from '../../src/plan/types.js';
+import { buildPlan } from '../../src/plan/build.js';
+import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
+import { collectSecretCandidates, resolveSecrets } from '../../src/plan/secrets.js';
 
 const AT = { file: 'p.yaml', line: 1, column: 1 };
 const IDS = ['u0', 'u1', 'u2'];
@@ -93,6 +96,8 @@ const arbDesired = fc.record({
   exactProps: fc.boolean(),
   exactPrefs: fc.boolean(),
   mergeFrom: fc.subarray(SOURCES, { maxLength: 1 }),
+  // Paths whose value came from ${VAR}: masked in plan files, resolved again for apply.
+  sensitive: fc.subarray(['name', 'timezone', 'channels.email', 'channels.sms', 'properties.plan', 'properties.tags', 'properties.signup']),
 });
 type DesiredSpec = typeof arbDesired extends fc.Arbitrary<infer T> ? T : never;
 
@@ -113,7 +118,7 @@ function toDesired(id: string, s: DesiredSpec, mergeFrom: string[]): DesiredProf
     ...(s.properties ? { properties: Object.fromEntries(s.properties) } : {}),
     ...(s.preferences ? { preferences: s.preferences } : {}),
     exact: { properties: s.exactProps, preferences: s.exactPrefs },
-    sensitive: [],
+    sensitive: s.sensitive,
   };
 }
 
@@ -303,7 +308,12 @@ describe('plan → apply → plan converges', () => {
         const desired: DesiredState = { profiles, files: ['p.yaml'] };
         const all = [...IDS, ...SOURCES];
 
-        const first = planOperations(desired, await read(api, all));
+        const before = await read(api, all);
+        const first = planOperations(desired, before);
+        // Every plan is a valid plan file, and apply gets back exactly these operations from it.
+        const plan = buildPlan(desired, before, { createdAt: '2026-01-01T00:00:00.000Z', target: { base_url: 'memory://', workspace: 'W', env: 'live' }, sources: ['p.yaml'] });
+        expect(plan.operations).toEqual(first.operations);
+        expect(resolveSecrets(parsePlan(serializePlan(plan), 'p.json'), collectSecretCandidates(desired, before))).toEqual(plan);
         await applyPlan(api, desired, first.operations);
         const after = await read(api, all);
         const second = planOperations(desired, after);
