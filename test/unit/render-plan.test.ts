@@ -112,6 +112,35 @@ describe('renderText', () => {
   });
 });
 
+describe('scope and problems only', () => {
+  it('says how much of the desired state a narrowed plan left out, in every rendering', () => {
+    const d = desired(profile('a-1', { name: 'x' }), profile('b-1', { name: 'y' }));
+    const plan = buildPlan(d, actual(['a-1', null], ['b-1', null]), {
+      createdAt: CREATED_AT,
+      target: TARGET,
+      sources: d.files,
+      select: { target: ['a-*'] },
+      scope: { target: ['a-*'], skipped: 1 },
+    });
+    expect(renderText(plan).split('\n').slice(0, 2)).toEqual([
+      'Plan: 1 to create, 0 to update, 0 to merge, 0 to delete, 0 unchanged.',
+      'Scope: 1 profile(s) of the desired state left out (--target a-*).',
+    ]);
+    expect(renderMarkdown(plan)).toContain('_Scope: 1 profile(s) of the desired state left out (--target a-\\*)._');
+    expect(JSON.parse(renderJson(plan)).scope).toEqual({ skipped: 1, target: ['a-*'] });
+  });
+
+  it('shows problems and no changes when nothing else is planned', () => {
+    const d = desired(profile('p', { state: 'absent', protected: true }));
+    const plan = buildPlan(d, actual(['p', live('p')]), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+    const text = renderText(plan);
+    expect(text).toContain('Error: 1 problem(s) prevent applying this plan:');
+    expect(text).toContain('p state: profile is protected and is never deleted');
+    expect(text.trimEnd().endsWith('No other changes.')).toBe(true);
+    expect(renderMarkdown(plan)).toContain('[!CAUTION]');
+  });
+});
+
 describe('renderJson', () => {
   it('is the saved-plan document, without secrets', () => {
     const plan = richPlan();

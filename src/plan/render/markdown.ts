@@ -103,7 +103,7 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
   // 3. One collapsible section per profile, while they fit.
   const profiles = profileChanges(plan);
   if (profiles.length === 0) {
-    body.push('', plan.issues.length > 0 ? 'No changes can be planned until the problems above are fixed.' : '**No changes.** Live state matches the desired state.');
+    body.push('', plan.issues.length > 0 ? 'No other changes.' : '**No changes.** Live state matches the desired state.');
   } else {
     body.push('', '#### Changes by profile');
     budget -= 30;

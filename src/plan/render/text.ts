@@ -33,7 +33,7 @@ export function renderText(plan: Plan, opts: RenderTextOptions = {}): string {
     for (const i of plan.issues) out.push(st('red', `  ! ${issueLine(i)}`));
   }
   if (plan.operations.length === 0) {
-    out.push('', plan.issues.length > 0 ? 'No changes can be planned until the problems above are fixed.' : 'No changes. Live state matches the desired state.');
+    out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
     return `${out.join('\n')}\n`;
   }
   for (const p of profileChanges(plan)) {
