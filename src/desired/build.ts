@@ -9,10 +9,10 @@
  */
 import { isMap, isPair, isScalar, type Node } from 'yaml';
 import type { DistinctId, PreferenceUpdate, PropertyValue, Token } from '../fyno/types.js';
-import { normalizeEmail, normalizePhone } from '../plan/normalize.js';
+import { normalizeEmail } from '../plan/normalize.js';
 import type { InstancePath, PositionIndex } from './positions.js';
 import type { DesiredChannels, DesiredProfile, DesiredProperty, SourceRef } from './types.js';
-import { asRecord, PHONE_CHANNELS } from './values.js';
+import { asRecord, PHONE_CHANNELS, phoneE164 } from './values.js';
 
 /** A profile-like mapping with where its keys are and which of its fields came from `${VAR}`. */
 export interface Layer {
@@ -139,7 +139,7 @@ function buildChannels(c: Record<string, unknown>): DesiredChannels {
     } else if (typeof v === 'string') {
       // Phones to E.164 so "+91 98123 45678" and "+919812345678" are the same desired value.
       const s = (PHONE_CHANNELS as readonly string[]).includes(name)
-        ? (normalizePhone(v) ?? v.trim())
+        ? (phoneE164(v) ?? v.trim())
         : name === 'email'
           ? normalizeEmail(v)
           : v.trim();

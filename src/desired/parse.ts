@@ -21,7 +21,7 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
   const lineCounter = new LineCounter();
   // YAML 1.2 core schema: `2024-03-01` stays a string (dates are strings in Fyno), `on`/`off`
   // stay strings. Duplicate keys are errors, not "last one wins".
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const doc = withPlainEnv(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' }));
   const positions = new PositionIndex(doc, lineCounter);
   if (doc.errors.length > 0) {
     const issues: ValidationIssue[] = [];
@@ -67,4 +67,20 @@ function firstAlias(doc: Document.Parsed): number | undefined {
     },
   });
   return offset;
+}
+
+/**
+ * yaml@2 reads `process.env.LOG_TOKENS` once per lexical token (dist/parse/parser.js `next`) and
+ * `LOG_STREAM` per document; `process.env` is an exotic object whose every read calls into C++,
+ * which made up 15–25 % of parsing a 100,000-profile file. Parsing is synchronous, so no other
+ * code can observe a plain copy standing in for the duration; the real one is always restored.
+ */
+function withPlainEnv<T>(f: () => T): T {
+  const real = process.env;
+  try {
+    process.env = { ...(real.LOG_TOKENS !== undefined ? { LOG_TOKENS: real.LOG_TOKENS } : {}), ...(real.LOG_STREAM !== undefined ? { LOG_STREAM: real.LOG_STREAM } : {}) };
+    return f();
+  } finally {
+    process.env = real;
+  }
 }

@@ -30,7 +30,7 @@ export function checkValues(obj: Record<string, unknown>, shown: Shown): ValuePr
     for (const c of PHONE_CHANNELS) {
       const v = channels[c];
       if (typeof v !== 'string') continue;
-      if (normalizePhone(v) === null) {
+      if (phoneE164(v) === null) {
         out.push({
           path: ['channels', c],
           message: `${shown(['channels', c], v)} is not a valid phone number; write it with its country code, e.g. "+919812345678"`,
@@ -85,6 +85,21 @@ function checkProperty(v: unknown, path: PathSegment[], shown: Shown, out: Value
     if (first !== undefined) out.push({ path: [...path, i], message: `${shown([...path, i], item)} is listed twice (also at [${first}]); list values are unique in Fyno` });
     else seen.set(k, i);
   });
+}
+
+// Parsing a number with full metadata is the costliest value check; the builder needs the
+// same result right after the check, so the last few answers are kept.
+const phoneCache = new Map<string, string | null>();
+
+/** E.164 form of a phone number (libphonenumber-js), or null when it is not a valid number. */
+export function phoneE164(raw: string): string | null {
+  let v = phoneCache.get(raw);
+  if (v === undefined) {
+    v = normalizePhone(raw);
+    if (phoneCache.size >= 1024) phoneCache.clear();
+    phoneCache.set(raw, v);
+  }
+  return v;
 }
 
 /** Why a date-like string is not a date Fyno accepts, or undefined when it is fine. */
