@@ -66,8 +66,13 @@ export function planProfile(
 
   // 1. Merges first (PRODUCT.md, "Applying"). A source that does not exist is already merged.
   for (const src of d.merge_from) {
+    if (src === d.distinct_id) continue;
     const s = actual.get(src);
-    if (src === d.distinct_id || !s?.profile) continue;
+    if (!s) {
+      addIssue(diff, 'merge_from', `live state of merge source ${src} was not read; cannot plan the merge`);
+      continue;
+    }
+    if (!s.profile) continue;
     if (desiredById.get(src)?.protected) {
       addIssue(diff, 'merge_from', `profile ${src} is protected and is never merged away`);
       continue;

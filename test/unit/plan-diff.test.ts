@@ -268,6 +268,11 @@ describe('merge_from', () => {
     const r = planOperations(desired(profile(ID, { merge_from: ['lead-88'] })), actual([ID, null], ['lead-88', null]));
     expect(r.operations).toEqual([op({ type: 'profile.create', profile: {}, idempotent: false })]);
   });
+  it('reports a merge source whose live state was not read instead of skipping it', () => {
+    const r = planOperations(desired(profile(ID, { merge_from: ['lead-88'] })), actual([ID, me()]));
+    expect(r.operations).toEqual([]);
+    expect(r.issues.map((i) => i.message)).toEqual(['live state of merge source lead-88 was not read; cannot plan the merge']);
+  });
   it('never merges away a protected profile', () => {
     const r = planOperations(desired(profile(ID, { merge_from: ['lead-88'] }), profile('lead-88', { protected: true })), actual([ID, me()], ['lead-88', lead]));
     expect(r.operations).toEqual([]);
