@@ -15,6 +15,26 @@ interface PropBase {
   sensitive?: boolean;
 }
 
+type CoarseKind = 'string' | 'number' | 'boolean' | 'list';
+
+function coarseKind(v: PropertyValue): CoarseKind {
+  return Array.isArray(v) ? 'list' : (typeof v as CoarseKind);
+}
+
+/**
+ * Fyno types a property on its first value and accepts, then silently ignores, a value of another
+ * type (fyno-user-properties-api-openapi.yml, `/profiles/properties/set`). A live value of another
+ * type shows that such a `$set` would never take effect, so it is an issue, not an operation
+ * (like a change to a `required` channel). Strings and dates are not told apart: a date-looking
+ * string may live in a string property.
+ */
+function typeClash(want: PropertyValue, have: PropertyValue | undefined): { want: CoarseKind; have: CoarseKind } | undefined {
+  if (have === undefined) return undefined;
+  const w = coarseKind(want);
+  const h = coarseKind(have);
+  return w === h ? undefined : { want: w, have: h };
+}
+
 function propBase(d: DesiredProfile, path: string): PropBase {
   return { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
 }
@@ -91,13 +111,19 @@ export function diffProperties(
           owned.add(key);
         } else if (record.properties.has(key)) owned.add(key);
         break;
-      case 'set':
+      case 'set': {
         owned.add(key);
+        const clash = typeClash(want.value, have);
+        if (clash) {
+          addIssue(diff, path, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
+          break;
+        }
         if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(base, key, want.value, have));
         else if (!propertyEquals(want.value, have)) {
           diff.ops.push({ ...base(), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
         }
         break;
+      }
       default: {
         const never: never = want;
         throw new Error(`unexpected property ${JSON.stringify(never)}`);

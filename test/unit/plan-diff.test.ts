@@ -58,8 +58,17 @@ describe('scalar properties and $once', () => {
   it('plans nothing for an equal scalar', () => {
     expect(ops({ properties: { ltv: { op: 'set', value: 23000 }, vip: { op: 'set', value: true } } }, me({ properties: { ltv: 23000, vip: true } }))).toEqual([]);
   });
-  it('does not confuse the string "1" with the number 1', () => {
-    expect(ops({ properties: { n: { op: 'set', value: '1' } } }, me({ properties: { n: 1 } }))).toHaveLength(1);
+  it.each([
+    ['a string for a number', '1', 1, 'property n holds a number in Fyno, which ignores a string value for it (a property keeps the type of its first value)'],
+    ['a list for a string', ['a'], 'a', 'property n holds a string in Fyno, which ignores a list value for it (a property keeps the type of its first value)'],
+    ['a number for a boolean', 0, false, 'property n holds a boolean in Fyno, which ignores a number value for it (a property keeps the type of its first value)'],
+  ] as const)('reports %s as an issue: Fyno would ignore it', (_what, want, have, message) => {
+    const r = plan({ properties: { n: { op: 'set', value: want as never } } }, me({ properties: { n: have as never } }));
+    expect(r.operations).toEqual([]);
+    expect(r.issues.map((i) => i.message)).toEqual([message]);
+  });
+  it('lets a date replace a plain string: both are strings to Fyno', () => {
+    expect(ops({ properties: { d: { op: 'set', value: '2024-01-01' } } }, me({ properties: { d: 'soon' } }))).toHaveLength(1);
   });
   it('plans $once only while the property is unset', () => {
     const d = { properties: { first_seen: { op: 'once', value: '2024-01-01' } } } as const;
@@ -82,11 +91,6 @@ describe('exact lists with the fewest operations', () => {
     ['[] against one value → $remove', [], ['a'], [op({ type: 'property.remove', key: 'tags', value: 'a', idempotent: true })]],
   ] as const)('%s', (_name, want, have, expected) => {
     expect(tags([...want], have ? [...have] : undefined)).toEqual(expected);
-  });
-  it('replaces a scalar with a list by $set', () => {
-    expect(ops({ properties: { tags: { op: 'set', value: ['a'] } } }, me({ properties: { tags: 'a' } }))).toEqual([
-      op({ type: 'property.set', key: 'tags', value: ['a'], before: 'a', idempotent: true }),
-    ]);
   });
 });
 
