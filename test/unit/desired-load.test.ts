@@ -259,6 +259,15 @@ profiles:
     ]);
   });
 
+  it('refuses state: absent on a profile protected by its file\'s defaults', async () => {
+    await files({ 'a.yaml': 'version: 1\ndefaults: { protected: true }\nprofiles:\n  - distinct_id: u1\n    state: absent\n' });
+    const { lines, state } = await load();
+    expect(lines).toEqual([
+      "a.yaml:5:12: profile u1: state: a protected profile is never deleted: remove state: absent or set protected: false (protected: true comes from this file's defaults)",
+    ]);
+    expect(state.profiles).toEqual([]);
+  });
+
   it('refuses ids from the environment, since they cannot be masked', async () => {
     await files({ 'a.yaml': 'version: 1\nprofiles:\n  - distinct_id: "${ID}"\n' });
     const { lines } = await load(['a.yaml'], { ID: 'hidden-id' });
