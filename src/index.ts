@@ -4,3 +4,4 @@ export * from './fyno/types.js';
 export * from './fyno/errors.js';
 export * from './desired/types.js';
 export * from './plan/types.js';
+export * from './apply/index.js';
