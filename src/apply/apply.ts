@@ -83,6 +83,7 @@ class Runner {
   private superseded = 0;
   private journalError: string | undefined;
   private readonly failedIds = new Set<DistinctId>();
+  private readonly startedIds = new Set<DistinctId>();
 
   constructor(
     private readonly plan: Plan,
@@ -412,9 +413,9 @@ class Runner {
           await this.execGroup(this.stepGroup(id, step));
         });
       }
-      this.emit({ type: 'profile.done', distinct_id: id, ok: !this.failedIds.has(id) });
     } finally {
       leaveStageA();
+      if (this.startedIds.has(id)) this.emit({ type: 'profile.done', distinct_id: id, ok: !this.failedIds.has(id) });
     }
   }
 
@@ -424,6 +425,7 @@ class Runner {
       this.skip(planned, 'interrupted');
       return undefined;
     }
+    this.startedIds.add(id);
     this.emit({ type: 'profile.started', distinct_id: id });
     let ops = planned;
 

@@ -281,8 +281,13 @@ describe('applyPlan: verification', () => {
   it('reports a value Fyno ignored for its type as not converged, with the reason', async () => {
     const api = new MemoryFyno();
     seed(api, [{ distinct_id: 'v1', properties: { ltv: 5 } }]);
-    // The plan is hand-made: the planner would never set a string on a number property.
-    const plan = await planFor(api, desired(profile('v1', { properties: { ltv: set('lots') } })));
+    // Hand-made: the planner reports this as an issue instead (a value Fyno would ignore).
+    const base = await planFor(api, desired(profile('v1', { name: 'V' })));
+    const plan: Plan = {
+      ...base,
+      issues: [],
+      operations: [{ distinct_id: 'v1', at: { file: 'f', line: 1, column: 1 }, type: 'property.set', key: 'ltv', value: 'lots', idempotent: true }],
+    };
     const summary = await applyPlan(plan, { api }, { ...OPTS, verify: { timeoutMs: 100, intervalMs: 20 } });
     expect(summary.succeeded).toBe(1);
     expect(summary.notConverged).toBe(1);
