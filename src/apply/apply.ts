@@ -23,7 +23,7 @@ import type { DistinctId, FynoApi, Token } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import type { ActualSnapshot, Operation, Plan } from '../plan/types.js';
 import { PropertyBatcher } from './batcher.js';
-import { itemsIdempotent, propertyItems, routeKey, stepRequest, stepsForProfile, type KeyedOp, type Step } from './groups.js';
+import { itemsIdempotent, propertyItems, routeKey, sendStep, stepRequest, stepsForProfile, type KeyedOp, type Step } from './groups.js';
 import type { Journal } from './journal.js';
 import { checkFreshness, checkPlanSafety } from './safety.js';
 import { mergeSettled, missingTokens, opSatisfied } from './settle.js';
@@ -313,42 +313,7 @@ class Runner {
       // Re-group what is left after settling: the request body covers only those operations.
       const again = stepsForProfile(ops).find((s) => s.kind === step.kind) as typeof step | undefined;
       if (!again) throw new InternalError(`lost step ${step.kind} of ${id}`);
-      const idempotent = stepRequest(t, id, again).idempotentByNature;
-      const o = { idempotent };
-      await this.call(request, () => {
-        switch (again.kind) {
-          case 'merge':
-            return this.api.mergeProfile(again.source, id, o);
-          case 'create': {
-            const op = again.ops[0]!.op;
-            if (op.type !== 'profile.create') throw new InternalError('create step without create');
-            return this.api.createProfile(
-              {
-                distinct_id: id,
-                ...(op.profile.name !== undefined ? { name: op.profile.name } : {}),
-                ...(op.profile.status !== undefined ? { status: op.profile.status } : {}),
-                ...(op.profile.timezone !== undefined ? { timezone: op.profile.timezone } : {}),
-                ...(op.profile.channels !== undefined ? { channels: op.profile.channels as Parameters<FynoApi['upsertChannels']>[1] } : {}),
-              },
-              o,
-            );
-          }
-          case 'update':
-            return this.api.updateProfile(id, again.fields, o);
-          case 'channels.delete':
-            return this.api.deleteChannels(id, again.channels, o);
-          case 'tokens.delete':
-            return this.api.deleteTokens(id, again.tokens, o);
-          case 'channels.set':
-            return this.api.upsertChannels(id, again.channels, o);
-          case 'preferences':
-            return this.api.setPreferences(id, again.update, o);
-          default: {
-            const never: never = again;
-            throw new InternalError(`unexpected step ${JSON.stringify(never)}`);
-          }
-        }
-      });
+      await this.call(request, () => sendStep(this.api, id, again));
     };
     return { request, ops: step.ops, send };
   }

@@ -15,7 +15,7 @@
  * - every `preference.set` → one `PUT /subscriptions/preference` keyed by topic or `all`.
  */
 import { InternalError } from '../errors.js';
-import type { ChannelName, Channels, DistinctId, PreferenceUpdate, ProfileUpdate, PropertyActions, PropertyBatchItem, PropertyScalar, Target, Token } from '../fyno/types.js';
+import type { ChannelName, Channels, DistinctId, FynoApi, PreferenceUpdate, ProfileUpdate, PropertyActions, PropertyBatchItem, PropertyScalar, Target, Token } from '../fyno/types.js';
 import { TOKEN_CHANNELS } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import { OP_INFO, type Operation } from '../plan/types.js';
@@ -201,4 +201,38 @@ export function stepRequest(t: Target, id: DistinctId, step: Exclude<Step, { kin
 /** `METHOD route` of a request spec: the key of `ApplySummary.requests` and of emulator stats. */
 export function routeKey(spec: Pick<wire.RequestSpec, 'method' | 'route'>): string {
   return `${spec.method} ${spec.route}`;
+}
+
+/** A step that one profile-scoped request carries. */
+export type ProfileStep = Exclude<Step, { kind: 'properties' | 'delete' }>;
+
+/**
+ * Send a profile-scoped step through the API port. `idempotent` is what the wire builder says of
+ * the request (PRODUCT.md: the client retries only those blindly; the rest are settled).
+ */
+export async function sendStep(api: FynoApi, id: DistinctId, step: ProfileStep): Promise<void> {
+  const o = { idempotent: stepRequest(api.target, id, step).idempotentByNature };
+  switch (step.kind) {
+    case 'merge':
+      return api.mergeProfile(step.source, id, o);
+    case 'create': {
+      const op = step.ops[0]!.op;
+      if (op.type !== 'profile.create') throw new InternalError('create step without create');
+      return api.createProfile(createBody(op), o);
+    }
+    case 'update':
+      return api.updateProfile(id, step.fields, o);
+    case 'channels.delete':
+      return api.deleteChannels(id, step.channels, o);
+    case 'tokens.delete':
+      return api.deleteTokens(id, step.tokens, o);
+    case 'channels.set':
+      return api.upsertChannels(id, step.channels, o);
+    case 'preferences':
+      return api.setPreferences(id, step.update, o);
+    default: {
+      const never: never = step;
+      throw new InternalError(`unexpected step ${JSON.stringify(never)}`);
+    }
+  }
 }
