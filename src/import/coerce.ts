@@ -287,7 +287,7 @@ export function coercePhone(c: Cell, country: CountryCode | undefined): Coerced<
   }
   const n = normalizePhone(raw);
   if (n !== null) return { value: n };
-  const hint = intl ? '' : country ? ` (read as a ${country} number)` : ' (no country code, and no default_country in the mapping)';
+  const hint = intl ? '' : country ? ` (read with country ${country})` : ' (no country code, and no default_country in the mapping)';
   return { error: `${quote(raw)} is not a valid phone number${hint}` };
 }
 

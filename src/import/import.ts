@@ -88,7 +88,8 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
   const tmpDir = await mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.importing-`));
   const tmpRejects = path.join(tmpDir, '.rejects.csv');
   let header: string[] = format === 'jsonl' ? ['record'] : [];
-  const shards = new ShardWriter(tmpDir, shardSize, { input: inputName, mapping: mappingName }, o.mapping.defaults);
+  // Base names only in the files: the output must not depend on where the input lives.
+  const shards = new ShardWriter(tmpDir, shardSize, { input: path.basename(inputName), mapping: path.basename(mappingName) }, o.mapping.defaults);
   const rejects = new RejectsWriter(tmpRejects, () => header);
   const shown: ImportReject[] = [];
   /** distinct_id → the row that first had it; the rows that were written. */
@@ -107,7 +108,7 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
 
   try {
     const delimiter = o.delimiter ?? o.mapping.delimiter;
-    for await (const ev of readInput(o.input, { format, ...(delimiter ? { delimiter } : {}) })) {
+    for await (const ev of readInput(o.input, { format, name: inputName, ...(delimiter ? { delimiter } : {}) })) {
       if (o.signal?.aborted) throw new FynoSyncError('import.invalid', 'import interrupted; nothing was written', { interrupted: true });
       if (ev.type === 'header') {
         header = ev.columns;
@@ -136,7 +137,7 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
         await reject({
           row: ev.row,
           line: ev.line,
-          column: mapped.problems.map((p) => p.column).join('; '),
+          column: [...new Set(mapped.problems.map((p) => p.column))].join('; '),
           reason: mapped.problems.map((p) => p.reason).join('; '),
           fields: maskTokens(ev.fields, header, o.mapping),
         });

@@ -33,6 +33,8 @@ export interface ReadOptions {
   format: InputFormat;
   /** CSV delimiter; detected from the header line when absent. */
   delimiter?: string;
+  /** How the file is named in errors (default: the path). */
+  name?: string;
 }
 
 const REPLACEMENT = '\uFFFD';
@@ -44,7 +46,7 @@ export function formatOf(file: string): InputFormat {
 }
 
 export function readInput(file: string, o: ReadOptions): AsyncGenerator<InputEvent> {
-  return o.format === 'jsonl' ? readJsonl(file) : readCsv(file, o.delimiter);
+  return o.format === 'jsonl' ? readJsonl(file) : readCsv(file, o.delimiter, o.name ?? file);
 }
 
 /** The most frequent of , ; tab | outside quotes in the first line (the header). */
@@ -75,7 +77,7 @@ interface Tagged {
   line: number;
 }
 
-async function* readCsv(file: string, delimiter: string | undefined): AsyncGenerator<InputEvent> {
+async function* readCsv(file: string, delimiter: string | undefined, name: string): AsyncGenerator<InputEvent> {
   const delim = delimiter ?? (await detectDelimiter(file));
   // on_record and on_skip run synchronously in parse order; rows are numbered there so that a
   // skipped (unparseable) row keeps its place between the good rows around it.
@@ -110,7 +112,7 @@ async function* readCsv(file: string, delimiter: string | undefined): AsyncGener
     while (skipped.length > 0 && (skipped[0] as { row: number }).row < t.row) yield skipped.shift()!;
     if (!header) {
       header = t.record.map((h) => h.trim());
-      checkHeader(header, file);
+      checkHeader(header, name);
       yield { type: 'header', columns: header };
       continue;
     }
@@ -131,10 +133,10 @@ async function* readCsv(file: string, delimiter: string | undefined): AsyncGener
   while (skipped.length > 0) {
     const s = skipped.shift()!;
     // Before the header there is nothing to report against: the file is unreadable.
-    if (!header) throw new FynoSyncError('import.invalid', `${file}: the header line cannot be read: ${(s as { reason: string }).reason}`, { file });
+    if (!header) throw new FynoSyncError('import.invalid', `${name}: the header line cannot be read: ${(s as { reason: string }).reason}`, { file: name });
     yield s;
   }
-  if (!header) throw new FynoSyncError('import.invalid', `${file} is empty: a CSV export needs a header line`, { file });
+  if (!header) throw new FynoSyncError('import.invalid', `${name} is empty: a CSV export needs a header line`, { file: name });
 }
 
 const indexCache = new WeakMap<string[], Map<string, number>>();

@@ -8,12 +8,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { stringify } from 'yaml';
+import { emitMap, emitSeq } from './emit-yaml.js';
 
 /** The desired-state schema's `$id`: editors fetch it; it does not depend on where files live. */
 export const DESIRED_SCHEMA_ID = 'https://unpkg.com/fyno-sync/schemas/desired-state.schema.json';
-
-const YAML_OPTIONS = { lineWidth: 0, version: '1.2' } as const;
 
 export function shardName(n: number): string {
   return `profiles-${String(n).padStart(4, '0')}.yaml`;
@@ -33,13 +31,11 @@ export class ShardWriter {
     private readonly origin: { input: string; mapping: string },
     defaults: Record<string, unknown> | undefined,
   ) {
-    this.defaultsText = defaults && Object.keys(defaults).length > 0 ? stringify({ defaults }, YAML_OPTIONS) : '';
+    this.defaultsText = defaults && Object.keys(defaults).length > 0 ? emitMap({ defaults }) : '';
   }
 
   async add(profile: Record<string, unknown>): Promise<void> {
-    // `- key: …` items indented under `profiles:`; indenting every line keeps block scalars valid.
-    const item = stringify([profile], YAML_OPTIONS);
-    this.lines.push(item.replace(/^(?=.)/gm, '  '));
+    this.lines.push(emitSeq([profile], '  '));
     this.inShard += 1;
     this.total += 1;
     if (this.inShard >= this.shardSize) await this.flush();

@@ -117,7 +117,7 @@ describe('coercePhone', () => {
     expect(coercePhone('+91 98123 45678', undefined)).toEqual({ value: '+919812345678' });
   });
   it('refuses numbers that are not valid, saying which country was assumed', () => {
-    expect(coercePhone('12345', 'US')).toEqual({ error: '"12345" is not a valid phone number (read as a US number)' });
+    expect(coercePhone('12345', 'US')).toEqual({ error: '"12345" is not a valid phone number (read with country US)' });
     expect(coercePhone('+1 555 0100', 'US')).toEqual({ error: '"+1 555 0100" is not a valid phone number' });
     expect(coercePhone('555-CALL-NOW', undefined)).toHaveProperty('error');
   });

@@ -131,7 +131,7 @@ describe('mapRecord', () => {
   it('uses the per-channel country for national numbers', () => {
     const r = mapRecord(m, row({ ...full, mobile: '98123 45678', whatsapp: undefined }));
     // sms reads it as an Indian number; whatsapp (default_country US) cannot.
-    expect(r).toEqual({ problems: [{ column: 'mobile', reason: 'whatsapp: "98123 45678" is not a valid phone number (read as a US number)' }], distinct_id: 'crm-1' });
+    expect(r).toEqual({ problems: [{ column: 'mobile', reason: 'whatsapp: "98123 45678" is not a valid phone number (read with country US)' }], distinct_id: 'crm-1' });
   });
 
   it('leaves out empty cells (unmanaged) unless if_empty: unset', () => {
