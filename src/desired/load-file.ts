@@ -94,8 +94,8 @@ export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>
   };
   const profilesNode = pf.doc.get('profiles', true);
 
-  list.forEach((raw, i) => {
-    const p = asRecord(raw);
+  list.forEach((item, i) => {
+    const p = asRecord(item);
     if (!p) return;
     const path = (...rel: PathSegment[]): PathSegment[] => ['profiles', i, ...rel];
     for (const v of checkValues(p, (rel, x) => shown(path(...rel), x))) {
