@@ -3,5 +3,6 @@ export * from './errors.js';
 export * from './fyno/types.js';
 export * from './fyno/errors.js';
 export * from './desired/types.js';
+export { formatIssue, loadDesired, type LoadOptions, type LoadResult } from './desired/load.js';
 export * from './plan/types.js';
 export * from './apply/index.js';
