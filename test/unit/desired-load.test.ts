@@ -151,6 +151,29 @@ profiles:
     expect(bad.lines.join('\n')).not.toContain('777');
   });
 
+  it('marks a whole field sensitive when a list item, a $once value or a token comes from the environment', async () => {
+    await files({
+      'a.yaml': `version: 1
+defaults:
+  properties: { region: "\${REGION}" }
+profiles:
+  - distinct_id: u1
+    channels: { push: [{ token: "\${TOKEN}" }] }
+    preferences: { all: { sms: "\${SMS_PREF}" } }
+    properties:
+      tags: [a, "\${TAG}"]
+      first_seen: { $once: "\${FIRST}" }
+      region: eu
+`,
+    });
+    const env = { REGION: 'in', TOKEN: 'tok', SMS_PREF: 'opted-in', TAG: 'b', FIRST: '2024-01-01' };
+    const { state, issues } = await load(['a.yaml'], env);
+    expect(issues).toEqual([]);
+    // region is the profile's own literal, so the env-sourced default under it is not sensitive.
+    expect(state.profiles[0]!.sensitive).toEqual(['channels.push', 'preferences.all.sms', 'properties.first_seen', 'properties.tags']);
+    expect(state.profiles[0]!.properties!.first_seen).toEqual({ op: 'once', value: '2024-01-01' });
+  });
+
   it('marks state: absent and protected, and applies protected from defaults', async () => {
     await files({
       'a.yaml': `version: 1
