@@ -92,9 +92,8 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
   const shards = new ShardWriter(tmpDir, shardSize, { input: path.basename(inputName), mapping: path.basename(mappingName) }, o.mapping.defaults);
   const rejects = new RejectsWriter(tmpRejects, () => header);
   const shown: ImportReject[] = [];
-  /** distinct_id → the row that first had it; the rows that were written. */
+  /** distinct_id → the row that first had it: positive when that row was written, negative when rejected. */
   const firstRow = new Map<string, number>();
-  const keptRows = new Set<number>();
   /** JSONL has no header: a mapped key must appear in at least one line. */
   const seenKeys = new Set<string>();
   let rows = 0;
@@ -128,11 +127,11 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
       const id = 'profile' in mapped ? (mapped.profile.distinct_id as string) : mapped.distinct_id;
       const first = id === undefined ? undefined : firstRow.get(id);
       if (id !== undefined && first !== undefined) {
-        const kept = keptRows.has(first) ? 'which is kept' : 'itself rejected';
-        await reject({ row: ev.row, line: ev.line, column: o.mapping.id.column, reason: `duplicate distinct_id "${id}" (first in row ${first}, ${kept})`, fields: maskTokens(ev.fields, header, o.mapping) });
+        const kept = first > 0 ? 'which is kept' : 'itself rejected';
+        await reject({ row: ev.row, line: ev.line, column: o.mapping.id.column, reason: `duplicate distinct_id "${id}" (first in row ${Math.abs(first)}, ${kept})`, fields: maskTokens(ev.fields, header, o.mapping) });
         continue;
       }
-      if (id !== undefined) firstRow.set(id, ev.row);
+      if (id !== undefined) firstRow.set(id, 'profile' in mapped ? ev.row : -ev.row);
       if ('problems' in mapped) {
         await reject({
           row: ev.row,
@@ -143,7 +142,6 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
         });
         continue;
       }
-      keptRows.add(ev.row);
       await shards.add(mapped.profile);
     }
     if (format === 'jsonl' && mappedRows > 0) {

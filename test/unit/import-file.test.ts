@@ -145,6 +145,15 @@ describe('bad input', () => {
     ]);
   });
 
+  it('a repeat of a rejected row is still a duplicate: fixing the first row must not change which row wins', async () => {
+    const r = await run('id,name,phone\n1,First,12345\n1,Second,\n');
+    expect(r.profiles).toBe(0);
+    expect(r.rejects.map((x) => [x.row, x.reason])).toEqual([
+      [2, 'sms: "12345" is not a valid phone number (read with country US)'],
+      [3, 'duplicate distinct_id "1" (first in row 2, itself rejected)'],
+    ]);
+  });
+
   it('rejects the rows of another encoding, naming the column, and imports the rest', async () => {
     const latin1 = Buffer.from('3,Caf\xe9 M\xfcller,\n', 'latin1');
     const r = await run(Buffer.concat([Buffer.from('id,name,phone\n1,José Müller,\n2,Zoë,\n'), latin1, Buffer.from('4,Chloé,\n')]));
