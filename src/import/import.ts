@@ -8,7 +8,7 @@
  * distinct_id is rejected (the first row wins), so the output is byte-identical for the same
  * input and mapping.
  */
-import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FynoSyncError } from '../errors.js';
 import type { ValidationIssue } from '../desired/types.js';
@@ -86,6 +86,8 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
   });
 
   const tmpDir = await mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.importing-`));
+  // mkdtemp makes the directory private (0700); the output is an ordinary directory.
+  await chmod(tmpDir, 0o755);
   const tmpRejects = path.join(tmpDir, '.rejects.csv');
   let header: string[] = format === 'jsonl' ? ['record'] : [];
   // Base names only in the files: the output must not depend on where the input lives.
