@@ -8,9 +8,9 @@
  * distinct_id is rejected (the first row wins), so the output is byte-identical for the same
  * input and mapping.
  */
-import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FynoSyncError } from '../errors.js';
+import { FynoSyncError, isFynoSyncError } from '../errors.js';
 import type { ValidationIssue } from '../desired/types.js';
 import { didYouMean } from '../desired/suggest.js';
 import type { Cell } from './coerce.js';
@@ -85,7 +85,13 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
     throw new FynoSyncError('import.invalid', `cannot read ${inputName}: no such file`, { file: inputName });
   });
 
-  const tmpDir = await mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.importing-`));
+  if (rejectsFile === outDir || rejectsFile.startsWith(`${outDir}${path.sep}`)) {
+    throw new FynoSyncError('import.invalid', 'the rejects file must not be inside the output directory (validate would read it with the profiles)', { file: rejectsFile });
+  }
+  await mkdir(path.dirname(outDir), { recursive: true }).catch(() => undefined);
+  const tmpDir = await mkdtemp(path.join(path.dirname(outDir), `.${path.basename(outDir)}.importing-`)).catch((e: unknown) => {
+    throw fsError(e, `cannot create the output directory beside ${outDir}`);
+  });
   // mkdtemp makes the directory private (0700); the output is an ordinary directory.
   await chmod(tmpDir, 0o755);
   const tmpRejects = path.join(tmpDir, '.rejects.csv');
@@ -173,12 +179,23 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
       ...(anyRejects ? { rejectsFile } : {}),
       rejects: shown,
     };
+  } catch (e) {
+    throw fsError(e, 'the import failed; nothing was written');
   } finally {
     if (!done) {
       await rejects.close().catch(() => undefined);
       await rm(tmpDir, { recursive: true, force: true });
     }
   }
+}
+
+/** File-system failures (permissions, a full disk) become one-line errors, not internal ones. */
+function fsError(e: unknown, what: string): unknown {
+  if (isFynoSyncError(e)) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new FynoSyncError('import.invalid', `${what}: ${detail}`, { errno: code }, { cause: e });
 }
 
 /** True when `dir` exists (and may be replaced); throws when it must not be touched. */
@@ -190,7 +207,7 @@ async function checkOutDir(dir: string, force: boolean): Promise<boolean> {
     entries = await readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+    throw fsError(e, `cannot use ${dir} as the output directory`);
   }
   if (entries.length > 0 && !force) {
     throw new FynoSyncError('import.invalid', `output directory ${dir} is not empty; pass --force to replace it, or choose another with -o`, { dir });

@@ -107,6 +107,16 @@ describe('fyno-sync import', () => {
     expect(d.stderr).toBe("Error: --delimiter must be one of , ; | tab, got 'x'\n");
   });
 
+  it('file-system problems are one-line errors too', async () => {
+    await writeFile(path.join(dir, 'afile'), '');
+    const a = await run(['import', 'contacts.csv', '-m', 'mapping.yaml', '-o', 'afile/out'], dir);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/^Error: cannot use .*afile\/out as the output directory: ENOTDIR[^\n]*\n$/);
+    const b = await run(['import', 'contacts.csv', '-m', 'mapping.yaml', '-o', 'out', '--rejects', 'out/rejects.csv'], dir);
+    expect(b.stderr).toBe('Error: the rejects file must not be inside the output directory (validate would read it with the profiles)\n');
+    expect((await readdir(dir)).sort()).toEqual(['afile', 'contacts.csv', 'mapping.yaml']);
+  });
+
   it('the same import twice gives byte-identical files', async () => {
     await run(['import', 'contacts.csv', '-m', 'mapping.yaml', '-o', 'a', '--rejects', 'a.csv'], dir);
     await run(['import', 'contacts.csv', '-m', 'mapping.yaml', '-o', 'b', '--rejects', 'b.csv'], dir);
