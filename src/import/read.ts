@@ -38,6 +38,7 @@ export interface ReadOptions {
 }
 
 const REPLACEMENT = '\uFFFD';
+const MAX_RECORD_BYTES = 8 * 1024 * 1024;
 const ENCODING_REASON = 'holds bytes that are not UTF-8 (the file mixes encodings; convert it to UTF-8, e.g. iconv -f WINDOWS-1252 -t UTF-8)';
 
 /** `csv` or `jsonl` from the file name (`.jsonl`, `.ndjson` → jsonl; anything else csv). */
@@ -90,6 +91,8 @@ async function* readCsv(file: string, delimiter: string | undefined, name: strin
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
+      // An unclosed quote early in a big file would otherwise buffer the rest of it as one field.
+      max_record_size: MAX_RECORD_BYTES,
       raw: true,
       on_record: ((rec: unknown, ctx: { lines: number }): Tagged => {
         const r = rec as { record: string[]; raw: string };
@@ -163,7 +166,9 @@ function csvReason(err: CsvError | undefined): string {
   if (!err) return 'cannot be parsed as CSV';
   switch (err.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
-      return 'a quoted field is never closed (a truncated last line?)';
+      return 'a quoted field is never closed, so everything after its opening quote was read as one field (a truncated last line?)';
+    case 'CSV_MAX_RECORD_SIZE':
+      return `a record longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB (an unclosed quote?); the rest of the file could not be read`;
     case 'INVALID_OPENING_QUOTE':
     case 'CSV_INVALID_CLOSING_QUOTE':
       return 'a quote (") inside a field that is not quoted as a whole; quote the field and double inner quotes';

@@ -173,7 +173,7 @@ describe('bad input', () => {
     await rm(out(), { recursive: true });
     const open = await run('id,name,phone\n1,A,+14155552671\n2,"B and the rest');
     expect(open.profiles).toBe(1);
-    expect(open.rejects).toEqual([{ row: 3, line: 3, column: '', reason: 'a quoted field is never closed (a truncated last line?)' }]);
+    expect(open.rejects).toEqual([{ row: 3, line: 3, column: '', reason: 'a quoted field is never closed, so everything after its opening quote was read as one field (a truncated last line?)' }]);
   });
 
   it('rejects a stray quote and goes on with the next row', async () => {
