@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -141,5 +141,45 @@ describe('StateFile', () => {
     const third = await StateFile.open(file);
     expect([...third.store.space('FY', 'live').profiles.keys()]).toEqual(['a', 'b', 'c']);
     await Promise.all([sf, again, third].map((s) => s.close().catch(() => undefined)));
+  });
+});
+
+describe('fyno-sync emulator command', () => {
+  it('prints the base URL first, then the exports, and exits 0 on SIGTERM after a final snapshot', async () => {
+    const state = path.join(dir, 'cmd.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'emulator', '--port', '0', '--state', state, '--workspace', 'FYCMD'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const lines: string[] = [];
+    const rl = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve) => {
+      rl.on('line', (l) => {
+        lines.push(l);
+        if (lines.length === 4) resolve();
+      });
+    });
+    expect(lines[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect(lines.slice(1)).toEqual([`export FYNO_BASE_URL=${lines[0]}`, 'export FYNO_API_KEY=emulator-key', 'export FYNO_WSID=FYCMD']);
+    const res = await fetch(`${lines[0]}/FYCMD/test/profiles`, { method: 'POST', headers: H, body: JSON.stringify({ distinct_id: 'z' }) });
+    expect(res.status).toBe(201);
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    const snap = JSON.parse(readFileSync(state, 'utf8')) as { state: { spaces: { env: string; profiles: { distinct_id: string }[] }[] } };
+    expect(snap.state.spaces.find((s) => s.env === 'test')?.profiles.map((p) => p.distinct_id)).toEqual(['z']);
+  });
+
+  it('refuses an invalid flag value with one line and exit 1', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'emulator', '--fail-rate', '3'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain("--fail-rate must be a number from 0 to 1, got '3'");
   });
 });
