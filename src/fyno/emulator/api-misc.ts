@@ -85,7 +85,9 @@ export function fireEvent(ctx: Ctx, req: ApiRequest): Reply {
   if (!isObject(b) || typeof b.event !== 'string' || b.event === '') return fail(400, 'event is required!');
   if (!hasTarget(b)) return fail(400, 'distinct_id or to is required!');
   const request_id = record(ctx, b);
-  return { status: 202, body: { event: b.event, received_time: ctx.now, request_id, response: {} } };
+  // EventRequestAccepted.received_time is `format: date` although its example is a date-time;
+  // we follow the schema (fyno-api/README.md: "Follow the schema and the prose").
+  return { status: 202, body: { event: b.event, received_time: ctx.now.slice(0, 10), request_id, response: {} } };
 }
 
 /** POST /{WSID}/{version}/event/bulk (event_bulk_body) → 202 BulkEventRequestAccepted. */

@@ -133,10 +133,16 @@ function applyChanges(ctx: Ctx, id: string, changes: Change[]): void {
   ctx.store.touch();
 }
 
-/** The SubscriptionUpdated body: each touched key → its effective channel preferences. */
-function updatedBody(ctx: Ctx, id: string, keys: string[]): Record<string, unknown> {
+/**
+ * The SubscriptionUpdated body: every topic → its effective channel preferences, plus `all`
+ * when it was touched. Every topic, not only the touched ones: the schema *requires* the key
+ * `SXXXXXXXXX` (its placeholder id, a default topic here), so answering only touched keys would
+ * break the contract whenever another topic is changed (README, "Ambiguities and choices").
+ */
+function updatedBody(ctx: Ctx, id: string, touched: string[]): Record<string, unknown> {
   const prefs = ctx.space.preferences.get(id);
   const body: Record<string, unknown> = {};
+  const keys = [...topicsOf(ctx).map((t) => t.subscription_id), ...(touched.includes('all') ? ['all'] : [])];
   for (const k of keys) {
     if (k === 'all') {
       const all: Record<string, PreferenceStatus> = {};
