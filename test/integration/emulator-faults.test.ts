@@ -80,6 +80,27 @@ describe('fault injection', () => {
     for (const id of ['e', 'h', 't']) expect(await attempt(em, 'GET', `${P}/${id}`)).toBe(400);
   });
 
+  it('answers a one-shot error with the status asked for, then recovers', async () => {
+    const em = await start();
+    const set = await adminPost(em, 'faults', { failNext: { count: 2, kind: 'error', status: 503 } });
+    expect(set.status).toBe(200);
+    expect(await attempt(em, 'GET', `${P}/x`)).toBe(503);
+    expect(await attempt(em, 'GET', `${P}/x`)).toBe(503);
+    expect(await attempt(em, 'GET', `${P}/x`)).toBe(400);
+    expect((await adminPost(em, 'faults', { failNext: { count: 1, kind: 'error', status: 200 } })).status).toBe(400);
+  });
+
+  it('drops a held "timeout" connection after timeoutHoldMs', async () => {
+    const em = await start({ timeoutHoldMs: 150 });
+    em.faults.failNext(1, 'timeout');
+    const t0 = performance.now();
+    expect(await attempt(em, 'POST', P, { distinct_id: 'held' }, 5_000)).toBe('network');
+    const waited = performance.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(140);
+    expect(waited).toBeLessThan(2_000);
+    expect(await attempt(em, 'GET', `${P}/held`)).toBe(400);
+  });
+
   it('injects the same faults for the same seed and request order', async () => {
     const run = async () => {
       const em = await start({ failRate: 0.3, failKinds: ['error', 'hangup', 'lost'], seed: 42 });

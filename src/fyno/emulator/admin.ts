@@ -7,7 +7,7 @@
  * - `GET  /_emulator/stats`        → request counts by `METHOD template`, writes, statuses, faults
  * - `POST /_emulator/stats/reset`  → zero the counts
  * - `POST /_emulator/faults`       → change `latencyMs`, `failRate`, `failKinds`, `rateLimit`,
- *                                     `seed`, one-shot `failNext: { count, kind }`; answers the config
+ *                                     `timeoutHoldMs`, `seed`, one-shot `failNext: { count, kind, status? }`; answers the config
  * - `POST /_emulator/flush`        → apply every pending property request now → `{ applied: n }`
  * - `GET  /_emulator/state`        → the whole store as JSON
  */
@@ -74,7 +74,8 @@ export function handleAdmin(d: AdminDeps, method: string, pathname: string, body
           if (!isObject(failNext) || typeof failNext.count !== 'number' || failNext.count < 0) return fail(400, 'failNext must be { count, kind }');
           const kind = (failNext.kind ?? 'error') as FaultKind;
           if (!FAULT_KINDS.includes(kind)) return fail(400, `failNext.kind must be one of ${FAULT_KINDS.join(', ')}`);
-          d.faults.failNext(failNext.count, kind);
+          const status = typeof failNext.status === 'number' ? failNext.status : undefined;
+          d.faults.failNext(failNext.count, kind, status);
         }
         return { status: 200, body: faultsBody(d) };
       }

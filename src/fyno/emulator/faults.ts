@@ -27,6 +27,8 @@ export interface FaultConfig {
   /** Kinds drawn from when `failRate` hits (default: all four). */
   failKinds: FaultKind[];
   rateLimit: RateLimit | null;
+  /** How long a `timeout` fault holds the connection before dropping it; 0 = until the client gives up. */
+  timeoutHoldMs: number;
 }
 
 export interface FaultCounts {
@@ -53,12 +55,13 @@ export class Faults {
   config: FaultConfig;
   counts: FaultCounts = { error: 0, hangup: 0, timeout: 0, lost: 0, rateLimited: 0 };
   private random: () => number;
-  private readonly oneShots: FaultKind[] = [];
+  private readonly oneShots: { kind: FaultKind; status?: number }[] = [];
+  private nextStatus: number | undefined;
   private tokens = 0;
   private refilledAt = 0;
 
   constructor(config: Partial<FaultConfig> = {}, seed?: number, private readonly clock: () => number = Date.now) {
-    this.config = { latencyMs: 0, failRate: 0, failKinds: [...FAULT_KINDS], rateLimit: null };
+    this.config = { latencyMs: 0, failRate: 0, failKinds: [...FAULT_KINDS], rateLimit: null, timeoutHoldMs: 0 };
     this.random = seededRandom(seed ?? Math.floor(Math.random() * 2 ** 32));
     this.update(config);
   }
@@ -72,6 +75,10 @@ export class Faults {
     if (c.failRate !== undefined) {
       if (!Number.isFinite(c.failRate) || c.failRate < 0 || c.failRate > 1) throw new Error('failRate must be a number from 0 to 1');
       this.config.failRate = c.failRate;
+    }
+    if (c.timeoutHoldMs !== undefined) {
+      if (!Number.isFinite(c.timeoutHoldMs) || c.timeoutHoldMs < 0) throw new Error('timeoutHoldMs must be a number >= 0');
+      this.config.timeoutHoldMs = c.timeoutHoldMs;
     }
     if (c.failKinds !== undefined) {
       if (!Array.isArray(c.failKinds) || c.failKinds.length === 0 || !c.failKinds.every((k) => FAULT_KINDS.includes(k))) {
@@ -91,9 +98,13 @@ export class Faults {
     if (c.seed !== undefined) this.random = seededRandom(c.seed);
   }
 
-  /** Queue one-shot faults: the next `n` requests to /v1 get `kind`. */
-  failNext(n: number, kind: FaultKind): void {
-    for (let i = 0; i < n; i += 1) this.oneShots.push(kind);
+  /**
+   * Queue one-shot faults: the next `n` requests to /v1 get `kind`; an `error` answers `status`
+   * (any 4xx/5xx, e.g. 503 or 500) when given.
+   */
+  failNext(n: number, kind: FaultKind = 'error', status?: number): void {
+    if (status !== undefined && (!Number.isInteger(status) || status < 400 || status > 599)) throw new Error('status must be an HTTP error status (400-599)');
+    for (let i = 0; i < n; i += 1) this.oneShots.push(status === undefined ? { kind } : { kind, status });
   }
 
   private burst(): number {
@@ -122,7 +133,8 @@ export class Faults {
   /** The fault for this request, if any; one-shot faults first. */
   pick(): FaultKind | null {
     const one = this.oneShots.shift();
-    let kind: FaultKind | null = one ?? null;
+    this.nextStatus = one?.status;
+    let kind: FaultKind | null = one?.kind ?? null;
     if (!kind && this.config.failRate > 0 && this.random() < this.config.failRate) {
       const kinds = this.config.failKinds;
       kind = kinds[Math.floor(this.random() * kinds.length)] ?? 'error';
@@ -133,6 +145,7 @@ export class Faults {
 
   /** Status for an `error` fault, varied like a real gateway. */
   errorStatus(): number {
+    if (this.nextStatus !== undefined) return this.nextStatus;
     const statuses = [500, 502, 503];
     return statuses[Math.floor(this.random() * statuses.length)] ?? 503;
   }

@@ -42,6 +42,8 @@ export interface EmulatorOptions {
   failRate?: number;
   failKinds?: FaultKind[];
   rateLimit?: RateLimit | null;
+  /** How long a `timeout` fault holds the connection before dropping it; 0 (default) = forever. */
+  timeoutHoldMs?: number;
   /** Delay before accepted property requests are applied. Default 50 ms; 0 = before answering. */
   propertyDelayMs?: number;
   /** Seed of the fault PRNG, for reproducible runs. */
@@ -128,6 +130,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       failRate: opts.failRate ?? 0,
       ...(opts.failKinds ? { failKinds: opts.failKinds } : {}),
       rateLimit: opts.rateLimit ?? null,
+      timeoutHoldMs: opts.timeoutHoldMs ?? 0,
     },
     opts.seed,
   );
@@ -182,8 +185,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       return;
     }
     if (fault === 'timeout') {
-      held.add(req.socket);
-      req.socket.once('close', () => held.delete(req.socket));
+      const socket = req.socket;
+      held.add(socket);
+      const hold = faults.config.timeoutHoldMs;
+      const timer = hold > 0 ? setTimeout(() => socket.destroy(), hold) : undefined;
+      socket.once('close', () => {
+        held.delete(socket);
+        if (timer) clearTimeout(timer);
+      });
       return;
     }
     const apiReq: ApiRequest = { method, segments, query, body: parsed.body };
