@@ -168,3 +168,21 @@ describe('MemoryFyno properties', () => {
     expect(await f.getProfile('u')).toBeNull();
   });
 });
+
+describe('MemoryFyno faults', () => {
+  it('failNext error throws the status without applying; lost applies and reports outcome unknown', async () => {
+    const f = new MemoryFyno();
+    f.failNext(1, { status: 429 });
+    const r429 = await f.createProfile({ distinct_id: 'a' }).catch((e: unknown) => e);
+    expect(isFynoApiError(r429) && r429.api).toMatchObject({ status: 429, retryable: true, retryAfterSeconds: 1, outcomeUnknown: false });
+    expect(await f.getProfile('a')).toBeNull();
+    f.failNext(1, { kind: 'lost' });
+    const lost = await f.createProfile({ distinct_id: 'a' }).catch((e: unknown) => e);
+    expect(isFynoApiError(lost) && [lost.code, lost.api.outcomeUnknown]).toEqual(['api.network', true]);
+    expect(await f.getProfile('a')).not.toBeNull();
+    f.failNext(1, { kind: 'timeout' });
+    const to = await f.createProfile({ distinct_id: 'b' }).catch((e: unknown) => e);
+    expect(isFynoApiError(to) && to.code).toBe('api.timeout');
+    expect(await f.getProfile('b')).toBeNull();
+  });
+});

@@ -116,16 +116,34 @@ export class MemoryFyno implements FynoApi {
     this.engine.close();
   }
 
+  /**
+   * One-shot faults for the next `n` calls, as the HTTP emulator injects them:
+   * `error` (default) throws the `status` (default 503; 429 carries `Retry-After: 1`) without
+   * applying; `timeout` throws `api.timeout` without applying; `lost` applies the call, then
+   * throws `api.network` with `outcomeUnknown` for writes ("applied but the response was lost").
+   */
+  failNext(n: number, fault: { kind?: 'error' | 'timeout' | 'lost'; status?: number } = {}): void {
+    for (let i = 0; i < n; i += 1) this.faults.push({ kind: fault.kind ?? 'error', status: fault.status ?? 503 });
+  }
+
+  private readonly faults: { kind: 'error' | 'timeout' | 'lost'; status: number }[] = [];
+
   /** Send one request through the engine; throws `FynoApiError` for every status ≥ 400. */
   private send(spec: RequestSpec, o?: CallOptions): { status: number; body: unknown } {
     const key = `${spec.method} ${spec.route}`;
     this.requests[key] = (this.requests[key] ?? 0) + 1;
-    if (o?.signal?.aborted) {
-      throw toFynoApiError({ method: spec.method, path: spec.path, attempts: 0, timeoutMs: 0, aborted: true, retryable: false }, '');
+    const facts = { method: spec.method, path: spec.path, attempts: 1, timeoutMs: 0, aborted: false, retryable: false };
+    if (o?.signal?.aborted) throw toFynoApiError({ ...facts, attempts: 0, aborted: true }, '');
+    const fault = this.faults.shift();
+    if (fault?.kind === 'error') {
+      const bodyText = JSON.stringify({ _message: 'Internal server error (injected by MemoryFyno)', status: 'error' });
+      throw toFynoApiError({ ...facts, status: fault.status, bodyText, ...(fault.status === 429 ? { retryAfterHeader: '1' } : {}) }, '');
     }
+    if (fault?.kind === 'timeout') throw toFynoApiError({ ...facts, errorCode: 'ETIMEDOUT' }, '');
     const segments = spec.path.split('/').slice(1).map(decodeURIComponent);
     const body = spec.body === undefined ? undefined : (JSON.parse(JSON.stringify(spec.body)) as unknown);
     const reply = this.engine.handle({ method: spec.method, segments, query: { ...(spec.query ?? {}) }, body });
+    if (fault?.kind === 'lost') throw toFynoApiError({ ...facts, errorCode: 'ECONNRESET' }, '');
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     if (reply.status >= 400) {
       throw toFynoApiError(
