@@ -28,6 +28,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      // A fixed width keeps help identical everywhere (docs/cli.md is generated from it).
+      getOutHelpWidth: () => 100,
+      getErrHelpWidth: () => 100,
     });
   registerCommands(program, ctx);
 

@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../main.js';
+import { registerApply } from './apply.js';
+import { registerDemo } from './demo.js';
 import { registerEmulator } from './emulator.js';
 import { registerImport } from './import.js';
+import { registerPlan } from './plan.js';
 import { registerValidate } from './validate.js';
 
 /** Each command lives in its own file and registers itself here. */
 export function registerCommands(program: Command, ctx: CommandContext): void {
-  void program;
-  void ctx;
-  registerEmulator(program, ctx);
-  registerImport(program, ctx);
   registerValidate(program, ctx);
+  registerPlan(program, ctx);
+  registerApply(program, ctx);
+  registerImport(program, ctx);
+  registerEmulator(program, ctx);
+  registerDemo(program, ctx);
 }

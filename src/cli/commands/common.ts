@@ -1,0 +1,97 @@
+/** Options and steps shared by the commands that talk to Fyno (plan, apply, pull). */
+import { Option, type Command } from 'commander';
+import { FynoSyncError } from '../../errors.js';
+import { formatIssue, loadDesired } from '../../desired/load.js';
+import type { DesiredState } from '../../desired/types.js';
+import { HttpFynoClient, type RequestInfo } from '../../fyno/http-client.js';
+import { resolveTarget } from '../../fyno/target.js';
+import type { PlanTarget } from '../../plan/types.js';
+import { writeLine, type CliIO } from '../output.js';
+
+export interface TargetOpts {
+  workspace?: string;
+  env?: string;
+  baseUrl?: string;
+}
+
+export interface RateOpts {
+  concurrency: number;
+  rps?: number;
+}
+
+export function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new FynoSyncError('config.invalid', `${name} must be a positive whole number, got '${v}'`, { option: name });
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new FynoSyncError('config.invalid', `${name} must be a whole number ≥ 0, got '${v}'`, { option: name });
+    return n;
+  };
+}
+
+function positiveNumber(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new FynoSyncError('config.invalid', `${name} must be a number > 0, got '${v}'`, { option: name });
+    return n;
+  };
+}
+
+/** `--workspace`, `--env`, `--base-url`: override FYNO_WSID, FYNO_ENV, FYNO_BASE_URL. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--workspace <WSID>', 'Fyno workspace ID (default: $FYNO_WSID)')
+    .addOption(new Option('--env <version>', "'live' or 'test' (default: $FYNO_ENV, else live)"))
+    .option('--base-url <url>', 'API base URL (default: $FYNO_BASE_URL, else https://api.fyno.io/v1)');
+}
+
+/** `--concurrency`, `--rps`. */
+export function addRateOptions(cmd: Command): Command {
+  return cmd
+    .option('--concurrency <n>', 'requests in flight at once', positiveInt('--concurrency'), 8)
+    .option('--rps <n>', 'global request rate limit, requests per second', positiveNumber('--rps'));
+}
+
+export function toPlanTarget(t: { baseUrl: string; workspace: string; env: 'live' | 'test' }): PlanTarget {
+  return { base_url: t.baseUrl, workspace: t.workspace, env: t.env };
+}
+
+/** Resolve target + key and build the HTTP client; throws before any request on bad settings. */
+export function connect(
+  io: CliIO,
+  opts: TargetOpts & Partial<RateOpts> & { onRequest?: (info: RequestInfo) => void },
+): { api: HttpFynoClient; target: PlanTarget } {
+  const { target, apiKey } = resolveTarget(io.env, {
+    ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    ...(opts.baseUrl !== undefined ? { baseUrl: opts.baseUrl } : {}),
+  });
+  const api = new HttpFynoClient({
+    target,
+    apiKey,
+    ...(opts.rps !== undefined ? { rps: opts.rps } : {}),
+    ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+  });
+  return { api, target: toPlanTarget(target) };
+}
+
+/**
+ * Load and validate desired state; on any issue print every one of them (one line each) on
+ * stderr and fail with `desired.invalid` — before any request is sent.
+ */
+export async function loadDesiredOrFail(io: CliIO, paths: string[], o: { json: boolean }): Promise<DesiredState> {
+  const { state, issues } = await loadDesired(paths, { env: io.env, cwd: io.cwd });
+  if (issues.length === 0) return state;
+  if (!o.json) for (const issue of issues) writeLine(io.stderr, formatIssue(issue));
+  throw new FynoSyncError(
+    'desired.invalid',
+    `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`,
+    { issues },
+  );
+}

@@ -1,0 +1,82 @@
+/** `fyno-sync plan PATH…`: read live state, print the operations, optionally save the plan. */
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createPlan } from '../../create-plan.js';
+import { FynoSyncError } from '../../errors.js';
+import { serializePlan } from '../../plan/plan-file.js';
+import { renderJson } from '../../plan/render/json.js';
+import { renderMarkdown } from '../../plan/render/markdown.js';
+import { renderText } from '../../plan/render/text.js';
+import type { Plan } from '../../plan/types.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { colourFor, createStyle, type CliIO } from '../output.js';
+import { createProgress } from '../progress.js';
+import { addRateOptions, addTargetOptions, connect, loadDesiredOrFail, type RateOpts, type TargetOpts } from './common.js';
+
+interface PlanFlags extends TargetOpts, RateOpts {
+  out?: string;
+  json?: boolean;
+  markdown?: boolean;
+  detailedExitcode?: boolean;
+  target?: string[];
+  exclude?: string[];
+  color: boolean;
+}
+
+export function registerPlan(program: Command, ctx: CommandContext): void {
+  const cmd = program
+    .command('plan')
+    .description('Read live state of the profiles the files name and show the operations that would make it match')
+    .argument('<paths...>', 'desired-state files, directories or globs')
+    .option('-o, --out <file>', 'save the plan (for `apply --plan`); secrets are stored as hashes only')
+    .option('--json', 'print the plan as one JSON document (format_version, summary, operations)')
+    .option('--markdown', 'print the plan as Markdown for a pull-request comment (< 60,000 characters)')
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
+    .option('--target <id...>', 'only these distinct_ids (globs allowed)')
+    .option('--exclude <id...>', 'leave out these distinct_ids (globs allowed)')
+    .option('--no-color', 'no colours in the output');
+  addTargetOptions(cmd);
+  addRateOptions(cmd);
+  cmd.action(async (paths: string[], flags: PlanFlags) => {
+    ctx.setExitCode(await runPlan(ctx.io, paths, flags));
+  });
+}
+
+export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Promise<number> {
+  if (flags.json && flags.markdown) throw new FynoSyncError('config.invalid', '--json and --markdown cannot be combined');
+  const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
+  const { api, target } = connect(io, flags);
+  const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
+  let plan: Plan;
+  try {
+    ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
+      destination: target,
+      concurrency: flags.concurrency,
+      ...(flags.target ? { target: flags.target } : {}),
+      ...(flags.exclude ? { exclude: flags.exclude } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: (done, total) => progress.update(done, total),
+    }));
+  } finally {
+    progress.stop();
+  }
+
+  if (flags.out) await writePlanFile(path.resolve(io.cwd, flags.out), plan);
+
+  if (flags.json) io.stdout.write(renderJson(plan));
+  else if (flags.markdown) io.stdout.write(renderMarkdown(plan));
+  else io.stdout.write(renderText(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) }));
+
+  if (plan.issues.length > 0) return EXIT.error;
+  if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
+  return EXIT.ok;
+}
+
+/** Write-then-rename, so a crash never leaves half a plan where a whole one is expected. */
+export async function writePlanFile(file: string, plan: Plan): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, serializePlan(plan), { mode: 0o600 });
+  await rename(tmp, file);
+}
