@@ -61,11 +61,12 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  const narrowed = selection.skipped > 0 || opts.scope !== undefined;
+  const narrowed = selection.skipped > 0 || opts.scope !== undefined || opts.shard !== undefined;
   const scope: PlanScope | undefined = narrowed
     ? {
         ...(opts.target?.length ? { target: [...opts.target] } : {}),
         ...(opts.exclude?.length ? { exclude: [...opts.exclude] } : {}),
+        ...(opts.shard ? { shard: { index: opts.shard.index, count: opts.shard.count } } : {}),
         ...(opts.scope ?? {}),
         skipped: selection.skipped + (opts.scope?.skipped ?? 0),
       }
@@ -74,7 +75,11 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     createdAt: deps.now().toISOString(),
     target: opts.destination,
     sources: desired.files,
-    select: { ...(opts.target ? { target: opts.target } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}) },
+    select: {
+      ...(opts.target ? { target: opts.target } : {}),
+      ...(opts.exclude ? { exclude: opts.exclude } : {}),
+      ...(opts.shard ? { shard: opts.shard } : {}),
+    },
     ...(scope ? { scope } : {}),
   });
   return { plan, actual: snapshots, reads };

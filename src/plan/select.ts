@@ -1,6 +1,7 @@
-/** Narrowing the desired state to the profiles in scope (`--target`, `--exclude`). Pure. */
+/** Narrowing the desired state to the profiles in scope (`--target`, `--exclude`, `--shard`). Pure. */
 import picomatch from 'picomatch';
 import type { DesiredProfile } from '../desired/types.js';
+import { shardOf } from './shard.js';
 
 export interface Selection {
   profiles: DesiredProfile[];
@@ -15,11 +16,15 @@ export interface Selection {
  */
 export function selectProfiles(
   profiles: readonly DesiredProfile[],
-  opts: { target?: readonly string[]; exclude?: readonly string[] },
+  opts: { target?: readonly string[]; exclude?: readonly string[]; shard?: { index: number; count: number } },
 ): Selection {
   const inc = opts.target && opts.target.length > 0 ? picomatch([...opts.target], { dot: true }) : undefined;
   const exc = opts.exclude && opts.exclude.length > 0 ? picomatch([...opts.exclude], { dot: true }) : undefined;
-  if (!inc && !exc) return { profiles: [...profiles], skipped: 0 };
-  const out = profiles.filter((p) => (!inc || inc(p.distinct_id)) && !(exc && exc(p.distinct_id)));
+  // A merge source is not a profile of its own here: it is read and merged with its target.
+  const shard = opts.shard && opts.shard.count > 1 ? opts.shard : undefined;
+  if (!inc && !exc && !shard) return { profiles: [...profiles], skipped: 0 };
+  const out = profiles.filter(
+    (p) => (!inc || inc(p.distinct_id)) && !(exc && exc(p.distinct_id)) && (!shard || shardOf(p.distinct_id, shard.count) === shard.index),
+  );
   return { profiles: out, skipped: profiles.length - out.length };
 }

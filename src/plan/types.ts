@@ -175,4 +175,6 @@ export interface PlanOptions {
   target?: string[];
   /** Leave out profiles whose distinct_id matches one of these globs. */
   exclude?: string[];
+  /** `--shard K/N`: only the profiles whose distinct_id hashes to shard K of N (src/plan/shard.ts). */
+  shard?: { index: number; count: number };
 }

@@ -25,7 +25,19 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, writeJson, writeLine, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRateOptions, addTargetOptions, connect, loadDesiredOrFail, nonNegativeInt, positiveInt, type RateOpts, type TargetOpts } from './common.js';
+import {
+  addRateOptions,
+  addShardOption,
+  addTargetOptions,
+  connect,
+  loadDesiredOrFail,
+  nonNegativeInt,
+  positiveInt,
+  shardRate,
+  type RateOpts,
+  type TargetOpts,
+} from './common.js';
+import type { Shard } from '../../plan/shard.js';
 import { writePlanFile } from './plan.js';
 
 interface ApplyFlags extends TargetOpts, RateOpts {
@@ -40,6 +52,7 @@ interface ApplyFlags extends TargetOpts, RateOpts {
   verify: boolean;
   verifyTimeout: number;
   stateDir: string;
+  shard?: Shard;
 }
 
 export function registerApply(program: Command, ctx: CommandContext): void {
@@ -60,6 +73,7 @@ export function registerApply(program: Command, ctx: CommandContext): void {
     .option('--no-color', 'no colours in the output');
   addTargetOptions(cmd);
   addRateOptions(cmd);
+  addShardOption(cmd);
   cmd.action(async (paths: string[], flags: ApplyFlags) => {
     ctx.setExitCode(await runApply(ctx.io, paths, flags));
   });
@@ -84,7 +98,10 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
   const json = Boolean(flags.json);
   const lastDir = path.resolve(io.cwd, flags.stateDir, 'last-apply');
   const lastPlan = path.join(lastDir, 'plan.json');
-  const { api, target, requestCounts } = connectCounting(io, flags);
+  if (flags.shard && paths.length === 0) {
+    throw new FynoSyncError('config.invalid', '--shard applies to desired-state PATHs; a saved or resumed plan is already narrowed to its shard');
+  }
+  const { api, target, requestCounts } = connectCounting(io, shardRate(flags));
 
   const prepared =
     paths.length > 0
@@ -178,6 +195,7 @@ async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], pat
     const { plan, actual } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
       concurrency: flags.concurrency,
+      ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (d, t) => progress.update(d, t),
     });

@@ -5,6 +5,7 @@ import { formatIssue, loadDesired } from '../../desired/load.js';
 import type { DesiredState } from '../../desired/types.js';
 import { HttpFynoClient, type RequestInfo } from '../../fyno/http-client.js';
 import { resolveTarget } from '../../fyno/target.js';
+import { parseShard, type Shard } from '../../plan/shard.js';
 import type { PlanTarget } from '../../plan/types.js';
 import { writeLine, type CliIO } from '../output.js';
 
@@ -56,6 +57,21 @@ export function addRateOptions(cmd: Command): Command {
   return cmd
     .option('--concurrency <n>', 'requests in flight at once', positiveInt('--concurrency'), 8)
     .option('--rps <n>', 'global request rate limit, requests per second', positiveNumber('--rps'));
+}
+
+/** `--shard K/N` (plan, apply): this runner's share of the profiles, for a CI matrix of N jobs. */
+export function addShardOption(cmd: Command): Command {
+  return cmd.option(
+    '--shard <K/N>',
+    'only the profiles of shard K of N (by a hash of distinct_id; merge sources go with their target); takes 1/N of --rps',
+    parseShard,
+  );
+}
+
+/** Each of N shards runs at 1/N of the global `--rps`, so that N runners together keep to it. */
+export function shardRate<T extends { rps?: number; shard?: Shard }>(flags: T): T {
+  if (flags.rps === undefined || !flags.shard) return flags;
+  return { ...flags, rps: flags.rps / flags.shard.count };
 }
 
 export function toPlanTarget(t: { baseUrl: string; workspace: string; env: 'live' | 'test' }): PlanTarget {

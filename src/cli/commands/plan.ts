@@ -13,7 +13,8 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRateOptions, addTargetOptions, connect, loadDesiredOrFail, type RateOpts, type TargetOpts } from './common.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, shardRate, type RateOpts, type TargetOpts } from './common.js';
+import type { Shard } from '../../plan/shard.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
   out?: string;
@@ -22,6 +23,7 @@ interface PlanFlags extends TargetOpts, RateOpts {
   detailedExitcode?: boolean;
   target?: string[];
   exclude?: string[];
+  shard?: Shard;
   color: boolean;
 }
 
@@ -39,6 +41,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .option('--no-color', 'no colours in the output');
   addTargetOptions(cmd);
   addRateOptions(cmd);
+  addShardOption(cmd);
   cmd.action(async (paths: string[], flags: PlanFlags) => {
     ctx.setExitCode(await runPlan(ctx.io, paths, flags));
   });
@@ -47,7 +50,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
 export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Promise<number> {
   if (flags.json && flags.markdown) throw new FynoSyncError('config.invalid', '--json and --markdown cannot be combined');
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
-  const { api, target } = connect(io, flags);
+  const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   let plan: Plan;
   try {
@@ -56,6 +59,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       concurrency: flags.concurrency,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
+      ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
     }));
