@@ -3,10 +3,13 @@
  * live state for exactly the profiles a desired state names, then hand both to the pure planner.
  * Never prints, never exits.
  */
+import { loadDesiredAtRevision } from './desired/git.js';
+import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { fetchActual, type ReadRequest } from './fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from './fyno/types.js';
 import { buildPlan } from './plan/build.js';
+import { incrementalSelection } from './plan/incremental.js';
 import { selectProfiles } from './plan/select.js';
 import type { ActualSnapshot, Plan, PlanOptions, PlanScope, PlanTarget } from './plan/types.js';
 
@@ -79,8 +82,25 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       ...(opts.target ? { target: opts.target } : {}),
       ...(opts.exclude ? { exclude: opts.exclude } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
+      ...(opts.only ? { only: opts.only } : {}),
     },
     ...(scope ? { scope } : {}),
   });
   return { plan, actual: snapshots, reads };
+}
+
+/**
+ * `--changed-since REF`: the narrowing of an incremental plan. Loads the desired state `paths`
+ * describe at git revision `ref` (from git, no checkout; same loader and validation) and keeps the
+ * profiles of `desired` that are new or differ. Throws `git.error` without a repository, for an
+ * unknown revision, or when the state at `ref` is invalid; sends no request.
+ */
+export async function changedSince(
+  desired: DesiredState,
+  paths: readonly string[],
+  ref: string,
+  load: LoadOptions,
+): Promise<Required<Pick<CreatePlanOptions, 'only' | 'scope'>>> {
+  const base = await loadDesiredAtRevision(paths, ref, load);
+  return incrementalSelection(base.state, desired, ref, base.revision);
 }

@@ -16,15 +16,16 @@ export interface Selection {
  */
 export function selectProfiles(
   profiles: readonly DesiredProfile[],
-  opts: { target?: readonly string[]; exclude?: readonly string[]; shard?: { index: number; count: number } },
+  opts: { target?: readonly string[]; exclude?: readonly string[]; shard?: { index: number; count: number }; only?: ReadonlySet<string> },
 ): Selection {
   const inc = opts.target && opts.target.length > 0 ? picomatch([...opts.target], { dot: true }) : undefined;
   const exc = opts.exclude && opts.exclude.length > 0 ? picomatch([...opts.exclude], { dot: true }) : undefined;
   // A merge source is not a profile of its own here: it is read and merged with its target.
   const shard = opts.shard && opts.shard.count > 1 ? opts.shard : undefined;
-  if (!inc && !exc && !shard) return { profiles: [...profiles], skipped: 0 };
+  const only = opts.only;
+  if (!inc && !exc && !shard && !only) return { profiles: [...profiles], skipped: 0 };
   const out = profiles.filter(
-    (p) => (!inc || inc(p.distinct_id)) && !(exc && exc(p.distinct_id)) && (!shard || shardOf(p.distinct_id, shard.count) === shard.index),
+    (p) => (!only || only.has(p.distinct_id)) && (!inc || inc(p.distinct_id)) && !(exc && exc(p.distinct_id)) && (!shard || shardOf(p.distinct_id, shard.count) === shard.index),
   );
   return { profiles: out, skipped: profiles.length - out.length };
 }

@@ -153,7 +153,11 @@ export interface PlanScope {
   target?: string[];
   exclude?: string[];
   shard?: { index: number; count: number };
-  incremental?: { since: string; revision: string; skipped: number };
+  /**
+   * `--changed-since`: `since` as given, `revision` the commit it resolved to, `skipped` the
+   * unchanged profiles not planned, `removed` the profiles the files no longer name (unmanaged).
+   */
+  incremental?: { since: string; revision: string; skipped: number; removed?: number };
   /** Profiles named in the desired state but left out of this plan. */
   skipped: number;
 }
@@ -177,4 +181,6 @@ export interface PlanOptions {
   exclude?: string[];
   /** `--shard K/N`: only the profiles whose distinct_id hashes to shard K of N (src/plan/shard.ts). */
   shard?: { index: number; count: number };
+  /** Only these distinct_ids (exact), e.g. the profiles an incremental plan found changed. */
+  only?: ReadonlySet<DistinctId>;
 }

@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyPlan, openJournal, planRequests, type ApplySummary, type Journal } from '../../apply/index.js';
-import { createPlan, readsFor } from '../../create-plan.js';
+import { changedSince, createPlan, readsFor } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
 import { fetchActual } from '../../fyno/fetch-actual.js';
@@ -52,6 +52,7 @@ interface ApplyFlags extends TargetOpts, RateOpts {
   verify: boolean;
   verifyTimeout: number;
   stateDir: string;
+  changedSince?: string;
   shard?: Shard;
 }
 
@@ -61,6 +62,7 @@ export function registerApply(program: Command, ctx: CommandContext): void {
     .description('Execute a plan: fresh from desired-state files, a saved plan (--plan), or the interrupted last run (--resume)')
     .argument('[paths...]', 'desired-state files, directories or globs (plans them first)')
     .option('--plan <file>', 'execute this saved plan verbatim, after checking live state has not drifted')
+    .option('--changed-since <ref>', 'with PATHs: plan and apply only profiles whose desired state differs from git revision REF')
     .option('--resume', 'continue the last apply (its plan and journal in --state-dir) without repeating completed operations')
     .option('--dry-run', 'print every request apply would send, with secrets masked; send no write')
     .option('--allow-delete', 'allow profile deletes (state: absent)')
@@ -94,6 +96,9 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
   const modes = [paths.length > 0, flags.plan !== undefined, Boolean(flags.resume)].filter(Boolean).length;
   if (modes !== 1) {
     throw new FynoSyncError('config.invalid', 'apply needs exactly one of: desired-state PATHs, --plan FILE, or --resume');
+  }
+  if (flags.changedSince !== undefined && paths.length === 0) {
+    throw new FynoSyncError('config.invalid', '--changed-since applies to desired-state PATHs; a saved or resumed plan keeps the scope it was made with');
   }
   const json = Boolean(flags.json);
   const lastDir = path.resolve(io.cwd, flags.stateDir, 'last-apply');
@@ -190,11 +195,13 @@ function connectCounting(io: CliIO, flags: TargetOpts & RateOpts): ReturnType<ty
 
 async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], paths: string[], flags: ApplyFlags): Promise<Prepared> {
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
+  const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   try {
     const { plan, actual } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
       concurrency: flags.concurrency,
+      ...(incremental ?? {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (d, t) => progress.update(d, t),

@@ -2,7 +2,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createPlan } from '../../create-plan.js';
+import { changedSince, createPlan } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
 import { serializePlan } from '../../plan/plan-file.js';
 import { renderJson } from '../../plan/render/json.js';
@@ -24,6 +24,7 @@ interface PlanFlags extends TargetOpts, RateOpts {
   target?: string[];
   exclude?: string[];
   shard?: Shard;
+  changedSince?: string;
   color: boolean;
 }
 
@@ -38,6 +39,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
     .option('--target <id...>', 'only these distinct_ids (globs allowed)')
     .option('--exclude <id...>', 'leave out these distinct_ids (globs allowed)')
+    .option('--changed-since <ref>', 'plan only profiles whose desired state differs from git revision REF (plus their merge sources); unchanged ones are not read')
     .option('--no-color', 'no colours in the output');
   addTargetOptions(cmd);
   addRateOptions(cmd);
@@ -50,6 +52,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
 export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Promise<number> {
   if (flags.json && flags.markdown) throw new FynoSyncError('config.invalid', '--json and --markdown cannot be combined');
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
+  const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
   const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   let plan: Plan;
@@ -59,6 +62,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       concurrency: flags.concurrency,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
+      ...(incremental ?? {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),

@@ -151,6 +151,12 @@ export function scopeLine(plan: Plan): string | undefined {
   if (s.target?.length) parts.push(`--target ${s.target.join(' ')}`);
   if (s.exclude?.length) parts.push(`--exclude ${s.exclude.join(' ')}`);
   if (s.shard) parts.push(`--shard ${s.shard.index}/${s.shard.count}`);
-  if (s.incremental) parts.push(`changed since ${s.incremental.since}`);
-  return `Scope: ${s.skipped} profile(s) of the desired state left out${parts.length ? ` (${parts.join(', ')})` : ''}.`;
+  const inc = s.incremental;
+  if (inc) {
+    const at = inc.revision.startsWith(inc.since) ? inc.revision.slice(0, 12) : `${inc.since} = ${inc.revision.slice(0, 12)}`;
+    parts.push(`changed since ${at}: ${inc.skipped} unchanged`);
+    if (inc.removed) parts.push(`${inc.removed} no longer in the files, left unmanaged`);
+  }
+  const line = `Scope: ${s.skipped} profile(s) of the desired state left out${parts.length ? ` (${parts.join(', ')})` : ''}.`;
+  return inc ? `${line} Incremental: drift in unchanged profiles is not checked; a full plan finds it.` : line;
 }
