@@ -8,7 +8,7 @@ import path from 'node:path';
 
 export interface GenOptions {
   count: number;
-  /** Fraction of profiles whose live `plan` property differs from the file. */
+  /** Fraction of profiles whose live email and `plan` property differ from the file. */
   differ: number;
   /** Fraction of profiles that do not exist live yet. */
   missing: number;
@@ -48,6 +48,7 @@ export function profileAt(i: number, prefix = 'cust'): GenProfile {
 /** Whether profile i differs live / is missing live (spread evenly, deterministic). */
 export function kindAt(i: number, o: Pick<GenOptions, 'differ' | 'missing'>): 'same' | 'differ' | 'missing' {
   const step = (f: number): number => (f > 0 ? Math.round(1 / f) : Infinity);
+  if (o.missing >= 1) return 'missing';
   if (Number.isFinite(step(o.missing)) && i % step(o.missing) === 1) return 'missing';
   if (Number.isFinite(step(o.differ)) && i % step(o.differ) === 0) return 'differ';
   return 'same';
@@ -93,7 +94,7 @@ export function seedFor(o: GenOptions, from = 0, to = o.count): { profiles: unkn
     profiles.push({
       distinct_id: p.distinct_id,
       name: p.name,
-      channel: { email: p.email, sms: p.sms },
+      channel: { email: kind === 'differ' ? `old.${p.email}` : p.email, sms: p.sms },
       properties: { plan: kind === 'differ' ? `${p.plan}-old` : p.plan, ltv: p.ltv, tags: p.tags },
     });
   }

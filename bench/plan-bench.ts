@@ -26,14 +26,14 @@ export interface PlanBenchResult {
 export async function benchPlan(o: { count: number; latencyMs: number; concurrency: number; differ?: number; missing?: number }): Promise<PlanBenchResult> {
   const gen: GenOptions = { count: o.count, differ: o.differ ?? 0.05, missing: o.missing ?? 0 };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-plan-'));
-  const emu = await benchEmulator({ latencyMs: 0 });
+  const emu = await benchEmulator();
   try {
     await writeDesired(dir, gen);
     await seedEmulator(emu.adminUrl, gen);
     const loaded = await timed(() => loadDesired([dir], { env: {}, cwd: dir }));
     if (loaded.value.issues.length > 0) throw new Error(`bench data invalid: ${loaded.value.issues[0]!.message}`);
-    emu.faults.update({ latencyMs: o.latencyMs });
-    emu.engine.counts = { requests: {}, writes: {}, statuses: {}, total: 0 };
+    await emu.faults({ latencyMs: o.latencyMs });
+    await emu.resetCounts();
     const api = clientFor(emu);
     const run = await timed(() =>
       createPlan({ api, now: () => new Date() }, loaded.value.state, {
@@ -41,7 +41,7 @@ export async function benchPlan(o: { count: number; latencyMs: number; concurren
         concurrency: o.concurrency,
       }),
     );
-    const { reads } = splitCounts(emu.engine.counts.requests);
+    const { reads } = splitCounts((await emu.counts()).requests);
     const idealMs = (reads * o.latencyMs) / o.concurrency;
     return {
       profiles: o.count,

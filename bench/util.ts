@@ -1,31 +1,102 @@
-/** Small helpers shared by the benchmarks. */
+/**
+ * Small helpers shared by the benchmarks. The emulator runs in its own process (the built CLI,
+ * `fyno-sync emulator`), as Fyno would: the client's CPU time and the server's do not compete
+ * for one event loop, and request counts come from its admin API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/fyno/emulator/index.js';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { HttpFynoClient } from '../src/fyno/http-client.js';
+import type { DistinctId, FynoApi } from '../src/fyno/types.js';
 
 export const BENCH_KEY = 'bench-key';
 export const BENCH_WS = 'FYBENCH001';
+export const CLI = fileURLToPath(new URL('../dist/cli/bin.js', import.meta.url));
 
-export async function benchEmulator(o: EmulatorOptions = {}): Promise<RunningEmulator> {
-  return startEmulator({ apiKey: BENCH_KEY, workspace: BENCH_WS, propertyDelayMs: 0, ...o });
+export interface Counts {
+  requests: Record<string, number>;
+  writes: Record<string, number>;
+  statuses: Record<string, number>;
+  total: number;
 }
 
-export function clientFor(emu: RunningEmulator, o: { rps?: number } = {}): HttpFynoClient {
+export interface BenchEmulator {
+  baseUrl: string;
+  adminUrl: string;
+  counts(): Promise<Counts>;
+  resetCounts(): Promise<void>;
+  faults(f: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function benchEmulator(o: { latencyMs?: number; propertyDelayMs?: number; failRate?: number; seed?: number } = {}): Promise<BenchEmulator> {
+  const args = [CLI, 'emulator', '--port', '0', '--api-key', BENCH_KEY, '--workspace', BENCH_WS, '--property-delay', String(o.propertyDelayMs ?? 0)];
+  if (o.latencyMs) args.push('--latency', String(o.latencyMs));
+  if (o.failRate) args.push('--fail-rate', String(o.failRate));
+  if (o.seed !== undefined) args.push('--seed', String(o.seed));
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => resolve(l.trim()));
+    child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+  });
+  const baseUrl = first;
+  const adminUrl = baseUrl.replace(/\/v1$/, '/_emulator');
+  const post = async (p: string, body: unknown = {}): Promise<void> => {
+    const res = await fetch(`${adminUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+  };
+  return {
+    baseUrl,
+    adminUrl,
+    counts: async () => (await (await fetch(`${adminUrl}/stats`)).json()) as Counts,
+    resetCounts: () => post('/stats/reset'),
+    faults: (f) => post('/faults', f),
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+export function clientFor(emu: { baseUrl: string }, o: { rps?: number; timeoutMs?: number; onRequest?: ConstructorParameters<typeof HttpFynoClient>[0]['onRequest'] } = {}): HttpFynoClient {
   return new HttpFynoClient({
     target: { baseUrl: emu.baseUrl, workspace: BENCH_WS, env: 'live' },
     apiKey: BENCH_KEY,
     ...(o.rps !== undefined ? { rps: o.rps } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.onRequest ? { onRequest: o.onRequest } : {}),
   });
 }
 
-export async function stats(emu: RunningEmulator): Promise<Record<string, number>> {
-  const res = await fetch(`${emu.adminUrl}/stats`);
-  const body = (await res.json()) as { requests?: Record<string, number> } & Record<string, unknown>;
-  return (body.requests ?? body) as Record<string, number>;
+const READS = new Set(['getProfile', 'getPreferences', 'listSuppressions']);
+
+/**
+ * Wraps a FynoApi and records which profiles each write names (batch items and bulk deletes
+ * included), so a benchmark can show that no unchanged profile was written.
+ */
+export function recordingApi(api: FynoApi): { api: FynoApi; written: Set<DistinctId> } {
+  const written = new Set<DistinctId>();
+  const proxy = new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      // Methods run on the client itself (it keeps private fields).
+      if (typeof prop !== 'string' || READS.has(prop)) return (v as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => {
+        const a0 = args[0];
+        if (typeof a0 === 'string') written.add(a0);
+        else if (Array.isArray(a0)) for (const x of a0) written.add(typeof x === 'string' ? x : (x as { distinct_id: string }).distinct_id);
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { api: proxy, written };
 }
 
-export async function resetStats(emu: RunningEmulator): Promise<void> {
-  await fetch(`${emu.adminUrl}/stats/reset`, { method: 'POST' });
+export function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 /** Requests by kind: reads are GETs, everything else writes. */
@@ -33,7 +104,6 @@ export function splitCounts(counts: Record<string, number>): { reads: number; wr
   let reads = 0;
   let writes = 0;
   for (const [k, n] of Object.entries(counts)) {
-    if (typeof n !== 'number') continue;
     if (k.startsWith('GET ')) reads += n;
     else writes += n;
   }
@@ -44,12 +114,4 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   const t0 = performance.now();
   const value = await fn();
   return { value, ms: performance.now() - t0 };
-}
-
-export function fmtMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
-
-export function mb(bytes: number): string {
-  return `${Math.round(bytes / 1024 / 1024)} MB`;
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline/promises';
 import { main } from './main.js';
 
 const controller = new AbortController();
+// Every in-flight request listens to it; with high concurrency that is many listeners by design.
+setMaxListeners(0, controller.signal);
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts += 1;

@@ -4,6 +4,7 @@
  * A missing profile is "to create", not an error. Any read that still fails after the
  * client's retries fails the whole fetch: a partial live state must never become a plan.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { FynoSyncError } from '../errors.js';
 import { isFynoApiError } from './errors.js';
@@ -54,6 +55,8 @@ export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>,
   const reads = dedupeReads(requests);
   const limit = pLimit(o.concurrency ?? 8);
   const controller = new AbortController();
+  // Every in-flight request listens to it; with high concurrency that is many listeners by design.
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
@@ -71,9 +74,10 @@ export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>,
         await run();
       } catch (error) {
         failures.push({ id, error });
-        // One failed read makes the plan impossible; stop issuing the rest.
+        // One failed read makes the plan impossible; stop issuing the rest. Queued tasks see the
+        // aborted signal and return at once (not `limit.clearQueue()`: it drops them unsettled,
+        // so `Promise.all` below would never settle and the CLI would exit silently).
         controller.abort();
-        limit.clearQueue();
         return;
       }
       done += 1;

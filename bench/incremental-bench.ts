@@ -1,0 +1,93 @@
+/**
+ * Incremental plans (issue #8): a git repository of N profiles, a change that edits `changed` of
+ * them, live state equal to the base revision. Reads sent and wall time of the full plan against
+ * `--changed-since` the base (loading, and for the incremental plan reading the base from git,
+ * included in the times).
+ *
+ *   npx tsx bench/incremental-bench.ts [count=10000] [changed=10] [latencyMs=20] [concurrency=8]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { changedSince, createPlan } from '../src/create-plan.js';
+import { loadDesired } from '../src/desired/load.js';
+import { benchEmulator, BENCH_WS, clientFor, timed } from './util.js';
+import { seedEmulator, writeDesired, type GenOptions } from './gen.js';
+
+export interface IncrementalBenchResult {
+  count: number;
+  changed: number;
+  latencyMs: number;
+  concurrency: number;
+  fullReads: number;
+  fullMs: number;
+  fullOperations: number;
+  incReads: number;
+  incMs: number;
+  incOperations: number;
+}
+
+function git(cwd: string, ...args: string[]): void {
+  execFileSync('git', args, { cwd, stdio: 'ignore' });
+}
+
+export async function benchIncremental(o: { count: number; changed: number; latencyMs: number; concurrency: number }): Promise<IncrementalBenchResult> {
+  const gen: GenOptions = { count: o.count, differ: 0, missing: 0 };
+  const repo = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-inc-'));
+  const emu = await benchEmulator();
+  try {
+    const files = await writeDesired(path.join(repo, 'fyno'), gen);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'add', '-A');
+    git(repo, '-c', 'user.email=bench@example.com', '-c', 'user.name=bench', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'base');
+    await seedEmulator(emu.adminUrl, gen);
+
+    // The change: `changed` profiles spread over the repository get a new name.
+    const step = Math.max(1, Math.floor(o.count / o.changed));
+    const perFile = Math.ceil(o.count / files.length);
+    for (let k = 0; k < o.changed; k++) {
+      const i = k * step;
+      const file = files[Math.floor(i / perFile)]!;
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace(new RegExp(`^    name: Customer ${i}$`, 'm'), `    name: Customer ${i} (renamed)`));
+    }
+
+    const res = await fetch(`${emu.adminUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: o.latencyMs }) });
+    if (!res.ok) throw new Error(`faults: ${res.status}`);
+    const destination = { base_url: emu.baseUrl, workspace: BENCH_WS, env: 'live' as const };
+    const now = () => new Date();
+    const load = { env: {}, cwd: repo };
+
+    const full = await timed(async () => {
+      const { state, issues } = await loadDesired(['fyno'], load);
+      if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
+      return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: o.concurrency });
+    });
+    const inc = await timed(async () => {
+      const { state, issues } = await loadDesired(['fyno'], load);
+      if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
+      const narrowing = await changedSince(state, ['fyno'], 'main', load);
+      return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: o.concurrency, ...narrowing });
+    });
+    if (inc.value.plan.scope?.incremental?.skipped !== o.count - o.changed) throw new Error(`expected ${o.changed} changed profiles, scope ${JSON.stringify(inc.value.plan.scope)}`);
+    return {
+      ...o,
+      fullReads: full.value.reads,
+      fullMs: Math.round(full.ms),
+      fullOperations: full.value.plan.operations.length,
+      incReads: inc.value.reads,
+      incMs: Math.round(inc.ms),
+      incOperations: inc.value.plan.operations.length,
+    };
+  } finally {
+    await emu.close();
+    await rm(repo, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [count = 10_000, changed = 10, latencyMs = 20, concurrency = 8] = process.argv.slice(2).map(Number);
+  const r = await benchIncremental({ count, changed, latencyMs, concurrency });
+  console.log(JSON.stringify(r));
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench`: every number PRODUCT.md ("Numbers we hold ourselves to") lists, measured on
+ * this machine against the emulator, written to bench/RESULTS.md (and printed).
+ *   npm run bench              full sizes (10,000 for speed, 100,000 for scale)
+ *   npm run bench -- --quick   small sizes, to check the benchmarks themselves run
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { benchApply } from './apply-bench.js';
+import { benchFaults } from './faults-bench.js';
+import { benchPlan } from './plan-bench.js';
+import { benchPureDiff } from './plan-diff.js';
+import { benchScale } from './scale-bench.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const want = (s: string): boolean => !only || only.includes(s);
+const N = quick ? 1000 : 10_000;
+const SCALE = quick ? 5000 : 100_000;
+const LAT = 20;
+const CONC = 16;
+
+const lines: string[] = [];
+const out = (s = ''): void => {
+  lines.push(s);
+  console.log(s);
+};
+const ms = (x: number): string => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+
+out('# fyno-sync benchmark results');
+out();
+out(`Run ${new Date().toISOString()} with \`npm run bench${quick ? ' -- --quick' : ''}\` on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start.`);
+out('The emulator runs in its own process (`fyno-sync emulator`), with the injected latency stated; the client is the real HttpFynoClient.');
+
+if (want('plan')) {
+  const r = await benchPlan({ count: N, latencyMs: LAT, concurrency: CONC });
+  out();
+  out(`## Plan: ${N.toLocaleString('en')} profiles, ${LAT} ms latency, concurrency ${CONC}`);
+  out();
+  out('| profiles named | reads sent | reads per profile | wall time | ideal (reads × latency ÷ concurrency) | ratio | operations planned | load + validate |');
+  out('|---|---|---|---|---|---|---|---|');
+  out(`| ${r.profiles} | ${r.reads} | ${r.readsPerProfile.toFixed(2)} | ${ms(r.wallMs)} | ${ms(r.idealMs)} | ${r.ratio.toFixed(2)}× | ${r.operations} | ${ms(r.loadMs)} |`);
+}
+
+if (want('diff')) {
+  const r = await benchPureDiff(SCALE);
+  out();
+  out(`## Pure diff: ${SCALE.toLocaleString('en')} profiles in-process (no I/O)`);
+  out();
+  out('| profiles | buildPlan (diff + fingerprints + summary) | diff alone | fingerprints | operations | peak RSS of the process |');
+  out('|---|---|---|---|---|---|');
+  out(`| ${r.profiles} | ${ms(r.ms)} | ${ms(r.diffMs)} | ${ms(r.fingerprintMs)} | ${r.operations} | ${r.peakRssMb} MB |`);
+}
+
+if (want('apply')) {
+  const r = await benchApply({ count: N, differ: 0.05, latencyMs: LAT, concurrency: CONC });
+  out();
+  out(`## Apply: ${N.toLocaleString('en')} profiles, 5% differ, ${LAT} ms latency, concurrency ${CONC}`);
+  out();
+  out('| | value |');
+  out('|---|---|');
+  out(`| profiles that differ | ${r.differing} |`);
+  out(`| operations in the plan | ${r.planOperations} |`);
+  out(`| writes needed (the plan's requests, grouped as the applier groups them) | ${r.writesNeeded} |`);
+  out(`| writes sent (recorded by the emulator) | ${r.writesSent} |`);
+  out(`| writes to profiles that did not differ | ${r.writesToUnchanged} |`);
+  out(`| requests incl. verification reads | ${r.applyRequests} |`);
+  out(`| wall time / ideal (requests × latency ÷ concurrency) | ${ms(r.applyMs)} / ${ms(r.idealMs)} = ${r.ratio.toFixed(2)}× |`);
+  out(`| succeeded / failed / not converged | ${r.succeeded} / ${r.failed} / ${r.notConverged} |`);
+  out(`| no-op: operations in the next plan / writes its apply sent | ${r.noopOperations} / ${r.noopWrites} |`);
+  out();
+  out('Naive script on the same data (upsert every profile every time: PUT profile, PATCH channels, POST properties):');
+  out();
+  out('| | requests | writes | wall time | ideal |');
+  out('|---|---|---|---|---|');
+  out(`| fyno-sync apply | ${r.applyRequests} | ${r.writesSent} | ${ms(r.applyMs)} | ${ms(r.idealMs)} |`);
+  out(`| naive upsert | ${r.naive.requests} | ${r.naive.writes} | ${ms(r.naive.ms)} | ${ms(r.naive.idealMs)} |`);
+}
+
+if (want('faults')) {
+  const count = quick ? 300 : 2000;
+  const r = await benchFaults({ count, failRate: 0.1 });
+  out();
+  out(`## Faults: ${count} profiles (10% differ, 10% to create), 10% injected failures + 429 bursts`);
+  out();
+  out('| | value |');
+  out('|---|---|');
+  out(`| operations | ${r.operations} |`);
+  out(`| faults injected | ${Object.entries(r.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+  out(`| answers by status | ${Object.entries(r.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
+  out(`| succeeded / failed / not converged | ${r.succeeded} / ${r.failed} / ${r.notConverged} |`);
+  out(`| requests in the summary / recorded by the emulator | ${r.summaryRequests} / ${r.emulatorRequests} |`);
+  out(`| operations in the following plan | ${r.replanOperations} |`);
+  out(`| duplicated list values or tokens | ${r.duplicateListValues} |`);
+  out(`| wall time | ${ms(r.applyMs)} |`);
+}
+
+if (want('scale')) {
+  const runs = await benchScale({ count: SCALE, latencyMs: LAT, concurrency: 64 });
+  out();
+  out(`## Scale: ${SCALE.toLocaleString('en')} profiles through the CLI (${LAT} ms latency, concurrency 64)`);
+  out();
+  out('| command | exit | wall time | peak RSS | requests |');
+  out('|---|---|---|---|---|');
+  for (const r of runs) out(`| \`${r.command}\` | ${r.exitCode} | ${r.wallS} s | ${r.peakRssMb} MB | ${r.requests} |`);
+}
+
+if (!only) await writeFile(new URL('./RESULTS.md', import.meta.url), `${lines.join('\n')}\n`);
