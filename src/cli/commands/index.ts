@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerEmulator } from './emulator.js';
 import { registerImport } from './import.js';
 import { registerPlan } from './plan.js';
+import { registerPull } from './pull.js';
 import { registerValidate } from './validate.js';
 
 /** Each command lives in its own file and registers itself here. */
@@ -12,6 +13,7 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerValidate(program, ctx);
   registerPlan(program, ctx);
   registerApply(program, ctx);
+  registerPull(program, ctx);
   registerImport(program, ctx);
   registerEmulator(program, ctx);
   registerDemo(program, ctx);

@@ -1,0 +1,101 @@
+/** `fyno-sync pull ID… | --ids-file F [-o DIR]`: live profiles as desired-state YAML (adoption). */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { FynoSyncError } from '../../errors.js';
+import { checkPulled, DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
+import { EXIT } from '../exit-codes.js';
+import type { CommandContext } from '../main.js';
+import { writeJson, writeLine, type CliIO } from '../output.js';
+import { createProgress } from '../progress.js';
+import { addRateOptions, addTargetOptions, connect, positiveInt, type RateOpts, type TargetOpts } from './common.js';
+
+interface PullFlags extends TargetOpts, RateOpts {
+  idsFile?: string;
+  out?: string;
+  includeTokens?: boolean;
+  includePreferences?: boolean;
+  force?: boolean;
+  fileSize: number;
+  json?: boolean;
+}
+
+export function registerPull(program: Command, ctx: CommandContext): void {
+  const cmd = program
+    .command('pull')
+    .description('Write live profiles as desired-state YAML that plans to no changes (adopt existing profiles)')
+    .argument('[ids...]', 'distinct_ids to pull')
+    .option('--ids-file <file>', 'read distinct_ids from this file, one per line (# comments and blank lines ignored)')
+    .option('-o, --out <dir>', 'write files into this directory, absent or empty (or use --force); default: YAML on stdout')
+    .option('--include-tokens', 'also write push and in-app tokens (secrets; without it those channels stay unmanaged)')
+    .option('--include-preferences', 'also read and write preferences (the choices Fyno shows; without it they stay unmanaged)')
+    .option('--force', 'replace a non-empty output directory')
+    .option('--file-size <n>', 'profiles per output file with -o', positiveInt('--file-size'), DEFAULT_PULL_FILE_SIZE)
+    .option('--json', 'print the result as one JSON document (the YAML goes to files: needs -o)');
+  addTargetOptions(cmd);
+  addRateOptions(cmd);
+  cmd.action(async (ids: string[], flags: PullFlags) => {
+    ctx.setExitCode(await runPull(ctx.io, ids, flags));
+  });
+}
+
+export async function runPull(io: CliIO, args: string[], flags: PullFlags): Promise<number> {
+  const json = Boolean(flags.json);
+  if (json && flags.out === undefined) throw new FynoSyncError('config.invalid', '--json prints a summary, so the YAML needs a directory: pass -o DIR');
+  const ids = [...args];
+  if (flags.idsFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(path.resolve(io.cwd, flags.idsFile), 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new FynoSyncError('pull.invalid', `cannot read ids file ${flags.idsFile}: ${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}`, { file: flags.idsFile });
+    }
+    ids.push(...parseIdsFile(text));
+  }
+  const outDir = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
+
+  const { api } = connect(io, flags);
+  const progress = createProgress(io, 'Reading live profiles', { silent: json || outDir === undefined });
+  let result: PullResult;
+  try {
+    result = await pullProfiles(api, ids, {
+      includeTokens: Boolean(flags.includeTokens),
+      includePreferences: Boolean(flags.includePreferences),
+      concurrency: flags.concurrency,
+      // On stdout the YAML is one stream: one file.
+      fileSize: outDir !== undefined ? flags.fileSize : Number.MAX_SAFE_INTEGER,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: (done, total) => progress.update(done, total),
+    });
+  } finally {
+    progress.stop();
+  }
+
+  let written: string[] = [];
+  if (outDir !== undefined) written = await writePulled(outDir, result.files, { force: Boolean(flags.force) });
+  else {
+    await checkPulled(result.files);
+    for (const f of result.files) io.stdout.write(f.text);
+  }
+
+  const rel = (p: string) => path.relative(io.cwd, p) || '.';
+  if (json) {
+    writeJson(io.stdout, {
+      status: result.notFound.length > 0 ? 'not_found' : 'ok',
+      profiles: result.pulled.length,
+      out_dir: rel(outDir!),
+      files: written.map(rel),
+      not_found: result.notFound,
+      omitted: result.omitted,
+      reads: result.reads,
+    });
+  } else {
+    for (const id of result.notFound) writeLine(io.stderr, `not found: ${id}`);
+    for (const o of result.omitted) writeLine(io.stderr, `left out ${o.distinct_id} ${o.field}: ${o.reason}`);
+    const summary = `Pulled ${result.pulled.length} profile${result.pulled.length === 1 ? '' : 's'}${outDir !== undefined ? ` into ${rel(outDir)} (${written.length} file${written.length === 1 ? '' : 's'})` : ''}${result.notFound.length > 0 ? `; ${result.notFound.length} not found` : ''}`;
+    // On stdout only when stdout is not the YAML itself.
+    writeLine(outDir !== undefined ? io.stdout : io.stderr, summary);
+  }
+  return result.notFound.length > 0 ? EXIT.error : EXIT.ok;
+}

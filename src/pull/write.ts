@@ -1,0 +1,83 @@
+/**
+ * Writing what `pull` produced. Files go to a temporary directory beside the output directory,
+ * are loaded back with the desired-state loader (so a file that would not validate is never
+ * presented as adopted state), and only then replace the output directory with one rename:
+ * a crash or an error leaves either the old directory or the new one, never half of it.
+ */
+import { mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { formatIssue, loadDesired } from '../desired/load.js';
+import type { ValidationIssue } from '../desired/types.js';
+import { FynoSyncError } from '../errors.js';
+import type { PulledFile } from './pull.js';
+
+/** Throws `pull.invalid` naming every issue when the files do not load as valid desired state. */
+async function checkLoads(dir: string, files: readonly PulledFile[]): Promise<void> {
+  if (files.length === 0) return;
+  // An empty environment: every `${` was escaped, so nothing may depend on a variable.
+  const { issues } = await loadDesired(files.map((f) => path.join(dir, f.name)), { env: {}, cwd: dir });
+  if (issues.length > 0) throw invalidOutput(issues);
+}
+
+function invalidOutput(issues: ValidationIssue[]): FynoSyncError {
+  const first = issues.slice(0, 5).map(formatIssue).join('; ');
+  return new FynoSyncError(
+    'pull.invalid',
+    `live values that desired state cannot hold (${issues.length} issue${issues.length === 1 ? '' : 's'}: ${first}${issues.length > 5 ? '; …' : ''}); nothing was written`,
+    { issues },
+  );
+}
+
+/** True when `dir` exists (and may be replaced); throws when it must not be touched. */
+async function checkOutDir(dir: string, force: boolean): Promise<boolean> {
+  let entries: string[];
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new FynoSyncError('pull.invalid', `${dir} exists and is not a directory; nothing was written`, { dir });
+    entries = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  if (entries.length > 0 && !force) {
+    throw new FynoSyncError('pull.invalid', `output directory ${dir} is not empty; pass --force to replace it, or choose another with -o; nothing was written`, { dir });
+  }
+  return true;
+}
+
+/**
+ * Write `files` into `outDir` atomically. `outDir` must be absent or empty unless `force`
+ * (then it is replaced as a whole). Returns the paths written.
+ */
+export async function writePulled(outDir: string, files: readonly PulledFile[], o: { force?: boolean } = {}): Promise<string[]> {
+  const exists = await checkOutDir(outDir, Boolean(o.force));
+  const parent = path.dirname(outDir);
+  const tmp = await mkdtemp(path.join(parent, `.${path.basename(outDir)}.pulling-`));
+  try {
+    for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
+    await checkLoads(tmp, files);
+    if (exists) {
+      const aside = `${tmp}.old`;
+      await rename(outDir, aside);
+      await rename(tmp, outDir);
+      await rm(aside, { recursive: true, force: true });
+    } else {
+      await rename(tmp, outDir);
+    }
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return files.map((f) => path.join(outDir, f.name));
+}
+
+/** The files as one stream of text (for stdout), after the same load check in a scratch directory. */
+export async function checkPulled(files: readonly PulledFile[]): Promise<void> {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
+  try {
+    for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
+    await checkLoads(tmp, files);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
