@@ -101,7 +101,9 @@ class Runner {
     this.countsBefore = deps.requestCounts ? { ...deps.requestCounts() } : undefined;
     this.batcher = new PropertyBatcher({
       maxItems: this.batchSize,
-      lingerMs: opts.batchLingerMs ?? 50,
+      // No timer by default: a batch goes when full or when no profile can add to it any more
+      // (every profile has passed its property step), so a run sends the fewest batches.
+      lingerMs: opts.batchLingerMs ?? Number.POSITIVE_INFINITY,
       send: (ops) => this.sendBatch(ops),
       skip: (ops) => this.skip(ops, 'interrupted'),
       isAborted: () => this.aborted,

@@ -4,8 +4,8 @@
  * property operations of profiles that reach their property step at about the same time share
  * requests (PRODUCT.md, "Applying": "Use the batch endpoint where it saves requests").
  *
- * A batch is sent when it holds `maxItems` profiles, when its first entry has waited
- * `lingerMs`, or on `drain()` (no profile can add more). Entries whose requests are idempotent
+ * A batch is sent when it holds `maxItems` profiles, on `drain()` (no profile can add more),
+ * or — when `lingerMs` is finite — once its first entry has waited that long. Entries whose requests are idempotent
  * and ones holding `$append` are kept in separate batches, so that the client may retry the
  * former blindly and only the latter need settling by re-reading.
  */
@@ -45,7 +45,7 @@ export class PropertyBatcher {
     return new Promise<void>((resolve) => {
       q.entries.push({ ops, resolve });
       if (this.draining || q.entries.length >= this.o.maxItems) this.flush(q);
-      else q.timer ??= setTimeout(() => this.flush(q), this.o.lingerMs);
+      else if (Number.isFinite(this.o.lingerMs)) q.timer ??= setTimeout(() => this.flush(q), this.o.lingerMs);
     });
   }
 

@@ -46,7 +46,7 @@ export interface ApplyOptions {
   protectedIds?: readonly DistinctId[];
   /** Items per `POST /profiles/properties/batch` and ids per `POST /profiles/delete` (default 100). */
   batchSize?: number;
-  /** Longest wait for more items before a partial property batch is sent (default 50 ms). */
+  /** Longest wait for more items before a partial property batch is sent (default: no limit — sent when full or when no profile can add more). */
   batchLingerMs?: number;
   /** Rounds of settle-and-resend for one request group (default 6). */
   maxRounds?: number;
