@@ -9,7 +9,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { applyPlan, openJournal, planRequests, type ApplySummary, type Journal } from '../../apply/index.js';
+import { applyPlan, checkPlanSafety, openJournal, planRequests, type ApplySummary, type Journal, type SafetyOptions } from '../../apply/index.js';
 import { changedSince, createPlan, readsFor } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
@@ -107,6 +107,10 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     throw new FynoSyncError('config.invalid', '--shard applies to desired-state PATHs; a saved or resumed plan is already narrowed to its shard');
   }
   const { api, target, requestCounts } = connectCounting(io, shardRate(flags));
+  // Refuse what can be refused before reading anything.
+  if (paths.length > 0 && !flags.yes && !flags.dryRun && !io.confirm) {
+    throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
+  }
 
   const prepared =
     paths.length > 0
@@ -120,6 +124,9 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     return EXIT.ok;
   }
 
+  // Every refusal (issues, target, protected, deletes) before the journal or the kept plan of an
+  // interrupted run is touched, and before a dry run shows requests a real run would refuse.
+  checkPlanSafety(plan, api.target, safetyOptions(flags, prepared.desired));
   const style = createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color));
   if (flags.dryRun) return dryRun(io, plan, api.target, json);
 
@@ -148,7 +155,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     await writePlanFile(lastPlan, saved);
   }
 
-  const allowDelete = Boolean(flags.allowDelete);
+  const safety = safetyOptions(flags, prepared.desired);
   const progress = createProgress(io, 'Applying', { silent: json });
   let done = 0;
   let failed = 0;
@@ -171,10 +178,10 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
       },
       {
         concurrency: flags.concurrency,
-        allowDelete,
-        maxDeletes: flags.maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
+        allowDelete: safety.allowDelete,
+        maxDeletes: safety.maxDeletes,
         checkPreconditions: prepared.checkPreconditions,
-        protectedIds: prepared.desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
+        protectedIds: safety.protectedIds ?? [],
         ...(flags.verify ? { verify: { timeoutMs: flags.verifyTimeout, intervalMs: 250 } } : {}),
         ...(io.signal ? { signal: io.signal } : {}),
       },
@@ -183,7 +190,16 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     progress.stop();
     await journal.close();
   }
-  return report(io, summary, json);
+  return report(io, summary, json, requestCounts());
+}
+
+function safetyOptions(flags: ApplyFlags, desired: DesiredState): SafetyOptions {
+  const allowDelete = Boolean(flags.allowDelete);
+  return {
+    allowDelete,
+    maxDeletes: flags.maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
+    protectedIds: desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
+  };
 }
 
 /** The HTTP client with a per-attempt request counter, so the summary counts retries too. */
@@ -230,6 +246,8 @@ async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean
   const desired = saved.sources.length > 0 ? await loadDesiredOrFail(io, [...saved.sources], { json }) : { profiles: [], files: [] };
   let actual: ReadonlyMap<DistinctId, ActualSnapshot> = new Map();
   let plan = saved;
+  // A plan for another target (or one that would be refused anyway) is refused before any read.
+  checkPlanSafety(saved, api.target, safetyOptions(flags, desired));
   if (saved.operations.some(hasSecrets)) {
     const inPlan = new Set(saved.operations.map((op) => op.distinct_id));
     ({ snapshots: actual } = await fetchActual(api, readsFor(desired.profiles.filter((d) => inPlan.has(d.distinct_id))), {
@@ -284,11 +302,14 @@ function emptySummary(): Pick<ApplySummary, 'total' | 'succeeded' | 'failed' | '
   return { total: 0, succeeded: 0, failed: 0, skipped: 0, notConverged: 0 };
 }
 
-function report(io: CliIO, s: ApplySummary, json: boolean): number {
-  const requests = Object.values(s.requests).reduce((a, b) => a + b, 0);
+/** `run` counts every request of the command (reading live state too), as Fyno saw them. */
+function report(io: CliIO, s: ApplySummary, json: boolean, run: Record<string, number>): number {
+  const applying = Object.values(s.requests).reduce((a, b) => a + b, 0);
+  const requests = Object.values(run).reduce((a, b) => a + b, 0);
+  const reading = requests - applying;
   const code = s.interrupted ? EXIT.interrupted : s.failed > 0 || s.notConverged > 0 || s.journalError ? EXIT.error : EXIT.ok;
   if (json) {
-    writeJson(io.stdout, { status: code === EXIT.ok ? 'ok' : s.interrupted ? 'interrupted' : 'failed', summary: s });
+    writeJson(io.stdout, { status: code === EXIT.ok ? 'ok' : s.interrupted ? 'interrupted' : 'failed', summary: s, run_requests: run, run_requests_total: requests });
     return code;
   }
   for (const f of s.failures.slice(0, 50)) writeLine(io.stderr, `failed: ${f.distinct_id}: ${f.op}: ${f.message}`);
@@ -298,7 +319,7 @@ function report(io: CliIO, s: ApplySummary, json: boolean): number {
   const skipped = s.skipped > 0 ? ` (${[s.alreadyDone ? `${s.alreadyDone} done earlier` : '', s.superseded ? `${s.superseded} re-planned after merges` : ''].filter(Boolean).join(', ') || 'not run'})` : '';
   writeLine(
     io.stdout,
-    `${s.interrupted ? 'Apply interrupted' : 'Apply complete'}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.skipped} skipped${skipped}, ${s.notConverged} not converged; ${requests} request${requests === 1 ? '' : 's'} sent.`,
+    `${s.interrupted ? 'Apply interrupted' : 'Apply complete'}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.skipped} skipped${skipped}, ${s.notConverged} not converged; ${requests} request${requests === 1 ? '' : 's'} sent${reading > 0 ? ` (${reading} reading live state, ${applying} applying)` : ''}.`,
   );
   if (s.interrupted) writeLine(io.stderr, 'Completed operations are recorded; run `fyno-sync apply --resume` to continue.');
   else if (s.failed > 0) writeLine(io.stderr, 'Failed operations can be retried with `fyno-sync apply --resume`, or plan again.');

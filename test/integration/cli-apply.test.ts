@@ -1,0 +1,226 @@
+/**
+ * `fyno-sync apply` end to end: the real CLI (`main`) against the real emulator over HTTP.
+ * Safety refusals (no write), dry run (no write, secrets masked), honest summaries, the demo.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Exchange, RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { envFor, EXAMPLE, KEY, resetStats, runCli, startSeeded, stats, tempDir, type CliRun } from '../cli/harness.js';
+
+const SEED = JSON.parse(readFileSync(path.join(EXAMPLE, 'emulator-seed.json'), 'utf8')) as unknown;
+
+const runs: CliRun[] = [];
+async function cli(argv: string[], env: Record<string, string | undefined>, o: Parameters<typeof runCli>[2] = {}): Promise<CliRun> {
+  const r = await runCli(argv, env, o);
+  runs.push(r);
+  return r;
+}
+const lines = (s: string): string[] => s.split('\n').filter((l) => l.trim() !== '');
+const errorLines = (r: CliRun): string[] => lines(r.stderr).filter((l) => !/^(Reading live state|Applying) \d/.test(l));
+
+let tmp: { dir: string; cleanup: () => Promise<void> };
+beforeAll(async () => void (tmp = await tempDir()));
+afterAll(async () => {
+  await tmp?.cleanup();
+  for (const r of runs) {
+    expect(r.stdout).not.toContain(KEY);
+    expect(r.stderr).not.toContain(KEY);
+  }
+});
+
+describe('apply safety against the emulator', () => {
+  let emu: RunningEmulator;
+  let exchanges: Exchange[] = [];
+  beforeEach(async () => {
+    exchanges = [];
+    emu = await startSeeded(SEED, { onExchange: (ex) => void exchanges.push(ex) });
+  });
+  afterEach(async () => emu?.close());
+  const st = { cwd: '' };
+  beforeEach(async () => {
+    st.cwd = path.join(tmp.dir, `run-${Math.random().toString(36).slice(2)}`);
+    await mkdir(st.cwd, { recursive: true });
+  });
+
+  it('without a TTY and without --yes: refused, nothing written', async () => {
+    const r = await cli(['apply', EXAMPLE, '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toHaveLength(1);
+    expect(r.stderr).toMatch(/--yes/);
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
+  it('on a TTY: shows the plan and asks; "no" writes nothing', async () => {
+    let asked = '';
+    const r = await cli(['apply', EXAMPLE, '--allow-delete', '--state-dir', 'st'], envFor(emu), {
+      cwd: st.cwd,
+      confirm: async (q) => ((asked = q), false),
+    });
+    expect(r.code).toBe(1);
+    expect(asked).toMatch(/Apply these 41 operations/);
+    expect(r.stderr).toMatch(/^Plan: 4 to create/m);
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
+  it('deletes without --allow-delete are refused before any write, and --max-deletes caps them', async () => {
+    const r = await cli(['apply', EXAMPLE, '--yes', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/deletes 2 profile\(s\).*--allow-delete/)]);
+    const m = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--max-deletes', '1', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(m.code).toBe(1);
+    expect(errorLines(m)).toEqual([expect.stringMatching(/--max-deletes|max/)]);
+    expect((await stats(emu)).writes).toBe(0);
+    expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
+  });
+
+  it('a refused apply does not replace the journal of an interrupted one', async () => {
+    const dir = path.join(st.cwd, 'st', 'last-apply');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'plan.json'), 'precious');
+    const r = await cli(['apply', EXAMPLE, '--yes', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(await readFile(path.join(dir, 'plan.json'), 'utf8')).toBe('precious');
+  });
+
+  it('a saved plan for another workspace is refused before any request', async () => {
+    const p = await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd });
+    expect(p.code).toBe(0);
+    await resetStats(emu);
+    const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu, { FYNO_WSID: 'FYOTHER001' }), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/plan is for .*FYCLITEST1.*not .*FYOTHER001.*nothing was written/)]);
+    expect((await stats(emu)).total).toBe(0);
+  });
+
+  it('a saved plan whose profile drifted: plan.stale naming it, zero writes', async () => {
+    const p = await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd });
+    expect(p.code).toBe(0);
+    // Someone changes cust-1002 through the API between plan and apply.
+    const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/cust-1002`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Arjun (edited in the dashboard)' }),
+    });
+    expect(res.status).toBe(200);
+    await resetStats(emu);
+    exchanges = [];
+    const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st', '--json'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { status: string; error: { code: string; message: string } };
+    expect(doc.error.code).toBe('plan.stale');
+    expect(doc.error.message).toContain('cust-1002');
+    expect(doc.error.message).not.toContain('cust-2002');
+    expect((await stats(emu)).writes).toBe(0);
+    expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
+  });
+
+  it('--dry-run prints every request with secrets masked and sends no write', async () => {
+    const dir = path.join(st.cwd, 'secret');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      path.join(dir, 'p.yaml'),
+      [
+        'version: 1',
+        'profiles:',
+        '  - distinct_id: cust-9001',
+        '    name: Secret Holder',
+        '    channels:',
+        '      email: ${SECRET_EMAIL}',
+        '      push:',
+        '        - { token: "ExponentPushToken[SuperSecretTok9]" }',
+        '    properties:',
+        '      plan: basic',
+        '',
+      ].join('\n'),
+    );
+    const env = envFor(emu, { SECRET_EMAIL: 'hidden.person@secret.example' });
+    const r = await cli(['apply', dir, '--dry-run', '--state-dir', 'st'], env, { cwd: st.cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Dry run: \d+ requests? for \d+ operations would be sent; none was\./m);
+    expect(r.stdout).toMatch(/POST \S*\/profiles\b/);
+    expect(r.stdout).toContain('cust-9001');
+    expect(r.stdout + r.stderr).not.toContain('hidden.person@secret.example');
+    expect(r.stdout + r.stderr).not.toContain('SuperSecretTok9');
+    expect((await stats(emu)).writes).toBe(0);
+    expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('apply summary honesty', () => {
+  it('the request count in the summary equals what the emulator received', async () => {
+    const emu = await startSeeded(SEED);
+    try {
+      const cwd = path.join(tmp.dir, 'honest');
+      await mkdir(cwd, { recursive: true });
+      const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(r.code, r.stderr).toBe(0);
+      const m = /Apply complete: (\d+) succeeded, 0 failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      expect(Number(m![1])).toBe(41);
+      expect(Number(m![2])).toBe((await stats(emu)).total);
+      const again = await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(emu));
+      expect(again.code).toBe(0);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('a write that fails without retry: exit 1, the failure listed, counts still true', async () => {
+    let armed = true;
+    let emuRef: RunningEmulator | undefined;
+    const emu = await startSeeded(SEED, {
+      onExchange: (ex) => {
+        // After the first write is answered, the next request fails with a 400 (never retried).
+        if (armed && ex.method !== 'GET') {
+          armed = false;
+          emuRef!.faults.failNext(1, 'error', 400);
+        }
+      },
+    });
+    emuRef = emu;
+    try {
+      const cwd = path.join(tmp.dir, 'fail');
+      await mkdir(cwd, { recursive: true });
+      const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--concurrency', '1', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^failed: \S+: \S+: .+/m);
+      const m = /Apply complete: (\d+) succeeded, (\d+) failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      expect(Number(m![2])).toBeGreaterThanOrEqual(1);
+      expect(Number(m![3])).toBe((await stats(emu)).total);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('--json summary agrees with the emulator too', async () => {
+    const emu = await startSeeded(SEED);
+    try {
+      const cwd = path.join(tmp.dir, 'json');
+      await mkdir(cwd, { recursive: true });
+      const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st', '--json'], envFor(emu), { cwd });
+      expect(r.code, r.stdout).toBe(0);
+      const doc = JSON.parse(r.stdout) as { status: string; summary: { succeeded: number; failed: number; requests: Record<string, number> }; run_requests: Record<string, number>; run_requests_total: number };
+      expect(doc.status).toBe('ok');
+      expect(doc.summary).toMatchObject({ succeeded: 41, failed: 0 });
+      const s = await stats(emu);
+      expect(doc.run_requests_total).toBe(s.total);
+      // By route too, as the emulator names them (the client's route keys are the spec templates).
+      expect(doc.run_requests).toEqual(s.requests);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe('demo', () => {
+  it('`fyno-sync demo` exits 0 and its last plan says "No changes"', async () => {
+    const r = await cli(['demo', EXAMPLE, '--latency', '0'], { NO_COLOR: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    const lastPlan = r.stdout.slice(r.stdout.lastIndexOf('$ fyno-sync plan'));
+    expect(lastPlan).toMatch(/^No changes\. Live state matches the desired state\./m);
+    expect(r.stdout).toMatch(/Apply complete: 41 succeeded, 0 failed/);
+  });
+});
