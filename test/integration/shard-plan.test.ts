@@ -7,7 +7,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import { shardRate } from '../../src/cli/commands/common.js';
 import type { CliIO } from '../../src/cli/output.js';
@@ -205,5 +208,50 @@ describe('plan --shard K/N', () => {
     expect(shardRate({ rps: 60 }).rps).toBe(60);
     const noLimit: { rps?: number; shard: { index: number; count: number } } = { shard: { index: 1, count: 4 } };
     expect(shardRate(noLimit).rps).toBeUndefined();
+  });
+});
+
+describe('examples/sharding/github-actions-matrix.yml', () => {
+  const file = fileURLToPath(new URL('../../examples/sharding/github-actions-matrix.yml', import.meta.url));
+  const wf = parse(readFileSync(file, 'utf8')) as {
+    jobs: { apply: { strategy: { matrix: { shard: number[] } }; env: Record<string, string | number>; steps: { run?: string }[] } };
+  };
+  const job = wf.jobs.apply;
+
+  it('runs one job per shard, 1..N, each with its own state dir and the key from secrets', () => {
+    const n = Number(job.env.SHARDS);
+    expect(job.strategy.matrix.shard).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(job.env.FYNO_API_KEY).toBe('${{ secrets.FYNO_API_KEY }}');
+    expect(String(job.env.STATE_DIR)).toContain('${{ matrix.shard }}');
+  });
+
+  it("its apply command line, with the matrix values filled in, applies that shard's profiles", async () => {
+    const script = job.steps.map((st) => st.run ?? '').find((r) => r.includes('--shard'))!;
+    const line = script
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' ')
+      .replace(/\\ /g, '')
+      .match(/npx fyno-sync (apply profiles\/ .*?--state-dir "\$STATE_DIR")/)![1]!;
+    expect(line).toContain('--shard ${{ matrix.shard }}/${SHARDS} --yes');
+    const argv = line
+      .replace('${{ matrix.shard }}/${SHARDS}', '2/3')
+      .replace('"$STATE_DIR"', 'state/shard-2-of-3')
+      .split(/\s+/);
+    const sub = join(dir, 'profiles');
+    rmSync(sub, { recursive: true, force: true });
+    mkdirSync(sub, { recursive: true });
+    const ids = Array.from({ length: 12 }, (_, i) => `wf-${i}`);
+    writeFileSync(join(sub, 'p.yaml'), `version: 1\nprofiles:\n${ids.map((id) => `  - distinct_id: ${id}\n    name: N ${id}\n`).join('')}`);
+    await seedEmulator({ profiles: [] });
+    const r = await run(argv);
+    expect(r.code).toBe(0);
+    const mine = ids.filter((id) => shardOf(id, 3) === 2);
+    expect(mine.length).toBeGreaterThan(0);
+    for (const id of ids) {
+      const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      // Fyno answers a missing profile with a 4xx (the emulator's README names which).
+      expect(res.status === 200, id).toBe(mine.includes(id));
+    }
   });
 });
