@@ -4,7 +4,7 @@
  * `--changed-since` the base (loading, and for the incremental plan reading the base from git,
  * included in the times).
  *
- *   npx tsx bench/incremental-bench.ts [count=10000] [changed=10] [latencyMs=20] [concurrency=8]
+ *   npx tsx bench/incremental-bench.ts [count=10000] [changed=10] [latencyMs=20] [concurrency=8] [fullConcurrency=concurrency, 0 = skip]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,19 +20,30 @@ export interface IncrementalBenchResult {
   changed: number;
   latencyMs: number;
   concurrency: number;
+  fullConcurrency: number;
   fullReads: number;
   fullMs: number;
   fullOperations: number;
   incReads: number;
   incMs: number;
   incOperations: number;
+  /** Of incMs: loading the working tree, and reading + loading the base revision from git. */
+  incLoadMs: number;
+  incBaseMs: number;
 }
 
 function git(cwd: string, ...args: string[]): void {
   execFileSync('git', args, { cwd, stdio: 'ignore' });
 }
 
-export async function benchIncremental(o: { count: number; changed: number; latencyMs: number; concurrency: number }): Promise<IncrementalBenchResult> {
+export async function benchIncremental(o: {
+  count: number;
+  changed: number;
+  latencyMs: number;
+  concurrency: number;
+  /** Concurrency of the full plan (default `concurrency`); `0` skips it (its reads are `count`). */
+  fullConcurrency?: number;
+}): Promise<IncrementalBenchResult> {
   const gen: GenOptions = { count: o.count, differ: 0, missing: 0 };
   const repo = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-inc-'));
   const emu = await benchEmulator();
@@ -59,26 +70,38 @@ export async function benchIncremental(o: { count: number; changed: number; late
     const now = () => new Date();
     const load = { env: {}, cwd: repo };
 
-    const full = await timed(async () => {
-      const { state, issues } = await loadDesired(['fyno'], load);
-      if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
-      return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: o.concurrency });
-    });
+    const fullConcurrency = o.fullConcurrency ?? o.concurrency;
+    const full =
+      fullConcurrency === 0
+        ? undefined
+        : await timed(async () => {
+            const { state, issues } = await loadDesired(['fyno'], load);
+            if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
+            return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: fullConcurrency });
+          });
+    let incLoadMs = 0;
+    let incBaseMs = 0;
     const inc = await timed(async () => {
-      const { state, issues } = await loadDesired(['fyno'], load);
+      const loaded = await timed(() => loadDesired(['fyno'], load));
+      incLoadMs = loaded.ms;
+      const { state, issues } = loaded.value;
       if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
-      const narrowing = await changedSince(state, ['fyno'], 'main', load);
-      return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: o.concurrency, ...narrowing });
+      const base = await timed(() => changedSince(state, ['fyno'], 'main', load));
+      incBaseMs = base.ms;
+      return createPlan({ api: clientFor(emu), now }, state, { destination, concurrency: o.concurrency, ...base.value });
     });
     if (inc.value.plan.scope?.incremental?.skipped !== o.count - o.changed) throw new Error(`expected ${o.changed} changed profiles, scope ${JSON.stringify(inc.value.plan.scope)}`);
     return {
       ...o,
-      fullReads: full.value.reads,
-      fullMs: Math.round(full.ms),
-      fullOperations: full.value.plan.operations.length,
+      fullConcurrency,
+      fullReads: full ? full.value.reads : o.count,
+      fullMs: full ? Math.round(full.ms) : NaN,
+      fullOperations: full ? full.value.plan.operations.length : NaN,
       incReads: inc.value.reads,
       incMs: Math.round(inc.ms),
       incOperations: inc.value.plan.operations.length,
+      incLoadMs: Math.round(incLoadMs),
+      incBaseMs: Math.round(incBaseMs),
     };
   } finally {
     await emu.close();
@@ -87,7 +110,7 @@ export async function benchIncremental(o: { count: number; changed: number; late
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [count = 10_000, changed = 10, latencyMs = 20, concurrency = 8] = process.argv.slice(2).map(Number);
-  const r = await benchIncremental({ count, changed, latencyMs, concurrency });
+  const [count = 10_000, changed = 10, latencyMs = 20, concurrency = 8, fullConcurrency = concurrency] = process.argv.slice(2).map(Number);
+  const r = await benchIncremental({ count, changed, latencyMs, concurrency, fullConcurrency });
   console.log(JSON.stringify(r));
 }

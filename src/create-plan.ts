@@ -3,7 +3,7 @@
  * live state for exactly the profiles a desired state names, then hand both to the pure planner.
  * Never prints, never exits.
  */
-import { loadDesiredAtRevision } from './desired/git.js';
+import { invalidBaseWarning, loadDesiredAtRevision } from './desired/git.js';
 import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { fetchActual, type ReadRequest } from './fyno/fetch-actual.js';
@@ -92,15 +92,22 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
 /**
  * `--changed-since REF`: the narrowing of an incremental plan. Loads the desired state `paths`
  * describe at git revision `ref` (from git, no checkout; same loader and validation) and keeps the
- * profiles of `desired` that are new or differ. Throws `git.error` without a repository, for an
- * unknown revision, or when the state at `ref` is invalid; sends no request.
+ * profiles of `desired` that are new or differ. Throws `git.error` without a repository or for an
+ * unknown revision, before any request. When the state at `ref` is invalid it could never have
+ * been applied, so every profile is planned (`skipped: 0`) and `warning` says why.
  */
 export async function changedSince(
   desired: DesiredState,
   paths: readonly string[],
   ref: string,
   load: LoadOptions,
-): Promise<Required<Pick<CreatePlanOptions, 'only' | 'scope'>>> {
+): Promise<Required<Pick<CreatePlanOptions, 'only' | 'scope'>> & { warning?: string }> {
   const base = await loadDesiredAtRevision(paths, ref, load);
-  return incrementalSelection(base.state, desired, ref, base.revision);
+  const selection = incrementalSelection(base.state, desired, ref, base.revision);
+  if (base.issues.length === 0) return selection;
+  return {
+    only: new Set(desired.profiles.map((p) => p.distinct_id)),
+    scope: { incremental: { ...selection.scope.incremental, skipped: 0 } },
+    warning: invalidBaseWarning(ref, base.revision, base.issues),
+  };
 }

@@ -62,12 +62,14 @@ const ABSENT = new Set(['no such file or directory', 'no files match this patter
 
 export interface RevisionState extends GitRevision {
   state: DesiredState;
+  /** Validation issues at the revision (a path absent there is not one): its state is not comparable. */
+  issues: ValidationIssue[];
 }
 
 /**
  * The desired state `paths` (as given on the command line, relative to `opts.cwd`) describe at
  * revision `ref`. A path that does not exist at `ref` contributes nothing (everything under it is
- * new). Any other issue at `ref` is a `git.error`: an invalid base cannot be compared with.
+ * new). Other issues at `ref` are returned, not thrown: the caller decides (see `changedSince`).
  */
 export async function loadDesiredAtRevision(paths: readonly string[], ref: string, opts: LoadOptions): Promise<RevisionState> {
   const { root, revision } = await resolveRevision(ref, opts.cwd);
@@ -80,20 +82,16 @@ export async function loadDesiredAtRevision(paths: readonly string[], ref: strin
     const mapped = paths.map((p) => (path.isAbsolute(p) ? path.relative(cwd, p) || '.' : p));
     const { state, issues } = await loadDesired(mapped, { ...opts, cwd: at });
     const real = issues.filter((i) => !(i.line === 0 && ABSENT.has(i.message)));
-    if (real.length > 0) throw invalidBase(ref, revision, real);
-    return { root, revision, state };
+    return { root, revision, state, issues: real };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-function invalidBase(ref: string, revision: string, issues: ValidationIssue[]): FynoSyncError {
+/** One line saying why an invalid base revision means planning every profile. */
+export function invalidBaseWarning(ref: string, revision: string, issues: readonly ValidationIssue[]): string {
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-  return new FynoSyncError(
-    'git.error',
-    `the desired state at ${ref} (${revision.slice(0, 12)}) is invalid, so it cannot be compared with: ${formatIssue(issues[0]!)}${more}; run a full plan without --changed-since`,
-    { ref, revision, issues },
-  );
+  return `Warning: the desired state at ${ref} (${revision.slice(0, 12)}) is invalid (${formatIssue(issues[0]!)}${more}), so nothing can be assumed applied from it: planning every profile.`;
 }
 
 /** Repository paths of inputs named literally (not globs): kept whatever their extension. */

@@ -102,15 +102,20 @@ describe('plan --changed-since', () => {
     }
   });
 
-  it('an invalid desired state at the base revision is a git.error naming the file', async () => {
+  it('an invalid desired state at the base revision: a warning naming the file, and every profile planned', async () => {
     const { dir, cleanup } = await gitRepo();
     try {
-      await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: a\n    name: [not, a, name]\n');
+      await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: a\n    name: [not, a, name]\n  - distinct_id: b\n    name: Same\n');
       commitAll(dir, 'broken');
-      await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: a\n    name: Fixed\n');
-      const r = await cli(['plan', 'p.yaml', '--changed-since', 'HEAD'], dir);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/desired state at HEAD \([0-9a-f]{12}\) is invalid.*p\.yaml:4/);
+      await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: a\n    name: Fixed\n  - distinct_id: b\n    name: Same\n');
+      await resetCounts(emu);
+      const r = await cli(['plan', 'p.yaml', '--changed-since', 'HEAD', '--json'], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^Warning: the desired state at HEAD \([0-9a-f]{12}\) is invalid \(p\.yaml:4:\d+: .*planning every profile\.\n$/);
+      const doc = JSON.parse(r.stdout) as { scope: { incremental: { skipped: number } }; summary: { create: number } };
+      expect(doc.scope.incremental.skipped).toBe(0);
+      expect(doc.summary.create).toBe(2);
+      expect((await requestCounts(emu)).reads).toBe(2);
     } finally {
       await cleanup();
     }

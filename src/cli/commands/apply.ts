@@ -212,12 +212,13 @@ function connectCounting(io: CliIO, flags: TargetOpts & RateOpts): ReturnType<ty
 async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], paths: string[], flags: ApplyFlags): Promise<Prepared> {
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
   const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
+  if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   try {
     const { plan, actual } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
       concurrency: flags.concurrency,
-      ...(incremental ?? {}),
+      ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (d, t) => progress.update(d, t),

@@ -53,6 +53,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   if (flags.json && flags.markdown) throw new FynoSyncError('config.invalid', '--json and --markdown cannot be combined');
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
   const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
+  if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
   const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   let plan: Plan;
@@ -62,7 +63,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       concurrency: flags.concurrency,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
-      ...(incremental ?? {}),
+      ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
