@@ -1,3 +1,3 @@
 export { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, renderPullFiles, type PulledFile, type PullProfilesOptions, type PullResult } from './pull.js';
 export { escapeEnv, profileToDesired, type PulledProfile, type PullOmission, type PullOptions } from './to-desired.js';
-export { checkPulled, writePulled } from './write.js';
+export { writePulled } from './write.js';

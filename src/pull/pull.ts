@@ -6,6 +6,11 @@
  * for), keys in a fixed order, files of `fileSize` profiles named `profiles-0001.yaml`, …, and
  * no clock or absolute path in the text.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { formatIssue, loadDesired } from '../desired/load.js';
+import type { ValidationIssue } from '../desired/types.js';
 import { FynoSyncError } from '../errors.js';
 import { fetchActual } from '../fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
@@ -89,7 +94,72 @@ export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: 
   }
   for (const id of unique) if (!snapshots.get(id)?.profile) notFound.push(id);
   const target = `${api.target.workspace} (${api.target.env})`;
-  return { files: renderPullFiles(entries, { fileSize: o.fileSize ?? DEFAULT_PULL_FILE_SIZE, target }), pulled, notFound, omitted, reads };
+  const files = await renderValid(pulled, entries, omitted, { fileSize: o.fileSize ?? DEFAULT_PULL_FILE_SIZE, target });
+  return { files, pulled, notFound, omitted, reads };
+}
+
+/**
+ * Render, load the files back with the desired-state loader, and leave out every field it
+ * refuses (a live value Fyno accepted that desired state does not, such as an email the schema's
+ * format rejects), reporting each in `omitted`: an omitted key is unmanaged, so the round trip
+ * still holds. Fails with `pull.invalid` only when an issue names no removable field.
+ */
+async function renderValid(
+  ids: readonly DistinctId[],
+  entries: Record<string, unknown>[],
+  omitted: PullOmission[],
+  o: { fileSize: number; target: string },
+): Promise<PulledFile[]> {
+  const byId = new Map(ids.map((id, i) => [id, entries[i]!] as const));
+  for (let round = 0; ; round++) {
+    const files = renderPullFiles(entries, o);
+    const issues = await loadIssues(files);
+    if (issues.length === 0) return files;
+    const unfixable = round >= 2 ? issues : issues.filter((i) => !removeField(i.distinct_id !== undefined ? byId.get(i.distinct_id) : undefined, i.field));
+    if (unfixable.length > 0) throw invalidOutput(unfixable);
+    for (const i of issues) omitted.push({ distinct_id: i.distinct_id!, field: i.field!, reason: i.message });
+  }
+}
+
+/** Deletes the managed key an issue's field path lies in (`channels.email`, `properties.tags[1]`, …). */
+function removeField(entry: Record<string, unknown> | undefined, field: string | undefined): boolean {
+  if (!entry || !field) return false;
+  const path = field.replace(/^profiles\[\d+\]\./, '');
+  if (path === 'name' || path === 'timezone' || path === 'status') return delete entry[path];
+  const top = /^(channels|properties|preferences)\.(.+)$/.exec(path);
+  if (!top) return false;
+  const group = entry[top[1]!] as Record<string, unknown> | undefined;
+  if (!group) return false;
+  const rest = top[2]!;
+  // Keys may hold dots (property keys, topic ids): take the longest key the path starts with.
+  const key = Object.keys(group)
+    .filter((k) => rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`))
+    .sort((a, b) => b.length - a.length)[0];
+  if (key === undefined) return false;
+  delete group[key];
+  if (Object.keys(group).length === 0) delete entry[top[1]!];
+  return true;
+}
+
+async function loadIssues(files: readonly PulledFile[]): Promise<ValidationIssue[]> {
+  if (files.length === 0) return [];
+  const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
+  try {
+    for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
+    // An empty environment: every `${` was escaped, so nothing may depend on a variable.
+    return (await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp })).issues;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function invalidOutput(issues: ValidationIssue[]): FynoSyncError {
+  const first = issues.slice(0, 5).map(formatIssue).join('; ');
+  return new FynoSyncError(
+    'pull.invalid',
+    `live values that desired state cannot hold (${issues.length} issue${issues.length === 1 ? '' : 's'}: ${first}${issues.length > 5 ? '; …' : ''}); nothing was written`,
+    { issues },
+  );
 }
 
 /** Desired-state files of `fileSize` entries each, in the order given. */

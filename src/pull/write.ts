@@ -1,33 +1,12 @@
 /**
- * Writing what `pull` produced. Files go to a temporary directory beside the output directory,
- * are loaded back with the desired-state loader (so a file that would not validate is never
- * presented as adopted state), and only then replace the output directory with one rename:
- * a crash or an error leaves either the old directory or the new one, never half of it.
+ * Writing what `pull` produced (already loaded back and checked by pull.ts). Files go to a
+ * temporary directory beside the output directory, which then replaces the output directory with
+ * one rename: a crash or an error leaves either the old directory or the new one, never half of it.
  */
 import { mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { formatIssue, loadDesired } from '../desired/load.js';
-import type { ValidationIssue } from '../desired/types.js';
 import { FynoSyncError } from '../errors.js';
 import type { PulledFile } from './pull.js';
-
-/** Throws `pull.invalid` naming every issue when the files do not load as valid desired state. */
-async function checkLoads(dir: string, files: readonly PulledFile[]): Promise<void> {
-  if (files.length === 0) return;
-  // An empty environment: every `${` was escaped, so nothing may depend on a variable.
-  const { issues } = await loadDesired(files.map((f) => path.join(dir, f.name)), { env: {}, cwd: dir });
-  if (issues.length > 0) throw invalidOutput(issues);
-}
-
-function invalidOutput(issues: ValidationIssue[]): FynoSyncError {
-  const first = issues.slice(0, 5).map(formatIssue).join('; ');
-  return new FynoSyncError(
-    'pull.invalid',
-    `live values that desired state cannot hold (${issues.length} issue${issues.length === 1 ? '' : 's'}: ${first}${issues.length > 5 ? '; …' : ''}); nothing was written`,
-    { issues },
-  );
-}
 
 /** True when `dir` exists (and may be replaced); throws when it must not be touched. */
 async function checkOutDir(dir: string, force: boolean): Promise<boolean> {
@@ -55,7 +34,6 @@ export async function writePulled(outDir: string, files: readonly PulledFile[], 
   const tmp = await mkdtemp(path.join(parent, `.${path.basename(outDir)}.pulling-`));
   try {
     for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
-    await checkLoads(tmp, files);
     if (exists) {
       const aside = `${tmp}.old`;
       await rename(outDir, aside);
@@ -69,15 +47,4 @@ export async function writePulled(outDir: string, files: readonly PulledFile[], 
     throw e;
   }
   return files.map((f) => path.join(outDir, f.name));
-}
-
-/** The files as one stream of text (for stdout), after the same load check in a scratch directory. */
-export async function checkPulled(files: readonly PulledFile[]): Promise<void> {
-  const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
-  try {
-    for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
-    await checkLoads(tmp, files);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
 }

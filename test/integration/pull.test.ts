@@ -163,4 +163,18 @@ describe('fyno-sync pull', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not a distinct_id');
   });
+
+  it('leaves out, and names, live values desired state refuses, and still round-trips', async () => {
+    const body = { profiles: [{ distinct_id: 'odd-1', name: 'Odd', channel: { email: 'not-an-email', sms: '12' }, properties: { 'has space': 1, ok: 'x', long: 'y'.repeat(300) } }] };
+    const res = await fetch(`${emu.adminUrl}/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    const r = await run(['pull', 'odd-1', '-o', 'odd']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('left out odd-1 properties.has space: key is not one desired state can name');
+    expect(r.stderr).toMatch(/left out odd-1 channels\.email: /);
+    const text = readDir('odd')['profiles-0001.yaml']!;
+    expect(text).not.toContain('not-an-email');
+    expect(text).toContain('ok: x');
+    expect(await planOps('odd')).toEqual([]);
+  });
 });

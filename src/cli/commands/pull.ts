@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
-import { checkPulled, DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
+import { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { writeJson, writeLine, type CliIO } from '../output.js';
@@ -74,10 +74,7 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
 
   let written: string[] = [];
   if (outDir !== undefined) written = await writePulled(outDir, result.files, { force: Boolean(flags.force) });
-  else {
-    await checkPulled(result.files);
-    for (const f of result.files) io.stdout.write(f.text);
-  }
+  else for (const f of result.files) io.stdout.write(f.text);
 
   const rel = (p: string) => path.relative(io.cwd, p) || '.';
   if (json) {
