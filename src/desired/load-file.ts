@@ -6,8 +6,9 @@ import { isSeq, type Node } from 'yaml';
 import type { ProfileEntry } from './across-files.js';
 import { buildProfile, collectRefs, fieldPathOf, type Layer } from './build.js';
 import { substituteEnv } from './env.js';
+import { LightPositions, type FastParsed } from './fast-parse.js';
 import type { ParsedFile } from './parse.js';
-import { renderPath, type InstancePath, type PathSegment } from './positions.js';
+import { renderPath, type InstancePath, type LinePos, type PathSegment } from './positions.js';
 import { checkSchema } from './schema.js';
 import type { DesiredProfile, SourceRef, ValidationIssue } from './types.js';
 import { asRecord, checkValues } from './values.js';
@@ -20,7 +21,48 @@ export interface FileResult {
 
 const ABSENT_KEYS = new Set(['distinct_id', 'state', 'protected']);
 
-export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>): FileResult {
+/** What `loadFile` needs of a parsed file: its data and where things are in it. */
+export interface FileSource {
+  display: string;
+  /** The document as plain data (before `${VAR}` substitution). */
+  data: unknown;
+  /** As `PositionIndex.at`. */
+  at(path: InstancePath, opts?: { key?: boolean }): LinePos;
+  /** `refs` of the profile-like mapping at `['defaults']` or `['profiles', i]`. */
+  refs(path: InstancePath): Record<string, SourceRef>;
+}
+
+/** A file read by the full parser (parse.ts): the reference for positions. */
+export function documentSource(pf: ParsedFile): FileSource {
+  return {
+    display: pf.display,
+    data: pf.data,
+    at: (path, opts) => pf.positions.at(path, opts),
+    refs: (path) => {
+      if (path[0] === 'defaults') return collectRefs(pf.doc.get('defaults', true) as Node | undefined, pf.display, pf.positions);
+      const profilesNode = pf.doc.get('profiles', true);
+      const node = isSeq(profilesNode) ? profilesNode.items[path[1] as number] : undefined;
+      return collectRefs(node, pf.display, pf.positions);
+    },
+  };
+}
+
+/**
+ * A file read by the fast path (fast-parse.ts). `missed()`: a position was asked for that the
+ * fast path did not keep, so the result must come from the full parser instead.
+ */
+export function fastSource(display: string, fp: FastParsed): FileSource & { missed(): boolean } {
+  const positions = new LightPositions(fp.root, fp.lines);
+  return {
+    missed: () => positions.missed,
+    display,
+    data: fp.data,
+    at: (path, opts) => positions.at(path, opts),
+    refs: (path) => positions.refs(path, display),
+  };
+}
+
+export function loadFile(pf: FileSource, env: Record<string, string | undefined>): FileResult {
   const profiles: DesiredProfile[] = [];
   const entries: ProfileEntry[] = [];
   if (pf.data === null || pf.data === undefined) {
@@ -62,7 +104,7 @@ export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>
   };
   // Issues are built at the end, when it is known which distinct_ids may be shown.
   const toIssue = ({ path, message, atKey }: (typeof raw)[number]): ValidationIssue => {
-    const { line, column } = pf.positions.at(path, { key: atKey });
+    const { line, column } = pf.at(path, { key: atKey });
     const g = groupOf(path);
     const id = g && g.index >= 0 ? shownId(g.index) : undefined;
     const issue: ValidationIssue = { file: pf.display, line, column, message };
@@ -86,13 +128,11 @@ export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>
   for (const p of checkValues(defaultsValue, (rel, v) => shown(['defaults', ...rel], v))) {
     if (!isBlocked(['defaults', ...p.path])) report(['defaults', ...p.path], p.message);
   }
-  const defaultsNode = pf.doc.get('defaults', true) as Node | undefined;
   const defaults: Layer = {
     value: defaultsValue,
-    refs: collectRefs(defaultsNode, pf.display, pf.positions),
+    refs: pf.refs(['defaults']),
     sensitive: new Set((sensitive.get(-1) ?? []).map(fieldPathOf)),
   };
-  const profilesNode = pf.doc.get('profiles', true);
 
   list.forEach((item, i) => {
     const p = asRecord(item);
@@ -125,16 +165,15 @@ export function loadFile(pf: ParsedFile, env: Record<string, string | undefined>
 
     const id = validId(p);
     if (id === undefined || isBlocked(path('distinct_id'))) return;
-    const node = isSeq(profilesNode) ? profilesNode.items[i] : undefined;
-    const refs = collectRefs(node, pf.display, pf.positions);
-    const at: SourceRef = refs.distinct_id ?? { file: pf.display, ...pf.positions.at(path()) };
-    const idAt: SourceRef = { file: pf.display, ...pf.positions.at(path('distinct_id')) };
+    const refs = pf.refs(path());
+    const at: SourceRef = refs.distinct_id ?? { file: pf.display, ...pf.at(path()) };
+    const idAt: SourceRef = { file: pf.display, ...pf.at(path('distinct_id')) };
     const mergeFrom: ProfileEntry['mergeFrom'] = [];
     if (!isBlocked(path('merge_from'))) {
       const sources = typeof mf === 'string' ? [[mf, path('merge_from')] as const] : Array.isArray(mf) ? mf.map((m, j) => [m, path('merge_from', j)] as const) : [];
       for (const [m, mp] of sources) {
         if (typeof m !== 'string' || isBlocked(mp)) continue;
-        mergeFrom.push({ id: m, at: { file: pf.display, ...pf.positions.at(mp) }, field: renderPath(mp.slice(2)) });
+        mergeFrom.push({ id: m, at: { file: pf.display, ...pf.at(mp) }, field: renderPath(mp.slice(2)) });
       }
     }
     const isProtected = typeof p.protected === 'boolean' ? p.protected : defaultsValue.protected === true;

@@ -5,7 +5,8 @@
  */
 import { checkAcrossFiles, type ProfileEntry } from './across-files.js';
 import { DEFAULT_MAX_FILE_BYTES, readInput, resolveInputs } from './files.js';
-import { loadFile } from './load-file.js';
+import { parseFast } from './fast-parse.js';
+import { documentSource, fastSource, loadFile, type FileResult } from './load-file.js';
 import { parseYaml } from './parse.js';
 import type { DesiredProfile, DesiredState, ValidationIssue } from './types.js';
 
@@ -41,13 +42,9 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
       issues.push(read.issue);
       continue;
     }
-    const parsed = parseYaml(f.display, read.text);
-    if ('issues' in parsed) {
-      issues.push(...parsed.issues);
-      continue;
-    }
-    const r = loadFile(parsed.file, opts.env);
+    const r = loadText(f.display, read.text, opts.env);
     issues.push(...r.issues);
+    if (!('profiles' in r)) continue;
     for (const p of r.profiles) profiles.push(p);
     for (const e of r.entries) entries.push(e);
   }
@@ -56,6 +53,22 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const rank = (i: ValidationIssue) => order.get(i.file) ?? -1;
   issues.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
   return { state: { profiles, files: files.map((f) => f.display) }, issues };
+}
+
+/**
+ * A clean file takes the fast path (fast-parse.ts); a file with any problem, or one the fast
+ * path declines, is read (again) by the full parser, which names every error's position.
+ */
+function loadText(display: string, text: string, env: LoadOptions['env']): FileResult | { issues: ValidationIssue[] } {
+  const fast = parseFast(text);
+  if (fast) {
+    const src = fastSource(display, fast);
+    const r = loadFile(src, env);
+    if (r.issues.length === 0 && !src.missed()) return r;
+  }
+  const parsed = parseYaml(display, text);
+  if ('issues' in parsed) return { issues: parsed.issues };
+  return loadFile(documentSource(parsed.file), env);
 }
 
 /** One line: `file:line:col: profile <id>: <field>: <message>` (parts that are unknown left out). */
