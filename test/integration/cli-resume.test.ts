@@ -1,0 +1,129 @@
+/**
+ * The built CLI (`node dist/cli/bin.js`, built by `npm test`) killed mid-apply against a real
+ * emulator: SIGKILL and Ctrl-C (SIGINT), then `apply --resume` completes without repeating
+ * completed operations, and a following plan is empty.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { BIN, envFor, KEY, runCli, spawnCli, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
+
+const PROFILES = 60;
+
+function desiredYaml(): string {
+  const out = ['version: 1', 'profiles:'];
+  for (let i = 0; i < PROFILES; i++) {
+    const id = `user-${String(i).padStart(3, '0')}`;
+    out.push(
+      `  - distinct_id: ${id}`,
+      `    name: User ${i}`,
+      '    channels:',
+      `      email: ${id}@example.com`,
+      '      push:',
+      `        - { token: "ExponentPushToken[tok-${i}-a]" }`,
+      `        - { token: "ExponentPushToken[tok-${i}-b]" }`,
+      '    properties:',
+      `      plan: ${i % 2 ? 'basic' : 'premium'}`,
+      `      tags: [t${i}, common]`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Half the profiles exist already with one of the tokens and a tag: updates, inserts, appends. */
+function seed(): unknown {
+  return {
+    profiles: Array.from({ length: PROFILES / 2 }, (_, i) => ({
+      distinct_id: `user-${String(i * 2).padStart(3, '0')}`,
+      name: `Old ${i}`,
+      channel: { push: [{ token: `ExponentPushToken[tok-${i * 2}-a]` }] },
+      properties: { tags: ['common'] },
+    })),
+  };
+}
+
+interface LiveProfile {
+  channel: { push?: { token: string }[] };
+  properties: { tags?: unknown[] };
+}
+
+async function expectNoDuplicates(emu: RunningEmulator): Promise<void> {
+  emu.faults.update({ latencyMs: 0 });
+  for (let i = 0; i < PROFILES; i++) {
+    const id = `user-${String(i).padStart(3, '0')}`;
+    const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(res.status, id).toBe(200);
+    const p = (await res.json()) as LiveProfile;
+    const tokens = (p.channel.push ?? []).map((t) => t.token);
+    expect(tokens.sort(), id).toEqual([`ExponentPushToken[tok-${i}-a]`, `ExponentPushToken[tok-${i}-b]`]);
+    expect([...(p.properties.tags ?? [])].sort(), id).toEqual(['common', `t${i}`].sort());
+  }
+}
+
+let tmp: { dir: string; cleanup: () => Promise<void> };
+let desiredDir: string;
+beforeAll(async () => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
+  tmp = await tempDir('fyno-cli-resume-');
+  desiredDir = path.join(tmp.dir, 'desired');
+  await mkdir(desiredDir, { recursive: true });
+  await writeFile(path.join(desiredDir, 'users.yaml'), desiredYaml());
+});
+afterAll(async () => tmp?.cleanup());
+
+/** Writes a clean apply of this desired state needs, from the dry run's request list. */
+async function writesNeeded(emu: RunningEmulator, cwd: string): Promise<number> {
+  const r = await runCli(['apply', desiredDir, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+  const m = /^Dry run: (\d+) requests?/m.exec(r.stdout);
+  expect(m, r.stdout + r.stderr).not.toBeNull();
+  return Number(m![1]);
+}
+
+describe.each([
+  { signal: 'SIGKILL' as const, expectCode: null },
+  { signal: 'SIGINT' as const, expectCode: 130 },
+])('apply killed with $signal, then --resume', ({ signal, expectCode }) => {
+  it('resumes to convergence without repeating completed writes', async () => {
+    const emu = await startSeeded(seed());
+    const cwd = path.join(tmp.dir, signal);
+    await mkdir(cwd, { recursive: true });
+    try {
+      const needed = await writesNeeded(emu, cwd);
+
+      expect(needed).toBeGreaterThan(60);
+      // Slow enough that the kill lands mid-run.
+      emu.faults.update({ latencyMs: 30 });
+      const child = spawnCli(['apply', desiredDir, '--yes', '--state-dir', 'st', '--concurrency', '4'], envFor(emu), cwd);
+      // Let it write a while, then stop it mid-run.
+      await waitFor(async () => (await stats(emu)).writes >= 20 || child.child.exitCode !== null);
+      expect(child.child.exitCode, child.stderr()).toBeNull();
+      child.child.kill(signal);
+      const exit = await child.exit;
+      const firstWrites = (await stats(emu)).writes;
+      expect(firstWrites).toBeLessThan(needed);
+      if (signal === 'SIGKILL') {
+        expect(exit.signal).toBe('SIGKILL');
+      } else {
+        expect(exit.code, child.stderr()).toBe(expectCode);
+        expect(child.stdout()).toMatch(/^Apply interrupted: \d+ succeeded/m);
+        expect(child.stderr()).toMatch(/fyno-sync apply --resume/);
+      }
+      expect(child.stdout() + child.stderr()).not.toContain(KEY);
+
+      const resumed = await runCli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/^Apply complete: \d+ succeeded, 0 failed, \d+ skipped \(\d+ done earlier/m);
+      const totalWrites = (await stats(emu)).writes;
+      // Completed operations are not repeated: at most the writes in flight at the kill again.
+      expect(totalWrites).toBeLessThanOrEqual(needed + 4);
+
+      const again = await runCli(['plan', desiredDir, '--detailed-exitcode'], envFor(emu), { cwd });
+      expect(again.code, again.stdout).toBe(0);
+      await expectNoDuplicates(emu);
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
+});
