@@ -102,6 +102,20 @@ describe('plan against the emulator', () => {
     expect((await stats(emu)).writes).toBe(before.writes);
   });
 
+  it('environment-sourced values are masked in text, JSON, Markdown and the saved plan', async () => {
+    const dir = path.join(tmp.dir, 'env-secret');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: cust-9100\n    channels:\n      email: ${SECRET_EMAIL}\n');
+    const env = envFor(emu, { SECRET_EMAIL: 'very.private@secret.example' });
+    for (const flags of [[], ['--json'], ['--markdown'], ['--out', 'secret-plan.json']]) {
+      const r = await cli(['plan', dir, ...flags], env, { cwd: tmp.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('cust-9100');
+      expect(r.stdout + r.stderr).not.toContain('very.private@secret.example');
+    }
+    expect(await readFile(path.join(tmp.dir, 'secret-plan.json'), 'utf8')).not.toContain('very.private@secret.example');
+  });
+
   it('--detailed-exitcode: 2 with changes; --out then `apply --plan` applies it; then 0', async () => {
     const env = envFor(emu);
     const r = await cli(['plan', EXAMPLE, '--detailed-exitcode', '--out', 'plan.json'], env, { cwd: tmp.dir });
@@ -141,6 +155,18 @@ describe('plan: bad input is one line on stderr, exit 1, never a partial plan', 
     expect(r.stderr).toMatch(/p\.yaml:\d+/);
     expect(r.stderr).toMatch(/nothing was sent/);
     expect((await stats(emu)).total).toBe(before.total);
+  });
+
+  it('invalid YAML with --json: one JSON document on stdout, nothing on stderr', async () => {
+    const dir = path.join(tmp.dir, 'bad-yaml-json');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: [oops\n');
+    const r = await cli(['plan', dir, '--json'], envFor(emu));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout) as { status: string; error: { code: string; issues: unknown[] } };
+    expect(doc).toMatchObject({ status: 'error', error: { code: 'desired.invalid' } });
+    expect(doc.error.issues.length).toBeGreaterThan(0);
   });
 
   it('missing FYNO_API_KEY: no request', async () => {
