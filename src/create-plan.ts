@@ -102,8 +102,8 @@ export async function changedSince(
   ref: string,
   load: LoadOptions,
 ): Promise<Required<Pick<CreatePlanOptions, 'only' | 'scope'>> & { warning?: string }> {
-  const base = await loadDesiredAtRevision(paths, ref, load);
-  const selection = incrementalSelection(base.state, desired, ref, base.revision);
+  const base = await loadDesiredAtRevision(paths, ref, load, desired.files);
+  const selection = incrementalSelection(base.state, desired, ref, base.revision, new Set(base.identical));
   if (base.issues.length === 0) return selection;
   return {
     only: new Set(desired.profiles.map((p) => p.distinct_id)),

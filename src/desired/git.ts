@@ -3,9 +3,15 @@
  * issue #8). The revision's files are written to a temporary directory with the same layout
  * (from `git ls-tree` + `git cat-file --batch`) and loaded there by `loadDesired`, so loading and
  * validation are exactly those of the working tree.
+ *
+ * Files whose content at the revision is byte-identical to a working-tree file of the same path
+ * (same git blob id) are not loaded again when the caller names them (`sameAs`): the loader is
+ * deterministic, so their profiles are the same at both ends. The base then costs what the change
+ * costs, not what the repository holds.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +70,13 @@ export interface RevisionState extends GitRevision {
   state: DesiredState;
   /** Validation issues at the revision (a path absent there is not one): its state is not comparable. */
   issues: ValidationIssue[];
+  /** Working-tree files (as in `sameAs`) identical at the revision: not loaded, their profiles not in `state`. */
+  identical: string[];
+}
+
+/** Git's blob id of a file's bytes (sha1 of `blob <size>\0<bytes>`). */
+export function blobId(bytes: Uint8Array): string {
+  return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
 }
 
 /**
@@ -71,18 +84,32 @@ export interface RevisionState extends GitRevision {
  * revision `ref`. A path that does not exist at `ref` contributes nothing (everything under it is
  * new). Other issues at `ref` are returned, not thrown: the caller decides (see `changedSince`).
  */
-export async function loadDesiredAtRevision(paths: readonly string[], ref: string, opts: LoadOptions): Promise<RevisionState> {
+export async function loadDesiredAtRevision(
+  paths: readonly string[],
+  ref: string,
+  opts: LoadOptions,
+  sameAs: readonly string[] = [],
+): Promise<RevisionState> {
   const { root, revision } = await resolveRevision(ref, opts.cwd);
   const cwd = await realpath(opts.cwd);
+  // Working-tree files the caller loaded, by repository path → blob id and the caller's name.
+  const head = new Map<string, { oid: string; display: string }>();
+  for (const display of sameAs) {
+    const abs = path.resolve(cwd, display);
+    const rel = path.relative(root, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    const bytes = await readFile(abs).catch(() => undefined);
+    if (bytes) head.set(rel.split(path.sep).join('/'), { oid: blobId(bytes), display });
+  }
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'fyno-sync-rev-'));
   try {
-    await materialize(root, revision, tmp, explicitFiles(paths, cwd, root));
+    const identical = await materialize(root, revision, tmp, explicitFiles(paths, cwd, root), head);
     const at = path.join(tmp, path.relative(root, cwd));
     await mkdir(at, { recursive: true });
     const mapped = paths.map((p) => (path.isAbsolute(p) ? path.relative(cwd, p) || '.' : p));
     const { state, issues } = await loadDesired(mapped, { ...opts, cwd: at });
     const real = issues.filter((i) => !(i.line === 0 && ABSENT.has(i.message)));
-    return { root, revision, state, issues: real };
+    return { root, revision, state, issues: real, identical };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -103,18 +130,29 @@ function explicitFiles(paths: readonly string[], cwd: string, root: string): Set
 
 /**
  * Writes the revision's *.yaml / *.yml files (and the files named literally) below `dir`, in the
- * repository's layout. Symlinks and submodules are left out.
+ * repository's layout, except those identical to `head`'s; returns the latter's display names.
+ * Symlinks and submodules are left out.
  */
-async function materialize(root: string, revision: string, dir: string, explicit: Set<string>): Promise<void> {
+async function materialize(
+  root: string,
+  revision: string,
+  dir: string,
+  explicit: Set<string>,
+  head: ReadonlyMap<string, { oid: string; display: string }>,
+): Promise<string[]> {
+  const identical: string[] = [];
   const listing = await git(root, ['ls-tree', '-r', '-z', '--full-tree', revision]);
   const wanted: { oid: string; file: string }[] = [];
   for (const entry of listing.split('\0')) {
     const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
     if (!m || m[2] !== 'blob' || m[1] === '120000') continue;
     const file = m[4]!;
-    if (/\.ya?ml$/i.test(file) || explicit.has(file)) wanted.push({ oid: m[3]!, file });
+    if (!/\.ya?ml$/i.test(file) && !explicit.has(file)) continue;
+    const same = head.get(file);
+    if (same && same.oid === m[3]) identical.push(same.display);
+    else wanted.push({ oid: m[3]!, file });
   }
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return identical;
   const blobs = await catFileBatch(root, wanted.map((w) => w.oid));
   const dirs = new Set<string>();
   for (const [i, w] of wanted.entries()) {
@@ -126,6 +164,7 @@ async function materialize(root: string, revision: string, dir: string, explicit
     }
     await writeFile(target, blobs[i]!);
   }
+  return identical;
 }
 
 /** The contents of `oids`, in order, from one `git cat-file --batch` process. */

@@ -27,7 +27,12 @@ export interface DesiredChanges {
   removed: number;
 }
 
-export function diffDesired(base: DesiredState, head: DesiredState): DesiredChanges {
+/**
+ * `sameFiles`: files of `head` known to be byte-identical in the base, whose profiles `base` leaves
+ * out (not loaded twice): their profiles are unchanged. An id of another `head` file cannot be in
+ * one of them (it would be a duplicate id in `head`, which the loader rejects).
+ */
+export function diffDesired(base: DesiredState, head: DesiredState, sameFiles: ReadonlySet<string> = new Set()): DesiredChanges {
   const before = new Map<DistinctId, string>();
   for (const p of base.profiles) before.set(p.distinct_id, canonicalProfile(p));
   const changed: DistinctId[] = [];
@@ -35,7 +40,7 @@ export function diffDesired(base: DesiredState, head: DesiredState): DesiredChan
   let unchanged = 0;
   for (const p of head.profiles) {
     named.add(p.distinct_id);
-    if (before.get(p.distinct_id) === canonicalProfile(p)) unchanged += 1;
+    if (sameFiles.has(p.at.file) || before.get(p.distinct_id) === canonicalProfile(p)) unchanged += 1;
     else changed.push(p.distinct_id);
   }
   let removed = 0;
@@ -49,8 +54,9 @@ export function incrementalSelection(
   head: DesiredState,
   since: string,
   revision: string,
+  sameFiles: ReadonlySet<string> = new Set(),
 ): { only: Set<DistinctId>; scope: { incremental: NonNullable<PlanScope['incremental']> } } {
-  const d = diffDesired(base, head);
+  const d = diffDesired(base, head, sameFiles);
   return {
     only: new Set(d.changed),
     scope: { incremental: { since, revision, skipped: d.unchanged, removed: d.removed } },

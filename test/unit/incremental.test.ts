@@ -50,4 +50,11 @@ describe('diffDesired', () => {
       scope: { incremental: { since: 'main', revision: 'f'.repeat(40), skipped: 1, removed: 2 } },
     });
   });
+
+  it('profiles of files identical at both ends (not loaded at the base) are unchanged; others compare as usual', () => {
+    const base = state(profile('b', { name: 'Old' }, 'changed.yaml'));
+    const head = state(profile('a', {}, 'same.yaml'), profile('b', {}, 'changed.yaml'), profile('c', {}, 'changed.yaml'));
+    expect(diffDesired(base, head, new Set(['same.yaml']))).toEqual({ changed: ['b', 'c'], unchanged: 1, removed: 0 });
+    expect(diffDesired(base, head)).toEqual({ changed: ['a', 'b', 'c'], unchanged: 0, removed: 0 });
+  });
 });
