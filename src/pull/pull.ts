@@ -79,7 +79,11 @@ export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: 
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     },
-  );
+  ).catch((e: unknown) => {
+    // fetchActual speaks of plans; here nothing is written when a read fails.
+    if (e instanceof FynoSyncError) throw new FynoSyncError(e.code, e.message.replace(/;? no plan was made.*$/, '; nothing was written'), e.details, { cause: e });
+    throw e;
+  });
   const entries: Record<string, unknown>[] = [];
   const pulled: DistinctId[] = [];
   const notFound: DistinctId[] = [];

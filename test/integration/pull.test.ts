@@ -177,4 +177,22 @@ describe('fyno-sync pull', () => {
     expect(text).toContain('ok: x');
     expect(await planOps('odd')).toEqual([]);
   });
+
+  it('fails without writing anything when Fyno refuses the key, and never shows the key', async () => {
+    let stderr = '';
+    const io: CliIO = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: { FYNO_API_KEY: 'wrong-secret-key', FYNO_WSID: emu.workspace, FYNO_BASE_URL: emu.baseUrl },
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      stdinIsTTY: false,
+      cwd: dir,
+    };
+    expect(await main(['pull', 'cust-1', '-o', 'denied'], io)).toBe(1);
+    expect(stderr).toContain('Fyno refused the credentials');
+    expect(stderr).toContain('nothing was written');
+    expect(stderr).not.toContain('wrong-secret-key');
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
