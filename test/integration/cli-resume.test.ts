@@ -127,3 +127,25 @@ describe.each([
     }
   }, 30_000);
 });
+
+describe('Ctrl-C while reading live state', () => {
+  it.each([['plan'], ['apply']])('%s: exit 130, no plan printed, nothing written', async (cmd) => {
+    const emu = await startSeeded(seed(), { latencyMs: 100 });
+    const cwd = path.join(tmp.dir, `read-${cmd}`);
+    await mkdir(cwd, { recursive: true });
+    try {
+      const args = cmd === 'plan' ? ['plan', desiredDir, '--concurrency', '2'] : ['apply', desiredDir, '--yes', '--concurrency', '2', '--state-dir', 'st'];
+      const child = spawnCli(args, envFor(emu), cwd);
+      await waitFor(async () => (await stats(emu)).total >= 2 || child.child.exitCode !== null);
+      child.child.kill('SIGINT');
+      const exit = await child.exit;
+      expect(exit.code, child.stderr()).toBe(130);
+      expect(child.stdout()).not.toMatch(/Plan:|No changes|Apply complete/);
+      expect(child.stderr()).toMatch(/interrupted/i);
+      expect(child.stderr()).not.toMatch(/could not read/);
+      expect((await stats(emu)).writes).toBe(0);
+    } finally {
+      await emu.close();
+    }
+  }, 20_000);
+});

@@ -32,6 +32,7 @@ import {
   connect,
   loadDesiredOrFail,
   nonNegativeInt,
+  reportInterruptedRead,
   positiveInt,
   shardRate,
   type RateOpts,
@@ -112,10 +113,16 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
   }
 
-  const prepared =
-    paths.length > 0
-      ? await prepareFresh(io, api, target, paths, flags)
-      : await prepareSaved(io, api, flags.resume ? lastPlan : path.resolve(io.cwd, flags.plan!), json, flags);
+  let prepared: Prepared;
+  try {
+    prepared =
+      paths.length > 0
+        ? await prepareFresh(io, api, target, paths, flags)
+        : await prepareSaved(io, api, flags.resume ? lastPlan : path.resolve(io.cwd, flags.plan!), json, flags);
+  } catch (e) {
+    if (io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
+    throw e;
+  }
   const { plan, saved } = prepared;
 
   if (plan.operations.length === 0 && plan.issues.length === 0) {

@@ -7,7 +7,8 @@ import { HttpFynoClient, type RequestInfo } from '../../fyno/http-client.js';
 import { resolveTarget } from '../../fyno/target.js';
 import { parseShard, type Shard } from '../../plan/shard.js';
 import type { PlanTarget } from '../../plan/types.js';
-import { writeLine, type CliIO } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { writeJson, writeLine, type CliIO } from '../output.js';
 
 export interface TargetOpts {
   workspace?: string;
@@ -110,4 +111,15 @@ export async function loadDesiredOrFail(io: CliIO, paths: string[], o: { json: b
     `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`,
     { issues },
   );
+}
+
+/**
+ * Ctrl-C while live state is read: whatever the aborted reads failed with, the outcome is
+ * "interrupted" (exit 130), not a read error; nothing was planned or written.
+ */
+export function reportInterruptedRead(io: CliIO, json: boolean, what: string): number {
+  const message = `interrupted while reading live state; ${what}`;
+  if (json) writeJson(io.stdout, { status: 'interrupted', error: { code: 'apply.interrupted', message } });
+  else writeLine(io.stderr, `Interrupted: ${message}.`);
+  return EXIT.interrupted;
 }

@@ -13,7 +13,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, shardRate, type RateOpts, type TargetOpts } from './common.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, reportInterruptedRead, shardRate, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
@@ -68,6 +68,10 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
     }));
+  } catch (e) {
+    progress.stop();
+    if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made');
+    throw e;
   } finally {
     progress.stop();
   }
