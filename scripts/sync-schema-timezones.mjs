@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 
 const openapiFile =
-  process.argv[2] ?? fileURLToPath(new URL('../../shared/fyno-api/fyno-manage-user-profiles-api-openapi.yml', import.meta.url));
+  process.argv[2] ?? fileURLToPath(new URL('../spec/fyno-api/fyno-manage-user-profiles-api-openapi.yml', import.meta.url));
 const schemaFile = fileURLToPath(new URL('../schemas/desired-state.schema.json', import.meta.url));
 
 const spec = YAML.parse(readFileSync(openapiFile, 'utf8'));

@@ -2,7 +2,7 @@
  * Conformance harness: validates requests and responses against Fyno's published OpenAPI file
  * with a third-party validator (openapi-backend, which uses Ajv), never hand-written checks.
  *
- * The complete document has no operationIds (../shared/fyno-api/README.md); we derive them as
+ * The complete document has no operationIds (spec/fyno-api/README.md); we derive them as
  * `METHOD path`, e.g. `get /{WSID}/{version}/profiles/{distinct_id}`.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import addFormatsModule from 'ajv-formats';
 const addFormats = addFormatsModule as unknown as (ajv: unknown) => unknown;
 
 export const SPEC_FILE = fileURLToPath(
-  new URL('../../../shared/fyno-api/fyno-notification-events-openapi.yml', import.meta.url),
+  new URL('../../spec/fyno-api/fyno-notification-events-openapi.yml', import.meta.url),
 );
 
 export interface Exchange {

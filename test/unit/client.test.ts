@@ -262,9 +262,13 @@ describe('HttpFynoClient network failures', () => {
   });
 
   it('aborts while waiting between retries', async () => {
-    const { baseUrl, seen } = await serve((_q, res) => json(res, 503, {}));
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
+    // Abort once the first answer is out, i.e. during the 5 s backoff (not by wall clock, so a
+    // slow machine cannot abort before the first attempt).
+    const { baseUrl, seen } = await serve((_q, res) => {
+      json(res, 503, {});
+      setTimeout(() => ac.abort(), 50);
+    });
     const t0 = Date.now();
     const e = await failure(client(baseUrl, { retry: { limit: 5, baseDelayMs: 5_000, maxDelayMs: 5_000 }, random: () => 0.999 }).listSuppressions({ signal: ac.signal }));
     expect(e.api.aborted).toBe(true);

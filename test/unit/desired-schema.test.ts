@@ -21,7 +21,7 @@ type Json = Record<string, unknown>;
 describe('desired-state JSON Schema', () => {
   it('offers exactly the timezones Fyno lists', () => {
     const spec = YAML.parse(
-      readFileSync(new URL('../../../shared/fyno-api/fyno-manage-user-profiles-api-openapi.yml', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../spec/fyno-api/fyno-manage-user-profiles-api-openapi.yml', import.meta.url), 'utf8'),
     ) as { components: { schemas: { version_profiles_body: { properties: { timezone: { enum: string[] } } } } } };
     const fyno = spec.components.schemas.version_profiles_body.properties.timezone.enum;
     const ours = ((schema.definitions as Json).timezone as Json).enum;

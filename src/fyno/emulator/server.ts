@@ -233,7 +233,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  server.keepAliveTimeout = 5_000;
+  // Idle keep-alive connections stay open longer than clients keep them idle (Node's agent reuses
+  // them without a limit): a server closing an idle socket just as a client reuses it makes a
+  // spurious ECONNRESET. Load balancers in front of real APIs typically allow 60 s or more.
+  server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
