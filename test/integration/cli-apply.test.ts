@@ -94,6 +94,28 @@ describe('apply safety against the emulator', () => {
     expect((await stats(emu)).total).toBe(0);
   });
 
+  it('a saved plan applied twice: the second run finds drift and writes nothing', async () => {
+    expect((await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+    const first = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(first.code, first.stderr).toBe(0);
+    await resetStats(emu);
+    const second = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(second.code).toBe(1);
+    expect(errorLines(second)).toEqual([expect.stringMatching(/live state changed since the plan was made.*cust-1002.*nothing was written/)]);
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
+  it('--json refusals are one JSON document on stdout', async () => {
+    const r = await cli(['apply', EXAMPLE, '--json', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'error', error: { code: 'apply.needs_confirmation' } });
+    const d = await cli(['apply', EXAMPLE, '--json', '--yes', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(d.code).toBe(1);
+    expect(JSON.parse(d.stdout)).toMatchObject({ status: 'error', error: { code: 'apply.delete_refused' } });
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
   it('a saved plan whose profile drifted: plan.stale naming it, zero writes', async () => {
     const p = await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd });
     expect(p.code).toBe(0);
@@ -154,12 +176,21 @@ describe('apply summary honesty', () => {
     try {
       const cwd = path.join(tmp.dir, 'honest');
       await mkdir(cwd, { recursive: true });
+      // The dry run lists exactly the writes the real apply then sends.
+      const dry = await cli(['apply', EXAMPLE, '--dry-run', '--allow-delete', '--json', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(dry.code, dry.stdout).toBe(0);
+      const planned = (JSON.parse(dry.stdout) as { requests: { method: string }[] }).requests;
+      expect(planned.every((q) => q.method !== 'GET')).toBe(true);
+      expect((await stats(emu)).writes).toBe(0);
+      await resetStats(emu);
       const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(r.code, r.stderr).toBe(0);
       const m = /Apply complete: (\d+) succeeded, 0 failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
       expect(m, r.stdout).not.toBeNull();
       expect(Number(m![1])).toBe(41);
-      expect(Number(m![2])).toBe((await stats(emu)).total);
+      const s = await stats(emu);
+      expect(Number(m![2])).toBe(s.total);
+      expect(s.writes).toBe(planned.length);
       const again = await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(emu));
       expect(again.code).toBe(0);
     } finally {
