@@ -220,7 +220,13 @@ describe('apply summary honesty', () => {
       const m = /Apply complete: (\d+) succeeded, (\d+) failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
       expect(m, r.stdout).not.toBeNull();
       expect(Number(m![2])).toBeGreaterThanOrEqual(1);
+      expect(lines(r.stderr).filter((l) => l.startsWith('failed: '))).toHaveLength(Number(m![2]));
       expect(Number(m![3])).toBe((await stats(emu)).total);
+      // The failed operations are retried by --resume; then nothing is left to do.
+      const resumed = await cli(['apply', '--resume', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/^Apply complete: \d+ succeeded, 0 failed/m);
+      expect((await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(emu))).code).toBe(0);
     } finally {
       await emu.close();
     }
