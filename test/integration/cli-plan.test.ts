@@ -169,6 +169,11 @@ describe('plan: bad input is one line on stderr, exit 1, never a partial plan', 
     expect(doc.error.issues.length).toBeGreaterThan(0);
   });
 
+  it('--out into a missing directory: one line naming the file, not an internal error', async () => {
+    const line = expectOneLineError(await cli(['plan', EXAMPLE, '--out', 'no/such/dir/plan.json'], envFor(emu), { cwd: tmp.dir }));
+    expect(line).toMatch(/^Error: cannot write the plan to .*no\/such\/dir\/plan\.json: no such directory$/);
+  });
+
   it('missing FYNO_API_KEY: no request', async () => {
     const before = await stats(emu);
     const line = expectOneLineError(await cli(['plan', EXAMPLE], envFor(emu, { FYNO_API_KEY: undefined })));

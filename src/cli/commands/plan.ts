@@ -90,6 +90,12 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
 /** Write-then-rename, so a crash never leaves half a plan where a whole one is expected. */
 export async function writePlanFile(file: string, plan: Plan): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, serializePlan(plan), { mode: 0o600 });
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, serializePlan(plan), { mode: 0o600 });
+    await rename(tmp, file);
+  } catch (e) {
+    // A user's path problem (no such directory, a directory in the way), not an internal error.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
+  }
 }
