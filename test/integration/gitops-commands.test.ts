@@ -4,6 +4,7 @@
  * an `origin` — not the Actions runtime. The workflow files are checked to run these very commands.
  */
 import { cp, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,3 +159,49 @@ describe('pull request → merge → drift check', () => {
     expect((await requestCounts(emu)).total).toBe((await requestCounts(emu)).reads);
   });
 });
+
+describe('the PR comment step (.github/scripts/plan-comment.cjs)', () => {
+  /** GitHub's issue-comment API in memory: the Octokit methods the script calls, nothing else. */
+  function fakeGitHub() {
+    const comments: { id: number; body: string; user: { type: string } }[] = [{ id: 1, body: 'LGTM', user: { type: 'User' } }];
+    const rest = {
+      issues: {
+        listComments: async (_: unknown) => ({ data: comments }),
+        createComment: async (a: { body: string }) => {
+          const c = { id: comments.length + 1, body: a.body, user: { type: 'Bot' } };
+          comments.push(c);
+          return { data: c };
+        },
+        updateComment: async (a: { comment_id: number; body: string }) => {
+          comments.find((c) => c.id === a.comment_id)!.body = a.body;
+          return { data: {} };
+        },
+      },
+    };
+    const paginate = async (fn: (a: unknown) => Promise<{ data: unknown[] }>, a: unknown) => (await fn(a)).data;
+    return { comments, github: { rest, paginate } };
+  }
+  const context = (sha: string) => ({
+    serverUrl: 'https://github.com',
+    repo: { owner: 'acme', repo: 'crm' },
+    runId: 42,
+    issue: { number: 7 },
+    payload: { pull_request: { head: { sha } } },
+  });
+
+  it('creates one comment, then updates it on every push instead of adding another', async () => {
+    const { upsertPlanComment, MARKER } = createRequire(import.meta.url)(path.join(GITOPS, '.github/scripts/plan-comment.cjs')) as {
+      upsertPlanComment: (a: unknown) => Promise<{ action: string; id: number }>;
+      MARKER: string;
+    };
+    const { comments, github } = fakeGitHub();
+    expect(await upsertPlanComment({ github, context: context('a'.repeat(40)), plan: 'Plan: 1 to create' })).toEqual({ action: 'created', id: 2 });
+    expect(await upsertPlanComment({ github, context: context('b'.repeat(40)), plan: 'Plan: 2 to create' })).toEqual({ action: 'updated', id: 2 });
+    expect(comments).toHaveLength(2);
+    expect(comments[1]!.body.startsWith(MARKER)).toBe(true);
+    expect(comments[1]!.body).toContain('Plan: 2 to create');
+    expect(comments[1]!.body).toContain('for bbbbbbb');
+    expect(comments[0]!.body).toBe('LGTM');
+  });
+});
+
