@@ -52,7 +52,7 @@ describe('apply safety against the emulator', () => {
     expect((await stats(emu)).writes).toBe(0);
   });
 
-  it('on a TTY: shows the plan and asks; "no" writes nothing', async () => {
+  it('on a TTY: shows the plan and asks; "no" writes nothing, "yes" applies', async () => {
     let asked = '';
     const r = await cli(['apply', EXAMPLE, '--allow-delete', '--state-dir', 'st'], envFor(emu), {
       cwd: st.cwd,
@@ -62,6 +62,10 @@ describe('apply safety against the emulator', () => {
     expect(asked).toMatch(/Apply these 41 operations/);
     expect(r.stderr).toMatch(/^Plan: 4 to create/m);
     expect((await stats(emu)).writes).toBe(0);
+    // Answering yes applies it.
+    const y = await cli(['apply', EXAMPLE, '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd, confirm: async () => true });
+    expect(y.code, y.stderr).toBe(0);
+    expect(y.stdout).toMatch(/^Apply complete: 41 succeeded, 0 failed/m);
   });
 
   it('deletes without --allow-delete are refused before any write, and --max-deletes caps them', async () => {
@@ -254,7 +258,8 @@ describe('apply summary honesty', () => {
 
 describe('demo', () => {
   it('`fyno-sync demo` exits 0 and its last plan says "No changes"', async () => {
-    const r = await cli(['demo', EXAMPLE, '--latency', '0'], { NO_COLOR: '1' });
+    // As the README has it: no path (examples/basic relative to the working directory).
+    const r = await cli(['demo', '--latency', '0'], { NO_COLOR: '1' });
     expect(r.code, r.stderr).toBe(0);
     const lastPlan = r.stdout.slice(r.stdout.lastIndexOf('$ fyno-sync plan'));
     expect(lastPlan).toMatch(/^No changes\. Live state matches the desired state\./m);
