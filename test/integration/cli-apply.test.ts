@@ -79,6 +79,17 @@ describe('apply safety against the emulator', () => {
     expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
   });
 
+  it('a plan with an issue (a required channel) is not applied: exit 1, the issue shown, nothing written', async () => {
+    const dir = path.join(st.cwd, 'required');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: cust-1002\n    name: Arjun Mehta\n    preferences:\n      SUBORDERS01: { sms: opted-out }\n');
+    const r = await cli(['apply', dir, '--yes', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SUBORDERS01');
+    expect(r.stderr).toMatch(/^Error: the plan has 1 issue\(s\) and cannot be applied; nothing was written$/m);
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
   it('a refused apply does not replace the journal of an interrupted one', async () => {
     const dir = path.join(st.cwd, 'st', 'last-apply');
     await mkdir(dir, { recursive: true });
