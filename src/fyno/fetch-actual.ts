@@ -97,7 +97,7 @@ export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>,
     o.signal?.removeEventListener('abort', onAbort);
   }
 
-  if (failures.length > 0) throw readFailure(failures, total);
+  if (failures.length > 0) throw readFailure(failures, total, api.target.baseUrl);
   if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; no plan was made');
 
   const snapshots = new Map<DistinctId, LiveSnapshot>();
@@ -110,7 +110,7 @@ export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>,
   return { snapshots, reads: total };
 }
 
-function readFailure(failures: { id: DistinctId; error: unknown }[], total: number): FynoSyncError {
+function readFailure(failures: { id: DistinctId; error: unknown }[], total: number, baseUrl: string): FynoSyncError {
   // Report the first real failure (later ones are usually aborts caused by it).
   const first = failures.find((f) => !(isFynoApiError(f.error) && f.error.code === 'api.network' && /abort/i.test(f.error.message))) ?? failures[0]!;
   const e = first.error;
@@ -121,6 +121,14 @@ function readFailure(failures: { id: DistinctId; error: unknown }[], total: numb
         `Fyno refused the credentials (${e.api.status ?? 401} ${e.api.fynoMessage ?? 'Invalid API details'}): check FYNO_API_KEY and the workspace (FYNO_WSID / --workspace); no plan was made`,
         { status: e.api.status, path: e.api.path },
       );
+    }
+    if (e.code === 'api.network' && e.api.status === undefined && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(e.message)) {
+      // Nothing answered at all: name where we tried, the usual culprit is FYNO_BASE_URL.
+      return new FynoSyncError('api.network', `cannot reach Fyno at ${baseUrl} (${e.message}); check FYNO_BASE_URL / --base-url; no plan was made`, {
+        base_url: baseUrl,
+        path: e.api.path,
+        attempts: e.api.attempts,
+      });
     }
     return new FynoSyncError(
       e.code,
