@@ -99,6 +99,14 @@ describe('apply safety against the emulator', () => {
     expect(await readFile(path.join(dir, 'plan.json'), 'utf8')).toBe('precious');
   });
 
+  it('an unusable --state-dir is a one-line error, not an internal one, and nothing is written', async () => {
+    await writeFile(path.join(st.cwd, 'blocker'), 'a file where the state dir should be');
+    const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'blocker'], envFor(emu), { cwd: st.cwd });
+    expect(r.code).toBe(1);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/^Error: cannot keep the apply journal in .*blocker.*--state-dir; nothing was written$/)]);
+    expect((await stats(emu)).writes).toBe(0);
+  });
+
   it('a saved plan for another workspace is refused before any request', async () => {
     const p = await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd });
     expect(p.code).toBe(0);

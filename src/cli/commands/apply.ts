@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { applyPlan, checkPlanSafety, openJournal, planRequests, type ApplySummary, type Journal, type SafetyOptions } from '../../apply/index.js';
 import { changedSince, createPlan, readsFor } from '../../create-plan.js';
-import { FynoSyncError } from '../../errors.js';
+import { FynoSyncError, isFynoSyncError } from '../../errors.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
 import { fetchActual } from '../../fyno/fetch-actual.js';
 import type { DesiredState } from '../../desired/types.js';
@@ -154,12 +154,19 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
 
   // Journal: bound to the saved form of the plan, which is also kept for --resume.
   let journal: Journal;
-  if (flags.resume) {
-    journal = openJournal(lastDir, saved, { resume: true });
-  } else {
-    await mkdir(lastDir, { recursive: true });
-    journal = openJournal(lastDir, saved);
-    await writePlanFile(lastPlan, saved);
+  try {
+    if (flags.resume) {
+      journal = openJournal(lastDir, saved, { resume: true });
+    } else {
+      await mkdir(lastDir, { recursive: true });
+      journal = openJournal(lastDir, saved);
+      await writePlanFile(lastPlan, saved);
+    }
+  } catch (e) {
+    if (isFynoSyncError(e)) throw e;
+    // The state dir is the user's setting (a file in the way, no permission): not an internal error.
+    const reason = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+    throw new FynoSyncError('apply.journal', `cannot keep the apply journal in ${lastDir} (${reason}); check --state-dir; nothing was written`, { dir: lastDir });
   }
 
   const safety = safetyOptions(flags, prepared.desired);
