@@ -46,50 +46,139 @@ export interface FastParsed {
   lines: LineCounter;
 }
 
-/** Plain data and light positions of `text`, or undefined when the full parser must read it. */
-export function parseFast(text: string): FastParsed | undefined {
+/**
+ * Plain data and light positions of `text`, or undefined when the full parser must read it.
+ * A long `profiles` list is parsed in chunks of `chunkItems` items, so that no syntax tree of a
+ * whole 10,000-profile file is ever held (see `splitProfiles`).
+ */
+export function parseFast(text: string, o: { chunkItems?: number } = {}): FastParsed | undefined {
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
     const reader = new Reader(text);
-    let doc: CST.Document | undefined;
-    for (const token of withPlainEnv(() => [...new Parser().parse(text)])) {
-      // Comments and blank lines around the document.
-      if (token.type === 'comment' || token.type === 'newline' || token.type === 'space') reader.space(token);
-      else if (token.type !== 'document' || doc) return undefined;
-      else doc = token;
+    const split = splitProfiles(text, o.chunkItems ?? 50);
+    // The rest of the file, with the list cut out: `profiles:` with no value.
+    const { value, node: root } = split
+      ? reader.document(text.slice(0, split.start) + text.slice(split.end), 0, 'block-map', { at: split.start, length: split.end - split.start })
+      : reader.document(text, 0, 'block-map');
+    const data = value as Record<string, unknown>;
+    if (split) {
+      const k = root.keys!.indexOf('profiles');
+      if (k < 0 || root.keyOffs![k] !== split.keyOffset || data.profiles !== null) return undefined;
+      const list: unknown[] = [];
+      const seq: LightNode = { off: -1, kids: [] };
+      for (let c = 0; c < split.cuts.length; c++) {
+        const from = split.cuts[c]!;
+        const r = reader.document(text.slice(from, split.cuts[c + 1] ?? split.end), from, 'block-seq');
+        if (c === 0) seq.off = r.node.off;
+        for (const v of r.value as unknown[]) list.push(v);
+        for (const n of r.node.kids!) seq.kids!.push(n);
+      }
+      // Every item of the list at one column (each chunk checked its own).
+      if (reader.rootSeqColumns.size !== 1) return undefined;
+      data.profiles = list;
+      root.kids![k] = seq;
     }
-    if (!doc || doc.value?.type !== 'block-map') return undefined;
-    let sawDocStart = false;
-    for (const t of doc.start) {
-      if (t.type === 'doc-start' && !sawDocStart) sawDocStart = true;
-      else if (!OK_SPACE.has(t.type)) return undefined;
-      else reader.space(t);
-    }
-    // `--- key: value` on one line is an error for the composer.
-    if (sawDocStart && !doc.start.some((t) => t.type === 'newline')) return undefined;
-    for (const t of doc.end ?? []) {
-      if (!OK_SPACE.has(t.type)) return undefined;
-      reader.space(t);
-    }
-    const { value, node } = reader.node(doc.value, 0);
     const lines = new LineCounter();
     lines.addNewLine(0);
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-    return { data: value as Record<string, unknown>, root: node!, lines };
+    return { data, root, lines };
   } catch (e) {
     if (e instanceof Decline) return undefined;
     throw e;
   }
 }
 
+/**
+ * Where the top-level `profiles:` block sequence is and where to cut it: before every
+ * `chunkItems`-th line that starts an item (a `-` at the list's indentation). Anything that
+ * spans a cut (a quoted or flow value over several lines) leaves its chunk broken, so the chunk
+ * is declined; whatever does not look like the plain layout gives undefined (no chunks).
+ */
+function splitProfiles(text: string, chunkItems: number): { keyOffset: number; start: number; end: number; cuts: number[] } | undefined {
+  const m = /^profiles:[ ]*(?:#[^\n]*)?\n/m.exec(text);
+  if (!m) return undefined;
+  const start = m.index + m[0].length;
+  let indent = -1;
+  let items = 0;
+  const cuts: number[] = [];
+  let end = text.length;
+  for (let ls = start; ls < text.length; ) {
+    let nl = text.indexOf('\n', ls);
+    if (nl < 0) nl = text.length;
+    let i = ls;
+    while (i < nl && text[i] === ' ') i++;
+    const blank = i === nl || text[i] === '#';
+    if (!blank) {
+      const col = i - ls;
+      if (indent < 0) {
+        if (text[i] !== '-') return undefined;
+        indent = col;
+      }
+      const isItem = col === indent && text[i] === '-' && (i + 1 === nl || text[i + 1] === ' ');
+      if (col === 0 && !isItem) {
+        end = ls;
+        break;
+      }
+      if (isItem) {
+        if (items % chunkItems === 0) cuts.push(items === 0 ? start : ls);
+        items++;
+      }
+    }
+    ls = nl + 1;
+  }
+  if (items === 0) return undefined;
+  return { keyOffset: m.index, start, end, cuts };
+}
+
 class Reader {
+  /** Offset of the text being parsed within the file (the chunks of a long profiles list). */
+  private base = 0;
+  /** Where a piece of the file was cut out of the text being parsed (the profiles list). */
+  private cut = { at: Infinity, length: 0 };
+
+  /** Offset in the file of an offset in the text being parsed. */
+  private abs(offset: number): number {
+    return this.base + offset + (offset >= this.cut.at ? this.cut.length : 0);
+  }
+  /** Columns of the items of root sequences: the chunks of one list must agree. */
+  readonly rootSeqColumns = new Set<number>();
+  private chunkRoot: CST.Token | undefined;
+
   constructor(private readonly text: string) {}
+
+  /** One YAML document (at `base` within the file) whose root is a block collection of `kind`. */
+  document(source: string, base: number, kind: 'block-map' | 'block-seq', cut?: { at: number; length: number }): { value: unknown; node: LightNode } {
+    this.base = base;
+    this.cut = cut ?? { at: Infinity, length: 0 };
+    // A chunk of the profiles list sits one level below the root.
+    const depth = kind === 'block-seq' ? 1 : 0;
+    let doc: CST.Document | undefined;
+    for (const token of withPlainEnv(() => [...new Parser().parse(source)])) {
+      // Comments and blank lines around the document.
+      if (token.type === 'comment' || token.type === 'newline' || token.type === 'space') this.space(token);
+      else if (token.type !== 'document' || doc) decline();
+      else doc = token;
+    }
+    if (!doc || doc.value?.type !== kind) decline();
+    this.chunkRoot = kind === 'block-seq' ? doc.value : undefined;
+    let sawDocStart = false;
+    for (const t of doc.start) {
+      if (t.type === 'doc-start' && !sawDocStart && base === 0) sawDocStart = true;
+      else this.space(t);
+    }
+    // `--- key: value` on one line is an error for the composer.
+    if (sawDocStart && !doc.start.some((t) => t.type === 'newline')) decline();
+    for (const t of doc.end ?? []) this.space(t);
+    const { value, node } = this.node(doc.value, depth);
+    return { value, node: node! };
+  }
 
   /** Whitespace and comments: a comment must follow white space (the composer's rule). */
   space(t: CST.SourceToken): void {
     if (!OK_SPACE.has(t.type)) decline();
-    if (t.type === 'comment' && t.offset > 0) {
-      const c = this.text[t.offset - 1];
+    const at = this.abs(t.offset);
+    if (t.type === 'comment' && at > 0) {
+      const c = this.text[at - 1];
       if (c !== ' ' && c !== '\n') decline();
     }
   }
@@ -119,7 +208,7 @@ class Reader {
       case 'scalar':
       case 'single-quoted-scalar':
       case 'double-quoted-scalar':
-        return { value: this.scalar(t).value, node: depth < DEPTH ? { off: t.offset } : undefined };
+        return { value: this.scalar(t).value, node: depth < DEPTH ? { off: this.abs(t.offset) } : undefined };
       default:
         return decline();
     }
@@ -137,7 +226,7 @@ class Reader {
   map(t: CST.BlockMap, depth: number): { value: unknown; node: LightNode | undefined } {
     const out: Record<string, unknown> = {};
     const keep = depth < DEPTH;
-    const node: LightNode | undefined = keep ? { off: t.offset, keys: [], keyOffs: [], kids: [] } : undefined;
+    const node: LightNode | undefined = keep ? { off: this.abs(t.offset), keys: [], keyOffs: [], kids: [] } : undefined;
     let col = -1;
     for (let i = 0; i < t.items.length; i++) {
       const item = t.items[i]!;
@@ -150,9 +239,9 @@ class Reader {
       if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
       for (const s of item.start) this.space(s);
       // Every key at the same column, each after the first alone at the start of its line.
-      const c = this.column(key.offset);
+      const c = this.column(this.abs(key.offset));
       if (i === 0) col = c;
-      else if (c !== col || !this.startsLine(key.offset)) decline();
+      else if (c !== col || !this.startsLine(this.abs(key.offset))) decline();
       if (key.source.length > 1000) decline();
       const k = this.scalar(key);
       if (typeof k.value !== 'string' || (key.type === 'scalar' && !k.plainString)) decline();
@@ -178,7 +267,7 @@ class Reader {
       }
       if (node) {
         node.keys!.push(name);
-        node.keyOffs!.push(key.offset);
+        node.keyOffs!.push(this.abs(key.offset));
         node.kids!.push(child);
       }
     }
@@ -187,7 +276,7 @@ class Reader {
 
   seq(t: CST.BlockSequence, depth: number): { value: unknown; node: LightNode | undefined } {
     const out: unknown[] = [];
-    const node: LightNode | undefined = depth < DEPTH ? { off: t.offset, kids: [] } : undefined;
+    const node: LightNode | undefined = depth < DEPTH ? { off: this.abs(t.offset), kids: [] } : undefined;
     let col = -1;
     for (let i = 0; i < t.items.length; i++) {
       const item = t.items[i]!;
@@ -203,9 +292,10 @@ class Reader {
         this.space(s);
         if (s.type === 'newline' && s.offset > ind[0]!.offset) newline = true;
       }
-      const c = this.column(ind[0]!.offset);
+      const c = this.column(this.abs(ind[0]!.offset));
       if (i === 0) col = c;
-      else if (c !== col || !this.startsLine(ind[0]!.offset)) decline();
+      else if (c !== col || !this.startsLine(this.abs(ind[0]!.offset))) decline();
+      if (depth === 1 && t === this.chunkRoot) this.rootSeqColumns.add(c);
       if (item.value === undefined) {
         out.push(null);
         node?.kids!.push({ off: -1 });
@@ -228,7 +318,7 @@ class Reader {
     const keep = depth < DEPTH;
     const list: unknown[] = [];
     const obj: Record<string, unknown> = {};
-    const node: LightNode | undefined = keep ? (isMap ? { off: t.offset, keys: [], keyOffs: [], kids: [] } : { off: t.offset, kids: [] }) : undefined;
+    const node: LightNode | undefined = keep ? (isMap ? { off: this.abs(t.offset), keys: [], keyOffs: [], kids: [] } : { off: this.abs(t.offset), kids: [] }) : undefined;
     for (let i = 0; i < t.items.length; i++) {
       const item = t.items[i]!;
       let commas = 0;
@@ -244,7 +334,7 @@ class Reader {
       if (!isMap) {
         if (item.key !== undefined || item.sep !== undefined) decline();
         list.push(value);
-        node?.kids!.push({ off: v.offset });
+        node?.kids!.push({ off: this.abs(v.offset) });
         continue;
       }
       // `key: value` with exactly `:` and spaces between them.
@@ -261,8 +351,8 @@ class Reader {
       obj[k] = value;
       if (node) {
         node.keys!.push(k);
-        node.keyOffs!.push(key.offset);
-        node.kids!.push({ off: v.offset });
+        node.keyOffs!.push(this.abs(key.offset));
+        node.kids!.push({ off: this.abs(v.offset) });
       }
     }
     const [close, ...rest] = t.end;

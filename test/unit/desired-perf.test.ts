@@ -31,8 +31,8 @@ function lightPaths(n: LightNode, prefix: InstancePath = [], out: { path: Instan
 }
 
 /** Asserts the fast path agrees with the full parser on `text`; returns whether it accepted. */
-function agrees(text: string): boolean {
-  const fast = parseFast(text);
+function agrees(text: string, chunkItems?: number): boolean {
+  const fast = parseFast(text, chunkItems === undefined ? {} : { chunkItems });
   if (!fast) return false;
   const full = parseYaml('f.yaml', text);
   if ('issues' in full) throw new Error(`fast path accepted a document with errors: ${full.issues.map((i) => i.message).join('; ')}\n${text}`);
@@ -98,10 +98,14 @@ profiles:
 describe('fast path', () => {
   it('agrees with the full parser on a sample with every construct it accepts', () => {
     expect(agrees(SAMPLE)).toBe(true);
+    // The profiles list parsed in chunks of one and of two items.
+    expect(agrees(SAMPLE, 1)).toBe(true);
+    expect(agrees(SAMPLE, 2)).toBe(true);
   });
 
   it('agrees on the generators used by the scale test and the benchmarks', () => {
     expect(agrees(fileYaml(0, 50))).toBe(true);
+    expect(agrees(fileYaml(0, 50), 7)).toBe(true);
     expect(agrees(`version: 1\nprofiles:\n${Array.from({ length: 50 }, (_, i) => benchProfileYaml(profileAt(i))).join('\n')}`)).toBe(true);
   });
 
@@ -114,6 +118,7 @@ describe('fast path', () => {
       if (text.length > 100_000) continue;
       try {
         agrees(text);
+        agrees(text, 1);
       } catch (e) {
         throw new Error(`${path.relative(ROOT, f)}: ${(e as Error).message}`);
       }
@@ -147,7 +152,7 @@ describe('fast path', () => {
     );
     let accepted = 0;
     fc.assert(
-      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => {
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.constantFrom(1, 2, 200), (ms, chunkItems) => {
         let t = base;
         for (const m of ms) {
           const at = m.at % (t.length + 1);
@@ -161,7 +166,7 @@ describe('fast path', () => {
             t = lines.join('\n');
           }
         }
-        if (agrees(t)) accepted++;
+        if (agrees(t, chunkItems)) accepted++;
       }),
       { numRuns: 1500, seed: 6 },
     );
