@@ -4,7 +4,7 @@
  * `--changed-since` the base (loading, and for the incremental plan reading the base from git,
  * included in the times).
  *
- *   npx tsx bench/incremental-bench.ts [count=10000] [changed=10] [latencyMs=20] [concurrency=8] [fullConcurrency=concurrency, 0 = skip]
+ *   npx tsx bench/incremental-bench.ts [count=10000] [changed=10] [latencyMs=20] [concurrency=8] [fullConcurrency=concurrency, 0 = skip] [spread|clustered]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +21,7 @@ export interface IncrementalBenchResult {
   latencyMs: number;
   concurrency: number;
   fullConcurrency: number;
+  layout: 'spread' | 'clustered';
   fullReads: number;
   fullMs: number;
   fullOperations: number;
@@ -43,6 +44,8 @@ export async function benchIncremental(o: {
   concurrency: number;
   /** Concurrency of the full plan (default `concurrency`); `0` skips it (its reads are `count`). */
   fullConcurrency?: number;
+  /** `spread` (default): the changed profiles lie in different files; `clustered`: consecutive, in one file. */
+  layout?: 'spread' | 'clustered';
 }): Promise<IncrementalBenchResult> {
   const gen: GenOptions = { count: o.count, differ: 0, missing: 0 };
   const repo = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-inc-'));
@@ -55,7 +58,7 @@ export async function benchIncremental(o: {
     await seedEmulator(emu.adminUrl, gen);
 
     // The change: `changed` profiles spread over the repository get a new name.
-    const step = Math.max(1, Math.floor(o.count / o.changed));
+    const step = o.layout === 'clustered' ? 1 : Math.max(1, Math.floor(o.count / o.changed));
     const perFile = Math.ceil(o.count / files.length);
     for (let k = 0; k < o.changed; k++) {
       const i = k * step;
@@ -93,6 +96,7 @@ export async function benchIncremental(o: {
     if (inc.value.plan.scope?.incremental?.skipped !== o.count - o.changed) throw new Error(`expected ${o.changed} changed profiles, scope ${JSON.stringify(inc.value.plan.scope)}`);
     return {
       ...o,
+      layout: o.layout ?? 'spread',
       fullConcurrency,
       fullReads: full ? full.value.reads : o.count,
       fullMs: full ? Math.round(full.ms) : NaN,
@@ -110,7 +114,8 @@ export async function benchIncremental(o: {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [count = 10_000, changed = 10, latencyMs = 20, concurrency = 8, fullConcurrency = concurrency] = process.argv.slice(2).map(Number);
-  const r = await benchIncremental({ count, changed, latencyMs, concurrency, fullConcurrency });
+  const [count = 10_000, changed = 10, latencyMs = 20, concurrency = 8, fullConcurrency = concurrency] = process.argv.slice(2, 7).map(Number);
+  const layout = process.argv[7] === 'clustered' ? 'clustered' : 'spread';
+  const r = await benchIncremental({ count, changed, latencyMs, concurrency, fullConcurrency, layout });
   console.log(JSON.stringify(r));
 }
