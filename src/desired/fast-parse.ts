@@ -44,6 +44,8 @@ export interface FastParsed {
   data: Record<string, unknown>;
   root: LightNode;
   lines: LineCounter;
+  /** Set when the profiles list went to `onChunk` piece by piece instead of into `data`. */
+  chunked?: true;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface FastParsed {
  * A long `profiles` list is parsed in chunks of `chunkItems` items, so that no syntax tree of a
  * whole 10,000-profile file is ever held (see `splitProfiles`).
  */
-export function parseFast(text: string, o: { chunkItems?: number } = {}): FastParsed | undefined {
+export function parseFast(text: string, o: { chunkItems?: number; onChunk?: (part: FastParsed) => void } = {}): FastParsed | undefined {
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
     const reader = new Reader(text);
@@ -61,6 +63,9 @@ export function parseFast(text: string, o: { chunkItems?: number } = {}): FastPa
       ? reader.document(text.slice(0, split.start) + text.slice(split.end), 0, 'block-map', { at: split.start, length: split.end - split.start })
       : reader.document(text, 0, 'block-map');
     const data = value as Record<string, unknown>;
+    const lines = new LineCounter();
+    lines.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
     if (split) {
       const k = root.keys!.indexOf('profiles');
       if (k < 0 || root.keyOffs![k] !== split.keyOffset || data.profiles !== null) return undefined;
@@ -69,18 +74,23 @@ export function parseFast(text: string, o: { chunkItems?: number } = {}): FastPa
       for (let c = 0; c < split.cuts.length; c++) {
         const from = split.cuts[c]!;
         const r = reader.document(text.slice(from, split.cuts[c + 1] ?? split.end), from, 'block-seq');
+        // Every item of the list at one column (each chunk checked its own).
+        if (reader.rootSeqColumns.size !== 1) return undefined;
+        if (o.onChunk) {
+          // The file as if its list held only this chunk; positions stay those of the file.
+          const kids = root.kids!.slice();
+          kids[k] = r.node;
+          o.onChunk({ data: { ...data, profiles: r.value }, root: { ...root, kids }, lines });
+          continue;
+        }
         if (c === 0) seq.off = r.node.off;
         for (const v of r.value as unknown[]) list.push(v);
         for (const n of r.node.kids!) seq.kids!.push(n);
       }
-      // Every item of the list at one column (each chunk checked its own).
-      if (reader.rootSeqColumns.size !== 1) return undefined;
+      if (o.onChunk) return { data, root, lines, chunked: true };
       data.profiles = list;
       root.kids![k] = seq;
     }
-    const lines = new LineCounter();
-    lines.addNewLine(0);
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
     return { data, root, lines };
   } catch (e) {
     if (e instanceof Decline) return undefined;

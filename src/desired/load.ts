@@ -5,7 +5,7 @@
  */
 import { checkAcrossFiles, type ProfileEntry } from './across-files.js';
 import { DEFAULT_MAX_FILE_BYTES, readInput, resolveInputs } from './files.js';
-import { parseFast } from './fast-parse.js';
+import { parseFast, type FastParsed } from './fast-parse.js';
 import { documentSource, fastSource, loadFile, type FileResult } from './load-file.js';
 import { parseYaml } from './parse.js';
 import type { DesiredProfile, DesiredState, ValidationIssue } from './types.js';
@@ -60,11 +60,22 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
  * path declines, is read (again) by the full parser, which names every error's position.
  */
 function loadText(display: string, text: string, env: LoadOptions['env']): FileResult | { issues: ValidationIssue[] } {
-  const fast = parseFast(text);
-  if (fast) {
-    const src = fastSource(display, fast);
+  // A long list is loaded chunk by chunk as it is parsed, so that each chunk's plain data and
+  // positions are garbage before the next: only the built profiles stay.
+  const acc: FileResult = { profiles: [], entries: [], issues: [] };
+  let clean = true;
+  const take = (part: FastParsed): void => {
+    if (!clean) return;
+    const src = fastSource(display, part);
     const r = loadFile(src, env);
-    if (r.issues.length === 0 && !src.missed()) return r;
+    if (r.issues.length > 0 || src.missed()) clean = false;
+    for (const p of r.profiles) acc.profiles.push(p);
+    for (const e of r.entries) acc.entries.push(e);
+  };
+  const fast = parseFast(text, { onChunk: take });
+  if (fast) {
+    if (!fast.chunked) take(fast);
+    if (clean) return acc;
   }
   const parsed = parseYaml(display, text);
   if ('issues' in parsed) return { issues: parsed.issues };

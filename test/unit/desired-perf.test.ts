@@ -5,12 +5,14 @@
  * YAML file of the repository's fixtures and examples, on the generators' output, and on
  * randomly mutated documents (fast-check), where it has to decline whatever is broken.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { globSync } from 'tinyglobby';
 import { describe, expect, it } from 'vitest';
 import { parseFast, type LightNode } from '../../src/desired/fast-parse.js';
+import { loadDesired } from '../../src/desired/load.js';
 import { documentSource, fastSource, loadFile } from '../../src/desired/load-file.js';
 import { parseYaml } from '../../src/desired/parse.js';
 import type { InstancePath } from '../../src/desired/positions.js';
@@ -191,5 +193,26 @@ describe('fast path', () => {
     expect(clean.issues).toEqual([]);
     expect(clean).toEqual(loadFile(documentSource(full2.file), {}));
     expect(clean.profiles.map((p) => p.distinct_id)).toEqual(['cust-1', 'cust-2', 'cust-3', 'cust-4']);
+  });
+
+  it('loadDesired (chunk by chunk on the fast path) returns what the full parser gives', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fyno-perf-'));
+    try {
+      // 230 profiles: several chunks of 50, with the file's defaults merged into each.
+      const text = fileYaml(100, 330);
+      writeFileSync(path.join(dir, 'a.yaml'), text);
+      writeFileSync(path.join(dir, 'b.yaml'), SAMPLE);
+      const got = await loadDesired(['a.yaml', 'b.yaml'], { env: {}, cwd: dir });
+      expect(got.issues).toEqual([]);
+      const full = (name: string, t: string) => {
+        const parsed = parseYaml(name, t);
+        if ('issues' in parsed) throw new Error('unexpected');
+        return loadFile(documentSource(parsed.file), {});
+      };
+      expect(got.state.profiles).toEqual([...full('a.yaml', text).profiles, ...full('b.yaml', SAMPLE).profiles]);
+      expect(got.state.profiles).toHaveLength(234);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
