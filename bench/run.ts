@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchApply } from './apply-bench.js';
 import { benchFaults } from './faults-bench.js';
+import { benchIncremental } from './incremental-bench.js';
 import { benchPlan } from './plan-bench.js';
 import { benchPureDiff } from './plan-diff.js';
 import { benchScale } from './scale-bench.js';
@@ -93,6 +94,17 @@ if (want('faults')) {
   out(`| operations in the following plan | ${r.replanOperations} |`);
   out(`| duplicated list values or tokens | ${r.duplicateListValues} |`);
   out(`| wall time | ${ms(r.applyMs)} |`);
+}
+
+if (want('incremental')) {
+  const r = await benchIncremental({ count: N, changed: 10, latencyMs: LAT, concurrency: CONC });
+  out();
+  out(`## Incremental plan: ${N.toLocaleString('en')} profiles in git, a change touching 10, ${LAT} ms latency, concurrency ${CONC}`);
+  out();
+  out('| | reads | wall time | operations |');
+  out('|---|---|---|---|');
+  out(`| full plan | ${r.fullReads} | ${ms(r.fullMs)} | ${r.fullOperations} |`);
+  out(`| \`plan --changed-since\` | ${r.incReads} | ${ms(r.incMs)} (of which loading both revisions: ${ms(r.incLoadMs)}) | ${r.incOperations} |`);
 }
 
 if (want('scale')) {
