@@ -10,6 +10,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
+import { seededRandom as rng } from '../src/fyno/emulator/faults.js';
 
 export const HEADER = [
   'Record ID',
@@ -35,17 +36,6 @@ export const HEADER = [
   'Notes',
 ];
 
-/** mulberry32: a small, fast, seedable PRNG (same seed → same file). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Priya', 'James', 'Aarav', 'Olivia', 'Liam', 'Ananya', 'Noah', 'Emma', 'Rohan', 'Sophia', 'Mateo', 'Isabella', 'Arjun', 'Mia', 'Lucas', 'Zoë', 'José', 'Chloé', 'Wei', 'Fatima', "O'Brien", 'Diya', 'Ethan', 'Amelia'];
 const LAST = ['Sharma', 'Smith', 'Patel', 'Johnson', 'García', 'Williams', 'Iyer', 'Brown', 'Müller', 'Jones', 'Nguyen', 'Kapoor', 'Davis', 'Okafor', 'Rossi', 'Chen', 'Singh', 'Martin', 'Kowalski', 'Reddy'];

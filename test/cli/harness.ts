@@ -7,9 +7,9 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/output.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { runMain, type CliRun } from '../support/cli.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -17,11 +17,7 @@ export const EXAMPLE = path.join(ROOT, 'examples/basic');
 export const KEY = 'sk-cli-test-5f1e9a7c3b';
 export const WSID = 'FYCLITEST1';
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun };
 
 export type StartOptions = Omit<NonNullable<EmulatorOptions>, 'apiKey' | 'workspace'>;
 
@@ -45,26 +41,12 @@ export function envFor(emu: { baseUrl: string } | null, extra: Record<string, st
   };
 }
 
-export async function runCli(
+export function runCli(
   argv: string[],
   env: Record<string, string | undefined>,
   o: { cwd?: string; confirm?: CliIO['confirm']; signal?: AbortSignal } = {},
 ): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => void (stdout += s) },
-    stderr: { write: (s: string) => void (stderr += s) },
-    env,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    stdinIsTTY: Boolean(o.confirm),
-    cwd: o.cwd ?? ROOT,
-    ...(o.confirm ? { confirm: o.confirm } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  return runMain(argv, { ...o, cwd: o.cwd ?? ROOT, env });
 }
 
 /** Total `/v1` requests and writes the emulator has seen. */

@@ -12,18 +12,8 @@ import { loadDesired } from '../../src/desired/load.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { dedupeReads } from '../../src/fyno/fetch-actual.js';
 import { commitAll, git, gitRepo } from './incremental-support.js';
+import { seededRandom as prng } from '../../src/fyno/emulator/faults.js';
 
-/** mulberry32: a small seeded PRNG so that a failing case can be replayed by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Model {
   distinct_id: string;

@@ -3,9 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/output.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { runMain, type CliRun } from '../support/cli.js';
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -27,27 +26,9 @@ export function commitAll(dir: string, message: string): string {
   return git(dir, 'rev-parse', 'HEAD');
 }
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun };
 
-export async function runCli(argv: string[], env: Record<string, string | undefined>, cwd: string): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => void (stdout += s) },
-    stderr: { write: (s: string) => void (stderr += s) },
-    env,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    stdinIsTTY: false,
-    cwd,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+export const runCli = (argv: string[], env: Record<string, string | undefined>, cwd: string): Promise<CliRun> => runMain(argv, { cwd, env });
 
 export const KEY = 'sk-incremental-test-3c9d2e1f';
 export const WSID = 'FYINCTEST1';

@@ -17,6 +17,7 @@ import type { CliIO } from '../../src/cli/output.js';
 import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { stableStringify } from '../../src/plan/normalize.js';
 import { shardOf } from '../../src/plan/shard.js';
+import { seededRandom as rng } from '../../src/fyno/emulator/faults.js';
 
 const KEY = 'shard-test-key';
 let emu: RunningEmulator;
@@ -47,17 +48,6 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout, stderr };
 }
 
-/** A small deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Generated {
   files: Record<string, string>;
