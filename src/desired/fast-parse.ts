@@ -15,6 +15,7 @@
 import { CST, LineCounter, Parser } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
 import type { SourceRef } from './types.js';
+import { withPlainEnv } from './parse.js';
 
 /**
  * Where a node is: its start offset and, for mappings and sequences near the root, its
@@ -471,13 +472,3 @@ function child(n: LightNode, seg: PathSegment): LightNode | undefined {
   return typeof seg === 'number' ? n.kids?.[seg] : undefined;
 }
 
-/** See parse.ts: yaml reads process.env per token. */
-function withPlainEnv<T>(f: () => T): T {
-  const real = process.env;
-  try {
-    process.env = { ...(real.LOG_TOKENS !== undefined ? { LOG_TOKENS: real.LOG_TOKENS } : {}), ...(real.LOG_STREAM !== undefined ? { LOG_STREAM: real.LOG_STREAM } : {}) };
-    return f();
-  } finally {
-    process.env = real;
-  }
-}

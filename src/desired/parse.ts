@@ -75,7 +75,7 @@ function firstAlias(doc: Document.Parsed): number | undefined {
  * which made up 15–25 % of parsing a 100,000-profile file. Parsing is synchronous, so no other
  * code can observe a plain copy standing in for the duration; the real one is always restored.
  */
-function withPlainEnv<T>(f: () => T): T {
+export function withPlainEnv<T>(f: () => T): T {
   const real = process.env;
   try {
     process.env = { ...(real.LOG_TOKENS !== undefined ? { LOG_TOKENS: real.LOG_TOKENS } : {}), ...(real.LOG_STREAM !== undefined ? { LOG_STREAM: real.LOG_STREAM } : {}) };
