@@ -132,8 +132,9 @@ export type SuppressionDelete = { _id: string } | { distinct_id: string } | { de
 export interface CallOptions {
   signal?: AbortSignal;
   /**
-   * The caller declares the request safe to repeat: only then are writes retried on 429, 5xx,
-   * timeouts and network errors. Reads are always safe.
+   * The caller declares the request safe to repeat: only then are writes retried on 5xx,
+   * timeouts and connection resets. Reads are always safe. Any write is also retried when it was
+   * certainly not applied: refused with 429, or the connection was never opened (ECONNREFUSED…).
    */
   idempotent?: boolean;
 }
