@@ -7,30 +7,18 @@
 import type { DesiredProfile, DesiredState } from '../../src/desired/types.js';
 import { FynoApiError } from '../../src/fyno/errors.js';
 import type { DistinctId, FynoApi } from '../../src/fyno/types.js';
+import { readsFor } from '../../src/create-plan.js';
+import { fetchActual } from '../../src/fyno/fetch-actual.js';
 import { buildPlan } from '../../src/plan/build.js';
+import { profile } from '../unit/plan-builders.js';
 import { planProfile } from '../../src/plan/diff.js';
 import type { ActualSnapshot, Operation, Plan } from '../../src/plan/types.js';
 
 export const CREATED_AT = '2026-01-02T03:04:05.000Z';
 
-function managesPreferences(d: DesiredProfile): boolean {
-  return d.state === 'present' && (d.preferences !== undefined || d.exact.preferences);
-}
-
-/** What the planner needs: every profile and merge source, preferences when managed. */
+/** What the planner needs: every profile and merge source, preferences when managed (read one at a time). */
 export async function readActual(api: FynoApi, d: DesiredState): Promise<Map<DistinctId, ActualSnapshot>> {
-  const reads = new Map<DistinctId, boolean>();
-  for (const p of d.profiles) {
-    const prefs = managesPreferences(p);
-    reads.set(p.distinct_id, (reads.get(p.distinct_id) ?? false) || prefs);
-    if (p.state === 'present') for (const s of p.merge_from) reads.set(s, (reads.get(s) ?? false) || prefs);
-  }
-  const out = new Map<DistinctId, ActualSnapshot>();
-  for (const [id, prefs] of reads) {
-    const profile = await api.getProfile(id);
-    out.set(id, { profile, ...(prefs ? { preferences: await api.getPreferences(id) } : {}) });
-  }
-  return out;
+  return (await fetchActual(api, readsFor(d.profiles), { concurrency: 1 })).snapshots;
 }
 
 export async function planFor(api: FynoApi, d: DesiredState): Promise<Plan> {
@@ -110,17 +98,7 @@ export interface Scenario {
 const AT = { file: 'profiles.yaml', line: 1, column: 1 };
 
 function want(distinct_id: string, fields: Partial<DesiredProfile>): DesiredProfile {
-  return {
-    distinct_id,
-    at: AT,
-    refs: {},
-    state: 'present',
-    protected: false,
-    merge_from: [],
-    exact: { properties: false, preferences: false },
-    sensitive: [],
-    ...fields,
-  };
+  return profile(distinct_id, { at: AT, ...fields });
 }
 
 /**

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/output.js';
 import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { runMain } from '../support/cli.js';
 
 const KEY = 'pull-test-key';
 let emu: RunningEmulator;
@@ -27,21 +28,8 @@ beforeEach(async () => {
   return () => rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { FYNO_API_KEY: KEY, FYNO_WSID: emu.workspace, FYNO_BASE_URL: emu.baseUrl, FYNO_ENV: 'live', HOME: '/home/someone' },
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    stdinIsTTY: false,
-    cwd: dir,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[]) =>
+  runMain(argv, { cwd: dir, env: { FYNO_API_KEY: KEY, FYNO_WSID: emu.workspace, FYNO_BASE_URL: emu.baseUrl, FYNO_ENV: 'live', HOME: '/home/someone' } });
 
 const TRICKY = { t: 'true', d: '2024-01-01', z: '0123', n: 'null', v: '${HOME}', y: 'yes', c: 'a: b #c', e: '', tags: ['0123', 'true', 7], num: 42, flag: false, ts: '2024-03-01T10:00:00Z' };
 

@@ -11,9 +11,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../../src/cli/main.js';
 import { shardRate } from '../../src/cli/commands/common.js';
-import type { CliIO } from '../../src/cli/output.js';
+import { runMain } from '../support/cli.js';
 import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { stableStringify } from '../../src/plan/normalize.js';
 import { shardOf } from '../../src/plan/shard.js';
@@ -32,21 +31,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { FYNO_API_KEY: KEY, FYNO_WSID: emu.workspace, FYNO_BASE_URL: emu.baseUrl, FYNO_ENV: 'live' },
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    stdinIsTTY: false,
-    cwd: dir,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[]) =>
+  runMain(argv, { cwd: dir, env: { FYNO_API_KEY: KEY, FYNO_WSID: emu.workspace, FYNO_BASE_URL: emu.baseUrl, FYNO_ENV: 'live' } });
 
 
 interface Generated {
