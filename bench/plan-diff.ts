@@ -35,7 +35,7 @@ function desiredProfile(i: number): DesiredProfile {
   return {
     distinct_id: id,
     at: AT,
-    refs: {},
+    refs: { file: AT.file, keys: [], pos: [] },
     state: i % 100 === 99 ? 'absent' : 'present',
     protected: false,
     merge_from: [],

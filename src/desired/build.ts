@@ -11,13 +11,13 @@ import { isMap, isPair, isScalar, type Node } from 'yaml';
 import type { DistinctId, PreferenceUpdate, PropertyValue, Token } from '../fyno/types.js';
 import { normalizeEmail } from '../plan/normalize.js';
 import type { InstancePath, PositionIndex } from './positions.js';
-import type { DesiredChannels, DesiredProfile, DesiredProperty, SourceRef } from './types.js';
+import type { DesiredChannels, DesiredProfile, DesiredProperty, FieldRefs, SourceRef } from './types.js';
 import { asRecord, PHONE_CHANNELS, phoneE164 } from './values.js';
 
 /** A profile-like mapping with where its keys are and which of its fields came from `${VAR}`. */
 export interface Layer {
   value: Record<string, unknown>;
-  refs: Record<string, SourceRef>;
+  refs: FieldRefs;
   /** Field paths (as in `refs`) whose value came from the environment. */
   sensitive: Set<string>;
 }
@@ -25,27 +25,51 @@ export interface Layer {
 const NESTED = new Set(['channels', 'properties', 'manage']);
 
 /** Key positions of the managed fields of a profile or `defaults` mapping node. */
-export function collectRefs(node: unknown, file: string, positions: PositionIndex): Record<string, SourceRef> {
-  const refs: Record<string, SourceRef> = {};
-  const at = (n: Node | null | undefined): SourceRef | undefined => {
-    if (!n?.range) return undefined;
-    const { line, column } = positions.offset(n.range[0]);
-    return { file, line, column };
-  };
+export function collectRefs(node: unknown, file: string, positions: PositionIndex): FieldRefs {
+  const refs: FieldRefs = { file, keys: [], pos: [] };
   const walk = (n: unknown, prefix: string, depth: number): void => {
     if (!isMap(n)) return;
     for (const pair of n.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const key = String(pair.key.value);
       const path = prefix === '' ? key : `${prefix}.${key}`;
-      const r = at(pair.key as Node);
-      if (r) refs[path] = r;
+      const range = (pair.key as Node).range;
+      if (range) {
+        const { line, column } = positions.offset(range[0]);
+        addRef(refs, path, line, column);
+      }
       if (prefix === '' && (NESTED.has(key) || key === 'preferences')) walk(pair.value, key, depth + 1);
       else if (prefix.startsWith('preferences') && depth === 1) walk(pair.value, path, depth + 1);
     }
   };
   walk(node, '', 0);
   return refs;
+}
+
+// Field paths repeat across profiles (`channels.email` in every one): one string for each.
+const paths = new Map<string, string>();
+const MAX_PATHS = 100_000;
+
+/** Adds (or moves) the position of field path `key`. */
+export function addRef(refs: FieldRefs, key: string, line: number, column: number): void {
+  const i = refs.keys.indexOf(key);
+  if (i >= 0) {
+    refs.pos[2 * i] = line;
+    refs.pos[2 * i + 1] = column;
+    return;
+  }
+  refs.keys.push(fieldPath(key));
+  refs.pos.push(line, column);
+}
+
+/** The one string for a field path (or another string that repeats across profiles). */
+export function fieldPath(key: string): string {
+  let k = paths.get(key);
+  if (k === undefined) {
+    k = key;
+    if (paths.size < MAX_PATHS) paths.set(k, k);
+  }
+  return k;
 }
 
 /** `['channels', 'push', 0, 'token']` → `channels.push`: the granularity of `refs` and `sensitive`. */
@@ -73,21 +97,25 @@ export function buildProfile(id: DistinctId, at: SourceRef, own: Layer, defaults
     if (field.startsWith('preferences.')) return Object.keys(group).some((t) => rest === t || rest.startsWith(`${t}.`));
     return rest in group;
   };
-  const refs: Record<string, SourceRef> = {};
+  const refs: FieldRefs = { file: own.refs.file, keys: [], pos: [] };
+  const fromDefaults = (i: number): void => addRef(refs, defaults.refs.keys[i]!, defaults.refs.pos[2 * i]!, defaults.refs.pos[2 * i + 1]!);
   const sensitive = new Set<string>();
   if (!isAbsent) {
-    for (const [k, r] of Object.entries(defaults.refs)) if (!fromOwn(k)) refs[k] = r;
+    defaults.refs.keys.forEach((k, i) => {
+      if (!fromOwn(k)) fromDefaults(i);
+    });
     for (const s of defaults.sensitive) if (!fromOwn(s)) sensitive.add(s);
-  } else if (defaults.refs.protected && !('protected' in p)) {
-    refs.protected = defaults.refs.protected;
+  } else if (defaults.refs.keys.includes('protected') && !('protected' in p)) {
+    fromDefaults(defaults.refs.keys.indexOf('protected'));
   }
-  Object.assign(refs, own.refs);
+  own.refs.keys.forEach((k, i) => addRef(refs, k, own.refs.pos[2 * i]!, own.refs.pos[2 * i + 1]!));
   for (const s of own.sensitive) sensitive.add(s);
 
   const base: DesiredProfile = {
     distinct_id: id,
     at,
-    refs,
+    // Exactly sized: a list grown by push keeps spare room, a lot of it across 100,000 profiles.
+    refs: { file: refs.file, keys: refs.keys.slice(), pos: refs.pos.slice() },
     state: isAbsent ? 'absent' : 'present',
     protected: isProtected,
     merge_from: [],
@@ -113,7 +141,7 @@ export function buildProfile(id: DistinctId, at: SourceRef, own: Layer, defaults
   const manage = mergeOne(d.manage, p.manage);
   if (manage) base.exact = { properties: manage.properties === 'exact', preferences: manage.preferences === 'exact' };
 
-  base.sensitive = [...sensitive].filter((s) => s in refs).sort();
+  base.sensitive = [...sensitive].filter((s) => refs.keys.includes(s)).sort();
   return base;
 }
 

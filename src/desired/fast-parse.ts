@@ -14,7 +14,8 @@
  */
 import { CST, LineCounter, Parser } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
-import type { SourceRef } from './types.js';
+import { addRef } from './build.js';
+import type { FieldRefs } from './types.js';
 import { withPlainEnv } from './parse.js';
 
 /**
@@ -446,15 +447,15 @@ export class LightPositions {
   }
 
   /** Key positions of the managed fields of the mapping at path (as build.ts `collectRefs`). */
-  refs(path: InstancePath, file: string): Record<string, SourceRef> {
-    const refs: Record<string, SourceRef> = {};
+  refs(path: InstancePath, file: string): FieldRefs {
+    const refs: FieldRefs = { file, keys: [], pos: [] };
     const walk = (n: LightNode | undefined, prefix: string, depth: number): void => {
       if (!n?.keys) return;
       for (let i = 0; i < n.keys.length; i++) {
         const key: string = n.keys[i]!;
         const p = prefix === '' ? key : `${prefix}.${key}`;
         const { line, column } = this.offset(n.keyOffs![i]!);
-        refs[p] = { file, line, column };
+        addRef(refs, p, line, column);
         if (prefix === '' && (key === 'channels' || key === 'properties' || key === 'manage' || key === 'preferences')) walk(n.kids![i], key, depth + 1);
         else if (prefix.startsWith('preferences') && depth === 1) walk(n.kids![i], p, depth + 1);
       }

@@ -10,7 +10,7 @@ import { LightPositions, type FastParsed } from './fast-parse.js';
 import type { ParsedFile } from './parse.js';
 import { renderPath, type InstancePath, type LinePos, type PathSegment } from './positions.js';
 import { checkSchema } from './schema.js';
-import type { DesiredProfile, SourceRef, ValidationIssue } from './types.js';
+import { fieldRef, type DesiredProfile, type FieldRefs, type SourceRef, type ValidationIssue } from './types.js';
 import { asRecord, checkValues } from './values.js';
 
 export interface FileResult {
@@ -29,7 +29,7 @@ export interface FileSource {
   /** As `PositionIndex.at`. */
   at(path: InstancePath, opts?: { key?: boolean }): LinePos;
   /** `refs` of the profile-like mapping at `['defaults']` or `['profiles', i]`. */
-  refs(path: InstancePath): Record<string, SourceRef>;
+  refs(path: InstancePath): FieldRefs;
 }
 
 /** A file read by the full parser (parse.ts): the reference for positions. */
@@ -166,7 +166,7 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
     const id = validId(p);
     if (id === undefined || isBlocked(path('distinct_id'))) return;
     const refs = pf.refs(path());
-    const at: SourceRef = refs.distinct_id ?? { file: pf.display, ...pf.at(path()) };
+    const at: SourceRef = fieldRef(refs, 'distinct_id') ?? { file: pf.display, ...pf.at(path()) };
     const idAt: SourceRef = { file: pf.display, ...pf.at(path('distinct_id')) };
     const mergeFrom: ProfileEntry['mergeFrom'] = [];
     if (!isBlocked(path('merge_from'))) {

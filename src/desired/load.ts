@@ -4,7 +4,8 @@
  * thrown for bad input and nothing is printed.
  */
 import { checkAcrossFiles, type ProfileEntry } from './across-files.js';
-import { DEFAULT_MAX_FILE_BYTES, readInput, resolveInputs } from './files.js';
+import { DEFAULT_MAX_FILE_BYTES, readInput, resolveInputs, type InputFile } from './files.js';
+import { loadFilesInParallel } from './load-parallel.js';
 import { parseFast, type FastParsed } from './fast-parse.js';
 import { documentSource, fastSource, loadFile, type FileResult } from './load-file.js';
 import { parseYaml } from './parse.js';
@@ -17,6 +18,13 @@ export interface LoadOptions {
   cwd: string;
   /** Files larger than this are refused unread (default 20 MB). */
   maxFileBytes?: number;
+  /**
+   * Worker threads that read files side by side (load-parallel.ts); 0 reads every file in this
+   * thread. Default: one per core, when there are several files and enough to read.
+   */
+  workers?: number;
+  /** The worker's script, for tests that run from source (default: load-worker.js beside this module). */
+  workerScript?: URL;
 }
 
 export interface LoadResult {
@@ -24,6 +32,8 @@ export interface LoadResult {
   state: DesiredState;
   /** Sorted by file (in the order read), then line and column. */
   issues: ValidationIssue[];
+  /** How many of the files worker threads read (load-parallel.ts). */
+  filesOnWorkers: number;
 }
 
 /**
@@ -36,14 +46,9 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const { files, issues } = await resolveInputs(paths, opts.cwd);
   const profiles: DesiredProfile[] = [];
   const entries: ProfileEntry[] = [];
-  for (const f of files) {
-    const read = await readInput(f, maxBytes);
-    if ('issue' in read) {
-      issues.push(read.issue);
-      continue;
-    }
-    const r = loadText(f.display, read.text, opts.env);
-    issues.push(...r.issues);
+  const { outcomes, onWorkers } = await loadFilesInParallel(files, { maxBytes, env: opts.env, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.workerScript ? { script: opts.workerScript } : {}) });
+  for (const r of outcomes) {
+    for (const i of r.issues) issues.push(i);
     if (!('profiles' in r)) continue;
     for (const p of r.profiles) profiles.push(p);
     for (const e of r.entries) entries.push(e);
@@ -52,7 +57,14 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const order = new Map(files.map((f, i) => [f.display, i] as const));
   const rank = (i: ValidationIssue) => order.get(i.file) ?? -1;
   issues.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
-  return { state: { profiles, files: files.map((f) => f.display) }, issues };
+  return { state: { profiles, files: files.map((f) => f.display) }, issues, filesOnWorkers: onWorkers };
+}
+
+/** One file: read, parsed, validated on its own (the cross-file checks come after). */
+export async function loadInput(f: InputFile, maxBytes: number, env: LoadOptions['env']): Promise<FileResult | { issues: ValidationIssue[] }> {
+  const read = await readInput(f, maxBytes);
+  if ('issue' in read) return { issues: [read.issue] };
+  return loadText(f.display, read.text, env);
 }
 
 /**

@@ -22,6 +22,29 @@ export interface SourceRef {
   column: number;
 }
 
+/**
+ * Where the keys of a profile's managed fields are, kept compactly (100,000 profiles hold
+ * millions of them): `keys[i]`, a dotted field path (`name`, `channels.email`, `channels.push`,
+ * `preferences.all.sms`, `properties.plan`, `merge_from`), is at line `pos[2i]`, column
+ * `pos[2i + 1]` of `file`. Plain data, so that it survives `structuredClone`.
+ */
+export interface FieldRefs {
+  file: string;
+  keys: string[];
+  pos: number[];
+}
+
+/** The source position of one field path in `refs`, if the file names it. */
+export function fieldRef(refs: FieldRefs, key: string): SourceRef | undefined {
+  const i = refs.keys.indexOf(key);
+  return i < 0 ? undefined : { file: refs.file, line: refs.pos[2 * i]!, column: refs.pos[2 * i + 1]! };
+}
+
+/** Every field path of `refs` with its position, in order. */
+export function fieldRefEntries(refs: FieldRefs): [string, SourceRef][] {
+  return refs.keys.map((k, i) => [k, { file: refs.file, line: refs.pos[2 * i]!, column: refs.pos[2 * i + 1]! }]);
+}
+
 export type DesiredProperty =
   | { op: 'set'; value: PropertyValue }
   /** `{ $once: value }`: set only while the property is unset. */
@@ -43,11 +66,8 @@ export interface DesiredProfile {
   distinct_id: DistinctId;
   /** Where the profile's mapping starts. */
   at: SourceRef;
-  /**
-   * Source position of each managed field, keyed by dotted path:
-   * `name`, `channels.email`, `channels.push`, `preferences.all.sms`, `properties.plan`, `merge_from`.
-   */
-  refs: Record<string, SourceRef>;
+  /** Source position of the key of each managed field (from the profile or its file's `defaults`). */
+  refs: FieldRefs;
   state: 'present' | 'absent';
   /** Never deleted or merged away, whatever the files say. */
   protected: boolean;

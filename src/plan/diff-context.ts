@@ -1,5 +1,5 @@
 /** Shared helpers of the per-profile diff modules. Pure. */
-import type { DesiredProfile, SourceRef } from '../desired/types.js';
+import { fieldRef, type DesiredProfile, type SourceRef } from '../desired/types.js';
 import type { Operation, PlanIssue } from './types.js';
 
 /** Collects the operations and issues of one desired profile. */
@@ -13,7 +13,7 @@ export interface ProfileDiff {
 export function refOf(d: DesiredProfile, path: string): SourceRef {
   let p = path;
   for (;;) {
-    const r = d.refs[p];
+    const r = fieldRef(d.refs, p);
     if (r) return r;
     const dot = p.lastIndexOf('.');
     if (dot < 0) return d.at;

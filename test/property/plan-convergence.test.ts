@@ -107,7 +107,7 @@ function toDesired(id: string, s: DesiredSpec, mergeFrom: string[]): DesiredProf
   return {
     distinct_id: id,
     at: AT,
-    refs: {},
+    refs: { file: AT.file, keys: [], pos: [] },
     state: s.state,
     protected: false,
     merge_from: s.state === 'present' ? mergeFrom : [],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
-import type { DesiredProfile } from '../../src/desired/types.js';
+import { fieldRef, type DesiredProfile } from '../../src/desired/types.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -59,8 +59,8 @@ profiles:
     // A topic named by the profile replaces the same topic from defaults.
     expect(u1.preferences).toEqual({ all: { push: 'opted-in' } });
     expect(u1.properties).toEqual({ source: { op: 'set', value: 'crm' }, plan: { op: 'set', value: 'premium' } });
-    expect(u1.refs['properties.source']).toEqual({ file: 'a.yaml', line: 7, column: 17 });
-    expect(u1.refs['properties.plan']).toEqual({ file: 'a.yaml', line: 13, column: 19 });
+    expect(fieldRef(u1.refs, 'properties.source')).toEqual({ file: 'a.yaml', line: 7, column: 17 });
+    expect(fieldRef(u1.refs, 'properties.plan')).toEqual({ file: 'a.yaml', line: 13, column: 19 });
     const u2 = byId(state.profiles, 'u2');
     expect(u2.timezone).toBe('Asia/Kolkata');
     expect(u2.preferences).toEqual({ all: { sms: 'opted-out', email: 'opted-out' } });

@@ -7,7 +7,7 @@ function profile(id: string, o: Partial<DesiredProfile> = {}, file = 'a.yaml', l
   return {
     distinct_id: id,
     at: { file, line, column: 5 },
-    refs: { name: { file, line: line + 1, column: 11 } },
+    refs: { file, keys: ['name'], pos: [line + 1, 11] },
     state: 'present',
     protected: false,
     merge_from: [],

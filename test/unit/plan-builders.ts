@@ -11,7 +11,7 @@ export function profile(distinct_id: string, fields: Partial<Omit<DesiredProfile
   return {
     distinct_id,
     at: AT,
-    refs: {},
+    refs: { file: AT.file, keys: [], pos: [] },
     state: 'present',
     protected: false,
     merge_from: [],

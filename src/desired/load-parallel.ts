@@ -1,0 +1,122 @@
+/**
+ * Reading many files on every core (issue #6, "Scale"): worker threads each read, parse and
+ * validate whole files (load.ts `loadInput`, the same code as in this thread) and post back plain
+ * results, which are put back in file order. Small inputs, one file, a single core, or running
+ * from source (no compiled worker script) stay in this thread; so does any file whose worker
+ * died (out of memory, say): it is read again here, so a result is never lost.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { InputFile } from './files.js';
+import type { FileResult } from './load-file.js';
+import { loadInput } from './load.js';
+import { fieldPath } from './build.js';
+import type { DesiredProfile, ValidationIssue } from './types.js';
+
+export type FileOutcome = FileResult | { issues: ValidationIssue[] };
+
+export interface ParallelOptions {
+  maxBytes: number;
+  env: Record<string, string | undefined>;
+  /** Worker threads (0: none). Default: one per core when `files` are worth it. */
+  workers?: number;
+  script?: URL;
+}
+
+/** Below this many bytes in all, starting workers costs more than it saves. */
+const MIN_PARALLEL_BYTES = 4 * 1024 * 1024;
+/** A worker's heap: enough for the largest file the full parser reads, low enough to keep peaks down. */
+const WORKER_HEAP_MB = 512;
+
+const DEFAULT_SCRIPT = new URL('./load-worker.js', import.meta.url);
+
+/** A request to a worker and its answer. */
+export interface WorkerTask {
+  index: number;
+  file: InputFile;
+  maxBytes: number;
+}
+export interface WorkerAnswer {
+  index: number;
+  outcome: FileOutcome;
+}
+
+/** Each file's outcome, in file order, and how many of them a worker read. */
+export async function loadFilesInParallel(files: readonly InputFile[], o: ParallelOptions): Promise<{ outcomes: FileOutcome[]; onWorkers: number }> {
+  const count = Math.min(o.workers ?? (await defaultWorkers(files)), files.length);
+  const script = o.script ?? DEFAULT_SCRIPT;
+  if (count < 2 || !existsSync(fileURLToPath(script))) {
+    const outcomes: FileOutcome[] = [];
+    for (const f of files) outcomes.push(await loadInput(f, o.maxBytes, o.env));
+    return { outcomes, onWorkers: 0 };
+  }
+  const results: (FileOutcome | undefined)[] = new Array(files.length);
+  let next = 0;
+  let onWorkers = 0;
+  const run = (): Promise<void> =>
+    new Promise((resolve) => {
+      const worker = new Worker(script, { workerData: { env: o.env }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+      let current = -1;
+      const give = () => {
+        if (next >= files.length) {
+          current = -1;
+          void worker.terminate();
+          return;
+        }
+        current = next++;
+        worker.postMessage({ index: current, file: files[current]!, maxBytes: o.maxBytes } satisfies WorkerTask);
+      };
+      worker.on('message', (m: WorkerAnswer) => {
+        if ('profiles' in m.outcome) for (const p of m.outcome.profiles) shareStrings(p);
+        results[m.index] = m.outcome;
+        onWorkers++;
+        give();
+      });
+      // A dead worker's file is read again in this thread, after the others are done.
+      worker.on('error', () => undefined);
+      worker.on('exit', () => resolve());
+      give();
+    });
+  await Promise.all(Array.from({ length: count }, run));
+  for (let i = 0; i < files.length; i++) results[i] ??= await loadInput(files[i]!, o.maxBytes, o.env);
+  return { outcomes: results as FileOutcome[], onWorkers };
+}
+
+/**
+ * A message arrives with its own copy of every string: `refs` paths, `op: 'set'`, `opted-in`,
+ * ... once per profile. The strings that repeat across profiles are made one again.
+ */
+function shareStrings(p: DesiredProfile): void {
+  p.refs.keys = p.refs.keys.map(fieldPath);
+  p.at.file = p.refs.file = fieldPath(p.at.file);
+  p.sensitive = p.sensitive.map(fieldPath);
+  if (p.properties) {
+    for (const v of Object.values(p.properties)) {
+      v.op = fieldPath(v.op) as typeof v.op;
+      // Short values (a country, a plan, a stage) repeat too; long ones mostly do not.
+      if (v.op === 'unset') continue;
+      if (typeof v.value === 'string' && v.value.length <= 32) v.value = fieldPath(v.value);
+      else if (Array.isArray(v.value)) v.value = v.value.map((x) => (typeof x === 'string' && x.length <= 32 ? fieldPath(x) : x)) as typeof v.value;
+    }
+  }
+  if (p.preferences) {
+    for (const topic of Object.values(p.preferences)) {
+      for (const [c, status] of Object.entries(topic)) (topic as Record<string, string>)[c] = fieldPath(status);
+    }
+  }
+  if (p.timezone !== undefined) p.timezone = fieldPath(p.timezone);
+}
+
+async function defaultWorkers(files: readonly InputFile[]): Promise<number> {
+  const cores = availableParallelism();
+  if (cores < 2 || files.length < 2) return 0;
+  const { stat } = await import('node:fs/promises');
+  let bytes = 0;
+  for (const f of files) {
+    bytes += (await stat(f.abs).catch(() => ({ size: 0 }))).size;
+    if (bytes >= MIN_PARALLEL_BYTES) return cores;
+  }
+  return 0;
+}

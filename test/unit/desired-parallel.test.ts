@@ -1,0 +1,61 @@
+/**
+ * Loading files on worker threads (src/desired/load-parallel.ts) gives exactly what loading them
+ * in this thread gives — profiles, positions, masking, every issue, the cross-file checks — and a
+ * worker that dies loses nothing: its files are read again in this thread.
+ *
+ * The worker runs the compiled script (dist/desired/load-worker.js): `npm test` builds first.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDesired, type LoadOptions } from '../../src/desired/load.js';
+import { fileYaml, writeProfiles } from '../fixtures/desired/generate.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const WORKER = pathToFileURL(path.join(ROOT, 'dist/desired/load-worker.js'));
+const DIES = pathToFileURL(path.join(ROOT, 'test/fixtures/workers/dies.mjs'));
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(WORKER)) throw new Error('dist/desired/load-worker.js is missing: run `npm run build` first (npm test does)');
+  dir = await mkdtemp(path.join(tmpdir(), 'fyno-parallel-'));
+  writeProfiles(path.join(dir, 'ok'), 3_000, 3);
+  // An error in one profile, a duplicate of an id from ok/, and a value from the environment.
+  const bad = fileYaml(3_000, 3_020)
+    .replace('user3007@example.com', 'user3007.example.com')
+    .replace('distinct_id: cust-3019', 'distinct_id: cust-5')
+    .replace('name: Customer 3001\n', 'name: ${CRM_NAME}\n');
+  await writeFile(path.join(dir, 'bad.yaml'), bad);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opts = (o: Partial<LoadOptions>): LoadOptions => ({ env: { CRM_NAME: 'Secret Name' }, cwd: dir, ...o });
+
+describe('loadDesired on worker threads', () => {
+  it('gives the same state and issues as loading in this thread', { timeout: 120_000 }, async () => {
+    const here = await loadDesired(['ok', 'bad.yaml', 'missing.yaml'], opts({ workers: 0 }));
+    const there = await loadDesired(['ok', 'bad.yaml', 'missing.yaml'], opts({ workers: 2, workerScript: WORKER }));
+    expect(here.state.profiles.length).toBe(3_000 + 20 - 1);
+    expect(here.issues).toHaveLength(3);
+    const messages = here.issues.map((i) => i.message).sort();
+    expect(messages[0]).toBe('"user3007.example.com" is not a valid email address');
+    expect(messages[1]).toMatch(/^distinct_id "cust-5" is declared twice/);
+    expect(messages[2]).toBe('no such file or directory');
+    expect(here.state.profiles.some((p) => p.sensitive.includes('name'))).toBe(true);
+    expect(here.filesOnWorkers).toBe(0);
+    expect(there.filesOnWorkers).toBe(4);
+    expect(there).toEqual({ ...here, filesOnWorkers: 4 });
+  });
+
+  it('reads the files of a worker that died in this thread', { timeout: 120_000 }, async () => {
+    const here = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 0 }));
+    const there = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 2, workerScript: DIES }));
+    expect(there.filesOnWorkers).toBe(0);
+    expect(there).toEqual(here);
+  });
+});
