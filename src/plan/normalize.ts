@@ -120,6 +120,43 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
+/**
+ * `stableStringify(value)` in pieces: concatenated they are exactly its text. Objects and arrays
+ * are walked (array elements are stringified one at a time), so hashing a plan of a million
+ * operations never builds a sorted copy of it or one string of all of it.
+ */
+export function* stableStringifyChunks(value: unknown): Generator<string> {
+  if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i += 1) {
+      if (i > 0) yield ',';
+      // JSON.stringify writes `null` for what it cannot represent inside an array.
+      yield stableStringify(value[i]) ?? 'null';
+    }
+    yield ']';
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    let first = true;
+    yield '{';
+    // The key order of sortKeys' copy: sorted, but as in any object integer-like keys come first.
+    const order: Record<string, true> = {};
+    for (const k of Object.keys(o).sort()) order[k] = true;
+    for (const k of Object.keys(order)) {
+      const x = o[k];
+      // Skipped as JSON.stringify skips them (sortKeys drops undefined; functions and symbols).
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      yield `${first ? '' : ','}${JSON.stringify(k)}:`;
+      first = false;
+      yield* stableStringifyChunks(x);
+    }
+    yield '}';
+    return;
+  }
+  yield stableStringify(value) ?? 'null';
+}
+
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === 'object') {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import { FynoSyncError } from '../errors.js';
-import { redactPlan } from './secrets.js';
+import { redactOperation } from './secrets.js';
 import { PLAN_FORMAT_VERSION, type Plan } from './types.js';
 
 // ajv and ajv-formats are CommonJS; their default exports under ESM interop.
@@ -51,14 +51,43 @@ function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
  * `TOP_ORDER`, operations `type` and `distinct_id` first, everything else sorted), two-space
  * indentation except that each operation takes one line (a 100,000-profile plan stays readable
  * in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
+ * For a big plan prefer `serializePlanChunks`: the same bytes without one string of all of them.
  */
 export function serializePlan(plan: Plan): string {
-  const redacted = redactPlan(plan) as unknown as Record<string, unknown>;
+  let out = '';
+  for (const chunk of serializePlanChunks(plan)) out += chunk;
+  return out;
+}
+
+/** Operations per chunk of `serializePlanChunks` (each chunk is a few hundred kilobytes at most). */
+const OPS_PER_CHUNK = 1000;
+
+/**
+ * `serializePlan` in pieces, in order: concatenated they are exactly its bytes. Each operation is
+ * redacted and stringified only when its chunk is produced, so writing a plan of a million
+ * operations holds one chunk at a time, not a redacted copy of the plan plus its whole text.
+ */
+export function* serializePlanChunks(plan: Plan): Generator<string> {
+  // Redaction touches operations only; the other top-level values are written as they are.
+  const top = plan as unknown as Record<string, unknown>;
   const head: Record<string, unknown> = {};
-  for (const k of TOP_ORDER) if (k !== 'operations' && redacted[k] !== undefined) head[k] = sortedKeys(redacted[k]);
-  const ops = plan.operations.length === 0 ? '[]' : `[\n${(redacted.operations as unknown[]).map((op) => `    ${JSON.stringify(sortedKeys(op, OP_FIRST))}`).join(',\n')}\n  ]`;
+  for (const k of TOP_ORDER) if (k !== 'operations' && top[k] !== undefined) head[k] = sortedKeys(top[k]);
   const headText = JSON.stringify(head, null, 2);
-  return `${headText.slice(0, -2)},\n  "operations": ${ops}\n}\n`;
+  const ops = plan.operations;
+  if (ops.length === 0) {
+    yield `${headText.slice(0, -2)},\n  "operations": []\n}\n`;
+    return;
+  }
+  yield `${headText.slice(0, -2)},\n  "operations": [\n`;
+  for (let start = 0; start < ops.length; start += OPS_PER_CHUNK) {
+    const end = Math.min(ops.length, start + OPS_PER_CHUNK);
+    let chunk = '';
+    for (let i = start; i < end; i += 1) {
+      chunk += `    ${JSON.stringify(sortedKeys(redactOperation(ops[i]!), OP_FIRST))}${i < ops.length - 1 ? ',\n' : '\n'}`;
+    }
+    yield chunk;
+  }
+  yield '  ]\n}\n';
 }
 
 function describeError(e: ErrorObject): string {

@@ -18,7 +18,7 @@ import type { DesiredState } from '../../desired/types.js';
 import type { DistinctId, FynoApi } from '../../fyno/types.js';
 import { planProfile } from '../../plan/diff.js';
 import { parsePlan, serializePlan } from '../../plan/plan-file.js';
-import { renderText } from '../../plan/render/text.js';
+import { renderTextChunks } from '../../plan/render/text.js';
 import { collectSecretCandidates, hasSecrets, isSecretRef, redactOperation, resolveSecrets } from '../../plan/secrets.js';
 import type { ActualSnapshot, Operation, Plan } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
@@ -35,6 +35,7 @@ import {
   reportInterruptedRead,
   positiveInt,
   shardRate,
+  writeChunks,
   type RateOpts,
   type TargetOpts,
 } from './common.js';
@@ -140,7 +141,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
   // Confirmation: fresh plans need --yes without a TTY; on a TTY, show the plan and ask.
   if (!flags.yes && !flags.resume) {
     if (io.confirm) {
-      io.stderr.write(renderText(plan, { style: createStyle(colourFor(io.stderrIsTTY, io.env, !flags.color)) }));
+      await writeChunks(io.stderr, renderTextChunks(plan, { style: createStyle(colourFor(io.stderrIsTTY, io.env, !flags.color)) }));
       if (!(await io.confirm(`Apply these ${plan.operations.length} operations to ${plan.target.workspace} (${plan.target.env})?`))) {
         writeLine(io.stderr, 'Apply cancelled; nothing was written.');
         return EXIT.error;
@@ -149,7 +150,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
       throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
     }
   } else if (!json && paths.length > 0) {
-    io.stdout.write(renderText(plan, { style }));
+    await writeChunks(io.stdout, renderTextChunks(plan, { style }));
   }
 
   // Journal: bound to the saved form of the plan, which is also kept for --resume.
@@ -238,7 +239,7 @@ async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], pat
       onProgress: (d, t) => progress.update(d, t),
     });
     if (plan.issues.length > 0) {
-      if (!flags.json) io.stderr.write(renderText(plan));
+      if (!flags.json) await writeChunks(io.stderr, renderTextChunks(plan));
       throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
     }
     return { plan, saved: parsePlan(serializePlan(plan), 'plan'), desired, actual, checkPreconditions: false };

@@ -99,6 +99,17 @@ export function connect(
 }
 
 /**
+ * Writes text produced in pieces (a big plan's output) one piece at a time, waiting for `drain`
+ * when the stream asks for it, so the whole text is never held at once.
+ */
+export async function writeChunks(out: CliIO['stdout'], chunks: Iterable<string>): Promise<void> {
+  const stream = out as { write(s: string): unknown; once?: (event: 'drain', f: () => void) => unknown };
+  for (const chunk of chunks) {
+    if (stream.write(chunk) === false && typeof stream.once === 'function') await new Promise<void>((resolve) => stream.once!('drain', resolve));
+  }
+}
+
+/**
  * Load and validate desired state; on any issue print every one of them (one line each) on
  * stderr and fail with `desired.invalid` — before any request is sent.
  */

@@ -1,19 +1,22 @@
 /** `fyno-sync plan PATH…`: read live state, print the operations, optionally save the plan. */
-import { rename, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { changedSince, createPlan } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
-import { serializePlan } from '../../plan/plan-file.js';
-import { renderJson } from '../../plan/render/json.js';
+import { serializePlanChunks } from '../../plan/plan-file.js';
+import { renderJsonChunks } from '../../plan/render/json.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
-import { renderText } from '../../plan/render/text.js';
+import { renderTextChunks } from '../../plan/render/text.js';
 import type { Plan } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, reportInterruptedRead, shardRate, type RateOpts, type TargetOpts } from './common.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
@@ -78,9 +81,9 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
 
   if (flags.out) await writePlanFile(path.resolve(io.cwd, flags.out), plan);
 
-  if (flags.json) io.stdout.write(renderJson(plan));
+  if (flags.json) await writeChunks(io.stdout, renderJsonChunks(plan));
   else if (flags.markdown) io.stdout.write(renderMarkdown(plan));
-  else io.stdout.write(renderText(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) }));
+  else await writeChunks(io.stdout, renderTextChunks(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) }));
 
   if (plan.issues.length > 0) return EXIT.error;
   if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
@@ -91,9 +94,11 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
 export async function writePlanFile(file: string, plan: Plan): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await writeFile(tmp, serializePlan(plan), { mode: 0o600 });
+    // In pieces: a plan of a million operations is never one string in memory.
+    await pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 }));
     await rename(tmp, file);
   } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
     // A user's path problem (no such directory, a directory in the way), not an internal error.
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });

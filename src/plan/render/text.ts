@@ -24,6 +24,19 @@ const SIGN_STYLE: Record<Sign | ' ', StyleName> = { '+': 'green', '-': 'red', '~
 
 /** The plan for a terminal or a log. Ends with a newline. */
 export function renderText(plan: Plan, opts: RenderTextOptions = {}): string {
+  let out = '';
+  for (const chunk of renderTextChunks(plan, opts)) out += chunk;
+  return out;
+}
+
+/** Profiles per chunk of `renderTextChunks`. */
+const PROFILES_PER_CHUNK = 500;
+
+/**
+ * `renderText` in pieces, in order: concatenated they are exactly its text. Writing them one by
+ * one keeps the output of a plan of a million operations from being one string in memory.
+ */
+export function* renderTextChunks(plan: Plan, opts: RenderTextOptions = {}): Generator<string> {
   const st: StyleFn = opts.style ?? (opts.color ? ansiStyle : PLAIN);
   const out: string[] = [st('bold', summaryLine(plan.summary))];
   const scope = scopeLine(plan);
@@ -34,17 +47,27 @@ export function renderText(plan: Plan, opts: RenderTextOptions = {}): string {
   }
   if (plan.operations.length === 0) {
     out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
-    return `${out.join('\n')}\n`;
+    yield `${out.join('\n')}\n`;
+    return;
   }
+  // Lines are joined by '\n' and the text ends with one: each chunk ends with its last line's '\n'.
+  yield `${out.join('\n')}\n`;
+  let lines: string[] = [];
+  let profiles = 0;
   for (const p of profileChanges(plan)) {
     const sign = ACTION_SIGN[p.action];
-    out.push('', st(SIGN_STYLE[sign], `${sign} ${st('bold', p.distinct_id)} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`));
+    lines.push('', st(SIGN_STYLE[sign], `${sign} ${st('bold', p.distinct_id)} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`));
     for (const op of p.operations) {
-      for (const l of describeOperation(op)) out.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
+      for (const l of describeOperation(op)) lines.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
+    }
+    profiles += 1;
+    if (profiles % PROFILES_PER_CHUNK === 0) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
     }
   }
-  out.push('', st('bold', `${plan.summary.operations} operation(s) on ${plan.summary.create + plan.summary.update + plan.summary.merge + plan.summary.delete} profile(s).`));
-  return `${out.join('\n')}\n`;
+  lines.push('', st('bold', `${plan.summary.operations} operation(s) on ${plan.summary.create + plan.summary.update + plan.summary.merge + plan.summary.delete} profile(s).`));
+  yield `${lines.join('\n')}\n`;
 }
 
 /** Unconditional ANSI (the caller decided colour is wanted); codes from util.inspect.colors. */

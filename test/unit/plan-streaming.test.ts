@@ -1,0 +1,170 @@
+/**
+ * Big plans are written in pieces (plan file, `--json`, text output, the journal's plan hash).
+ * The pieces must give exactly the bytes of the one-string forms they replace; the reference
+ * implementations below are those one-string forms as they were before streaming.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planHash } from '../../src/apply/journal.js';
+import { writePlanFile } from '../../src/cli/commands/plan.js';
+import { buildPlan } from '../../src/plan/build.js';
+import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize.js';
+import { parsePlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
+import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
+import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine } from '../../src/plan/render/describe.js';
+import { redactPlan } from '../../src/plan/secrets.js';
+import type { Plan } from '../../src/plan/types.js';
+import { actual, CREATED_AT, desired, live, profile, TARGET } from './plan-builders.js';
+
+const TOKEN = 'ExponentPushToken[streamed-s3cr3t]';
+
+/** A plan of `n` profiles: creates with tokens (secrets), updates, deletes; ~4 operations each. */
+function bigPlan(n: number): Plan {
+  const profiles = [];
+  const entries: Array<[string, ReturnType<typeof live> | null]> = [];
+  for (let i = 0; i < n; i += 1) {
+    const id = `p-${String(i).padStart(5, '0')}`;
+    if (i % 3 === 0) {
+      profiles.push(
+        profile(id, {
+          name: `New ${i}`,
+          channels: { email: `u${i}@example.com`, push: [{ token: `${TOKEN}${i}`, integration_id: 'I1' }] },
+          properties: { plan: { op: 'set', value: 'pro' }, seats: { op: 'set', value: i } },
+        }),
+      );
+      entries.push([id, null]);
+    } else if (i % 3 === 1) {
+      profiles.push(profile(id, { name: `Renamed ${i}`, properties: { tags: { op: 'set', value: ['a', 'b'] } } }));
+      entries.push([id, live(id, { name: `Old ${i}`, properties: { tags: ['a'] } })]);
+    } else {
+      profiles.push(profile(id, { state: 'absent' }));
+      entries.push([id, live(id)]);
+    }
+  }
+  const d = desired(...profiles);
+  return buildPlan(d, actual(...entries), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+}
+
+// ---- the one-string forms as they were before streaming ------------------------------------
+
+const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'scope', 'summary', 'issues', 'preconditions', 'operations'] as const;
+const OP_FIRST = ['type', 'distinct_id'];
+function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
+  if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+  const rest = keys.filter((k) => !first.includes(k)).sort();
+  for (const k of [...first.filter((k) => keys.includes(k)), ...rest]) out[k] = sortedKeys(o[k]);
+  return out;
+}
+function referenceSerialize(plan: Plan): string {
+  const redacted = redactPlan(plan) as unknown as Record<string, unknown>;
+  const head: Record<string, unknown> = {};
+  for (const k of TOP_ORDER) if (k !== 'operations' && redacted[k] !== undefined) head[k] = sortedKeys(redacted[k]);
+  const ops = plan.operations.length === 0 ? '[]' : `[\n${(redacted.operations as unknown[]).map((op) => `    ${JSON.stringify(sortedKeys(op, OP_FIRST))}`).join(',\n')}\n  ]`;
+  const headText = JSON.stringify(head, null, 2);
+  return `${headText.slice(0, -2)},\n  "operations": ${ops}\n}\n`;
+}
+function referenceText(plan: Plan): string {
+  const out: string[] = [summaryLine(plan.summary)];
+  const scope = scopeLine(plan);
+  if (scope) out.push(scope);
+  if (plan.issues.length > 0) {
+    out.push('', `Error: ${plan.issues.length} problem(s) prevent applying this plan:`);
+    for (const i of plan.issues) out.push(`  ! ${issueLine(i)}`);
+  }
+  if (plan.operations.length === 0) {
+    out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
+    return `${out.join('\n')}\n`;
+  }
+  for (const p of profileChanges(plan)) {
+    out.push('', `${ACTION_SIGN[p.action]} ${p.distinct_id} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`);
+    for (const op of p.operations) for (const l of describeOperation(op)) out.push(`    ${l.sign} ${l.text}`);
+  }
+  const s = plan.summary;
+  out.push('', `${s.operations} operation(s) on ${s.create + s.update + s.merge + s.delete} profile(s).`);
+  return `${out.join('\n')}\n`;
+}
+
+const big = bigPlan(3001); // > 1000 operations and > 500 profiles: several chunks each
+const empty = buildPlan(desired(), actual(), { createdAt: CREATED_AT, target: TARGET, sources: [] });
+const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-plan-stream-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('plan file in pieces', () => {
+  it('gives exactly the bytes of the one-string serializer, in several chunks', () => {
+    expect(big.operations.length).toBeGreaterThan(3000);
+    const chunks = [...serializePlanChunks(big)];
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.join('')).toBe(referenceSerialize(big));
+    expect(serializePlan(big)).toBe(referenceSerialize(big));
+    expect([...renderJsonChunks(big)].join('')).toBe(renderJson(big));
+    // No chunk holds the operations of the whole plan.
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(chunks.join('').length / 3);
+  });
+
+  it('is byte-identical for an empty plan and still parses', () => {
+    expect([...serializePlanChunks(empty)].join('')).toBe(referenceSerialize(empty));
+    expect(parsePlan(serializePlan(empty), 'p.json')).toEqual(empty);
+  });
+
+  it('keeps secrets out of every chunk', () => {
+    for (const c of serializePlanChunks(big)) expect(c).not.toContain(TOKEN);
+  });
+
+  it('writePlanFile writes those bytes, owner-only, and leaves no temporary file', async () => {
+    const file = path.join(dir, 'plan.json');
+    await writePlanFile(file, big);
+    expect(await readFile(file, 'utf8')).toBe(referenceSerialize(big));
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await expect(writePlanFile(path.join(dir, 'missing', 'plan.json'), big)).rejects.toThrow(/no such directory/);
+    await expect(writePlanFile(dir, big)).rejects.toThrow(/cannot write the plan/);
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('text output in pieces', () => {
+  it('gives exactly the text of the one-string renderer', () => {
+    const chunks = [...renderTextChunks(big)];
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.join('')).toBe(referenceText(big));
+    expect(renderText(big)).toBe(referenceText(big));
+  });
+
+  it('is identical for a plan without operations', () => {
+    expect([...renderTextChunks(empty)].join('')).toBe(referenceText(empty));
+  });
+
+  it('colours each chunk as the whole text', () => {
+    expect([...renderTextChunks(big, { color: true })].join('')).toBe(renderText(big, { color: true }));
+  });
+});
+
+describe('stable JSON in pieces (the journal plan hash)', () => {
+  it('concatenates to stableStringify for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect([...stableStringifyChunks(v)].join('')).toBe(stableStringify(v));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('skips undefined object values and writes null for undefined array elements, as JSON.stringify does', () => {
+    const v = { b: undefined, a: [1, undefined, { d: 2, c: undefined }] };
+    expect([...stableStringifyChunks(v)].join('')).toBe(stableStringify(v));
+  });
+
+  it('planHash is the digest of the whole stable document', () => {
+    for (const plan of [big, empty]) {
+      expect(planHash(plan)).toBe(`sha256:${createHash('sha256').update(stableStringify(plan)).digest('hex')}`);
+    }
+  });
+});
