@@ -32,7 +32,7 @@ export function collectRefs(node: unknown, file: string, positions: PositionInde
     for (const pair of n.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const key = String(pair.key.value);
-      const path = prefix === '' ? key : `${prefix}.${key}`;
+      const path = prefix === '' ? key : joinPath(prefix, key);
       const range = (pair.key as Node).range;
       if (range) {
         const { line, column } = positions.offset(range[0]);
@@ -58,18 +58,32 @@ export function addRef(refs: FieldRefs, key: string, line: number, column: numbe
     refs.pos[2 * i + 1] = column;
     return;
   }
-  refs.keys.push(fieldPath(key));
+  refs.keys.push(sharedString(key));
   refs.pos.push(line, column);
 }
 
-/** The one string for a field path (or another string that repeats across profiles). */
-export function fieldPath(key: string): string {
-  let k = paths.get(key);
+/** One string for all equal ones: field paths, and other values that repeat across profiles. */
+export function sharedString(s: string): string {
+  let k = paths.get(s);
   if (k === undefined) {
-    k = key;
+    k = s;
     if (paths.size < MAX_PATHS) paths.set(k, k);
   }
   return k;
+}
+
+const joined = new Map<string, Map<string, string>>();
+
+/** `prefix.key`, shared, without building the string again for every profile. */
+export function joinPath(prefix: string, key: string): string {
+  let under = joined.get(prefix);
+  if (!under) joined.set(prefix, (under = new Map()));
+  let p = under.get(key);
+  if (p === undefined) {
+    p = sharedString(`${prefix}.${key}`);
+    if (under.size < MAX_PATHS) under.set(key, p);
+  }
+  return p;
 }
 
 /** `['channels', 'push', 0, 'token']` → `channels.push`: the granularity of `refs` and `sensitive`. */
@@ -148,7 +162,8 @@ export function buildProfile(id: DistinctId, at: SourceRef, own: Layer, defaults
 function mergeOne(under: unknown, over: unknown): Record<string, unknown> | undefined {
   const u = asRecord(under);
   const o = asRecord(over);
-  if (!u && !o) return undefined;
+  if (!u) return o;
+  if (!o) return { ...u };
   return { ...u, ...o };
 }
 

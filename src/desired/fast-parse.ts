@@ -1,22 +1,24 @@
 /**
- * The fast path for large, plain files: the `yaml` package's own CST parser (`Parser`), read
- * straight into plain data plus the few source offsets the loader needs, without composing a
- * `Document` (a node object with a range for every key and value: most of the time and memory of
- * loading 100,000 profiles went there).
+ * The fast path for large, plain files: js-yaml (YAML 1.2 core schema) reads the data several
+ * times faster than the `yaml` package composes a `Document` (a node object with a range for every
+ * key and value: most of the time and memory of loading 100,000 profiles went there), and its
+ * parse events give the few source offsets the loader needs.
  *
  * It accepts only a conservative subset of YAML (block mappings and sequences, one-line plain or
- * quoted scalars, one-line flow sequences of scalars, comments) and declines everything else —
- * anchors, aliases, tags, block scalars, multi-line scalars, flow mappings, tabs, CR line ends,
- * duplicate or non-string keys, anything the parser marks as an error — by returning undefined:
- * the caller then uses `parseYaml` (parse.ts), which stays the reference for every error and its
- * position. test/unit/desired-perf.test.ts checks on mutated documents that whatever this
- * accepts, `parseYaml` reads without error into the same data and the same positions.
+ * quoted scalars, one-line flow collections of scalars, comments) and declines everything else —
+ * anchors, aliases, tags, block scalars, multi-line scalars, nested flow collections, tabs, CR
+ * line ends, document markers, directives, duplicate or non-string keys, a plain scalar that
+ * js-yaml resolves otherwise than the `yaml` package would, anything js-yaml refuses — by
+ * returning undefined: the caller then uses `parseYaml` (parse.ts, the `yaml` package), which
+ * stays the reference for every error and its position. test/unit/desired-perf.test.ts checks on
+ * mutated documents that whatever this accepts, `parseYaml` reads without error into the same
+ * data and the same positions.
  */
-import { CST, LineCounter, Parser } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { LineCounter } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
-import { addRef } from './build.js';
+import { addRef, joinPath } from './build.js';
 import type { FieldRefs } from './types.js';
-import { withPlainEnv } from './parse.js';
 
 /**
  * Where a node is: its start offset and, for mappings and sequences near the root, its
@@ -39,8 +41,6 @@ class Decline extends Error {}
 function decline(): never {
   throw new Decline();
 }
-
-const OK_SPACE = new Set(['space', 'newline', 'comment']);
 
 export interface FastParsed {
   data: Record<string, unknown>;
@@ -142,19 +142,38 @@ function splitProfiles(text: string, chunkItems: number): { keyOffset: number; s
   return { keyOffset: m.index, start, end, cuts };
 }
 
+/** A node as js-yaml's parse events outline it: where it starts and ends, and what it became. */
+interface EventNode {
+  /** Where js-yaml began reading it (before the white space that precedes a value). */
+  start: number;
+  end: number;
+  kind: string | null;
+  result: unknown;
+  children: EventNode[];
+}
+
+/** Characters that start what the fast path leaves to the full parser: anchors, aliases, tags, block scalars, directives, explicit keys. */
+const UNSUPPORTED_START = new Set(['&', '*', '!', '|', '>', '%', '@', '`', '?']);
+
+/**
+ * Reads a document with js-yaml (YAML 1.2 core schema), several times faster than composing it
+ * with the `yaml` package, and takes its structure and offsets from js-yaml's parse events. Every
+ * node is checked against the subset the fast path accepts; plain scalars are resolved again by
+ * `plainScalar` and must agree.
+ */
 class Reader {
   /** Offset of the text being parsed within the file (the chunks of a long profiles list). */
   private base = 0;
   /** Where a piece of the file was cut out of the text being parsed (the profiles list). */
   private cut = { at: Infinity, length: 0 };
+  private source = '';
 
   /** Offset in the file of an offset in the text being parsed. */
   private abs(offset: number): number {
     return this.base + offset + (offset >= this.cut.at ? this.cut.length : 0);
   }
-  /** Columns of the items of root sequences: the chunks of one list must agree. */
+  /** Columns of the `-` of the items of root sequences: the chunks of one list must agree. */
   readonly rootSeqColumns = new Set<number>();
-  private chunkRoot: CST.Token | undefined;
 
   constructor(private readonly text: string) {}
 
@@ -162,36 +181,54 @@ class Reader {
   document(source: string, base: number, kind: 'block-map' | 'block-seq', cut?: { at: number; length: number }): { value: unknown; node: LightNode } {
     this.base = base;
     this.cut = cut ?? { at: Infinity, length: 0 };
-    // A chunk of the profiles list sits one level below the root.
-    const depth = kind === 'block-seq' ? 1 : 0;
-    let doc: CST.Document | undefined;
-    for (const token of withPlainEnv(() => [...new Parser().parse(source)])) {
-      // Comments and blank lines around the document.
-      if (token.type === 'comment' || token.type === 'newline' || token.type === 'space') this.space(token);
-      else if (token.type !== 'document' || doc) decline();
-      else doc = token;
+    this.source = source;
+    // Document markers and directives: rare in profile files, and where parsers differ most.
+    if (/^(?:---|\.\.\.|%)/m.test(source)) decline();
+    // A comment right after a quote or a flow indicator: an error for the full parser.
+    if (/[}\]"',]#/.test(source)) decline();
+    const stack: EventNode[] = [{ start: 0, end: 0, kind: null, result: undefined, children: [] }];
+    let value: unknown;
+    try {
+      value = loadYaml(source, {
+        schema: CORE_SCHEMA,
+        listener: (event, state) => {
+          if (event === 'open') {
+            stack.push({ start: state.position, end: 0, kind: null, result: undefined, children: [] });
+            return;
+          }
+          const n = stack.pop()!;
+          n.end = state.position;
+          n.kind = state.kind;
+          n.result = state.result;
+          // js-yaml opens a block sequence item's scalar twice: keep one.
+          const only = n.children.length === 1 ? n.children[0]! : undefined;
+          stack[stack.length - 1]!.children.push(only && only.end === n.end && only.kind === n.kind && only.result === n.result ? only : n);
+        },
+      });
+    } catch {
+      // Whatever js-yaml refuses (duplicate keys, bad indentation, ...) the full parser explains.
+      decline();
     }
-    if (!doc || doc.value?.type !== kind) decline();
-    this.chunkRoot = kind === 'block-seq' ? doc.value : undefined;
-    let sawDocStart = false;
-    for (const t of doc.start) {
-      if (t.type === 'doc-start' && !sawDocStart && base === 0) sawDocStart = true;
-      else this.space(t);
-    }
-    // `--- key: value` on one line is an error for the composer.
-    if (sawDocStart && !doc.start.some((t) => t.type === 'newline')) decline();
-    for (const t of doc.end ?? []) this.space(t);
-    const { value, node } = this.node(doc.value, depth);
-    return { value, node: node! };
+    const root = stack[0]!.children;
+    if (root.length !== 1 || root[0]!.result !== value) decline();
+    const isSeq = kind === 'block-seq';
+    if (isSeq ? !Array.isArray(value) : !isPlainObject(value)) decline();
+    const node = this.node(root[0]!, isSeq ? 1 : 0, isSeq)!;
+    if (this.source.charAt(this.contentStart(root[0]!.start)) === (isSeq ? '[' : '{')) decline();
+    return { value, node };
   }
 
-  /** Whitespace and comments: a comment must follow white space (the composer's rule). */
-  space(t: CST.SourceToken): void {
-    if (!OK_SPACE.has(t.type)) decline();
-    const at = this.abs(t.offset);
-    if (t.type === 'comment' && at > 0) {
-      const c = this.text[at - 1];
-      if (c !== ' ' && c !== '\n') decline();
+  /** The first character of a node's content: past white space, line breaks and comments. */
+  contentStart(from: number): number {
+    const src = this.source;
+    let i = from;
+    for (;;) {
+      const c = src.charCodeAt(i);
+      if (c === 32 || c === 10) i++;
+      else if (c === 35 && (i === 0 || src.charCodeAt(i - 1) === 32 || src.charCodeAt(i - 1) === 10)) {
+        const nl = src.indexOf('\n', i);
+        i = nl < 0 ? src.length : nl;
+      } else return i;
     }
   }
 
@@ -199,194 +236,95 @@ class Reader {
     return offset - (this.text.lastIndexOf('\n', offset - 1) + 1);
   }
 
-  /** Whether only spaces stand before `offset` on its line. */
-  startsLine(offset: number): boolean {
-    for (let i = offset - 1; i >= 0; i--) {
-      const c = this.text[i];
-      if (c === '\n') return true;
-      if (c !== ' ') return false;
-    }
-    return true;
-  }
-
-  node(t: CST.Token, depth: number): { value: unknown; node: LightNode | undefined } {
-    switch (t.type) {
-      case 'block-map':
-        return this.map(t, depth);
-      case 'block-seq':
-        return this.seq(t, depth);
-      case 'flow-collection':
-        return this.flow(t, depth);
-      case 'scalar':
-      case 'single-quoted-scalar':
-      case 'double-quoted-scalar':
-        return { value: this.scalar(t).value, node: depth < DEPTH ? { off: this.abs(t.offset) } : undefined };
-      default:
-        return decline();
-    }
-  }
-
-  scalar(t: CST.FlowScalar): { value: unknown; plainString: boolean } {
-    if (t.source.includes('\n')) decline();
-    for (const e of t.end ?? []) this.space(e);
-    const r = CST.resolveAsScalar(t, true, () => decline());
-    if (t.type !== 'scalar') return { value: r.value, plainString: false };
-    const v = plainScalar(r.value);
-    return { value: v, plainString: typeof v === 'string' };
-  }
-
-  map(t: CST.BlockMap, depth: number): { value: unknown; node: LightNode | undefined } {
-    const out: Record<string, unknown> = {};
+  node(n: EventNode, depth: number, rootSeq = false): LightNode | undefined {
+    const at = this.contentStart(n.start);
+    const first = this.source.charAt(at);
+    if (UNSUPPORTED_START.has(first)) decline();
     const keep = depth < DEPTH;
-    const node: LightNode | undefined = keep ? { off: this.abs(t.offset), keys: [], keyOffs: [], kids: [] } : undefined;
-    let col = -1;
-    for (let i = 0; i < t.items.length; i++) {
-      const item = t.items[i]!;
-      if (i > 0 && i === t.items.length - 1 && trailingComments(item)) {
-        for (const s of item.start) this.space(s);
-        continue;
+    if (n.kind === 'mapping') {
+      if (!isPlainObject(n.result)) decline();
+      const flow = first === '{';
+      const keys = Object.keys(n.result);
+      if (n.children.length !== 2 * keys.length) decline();
+      if (flow && this.source.slice(at, n.end).includes('\n')) decline();
+      const out: LightNode | undefined = keep ? { off: this.abs(at), keys: [], keyOffs: [], kids: [] } : undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const k = n.children[2 * i]!;
+        const v = n.children[2 * i + 1]!;
+        const keyAt = this.contentStart(k.start);
+        const name = this.key(k, keyAt);
+        if (name !== keys[i]) decline();
+        // Inside a one-line flow mapping only scalars (the forms the full parser is checked on).
+        if (flow && v.kind !== 'scalar' && v.kind !== null) decline();
+        const kid = this.node(v, depth + 1);
+        if (out) {
+          out.keys!.push(name);
+          out.keyOffs!.push(this.abs(keyAt));
+          out.kids!.push(kid);
+        }
       }
-      const key = item.key;
-      if (item.explicitKey || !key || !item.sep) decline();
-      if (key.type !== 'scalar' && key.type !== 'single-quoted-scalar' && key.type !== 'double-quoted-scalar') decline();
-      for (const s of item.start) this.space(s);
-      // Every key at the same column, each after the first alone at the start of its line.
-      const c = this.column(this.abs(key.offset));
-      if (i === 0) col = c;
-      else if (c !== col || !this.startsLine(this.abs(key.offset))) decline();
-      if (key.source.length > 1000) decline();
-      const k = this.scalar(key);
-      if (typeof k.value !== 'string' || (key.type === 'scalar' && !k.plainString)) decline();
-      const name = k.value;
-      if (name === '__proto__' || name === '<<' || Object.prototype.hasOwnProperty.call(out, name)) decline();
-      const sep = item.sep;
-      if (sep[0]?.type !== 'map-value-ind') decline();
-      let newline = false;
-      for (let j = 1; j < sep.length; j++) {
-        this.space(sep[j]!);
-        if (sep[j]!.type === 'newline') newline = true;
-      }
-      let child: LightNode | undefined;
-      if (item.value === undefined) {
-        out[name] = null;
-        child = keep ? { off: -1 } : undefined;
-      } else {
-        // A block collection must start on a line of its own (no compact nested mappings).
-        if ((item.value.type === 'block-map' || item.value.type === 'block-seq') && !newline) decline();
-        const r = this.node(item.value, depth + 1);
-        out[name] = r.value;
-        child = r.node;
-      }
-      if (node) {
-        node.keys!.push(name);
-        node.keyOffs!.push(this.abs(key.offset));
-        node.kids!.push(child);
-      }
+      return out;
     }
-    return { value: out, node };
+    if (n.kind === 'sequence') {
+      if (!Array.isArray(n.result)) decline();
+      const flow = first === '[';
+      if (n.children.length !== n.result.length) decline();
+      if (flow && this.source.slice(at, n.end).includes('\n')) decline();
+      const out: LightNode | undefined = keep ? { off: this.abs(at), kids: [] } : undefined;
+      for (const item of n.children) {
+        if (flow && item.kind !== 'scalar' && item.kind !== 'mapping') decline();
+        if (!flow) {
+          // The item's `-`, alone before it on its line (no `- - a`).
+          const dash = this.source.lastIndexOf('-', this.contentStart(item.start));
+          if (dash < 0 || this.source.slice(this.source.lastIndexOf('\n', dash) + 1, dash).trim() !== '') decline();
+          if (rootSeq) this.rootSeqColumns.add(this.column(this.abs(dash)));
+        }
+        const kid = this.node(item, depth + 1);
+        if (flow && item.kind === 'mapping' && this.source.charAt(this.contentStart(item.start)) !== '{') decline();
+        out?.kids!.push(kid);
+      }
+      return out;
+    }
+    if (n.kind === 'scalar' || n.kind === null) return this.scalar(n, at, keep);
+    return decline();
   }
 
-  seq(t: CST.BlockSequence, depth: number): { value: unknown; node: LightNode | undefined } {
-    const out: unknown[] = [];
-    const node: LightNode | undefined = depth < DEPTH ? { off: this.abs(t.offset), kids: [] } : undefined;
-    let col = -1;
-    for (let i = 0; i < t.items.length; i++) {
-      const item = t.items[i]!;
-      if (i > 0 && i === t.items.length - 1 && trailingComments(item)) {
-        for (const s of item.start) this.space(s);
-        continue;
-      }
-      const ind = item.start.filter((s) => s.type === 'seq-item-ind');
-      if (ind.length !== 1 || (item as { key?: unknown }).key !== undefined) decline();
-      let newline = false;
-      for (const s of item.start) {
-        if (s.type === 'seq-item-ind') continue;
-        this.space(s);
-        if (s.type === 'newline' && s.offset > ind[0]!.offset) newline = true;
-      }
-      const c = this.column(this.abs(ind[0]!.offset));
-      if (i === 0) col = c;
-      else if (c !== col || !this.startsLine(this.abs(ind[0]!.offset))) decline();
-      if (depth === 1 && t === this.chunkRoot) this.rootSeqColumns.add(c);
-      if (item.value === undefined) {
-        out.push(null);
-        node?.kids!.push({ off: -1 });
-        continue;
-      }
-      // `- - a` and `- key:` on the dash's line are fine for the composer; a nested sequence
-      // after a line break is too, but rare: decline it rather than model it.
-      if (item.value.type === 'block-seq' && newline) decline();
-      const r = this.node(item.value, depth + 1);
-      out.push(r.value);
-      node?.kids!.push(r.node);
+  /** A scalar value; an empty one (`key:` with nothing after it) has no offset. */
+  scalar(n: EventNode, at: number, keep: boolean): LightNode | undefined {
+    if (n.children.length > 0) decline();
+    const src = this.source.slice(at, Math.max(at, n.end));
+    if (src === '' || at >= n.end) {
+      if (n.result !== null) decline();
+      return keep ? { off: -1 } : undefined;
     }
-    return { value: out, node };
+    this.checkScalar(src, n.result);
+    return keep ? { off: this.abs(at) } : undefined;
   }
 
-  /** A one-line flow sequence of scalars, or a one-line flow mapping of scalar keys and values. */
-  flow(t: CST.FlowCollection, depth: number): { value: unknown; node: LightNode | undefined } {
-    const isMap = t.start.type === 'flow-map-start';
-    if (!isMap && t.start.type !== 'flow-seq-start') decline();
-    const keep = depth < DEPTH;
-    const list: unknown[] = [];
-    const obj: Record<string, unknown> = {};
-    const node: LightNode | undefined = keep ? (isMap ? { off: this.abs(t.offset), keys: [], keyOffs: [], kids: [] } : { off: this.abs(t.offset), kids: [] }) : undefined;
-    for (let i = 0; i < t.items.length; i++) {
-      const item = t.items[i]!;
-      let commas = 0;
-      for (const s of item.start) {
-        if (s.type === 'comma') commas++;
-        else if (s.type === 'space') this.space(s);
-        else decline();
-      }
-      if (commas !== (i === 0 ? 0 : 1)) decline();
-      const v = item.value;
-      if (!v) decline();
-      const value = this.flowScalar(v, true);
-      if (!isMap) {
-        if (item.key !== undefined || item.sep !== undefined) decline();
-        list.push(value);
-        node?.kids!.push({ off: this.abs(v.offset) });
-        continue;
-      }
-      // `key: value` with exactly `:` and spaces between them.
-      const key = item.key;
-      const sep = item.sep;
-      if (!key || !sep || sep[0]?.type !== 'map-value-ind' || sep.length < 2) decline();
-      for (let j = 1; j < sep.length; j++) {
-        if (sep[j]!.type !== 'space') decline();
-        this.space(sep[j]!);
-      }
-      const k = this.flowScalar(key, false);
-      if (typeof k !== 'string' || (key.type === 'scalar' && plainScalar((key as CST.FlowScalar).source) !== k)) decline();
-      if (k === '__proto__' || k === '<<' || Object.prototype.hasOwnProperty.call(obj, k)) decline();
-      obj[k] = value;
-      if (node) {
-        node.keys!.push(k);
-        node.keyOffs!.push(this.abs(key.offset));
-        node.kids!.push({ off: this.abs(v.offset) });
-      }
-    }
-    const [close, ...rest] = t.end;
-    if (close?.type !== (isMap ? 'flow-map-end' : 'flow-seq-end')) decline();
-    for (const s of rest) this.space(s);
-    return { value: isMap ? obj : list, node };
+  key(k: EventNode, at: number): string {
+    if (k.kind !== 'scalar' || k.children.length > 0 || typeof k.result !== 'string') decline();
+    const src = this.source.slice(at, k.end);
+    if (src === '' || src.length > 1000) decline();
+    this.checkScalar(src, k.result);
+    if (k.result === '__proto__' || k.result === '<<') decline();
+    return k.result;
   }
 
-  /**
-   * A scalar inside a flow collection: quoted, or plain text without flow indicators (a value
-   * may hold `:` inside, as in `2024-01-01T10:00:00Z`).
-   */
-  flowScalar(v: CST.Token, isValue: boolean): unknown {
-    if (v.type !== 'scalar' && v.type !== 'single-quoted-scalar' && v.type !== 'double-quoted-scalar') decline();
-    if (v.type === 'scalar' && (/[#?,[\]{}]/.test(v.source) || (v.source.includes(':') && (!isValue || v.source.endsWith(':'))))) decline();
-    return this.scalar(v).value;
+  /** One line; quoted gives a string; plain resolves as the full parser resolves it. */
+  checkScalar(src: string, result: unknown): void {
+    if (src.includes('\n')) decline();
+    const q = src.charAt(0);
+    if (q === '"' || q === "'") {
+      if (typeof result !== 'string' || src.charAt(src.length - 1) !== q) decline();
+      return;
+    }
+    // A plain scalar ends at its last non-space character (white space before a comment is not part of it).
+    if (!Object.is(plainScalar(src.trimEnd()), result)) decline();
   }
 }
 
-/** The last item of a block collection that holds only the comments after it. */
-function trailingComments(item: { start: CST.SourceToken[]; key?: unknown; sep?: unknown; value?: unknown; explicitKey?: true }): boolean {
-  return item.key === undefined && item.sep === undefined && item.value === undefined && !item.explicitKey && item.start.some((s) => s.type === 'comment');
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** YAML 1.2 core schema resolution of a plain scalar (yaml/dist/schema/core), common forms only. */
@@ -453,7 +391,7 @@ export class LightPositions {
       if (!n?.keys) return;
       for (let i = 0; i < n.keys.length; i++) {
         const key: string = n.keys[i]!;
-        const p = prefix === '' ? key : `${prefix}.${key}`;
+        const p = prefix === '' ? key : joinPath(prefix, key);
         const { line, column } = this.offset(n.keyOffs![i]!);
         addRef(refs, p, line, column);
         if (prefix === '' && (key === 'channels' || key === 'properties' || key === 'manage' || key === 'preferences')) walk(n.kids![i], key, depth + 1);

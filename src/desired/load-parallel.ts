@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { InputFile } from './files.js';
 import type { FileResult } from './load-file.js';
 import { loadInput } from './load.js';
-import { fieldPath } from './build.js';
+import { sharedString } from './build.js';
 import type { DesiredProfile, ValidationIssue } from './types.js';
 
 export type FileOutcome = FileResult | { issues: ValidationIssue[] };
@@ -40,7 +40,8 @@ export interface WorkerTask {
 }
 export interface WorkerAnswer {
   index: number;
-  outcome: FileOutcome;
+  /** The `FileOutcome`, as JSON. */
+  json: string;
 }
 
 /** Each file's outcome, in file order, and how many of them a worker read. */
@@ -69,8 +70,9 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
         worker.postMessage({ index: current, file: files[current]!, maxBytes: o.maxBytes } satisfies WorkerTask);
       };
       worker.on('message', (m: WorkerAnswer) => {
-        if ('profiles' in m.outcome) for (const p of m.outcome.profiles) shareStrings(p);
-        results[m.index] = m.outcome;
+        const outcome = JSON.parse(m.json) as FileOutcome;
+        if ('profiles' in outcome) for (const p of outcome.profiles) shareStrings(p);
+        results[m.index] = outcome;
         onWorkers++;
         give();
       });
@@ -89,24 +91,24 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
  * ... once per profile. The strings that repeat across profiles are made one again.
  */
 function shareStrings(p: DesiredProfile): void {
-  p.refs.keys = p.refs.keys.map(fieldPath);
-  p.at.file = p.refs.file = fieldPath(p.at.file);
-  p.sensitive = p.sensitive.map(fieldPath);
+  p.refs.keys = p.refs.keys.map(sharedString);
+  p.at.file = p.refs.file = sharedString(p.at.file);
+  p.sensitive = p.sensitive.map(sharedString);
   if (p.properties) {
     for (const v of Object.values(p.properties)) {
-      v.op = fieldPath(v.op) as typeof v.op;
+      v.op = sharedString(v.op) as typeof v.op;
       // Short values (a country, a plan, a stage) repeat too; long ones mostly do not.
       if (v.op === 'unset') continue;
-      if (typeof v.value === 'string' && v.value.length <= 32) v.value = fieldPath(v.value);
-      else if (Array.isArray(v.value)) v.value = v.value.map((x) => (typeof x === 'string' && x.length <= 32 ? fieldPath(x) : x)) as typeof v.value;
+      if (typeof v.value === 'string' && v.value.length <= 32) v.value = sharedString(v.value);
+      else if (Array.isArray(v.value)) v.value = v.value.map((x) => (typeof x === 'string' && x.length <= 32 ? sharedString(x) : x)) as typeof v.value;
     }
   }
   if (p.preferences) {
     for (const topic of Object.values(p.preferences)) {
-      for (const [c, status] of Object.entries(topic)) (topic as Record<string, string>)[c] = fieldPath(status);
+      for (const [c, status] of Object.entries(topic)) (topic as Record<string, string>)[c] = sharedString(status);
     }
   }
-  if (p.timezone !== undefined) p.timezone = fieldPath(p.timezone);
+  if (p.timezone !== undefined) p.timezone = sharedString(p.timezone);
 }
 
 async function defaultWorkers(files: readonly InputFile[]): Promise<number> {

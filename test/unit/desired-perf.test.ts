@@ -145,7 +145,9 @@ describe('fast path', () => {
 
   it('never accepts a mutated document that the full parser reads differently or rejects', () => {
     const base = SAMPLE;
-    const piece = fc.constantFrom(' ', '  ', '\n', '-', ':', ': ', '#', ' #', '"', "'", '[', ']', '{', '}', ',', '&a', '*a', '!', '|', '>', '?', '%', '@', '`', '~', '0', '1.5', 'null', 'true', '\t', '\r', 'x');
+    const piece = fc.constantFrom(' ', '  ', '\n', '-', ':', ': ', '#', ' #', '"', "'", '[', ']', '{', '}', ',', '&a', '*a', '!', '|', '>', '?', '%', '@', '`', '~', '0', '1.5', 'null', 'true', '\t', '\r', 'x',
+      // Where YAML parsers tend to differ: escapes, number forms, document markers, special keys.
+      '\\', '\\n', '\\x4', '\\u00e9', '0x1', '1e5', '.inf', '- ', '---', '...', '1_000', '+', '.', '<<', '__proto__', '"a": ', 'Yes', 'NULL', '~:', '{a: b}', '[]', '{}', '- - ', '? ');
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), s: piece }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 4 }) }),
