@@ -1,13 +1,16 @@
 /**
- * Scale: validate, plan and apply of 100,000 profiles through the real CLI (separate processes,
- * so each command's peak memory is its own), against the emulator in another process.
+ * Scale (issue #6): import, validate, plan and apply of 100,000 imported profiles through the real
+ * CLI (separate processes, so each command's peak memory is its own), against the emulator in
+ * another process.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeContacts } from '../scripts/gen-crm-export.js';
 import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum } from './util.js';
-import { seedEmulator, writeDesired, type GenOptions } from './gen.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
 
 export interface CommandRun {
   command: string;
@@ -18,7 +21,7 @@ export interface CommandRun {
 }
 
 /** Runs `node CLI args` under /usr/bin/time for the peak RSS. */
-function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; rssMb: number; stdout: string }> {
+function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; rssMb: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -29,36 +32,50 @@ function runCli(args: string[], env: Record<string, string>, cwd: string): Promi
     child.on('exit', (code) => {
       const m = /TIME ([\d.]+) (\d+)/.exec(stderr);
       if (!m) return reject(new Error(`no timing for ${args.join(' ')}: ${stderr.slice(-500)}`));
-      resolve({ code: code ?? 1, wallS: Number(m[1]), rssMb: Math.round(Number(m[2]) / 1024), stdout });
+      resolve({ code: code ?? 1, wallS: Number(m[1]), rssMb: Math.round(Number(m[2]) / 1024), stdout, stderr });
     });
   });
 }
 
-export async function benchScale(o: { count: number; latencyMs: number; concurrency: number }): Promise<CommandRun[]> {
-  // A migration: none of the profiles exist yet.
-  const gen: GenOptions = { count: o.count, differ: 0, missing: 1 };
+export interface ScaleRun {
+  /** Rows in the generated export, and the profiles `import` made of them (the rest rejected). */
+  rows: number;
+  profiles: number;
+  runs: CommandRun[];
+}
+
+/**
+ * A migration as users run it: a HubSpot-style export (scripts/gen-crm-export.ts, with its mess)
+ * large enough to give `count` profiles after rejects, `import`ed with the example's mapping, then
+ * validate → plan → apply → plan again, each command in its own process.
+ */
+export async function benchScale(o: { count: number; latencyMs: number; concurrency: number }): Promise<ScaleRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-scale-'));
   const emu = await benchEmulator({ propertyDelayMs: 0 });
   const runs: CommandRun[] = [];
+  // About 5% of the generated rows are rejected (bad phones and emails, repeated ids).
+  const rows = Math.ceil(o.count / 0.95);
   try {
-    await writeDesired(path.join(dir, 'profiles'), gen);
-    await seedEmulator(emu.adminUrl, gen);
+    await writeContacts(path.join(dir, 'contacts.csv'), { rows, seed: 7 });
+    await copyFile(path.join(ROOT, 'examples/crm-migration/mapping.yaml'), path.join(dir, 'mapping.yaml'));
     await emu.faults({ latencyMs: o.latencyMs });
     const env = { FYNO_BASE_URL: emu.baseUrl, FYNO_API_KEY: BENCH_KEY, FYNO_WSID: BENCH_WS, NO_COLOR: '1' };
     const conc = ['--concurrency', String(o.concurrency)];
-    const steps: [string, string[]][] = [
-      ['validate', ['validate', 'profiles']],
-      ['plan', ['plan', 'profiles', '--out', 'plan.json', '--detailed-exitcode', ...conc]],
-      ['apply', ['apply', '--plan', 'plan.json', '--json', '--verify-timeout', '60000', ...conc]],
-      ['plan (again)', ['plan', 'profiles', '--detailed-exitcode', ...conc]],
+    const steps: string[][] = [
+      ['import', 'contacts.csv', '--mapping', 'mapping.yaml', '-o', 'profiles', '--allow-rejects'],
+      ['validate', 'profiles'],
+      ['plan', 'profiles', '--out', 'plan.json', '--detailed-exitcode', ...conc],
+      ['apply', '--plan', 'plan.json', '--json', '--verify-timeout', '60000', ...conc],
+      ['plan', 'profiles', '--detailed-exitcode', ...conc],
     ];
-    for (const [name, args] of steps) {
+    let profiles = 0;
+    for (const args of steps) {
       await emu.resetCounts();
       const r = await runCli(args, env, dir);
+      if (args[0] === 'import') profiles = Number(/Imported ([\d,]+) profiles/.exec(r.stderr + r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
       runs.push({ command: `fyno-sync ${args.filter((a) => a !== '--json').join(' ')}`, exitCode: r.code, wallS: r.wallS, peakRssMb: r.rssMb, requests: sum((await emu.counts()).requests) });
-      void name;
     }
-    return runs;
+    return { rows, profiles, runs };
   } finally {
     await emu.close();
     await rm(dir, { recursive: true, force: true });
