@@ -6,12 +6,16 @@
 import { invalidBaseWarning, loadDesiredAtRevision } from './desired/git.js';
 import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
-import { fetchActual, type ReadRequest } from './fyno/fetch-actual.js';
+import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from './fyno/types.js';
-import { buildPlan } from './plan/build.js';
+import { assemblePlan } from './plan/build.js';
+import { planProfile } from './plan/diff.js';
+import type { ProfileDiff } from './plan/diff-context.js';
+import { fingerprintSnapshot } from './plan/fingerprint.js';
+import { InternalError } from './errors.js';
 import { incrementalSelection } from './plan/incremental.js';
 import { selectProfiles } from './plan/select.js';
-import type { ActualSnapshot, Plan, PlanOptions, PlanScope, PlanTarget } from './plan/types.js';
+import type { ActualSnapshot, Operation, Plan, PlanIssue, PlanOptions, PlanScope, PlanTarget } from './plan/types.js';
 
 export interface CreatePlanDeps {
   api: FynoApi;
@@ -25,6 +29,12 @@ export interface CreatePlanOptions extends PlanOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Return every snapshot read in `CreatedPlan.actual` (default true). With `false` each
+   * snapshot is dropped as soon as the profiles that need it are diffed, so a 100,000-profile
+   * plan never holds the live state of all of them; `actual` is then empty.
+   */
+  keepSnapshots?: boolean;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -57,13 +67,55 @@ export function readsFor(profiles: readonly DesiredProfile[]): ReadRequest[] {
   return reads;
 }
 
+/**
+ * Reads live state and plans each profile as soon as its own reads and its merge sources' are
+ * complete (`planProfile`, as `buildPlan` does in desired order); a snapshot is dropped once every
+ * profile needing it is planned, unless `keepSnapshots`. The plan is the one `buildPlan` makes
+ * from the same snapshots.
+ */
 export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, opts: CreatePlanOptions): Promise<CreatedPlan> {
   const selection = selectProfiles(desired.profiles, opts);
-  const { snapshots, reads } = await fetchActual(deps.api, readsFor(selection.profiles), {
+  const profiles = selection.profiles;
+  const keep = opts.keepSnapshots ?? true;
+  const byId = new Map(desired.profiles.map((p) => [p.distinct_id, p] as const));
+  // What each profile needs read (as readsFor asks for it) and who needs each id.
+  const needs = profiles.map((d) => (d.state === 'present' ? [d.distinct_id, ...d.merge_from] : [d.distinct_id]));
+  const waiting = needs.map((ids) => new Set(ids).size);
+  const users = new Map<DistinctId, number[]>();
+  needs.forEach((ids, i) => {
+    for (const id of new Set(ids)) {
+      const list = users.get(id);
+      if (list) list.push(i);
+      else users.set(id, [i]);
+    }
+  });
+  const actual = new Map<DistinctId, ActualSnapshot>();
+  const results: (ProfileDiff | undefined)[] = new Array(profiles.length);
+  const fingerprints = new Map<DistinctId, string>();
+  const unplanned = new Map<DistinctId, number>();
+  for (const [id, list] of users) unplanned.set(id, list.length);
+  const onSnapshot = (id: DistinctId, snap: ActualSnapshot): void => {
+    actual.set(id, snap);
+    for (const i of users.get(id) ?? []) {
+      waiting[i]! -= 1;
+      if (waiting[i] !== 0) continue;
+      const d = profiles[i]!;
+      const diff = planProfile(d, actual, byId);
+      // Only what a plan keeps: its operations and issues.
+      results[i] = { desired: d, ops: diff.ops, issues: diff.issues };
+      for (const need of new Set(needs[i])) {
+        if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));
+        const left = unplanned.get(need)! - 1;
+        unplanned.set(need, left);
+        if (left === 0 && !keep) actual.delete(need);
+      }
+    }
+  };
+  const reads = await readLive(deps.api, readsFor(profiles), {
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
+  }, onSnapshot);
   const narrowed = selection.skipped > 0 || opts.scope !== undefined || opts.shard !== undefined;
   const scope: PlanScope | undefined = narrowed
     ? {
@@ -74,7 +126,19 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
         skipped: selection.skipped + (opts.scope?.skipped ?? 0),
       }
     : undefined;
-  const plan = buildPlan(desired, snapshots, {
+  const operations: Operation[] = [];
+  const issues: PlanIssue[] = [];
+  for (let i = 0; i < results.length; i += 1) {
+    const r = results[i];
+    // Every profile's reads completed or readLive threw; a gap here is a bug, not a plan.
+    if (!r) throw new InternalError(`profile ${profiles[i]!.distinct_id} was not planned`);
+    for (const op of r.ops) operations.push(op);
+    for (const issue of r.issues) issues.push(issue);
+    results[i] = undefined;
+  }
+  const preconditions: Record<DistinctId, string> = {};
+  for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;
+  const plan = assemblePlan({
     createdAt: deps.now().toISOString(),
     target: opts.destination,
     sources: desired.files,
@@ -85,7 +149,10 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       ...(opts.only ? { only: opts.only } : {}),
     },
     ...(scope ? { scope } : {}),
-  });
+  }, profiles, operations, issues, preconditions);
+  // In request order, as fetchActual returns them.
+  const snapshots = new Map<DistinctId, ActualSnapshot>();
+  if (keep) for (const r of dedupeReads(readsFor(profiles))) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);
   return { plan, actual: snapshots, reads };
 }
 

@@ -5,7 +5,6 @@
  * client's retries fails the whole fetch: a partial live state must never become a plan.
  */
 import { setMaxListeners } from 'node:events';
-import pLimit from 'p-limit';
 import { FynoSyncError } from '../errors.js';
 import { isFynoApiError } from './errors.js';
 import type { ActualPreferences, ActualProfile, DistinctId, FynoApi } from './types.js';
@@ -48,12 +47,33 @@ export function dedupeReads(requests: Iterable<ReadRequest>): ReadRequest[] {
 }
 
 /**
- * Read live state. Profile and preference reads are scheduled as separate tasks under one
+ * Read live state. Profile and preference reads are scheduled as separate jobs under one
  * concurrency limit so the pipeline stays full (the ideal time is reads × latency ÷ concurrency).
  */
 export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>, o: FetchOptions = {}): Promise<FetchResult> {
   const reads = dedupeReads(requests);
-  const limit = pLimit(o.concurrency ?? 8);
+  const read = new Map<DistinctId, LiveSnapshot>();
+  const total = await readLive(api, reads, o, (id, snap) => void read.set(id, snap));
+  // In request order, whatever order the reads completed in.
+  const snapshots = new Map<DistinctId, LiveSnapshot>();
+  for (const r of reads) snapshots.set(r.distinct_id, read.get(r.distinct_id)!);
+  return { snapshots, reads: total };
+}
+
+/**
+ * `fetchActual` without keeping anything: `onSnapshot` gets each id's snapshot as soon as its
+ * reads (profile, and preferences when asked for) are complete, in completion order, and the
+ * caller decides what to keep. Jobs are taken in request order by `concurrency` workers, so
+ * what is in flight or half-read is bounded by the concurrency. Returns the number of requests.
+ * An exception thrown by `onSnapshot` fails the read like a failed request.
+ */
+export async function readLive(
+  api: FynoApi,
+  requests: Iterable<ReadRequest>,
+  o: FetchOptions,
+  onSnapshot: (id: DistinctId, snapshot: LiveSnapshot) => void,
+): Promise<number> {
+  const reads = dedupeReads(requests);
   const controller = new AbortController();
   // Every in-flight request listens to it; with high concurrency that is many listeners by design.
   setMaxListeners(0, controller.signal);
@@ -61,53 +81,56 @@ export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>,
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
 
-  const profiles = new Map<DistinctId, ActualProfile | null>();
-  const preferences = new Map<DistinctId, ActualPreferences>();
   const failures: { id: DistinctId; error: unknown }[] = [];
   const total = reads.reduce((n, r) => n + (r.preferences ? 2 : 1), 0);
   let done = 0;
+  /** Snapshots with a read still under way, and how many reads each still waits for. */
+  const open = new Map<DistinctId, { snap: LiveSnapshot; left: number }>();
 
-  const task = (id: DistinctId, run: () => Promise<void>) =>
-    limit(async () => {
+  function* jobs(): Generator<[ReadRequest, boolean]> {
+    for (const r of reads) {
+      yield [r, false];
+      if (r.preferences) yield [r, true];
+    }
+  }
+  const queue = jobs();
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      // One failed read makes the plan impossible; stop issuing the rest.
       if (signal.aborted) return;
+      const next = queue.next();
+      if (next.done) return;
+      const [r, prefs] = next.value;
+      const id = r.distinct_id;
+      let entry = open.get(id);
+      if (!entry) open.set(id, (entry = { snap: { profile: null }, left: r.preferences ? 2 : 1 }));
       try {
-        await run();
+        if (prefs) entry.snap.preferences = await api.getPreferences(id, { signal });
+        else entry.snap.profile = await api.getProfile(id, { signal });
+        done += 1;
+        o.onProgress?.(done, total);
+        entry.left -= 1;
+        if (entry.left === 0) {
+          open.delete(id);
+          onSnapshot(id, entry.snap);
+        }
       } catch (error) {
         failures.push({ id, error });
-        // One failed read makes the plan impossible; stop issuing the rest. Queued tasks see the
-        // aborted signal and return at once (not `limit.clearQueue()`: it drops them unsettled,
-        // so `Promise.all` below would never settle and the CLI would exit silently).
         controller.abort();
         return;
       }
-      done += 1;
-      o.onProgress?.(done, total);
-    });
-
-  const tasks: Promise<void>[] = [];
-  for (const r of reads) {
-    tasks.push(task(r.distinct_id, async () => void profiles.set(r.distinct_id, await api.getProfile(r.distinct_id, { signal }))));
-    if (r.preferences) {
-      tasks.push(task(r.distinct_id, async () => void preferences.set(r.distinct_id, await api.getPreferences(r.distinct_id, { signal }))));
     }
-  }
+  };
+  const workers = Math.max(1, Math.min(o.concurrency ?? 8, total));
   try {
-    await Promise.all(tasks);
+    await Promise.all(Array.from({ length: workers }, worker));
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
   }
 
   if (failures.length > 0) throw readFailure(failures, total, api.target.baseUrl);
   if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; no plan was made');
-
-  const snapshots = new Map<DistinctId, LiveSnapshot>();
-  for (const r of reads) {
-    const snap: LiveSnapshot = { profile: profiles.get(r.distinct_id) ?? null };
-    const prefs = preferences.get(r.distinct_id);
-    if (prefs) snap.preferences = prefs;
-    snapshots.set(r.distinct_id, snap);
-  }
-  return { snapshots, reads: total };
+  return total;
 }
 
 function readFailure(failures: { id: DistinctId; error: unknown }[], total: number, baseUrl: string): FynoSyncError {

@@ -37,12 +37,27 @@ export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId,
   const select = opts.select ?? {};
   const { profiles } = selectProfiles(desired.profiles, select);
   const { operations, issues } = planOperations(desired, actual, select);
+  return assemblePlan(opts, profiles, operations, issues, preconditionsFor(profiles, actual));
+}
+
+/**
+ * The `Plan` document from its parts, as `buildPlan` makes it; for callers that diff profile by
+ * profile as live state arrives (create-plan.ts) and so never hold every snapshot at once.
+ * `preconditions` must already be sorted by id.
+ */
+export function assemblePlan(
+  opts: BuildPlanOptions,
+  profiles: readonly DesiredProfile[],
+  operations: Operation[],
+  issues: Plan['issues'],
+  preconditions: Record<DistinctId, string>,
+): Plan {
   return {
     format_version: PLAN_FORMAT_VERSION,
     created_at: opts.createdAt,
     target: { ...opts.target },
     sources: [...opts.sources],
-    preconditions: preconditionsFor(profiles, actual),
+    preconditions,
     summary: summarize(profiles.map((p) => p.distinct_id), operations),
     operations,
     issues,

@@ -233,6 +233,8 @@ async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], pat
     const { plan, actual } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
       concurrency: flags.concurrency,
+      // The plan is executed as made; secrets are still in it, so no snapshot is needed later.
+      keepSnapshots: false,
       ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),

@@ -64,6 +64,8 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
     ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
       concurrency: flags.concurrency,
+      // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
+      keepSnapshots: false,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
       ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),

@@ -1,0 +1,110 @@
+/**
+ * createPlan diffs each profile as soon as its reads (and its merge sources') complete and drops
+ * snapshots it no longer needs. Whatever order reads complete in, the plan must be the one
+ * buildPlan makes from all the snapshots at once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { createPlan, readsFor } from '../../src/create-plan.js';
+import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+import { fetchActual } from '../../src/fyno/fetch-actual.js';
+import type { FynoApi } from '../../src/fyno/types.js';
+import { seededRandom } from '../../src/fyno/emulator/faults.js';
+import { buildPlan } from '../../src/plan/build.js';
+import { selectProfiles } from '../../src/plan/select.js';
+import type { PlanOptions } from '../../src/plan/types.js';
+import { desired, profile } from './plan-builders.js';
+
+const NOW = new Date('2026-01-02T03:04:05.000Z');
+
+/** Reads answered after a random few milliseconds, so they complete out of request order. */
+function shuffledReads(api: MemoryFyno, seed: number): FynoApi {
+  const random = seededRandom(seed);
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if ((prop === 'getProfile' || prop === 'getPreferences') && typeof v === 'function') {
+        return async (...args: unknown[]) => {
+          await sleep(Math.floor(random() * 4));
+          return (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function world(): Promise<{ api: MemoryFyno; state: ReturnType<typeof desired> }> {
+  const api = new MemoryFyno();
+  const profiles = [];
+  for (let i = 0; i < 120; i += 1) {
+    const id = `u-${i}`;
+    const kind = i % 6;
+    if (kind !== 0) await api.createProfile({ distinct_id: id, name: `Old ${i}` });
+    if (kind === 2) await api.setProperties(id, { plan: 'free', seats: 1 });
+    if (kind === 3) await api.setPreferences(id, { S000000003: { email: 'opted-out' } });
+    if (kind === 4) {
+      await api.createProfile({ distinct_id: `lead-${i}`, name: `Lead ${i}`, channels: { sms: '+14155550100' } });
+      profiles.push(profile(id, { merge_from: [`lead-${i}`], name: `New ${i}` }));
+    } else if (kind === 5) {
+      profiles.push(profile(id, { state: 'absent' }));
+    } else {
+      profiles.push(
+        profile(id, {
+          name: `New ${i}`,
+          properties: { plan: { op: 'set', value: 'pro' }, seats: { op: 'set', value: i } },
+          ...(kind === 3 ? { preferences: { S000000003: { email: 'opted-in' as const } } } : {}),
+        }),
+      );
+    }
+  }
+  // A merge source that is itself a desired profile: needed by two profiles' diffs.
+  profiles.push(profile('u-shared', { name: 'Shared' }));
+  profiles.push(profile('u-taker', { merge_from: ['u-shared'] }));
+  await api.createProfile({ distinct_id: 'u-shared', name: 'S' });
+  return { api, state: desired(...profiles) };
+}
+
+describe('createPlan diffs as live state arrives', () => {
+  for (const [name, select] of [
+    ['every profile', {}],
+    ['a narrowed selection', { target: ['u-1*', 'u-taker'] }],
+  ] as [string, PlanOptions][]) {
+    it(`gives buildPlan's plan for ${name}, in any completion order, with or without snapshots kept`, async () => {
+      const { api, state } = await world();
+      const destination = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+      const { snapshots } = await fetchActual(api, readsFor(selectProfiles(state.profiles, select).profiles));
+      const expected = buildPlan(state, snapshots, { createdAt: NOW.toISOString(), target: destination, sources: state.files, select });
+      expect(expected.operations.length).toBeGreaterThan(50);
+      const types = new Set(expected.operations.map((op) => op.type));
+      for (const t of ['profile.create', 'profile.merge', 'property.set', 'preference.set']) expect(types).toContain(t);
+
+      for (const seed of [1, 2, 3]) {
+        const lean = await createPlan({ api: shuffledReads(api, seed), now: () => NOW }, state, {
+          destination,
+          concurrency: 7,
+          keepSnapshots: false,
+          ...select,
+        });
+        expect(lean.plan.scope === undefined).toBe(Object.keys(select).length === 0);
+        const { scope: _s, ...rest } = lean.plan;
+        const { scope: _e, ...want } = expected;
+        expect(rest).toEqual(want);
+        expect(JSON.stringify(lean.plan.preconditions)).toBe(JSON.stringify(expected.preconditions));
+        expect(JSON.stringify(lean.plan.operations)).toBe(JSON.stringify(expected.operations));
+        expect(lean.actual.size).toBe(0);
+      }
+      const kept = await createPlan({ api: shuffledReads(api, 9), now: () => NOW }, state, { destination, concurrency: 5, ...select });
+      expect([...kept.actual.keys()]).toEqual([...snapshots.keys()]);
+      expect(kept.actual).toEqual(snapshots);
+      expect(kept.reads).toBe([...snapshots.values()].reduce((n, s) => n + (s.preferences ? 2 : 1), 0));
+    });
+  }
+
+  it('fails as a whole when one read fails: no partial plan', async () => {
+    const { api, state } = await world();
+    const destination = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+    api.failNext(1, { kind: 'error', status: 400 });
+    await expect(createPlan({ api, now: () => NOW }, state, { destination, keepSnapshots: false })).rejects.toThrow(/no plan was made/);
+  });
+});
