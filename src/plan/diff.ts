@@ -92,8 +92,21 @@ export function planProfile(
   diffChannels(diff, base.channels);
   planManaged(diff, base, prefs);
 
+  for (let i = 0; i < diff.ops.length; i += 1) diff.ops[i] = compactOp(diff.ops[i]!);
   diff.ops.sort(compareOps);
   return diff;
+}
+
+/**
+ * The same operation (same keys in the same order, same values) as a plain fast-mode object.
+ * Operations are built with object spreads (`{ ...base(), type, …, ...(cond ? {…} : {}) }`),
+ * which V8 keeps as dictionaries of about 380 bytes each; a plan of a million operations holds
+ * a million of them (about 150 bytes each once copied).
+ */
+function compactOp(op: Operation): Operation {
+  const out: Record<string, unknown> = {};
+  for (const k in op) out[k] = (op as unknown as Record<string, unknown>)[k];
+  return out as unknown as Operation;
 }
 
 function planAbsent(diff: ProfileDiff, snap: ActualSnapshot): void {
