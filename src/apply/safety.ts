@@ -4,11 +4,11 @@
  * profile deleted or merged away, a plan for another target, and — for saved plans — drift of
  * any profile since the plan was computed. Each refusal throws before a single request is sent.
  */
-import pLimit from 'p-limit';
 import { FynoSyncError } from '../errors.js';
 import type { DistinctId, Target } from '../fyno/types.js';
 import { fingerprintSnapshot } from '../plan/fingerprint.js';
 import type { ActualSnapshot, Plan } from '../plan/types.js';
+import { forEachLimited } from './pool.js';
 
 export interface SafetyOptions {
   allowDelete: boolean;
@@ -82,24 +82,19 @@ export async function checkFreshness(
   read: SnapshotReader,
   o: { concurrency: number; skip?: ReadonlySet<DistinctId>; signal?: AbortSignal },
 ): Promise<number> {
-  const limit = pLimit(Math.max(1, o.concurrency));
   const drifted: DistinctId[] = [];
   const ids = Object.keys(plan.preconditions).filter((id) => !o.skip?.has(id));
-  await Promise.all(
-    ids.map((id) =>
-      limit(async () => {
-        if (o.signal?.aborted) return;
-        const expected = plan.preconditions[id]!;
-        const bare = await read(id, false);
-        if (fingerprintSnapshot(bare) === expected) return;
-        if (bare.profile && expected !== 'absent') {
-          const full = await read(id, true);
-          if (fingerprintSnapshot(full) === expected) return;
-        }
-        drifted.push(id);
-      }),
-    ),
-  );
+  await forEachLimited(ids, o.concurrency, async (id) => {
+    if (o.signal?.aborted) return;
+    const expected = plan.preconditions[id]!;
+    const bare = await read(id, false);
+    if (fingerprintSnapshot(bare) === expected) return;
+    if (bare.profile && expected !== 'absent') {
+      const full = await read(id, true);
+      if (fingerprintSnapshot(full) === expected) return;
+    }
+    drifted.push(id);
+  });
   if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while checking the plan against live state; nothing was written');
   if (drifted.length > 0) {
     drifted.sort();

@@ -5,7 +5,7 @@
  * wait ends; then name every field that did not converge, with the reason when it is known.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pLimit from 'p-limit';
+import { forEachLimited } from './pool.js';
 import type { DistinctId } from '../fyno/types.js';
 import type { Operation } from '../plan/types.js';
 import type { SnapshotReader } from './safety.js';
@@ -28,14 +28,11 @@ export async function verifyConvergence(
 ): Promise<Divergence[]> {
   const now = o.now ?? Date.now;
   const started = now();
-  const limit = pLimit(Math.max(1, o.concurrency));
   let pending = new Map([...written].filter(([, ops]) => ops.length > 0));
   const last = new Map<DistinctId, Divergence[]>();
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
-    await Promise.all(
-      [...pending].map(([id, ops]) =>
-        limit(async () => {
+    await forEachLimited(pending, o.concurrency, async ([id, ops]) => {
           const prefs = ops.some((op) => op.type === 'preference.set');
           let snap;
           try {
@@ -55,9 +52,7 @@ export async function verifyConvergence(
             id,
             open.map((op) => ({ distinct_id: id, op: op.type, field: fieldOf(op), reason: divergenceReason(op, snap, Math.round(now() - started)) })),
           );
-        }),
-      ),
-    );
+    });
     pending = next;
     if (pending.size === 0 || o.signal?.aborted || now() - started + o.intervalMs > o.timeoutMs) break;
     try {
