@@ -84,8 +84,17 @@ function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown
   }
 }
 
+/**
+ * Operations that can hold a secret: a sensitive one, or one that can carry tokens. Any other is
+ * written as is (`redactOperation`), so it holds no placeholder either.
+ */
+function maySecrets(op: Operation): boolean {
+  return op.sensitive === true || op.type === 'channel.set' || op.type === 'channel.delete' || op.type === 'profile.create';
+}
+
 /** True when the operation carries any value that must be masked. */
 export function hasSecrets(op: Operation): boolean {
+  if (!maySecrets(op)) return false;
   let found = false;
   mapSecrets(op, (v) => ((found = true), v));
   return found;
@@ -93,7 +102,7 @@ export function hasSecrets(op: Operation): boolean {
 
 /** The operation with every secret replaced by its placeholder. */
 export function redactOperation(op: Operation): Operation {
-  if (!op.sensitive && op.type !== 'channel.set' && op.type !== 'channel.delete' && op.type !== 'profile.create') return op;
+  if (!maySecrets(op)) return op;
   return mapSecrets(op, (v) => (isSecretRef(v) ? v : { $secret: secretHash(op.distinct_id, v) }));
 }
 
@@ -110,13 +119,19 @@ export type SecretCandidates = ReadonlyMap<DistinctId, readonly unknown[]> | rea
  * and each element) of the desired profiles and the live snapshots, keyed by distinct_id —
  * the values apply passes to `resolveSecrets`.
  */
-export function collectSecretCandidates(desired: DesiredState, actual: ReadonlyMap<DistinctId, ActualSnapshot>): Map<DistinctId, unknown[]> {
+export function collectSecretCandidates(
+  desired: DesiredState,
+  actual: ReadonlyMap<DistinctId, ActualSnapshot>,
+  /** Only these profiles (those whose operations hold placeholders); default every one. */
+  only?: ReadonlySet<DistinctId>,
+): Map<DistinctId, unknown[]> {
   const out = new Map<DistinctId, unknown[]>();
   const addValue = (list: unknown[], v: PropertyValue): void => {
     list.push(v);
     if (Array.isArray(v)) list.push(uniqueScalars(v), ...v);
   };
   for (const d of desired.profiles) {
+    if (only && !only.has(d.distinct_id)) continue;
     const list: unknown[] = [];
     for (const v of [d.name, d.status, d.timezone]) if (v !== undefined) list.push(v);
     for (const v of Object.values(d.channels ?? {})) {
@@ -159,10 +174,14 @@ export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
   };
   const unresolved: string[] = [];
   const operations = plan.operations.map((op, i) => {
+    // An operation without placeholders is kept as it is (not copied: a plan may hold millions).
+    if (!maySecrets(op)) return op;
     let missing = false;
+    let placeholders = false;
     const DROP = Symbol('drop');
     const resolved = mapSecrets(op, (v, required) => {
       if (!isSecretRef(v)) return v;
+      placeholders = true;
       const hit = lookup(op.distinct_id).get(v.$secret);
       if (hit !== undefined) return hit;
       if (required) missing = true;
@@ -174,7 +193,7 @@ export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
       for (const ch of r.changes as Record<string, unknown>[]) if (ch.before === DROP) delete ch.before;
     }
     if (missing) unresolved.push(`#${i + 1} ${op.type} ${op.distinct_id}`);
-    return resolved;
+    return placeholders ? resolved : op;
   });
   if (unresolved.length > 0) {
     throw new FynoSyncError(

@@ -191,6 +191,38 @@ describe('apply safety against the emulator', () => {
     expect((await stats(emu)).writes).toBe(0);
     expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
   });
+
+  it('a saved plan with secrets re-reads only the profiles whose operations hold them', async () => {
+    const dir = path.join(st.cwd, 'tokens');
+    await mkdir(dir, { recursive: true });
+    const plain = (id: string): string[] => [`  - distinct_id: ${id}`, `    name: Plain ${id}`, '    properties:', '      plan: basic'];
+    await writeFile(
+      path.join(dir, 'p.yaml'),
+      [
+        'version: 1',
+        'profiles:',
+        '  - distinct_id: tok-1',
+        '    name: Token Holder',
+        '    channels:',
+        '      push:',
+        '        - { token: "ExponentPushToken[OnlyReadMe1]" }',
+        ...plain('plain-1'),
+        ...plain('plain-2'),
+        '',
+      ].join('\n'),
+    );
+    const env = envFor(emu);
+    const p = await cli(['plan', dir, '--out', 'p.json'], env, { cwd: st.cwd });
+    expect(p.code, p.stderr).toBe(0);
+    exchanges = [];
+    const r = await cli(['apply', '--plan', 'p.json', '--no-verify', '--state-dir', 'st'], env, { cwd: st.cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const reads = (id: string): number => exchanges.filter((e) => e.method === 'GET' && e.path.endsWith(`/profiles/${id}`)).length;
+    // The staleness check reads each profile once; resolving the token reads tok-1 once more.
+    expect([reads('tok-1'), reads('plain-1'), reads('plain-2')]).toEqual([2, 1, 1]);
+    const created = exchanges.find((e) => e.method === 'POST' && /\/profiles$/.test(e.path) && (e.requestBody as { distinct_id?: string }).distinct_id === 'tok-1');
+    expect(JSON.stringify(created?.requestBody)).toContain('ExponentPushToken[OnlyReadMe1]');
+  });
 });
 
 describe('apply summary honesty', () => {

@@ -16,14 +16,14 @@ import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize
 import { parsePlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
 import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
 import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine } from '../../src/plan/render/describe.js';
-import { redactPlan } from '../../src/plan/secrets.js';
+import { collectSecretCandidates, hasSecrets, redactPlan, resolveSecrets } from '../../src/plan/secrets.js';
 import type { Plan } from '../../src/plan/types.js';
 import { actual, CREATED_AT, desired, live, profile, TARGET } from './plan-builders.js';
 
 const TOKEN = 'ExponentPushToken[streamed-s3cr3t]';
 
 /** A plan of `n` profiles: creates with tokens (secrets), updates, deletes; ~4 operations each. */
-function bigPlan(n: number): Plan {
+function bigWorld(n: number): { plan: Plan; d: ReturnType<typeof desired>; a: ReturnType<typeof actual> } {
   const profiles = [];
   const entries: Array<[string, ReturnType<typeof live> | null]> = [];
   for (let i = 0; i < n; i += 1) {
@@ -46,7 +46,8 @@ function bigPlan(n: number): Plan {
     }
   }
   const d = desired(...profiles);
-  return buildPlan(d, actual(...entries), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+  const a = actual(...entries);
+  return { plan: buildPlan(d, a, { createdAt: CREATED_AT, target: TARGET, sources: d.files }), d, a };
 }
 
 // ---- the one-string forms as they were before streaming ------------------------------------
@@ -92,7 +93,7 @@ function referenceText(plan: Plan): string {
   return `${out.join('\n')}\n`;
 }
 
-const big = bigPlan(3001); // > 1000 operations and > 500 profiles: several chunks each
+const { plan: big, d: bigDesired, a: bigActual } = bigWorld(3001); // > 1000 operations and > 500 profiles: several chunks each
 const empty = buildPlan(desired(), actual(), { createdAt: CREATED_AT, target: TARGET, sources: [] });
 const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-plan-stream-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -166,5 +167,28 @@ describe('stable JSON in pieces (the journal plan hash)', () => {
     for (const plan of [big, empty]) {
       expect(planHash(plan)).toBe(`sha256:${createHash('sha256').update(stableStringify(plan)).digest('hex')}`);
     }
+  });
+});
+
+describe('secrets of a big saved plan', () => {
+  it('resolves placeholders without copying the operations that hold none', () => {
+    const saved = parsePlan(serializePlan(big), 'plan.json');
+    const resolved = resolveSecrets(saved, collectSecretCandidates(bigDesired, bigActual));
+    expect(resolved.operations).toEqual(big.operations);
+    let kept = 0;
+    resolved.operations.forEach((op, i) => {
+      if (hasSecrets(saved.operations[i]!)) expect(op).not.toBe(saved.operations[i]);
+      else (expect(op).toBe(saved.operations[i]), (kept += 1));
+    });
+    expect(kept).toBeGreaterThan(resolved.operations.length / 2);
+  });
+
+  it('candidates for only the profiles with placeholders resolve the same plan', () => {
+    const saved = parsePlan(serializePlan(big), 'plan.json');
+    const only = new Set(saved.operations.filter(hasSecrets).map((op) => op.distinct_id));
+    expect(only.size).toBeLessThan(bigDesired.profiles.length);
+    const some = collectSecretCandidates(bigDesired, bigActual, only);
+    expect([...some.keys()].sort()).toEqual([...only].sort());
+    expect(resolveSecrets(saved, some)).toEqual(resolveSecrets(saved, collectSecretCandidates(bigDesired, bigActual)));
   });
 });

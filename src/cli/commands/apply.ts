@@ -266,13 +266,15 @@ async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean
   let plan = saved;
   // A plan for another target (or one that would be refused anyway) is refused before any read.
   checkPlanSafety(saved, api.target, safetyOptions(flags, desired));
-  if (saved.operations.some(hasSecrets)) {
-    const inPlan = new Set(saved.operations.map((op) => op.distinct_id));
-    ({ snapshots: actual } = await fetchActual(api, readsFor(desired.profiles.filter((d) => inPlan.has(d.distinct_id))), {
+  // Placeholders are resolved per operation from its own profile's values (desired and live, and
+  // its merge sources'): only the profiles with such operations are read, not the whole plan.
+  const withSecrets = new Set(saved.operations.filter(hasSecrets).map((op) => op.distinct_id));
+  if (withSecrets.size > 0) {
+    ({ snapshots: actual } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id))), {
       concurrency: flags.concurrency,
       ...(io.signal ? { signal: io.signal } : {}),
     }));
-    plan = resolveSecrets(saved, collectSecretCandidates(desired, actual));
+    plan = resolveSecrets(saved, collectSecretCandidates(desired, actual, withSecrets));
   }
   return { plan, saved, desired, actual, checkPreconditions: true };
 }
