@@ -11,11 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InputFile } from './files.js';
 import type { FileResult } from './load-file.js';
-import { loadInput } from './load.js';
+import { loadInput, type FileOutcome } from './load.js';
 import { sharedString } from './build.js';
-import type { DesiredProfile, ValidationIssue } from './types.js';
-
-export type FileOutcome = FileResult | { issues: ValidationIssue[] };
+import type { DesiredProfile } from './types.js';
 
 export interface ParallelOptions {
   maxBytes: number;
@@ -38,10 +36,15 @@ export interface WorkerTask {
   file: InputFile;
   maxBytes: number;
 }
+/**
+ * A worker's answers for one file: any number of parts (a `FileResult` of a clean chunk, as JSON),
+ * then the `FileOutcome` (as JSON), which ends the file and, with `restart`, withdraws its parts.
+ * Parts keep what a worker holds small: a chunk at a time, not a whole file's profiles.
+ */
 export interface WorkerAnswer {
   index: number;
-  /** The `FileOutcome`, as JSON. */
   json: string;
+  done: boolean;
 }
 
 /** Each file's outcome, in file order, and how many of them a worker read. */
@@ -54,6 +57,7 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
     return { outcomes, onWorkers: 0 };
   }
   const results: (FileOutcome | undefined)[] = new Array(files.length);
+  const parts: FileResult[][] = files.map(() => []);
   let next = 0;
   let onWorkers = 0;
   const run = (): Promise<void> =>
@@ -70,9 +74,14 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
         worker.postMessage({ index: current, file: files[current]!, maxBytes: o.maxBytes } satisfies WorkerTask);
       };
       worker.on('message', (m: WorkerAnswer) => {
-        const outcome = JSON.parse(m.json) as FileOutcome;
-        if ('profiles' in outcome) for (const p of outcome.profiles) shareStrings(p);
-        results[m.index] = outcome;
+        const r = JSON.parse(m.json) as FileOutcome;
+        if ('profiles' in r) for (const p of r.profiles) shareStrings(p);
+        if (!m.done) {
+          parts[m.index]!.push(r as FileResult);
+          return;
+        }
+        results[m.index] = r.restart ? r : joinParts(parts[m.index]!, r);
+        parts[m.index] = [];
         onWorkers++;
         give();
       });
@@ -83,7 +92,20 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
     });
   await Promise.all(Array.from({ length: count }, run));
   for (let i = 0; i < files.length; i++) results[i] ??= await loadInput(files[i]!, o.maxBytes, o.env);
+  for (const r of results) delete r!.restart;
   return { outcomes: results as FileOutcome[], onWorkers };
+}
+
+/** A file's parts (in order) and its closing outcome as one outcome. */
+function joinParts(parts: FileResult[], last: FileOutcome): FileOutcome {
+  if (parts.length === 0) return last;
+  const out: FileResult = { profiles: [], entries: [], issues: [...last.issues] };
+  for (const p of [...parts, last]) {
+    if (!('profiles' in p)) continue;
+    for (const x of p.profiles) out.profiles.push(x);
+    for (const x of p.entries) out.entries.push(x);
+  }
+  return out;
 }
 
 /**

@@ -8,5 +8,6 @@ const { env } = workerData as { env: Record<string, string | undefined> };
 // As JSON text: one string crosses threads far faster than a structured clone of 5,000 profiles,
 // and the outcome is plain data (validation refuses .inf and .nan; no key holds undefined).
 parentPort!.on('message', (t: WorkerTask) => {
-  void loadInput(t.file, t.maxBytes, env).then((outcome) => parentPort!.postMessage({ index: t.index, json: JSON.stringify(outcome) } satisfies WorkerAnswer));
+  const send = (json: string, done: boolean) => parentPort!.postMessage({ index: t.index, json, done } satisfies WorkerAnswer);
+  void loadInput(t.file, t.maxBytes, env, (part) => send(JSON.stringify(part), false)).then((outcome) => send(JSON.stringify(outcome), true));
 });

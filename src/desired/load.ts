@@ -60,29 +60,46 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   return { state: { profiles, files: files.map((f) => f.display) }, issues, filesOnWorkers: onWorkers };
 }
 
-/** One file: read, parsed, validated on its own (the cross-file checks come after). */
-export async function loadInput(f: InputFile, maxBytes: number, env: LoadOptions['env']): Promise<FileResult | { issues: ValidationIssue[] }> {
+/** What one file gave: its profiles and issues, or only issues. */
+export type FileOutcome = (FileResult | { issues: ValidationIssue[] }) & {
+  /** Set when profiles already handed to `onPart` are withdrawn: this outcome replaces them. */
+  restart?: true;
+};
+
+/**
+ * One file: read, parsed, validated on its own (the cross-file checks come after). With
+ * `onPart`, the fast path hands over each clean chunk's profiles as soon as they are built
+ * instead of keeping them for the outcome.
+ */
+export async function loadInput(f: InputFile, maxBytes: number, env: LoadOptions['env'], onPart?: (part: FileResult) => void): Promise<FileOutcome> {
   const read = await readInput(f, maxBytes);
   if ('issue' in read) return { issues: [read.issue] };
-  return loadText(f.display, read.text, env);
+  return loadText(f.display, read.text, env, onPart);
 }
 
 /**
  * A clean file takes the fast path (fast-parse.ts); a file with any problem, or one the fast
  * path declines, is read (again) by the full parser, which names every error's position.
  */
-function loadText(display: string, text: string, env: LoadOptions['env']): FileResult | { issues: ValidationIssue[] } {
+function loadText(display: string, text: string, env: LoadOptions['env'], onPart?: (part: FileResult) => void): FileOutcome {
   // A long list is loaded chunk by chunk as it is parsed, so that each chunk's plain data and
   // positions are garbage before the next: only the built profiles stay.
   const acc: FileResult = { profiles: [], entries: [], issues: [] };
   let clean = true;
+  let handedOver = false;
   const take = (part: FastParsed): void => {
     if (!clean) return;
     const src = fastSource(display, part);
     const r = loadFile(src, env);
-    if (r.issues.length > 0 || src.missed()) clean = false;
-    for (const p of r.profiles) acc.profiles.push(p);
-    for (const e of r.entries) acc.entries.push(e);
+    if (r.issues.length > 0 || src.missed()) {
+      clean = false;
+    } else if (onPart) {
+      onPart(r);
+      handedOver = true;
+    } else {
+      for (const p of r.profiles) acc.profiles.push(p);
+      for (const e of r.entries) acc.entries.push(e);
+    }
   };
   const fast = parseFast(text, { onChunk: take });
   if (fast) {
@@ -90,8 +107,9 @@ function loadText(display: string, text: string, env: LoadOptions['env']): FileR
     if (clean) return acc;
   }
   const parsed = parseYaml(display, text);
-  if ('issues' in parsed) return { issues: parsed.issues };
-  return loadFile(documentSource(parsed.file), env);
+  const full: FileOutcome = 'issues' in parsed ? { issues: parsed.issues } : loadFile(documentSource(parsed.file), env);
+  if (handedOver) full.restart = true;
+  return full;
 }
 
 /** One line: `file:line:col: profile <id>: <field>: <message>` (parts that are unknown left out). */

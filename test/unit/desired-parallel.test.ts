@@ -29,6 +29,8 @@ beforeAll(async () => {
     .replace('distinct_id: cust-3019', 'distinct_id: cust-5')
     .replace('name: Customer 3001\n', 'name: ${CRM_NAME}\n');
   await writeFile(path.join(dir, 'bad.yaml'), bad);
+  // An error late in a long file: its first chunks were handed over before it was found.
+  await writeFile(path.join(dir, 'late.yaml'), fileYaml(4_000, 4_200).replace('user4180@example.com', 'user4180@'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -38,18 +40,20 @@ const opts = (o: Partial<LoadOptions>): LoadOptions => ({ env: { CRM_NAME: 'Secr
 
 describe('loadDesired on worker threads', () => {
   it('gives the same state and issues as loading in this thread', { timeout: 120_000 }, async () => {
-    const here = await loadDesired(['ok', 'bad.yaml', 'missing.yaml'], opts({ workers: 0 }));
-    const there = await loadDesired(['ok', 'bad.yaml', 'missing.yaml'], opts({ workers: 2, workerScript: WORKER }));
-    expect(here.state.profiles.length).toBe(3_000 + 20 - 1);
-    expect(here.issues).toHaveLength(3);
+    const inputs = ['ok', 'bad.yaml', 'late.yaml', 'missing.yaml'];
+    const here = await loadDesired(inputs, opts({ workers: 0 }));
+    const there = await loadDesired(inputs, opts({ workers: 2, workerScript: WORKER }));
+    expect(here.state.profiles.length).toBe(3_000 + 20 - 1 + 200 - 1);
+    expect(here.issues).toHaveLength(4);
     const messages = here.issues.map((i) => i.message).sort();
     expect(messages[0]).toBe('"user3007.example.com" is not a valid email address');
-    expect(messages[1]).toMatch(/^distinct_id "cust-5" is declared twice/);
-    expect(messages[2]).toBe('no such file or directory');
+    expect(messages[1]).toBe('"user4180@" is not a valid email address');
+    expect(messages[2]).toMatch(/^distinct_id "cust-5" is declared twice/);
+    expect(messages[3]).toBe('no such file or directory');
     expect(here.state.profiles.some((p) => p.sensitive.includes('name'))).toBe(true);
     expect(here.filesOnWorkers).toBe(0);
-    expect(there.filesOnWorkers).toBe(4);
-    expect(there).toEqual({ ...here, filesOnWorkers: 4 });
+    expect(there.filesOnWorkers).toBe(5);
+    expect(there).toEqual({ ...here, filesOnWorkers: 5 });
   });
 
   it('reads the files of a worker that died in this thread', { timeout: 120_000 }, async () => {
