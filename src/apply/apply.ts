@@ -28,6 +28,7 @@ import type { Journal } from './journal.js';
 import { checkFreshness, checkPlanSafety } from './safety.js';
 import { mergeSettled, missingTokens, opSatisfied } from './settle.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, ApplyOptions, ApplySummary } from './types.js';
+import { forEachLimited } from './pool.js';
 import { verifyConvergence } from './verify.js';
 
 const DUMMY = { baseUrl: 'http://127.0.0.1', workspace: 'W', env: 'live' as const };
@@ -546,7 +547,11 @@ class Runner {
     const deletes: KeyedOp[] = [];
     for (const k of todo) {
       if (k.op.type === 'profile.delete') deletes.push(k);
-      else byProfile.set(k.op.distinct_id, [...(byProfile.get(k.op.distinct_id) ?? []), k]);
+      else {
+        const list = byProfile.get(k.op.distinct_id);
+        if (list) list.push(k);
+        else byProfile.set(k.op.distinct_id, [k]);
+      }
     }
     const hadMerge = new Set(this.plan.operations.filter((op) => op.type === 'profile.merge').map((op) => op.distinct_id));
     this.emit({ type: 'apply.started', profiles: byProfile.size + deletes.length, operations: keyed.length, alreadyDone: resumedDone });
@@ -557,15 +562,19 @@ class Runner {
       if (stageA === 0) this.batcher.drain();
     };
     if (stageA === 0) this.batcher.drain();
-    await Promise.all(
-      [...byProfile].map(async ([id, ops]) => {
-        const failedBefore = this.failed;
-        await this.runProfile(id, ops, hadMerge.has(id), leftStageA);
-        const sup = this.pendingSuperseded.get(id);
-        // Re-planned profile fully applied: its superseded plan operations need no resume.
-        if (sup && this.failed === failedBefore && !this.aborted) await this.record(this.journal?.completed(sup.map((k) => k.key)));
-      }),
-    );
+    // Profiles are taken in plan order by a bounded number of workers, so what is in flight is
+    // bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
+    // still fill: at most 2 × (batchSize − 1) can wait in the batcher's two unsent batches, and
+    // the others keep taking profiles until every one has passed its property step (then the
+    // batcher drains).
+    const inFlight = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
+    await forEachLimited(byProfile, inFlight, async ([id, ops]) => {
+      const failedBefore = this.failed;
+      await this.runProfile(id, ops, hadMerge.has(id), leftStageA);
+      const sup = this.pendingSuperseded.get(id);
+      // Re-planned profile fully applied: its superseded plan operations need no resume.
+      if (sup && this.failed === failedBefore && !this.aborted) await this.record(this.journal?.completed(sup.map((k) => k.key)));
+    });
     await this.batcher.drain();
     if (deletes.length > 0) {
       if (this.aborted) this.skip(deletes, 'interrupted');
