@@ -250,7 +250,8 @@ async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], pat
   }
 }
 
-async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean, flags: ApplyFlags): Promise<Prepared> {
+/** The saved plan in `file`, parsed; its text (hundreds of MB for 100,000 profiles) is not kept. */
+async function readSavedPlan(io: CliIO, file: string, flags: ApplyFlags): Promise<Plan> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -259,7 +260,11 @@ async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean
     const hint = flags.resume ? ' (there is no interrupted apply to resume)' : '';
     throw new FynoSyncError('plan.invalid', `cannot read plan ${path.relative(io.cwd, file) || file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}${hint}`, { file });
   }
-  const saved = parsePlan(text, path.relative(io.cwd, file) || file);
+  return parsePlan(text, path.relative(io.cwd, file) || file);
+}
+
+async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean, flags: ApplyFlags): Promise<Prepared> {
+  const saved = await readSavedPlan(io, file, flags);
   // The desired state the plan came from: for secret values, protected ids and re-plans after merges.
   const desired = saved.sources.length > 0 ? await loadDesiredOrFail(io, [...saved.sources], { json }) : { profiles: [], files: [] };
   let actual: ReadonlyMap<DistinctId, ActualSnapshot> = new Map();
