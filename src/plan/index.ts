@@ -1,7 +1,7 @@
 /** The planner's library surface (types live in ./types.ts, re-exported by src/index.ts). */
 export { buildPlan, summarize, profileAction, groupByProfile, preconditionsFor, type BuildPlanOptions } from './build.js';
 export { planOperations, planProfile, type PlannedOperations } from './diff.js';
-export { serializePlan, serializePlanChunks, parsePlan, PLAN_SCHEMA_URL } from './plan-file.js';
+export { serializePlan, serializePlanChunks, parsePlan, savedPlan, PLAN_SCHEMA_URL } from './plan-file.js';
 export { fingerprintSnapshot } from './fingerprint.js';
 export { redactPlan, redactOperation, resolveSecrets, collectSecretCandidates, isSecretRef, type SecretRef, type SecretCandidates } from './secrets.js';
 export { selectProfiles, type Selection } from './select.js';

@@ -111,6 +111,26 @@ export function parsePlan(text: string, source: string): Plan {
     const reason = e instanceof Error ? e.message.split('\n')[0] : 'syntax error';
     throw new FynoSyncError('plan.invalid', `${source}: not a plan file: invalid JSON (${reason})`, { file: source });
   }
+  return checkPlanDocument(doc, source);
+}
+
+/**
+ * `parsePlan(serializePlan(plan), source)` without the text: the plan as saved (secrets as
+ * placeholders, keys in the file's order, plain JSON values), built operation by operation.
+ * Fresh `apply` binds its journal to this form.
+ */
+export function savedPlan(plan: Plan, source: string): Plan {
+  const top = plan as unknown as Record<string, unknown>;
+  const doc: Record<string, unknown> = {};
+  for (const k of TOP_ORDER) {
+    if (k === 'operations') doc.operations = plan.operations.map((op) => JSON.parse(JSON.stringify(sortedKeys(redactOperation(op), OP_FIRST))) as unknown);
+    else if (top[k] !== undefined) doc[k] = JSON.parse(JSON.stringify(sortedKeys(top[k]))) as unknown;
+  }
+  return checkPlanDocument(doc, source);
+}
+
+/** A parsed document as a plan: the version and schema checks of `parsePlan`. */
+function checkPlanDocument(doc: unknown, source: string): Plan {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new FynoSyncError('plan.invalid', `${source}: not a plan file: expected a JSON object`, { file: source });
   }

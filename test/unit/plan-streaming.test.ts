@@ -13,7 +13,7 @@ import { planHash } from '../../src/apply/journal.js';
 import { writePlanFile } from '../../src/cli/commands/plan.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize.js';
-import { parsePlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
+import { parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
 import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
 import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine } from '../../src/plan/render/describe.js';
 import { collectSecretCandidates, hasSecrets, redactPlan, resolveSecrets } from '../../src/plan/secrets.js';
@@ -190,5 +190,22 @@ describe('secrets of a big saved plan', () => {
     const some = collectSecretCandidates(bigDesired, bigActual, only);
     expect([...some.keys()].sort()).toEqual([...only].sort());
     expect(resolveSecrets(saved, some)).toEqual(resolveSecrets(saved, collectSecretCandidates(bigDesired, bigActual)));
+  });
+});
+
+describe('the saved form of a fresh plan', () => {
+  it('is what parsing the serialized plan gives, key order included', () => {
+    for (const plan of [big, empty]) {
+      const want = parsePlan(serializePlan(plan), 'plan');
+      const got = savedPlan(plan, 'plan');
+      expect(got).toEqual(want);
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+      expect(planHash(got)).toBe(planHash(want));
+    }
+  });
+
+  it('is checked like a parsed plan', () => {
+    const bad = { ...big, format_version: 2 } as unknown as Plan;
+    expect(() => savedPlan(bad, 'plan')).toThrow(/unsupported plan/);
   });
 });

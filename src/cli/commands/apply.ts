@@ -17,7 +17,7 @@ import { fetchActual } from '../../fyno/fetch-actual.js';
 import type { DesiredState } from '../../desired/types.js';
 import type { DistinctId, FynoApi } from '../../fyno/types.js';
 import { planProfile } from '../../plan/diff.js';
-import { parsePlan, serializePlan } from '../../plan/plan-file.js';
+import { parsePlan, savedPlan } from '../../plan/plan-file.js';
 import { renderTextChunks } from '../../plan/render/text.js';
 import { collectSecretCandidates, hasSecrets, isSecretRef, redactOperation, resolveSecrets } from '../../plan/secrets.js';
 import type { ActualSnapshot, Operation, Plan } from '../../plan/types.js';
@@ -244,7 +244,7 @@ async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], pat
       if (!flags.json) await writeChunks(io.stderr, renderTextChunks(plan));
       throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
     }
-    return { plan, saved: parsePlan(serializePlan(plan), 'plan'), desired, actual, checkPreconditions: false };
+    return { plan, saved: savedPlan(plan, 'plan'), desired, actual, checkPreconditions: false };
   } finally {
     progress.stop();
   }
