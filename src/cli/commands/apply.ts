@@ -114,7 +114,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
   }
 
-  let prepared: Prepared;
+  let prepared: Prepared | undefined;
   try {
     prepared =
       paths.length > 0
@@ -124,7 +124,13 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     if (io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
     throw e;
   }
-  const { plan, saved } = prepared;
+  const { plan, saved, checkPreconditions } = prepared;
+  // What apply still needs of the desired state: the protected ids, and the profiles that are
+  // re-planned after a merge. The rest of it (100,000 profiles) is not kept while the plan runs.
+  const safety = safetyOptions(flags, prepared.desired);
+  const merged = new Set(plan.operations.flatMap((op) => (op.type === 'profile.merge' ? [op.distinct_id, op.from] : [])));
+  const desiredById = new Map(prepared.desired.profiles.filter((d) => merged.has(d.distinct_id)).map((d) => [d.distinct_id, d] as const));
+  prepared = undefined;
 
   if (plan.operations.length === 0 && plan.issues.length === 0) {
     if (json) writeJson(io.stdout, { status: 'ok', changes: false, summary: emptySummary() });
@@ -134,7 +140,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
 
   // Every refusal (issues, target, protected, deletes) before the journal or the kept plan of an
   // interrupted run is touched, and before a dry run shows requests a real run would refuse.
-  checkPlanSafety(plan, api.target, safetyOptions(flags, prepared.desired));
+  checkPlanSafety(plan, api.target, safety);
   const style = createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color));
   if (flags.dryRun) return dryRun(io, plan, api.target, json);
 
@@ -170,11 +176,9 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     throw new FynoSyncError('apply.journal', `cannot keep the apply journal in ${lastDir} (${reason}); check --state-dir; nothing was written`, { dir: lastDir });
   }
 
-  const safety = safetyOptions(flags, prepared.desired);
   const progress = createProgress(io, 'Applying', { silent: json });
   let done = 0;
   let failed = 0;
-  const desiredById = new Map(prepared.desired.profiles.map((d) => [d.distinct_id, d] as const));
   let summary: ApplySummary;
   try {
     summary = await applyPlan(
@@ -195,7 +199,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
         concurrency: flags.concurrency,
         allowDelete: safety.allowDelete,
         maxDeletes: safety.maxDeletes,
-        checkPreconditions: prepared.checkPreconditions,
+        checkPreconditions,
         protectedIds: safety.protectedIds ?? [],
         ...(flags.verify ? { verify: { timeoutMs: flags.verifyTimeout, intervalMs: 250 } } : {}),
         ...(io.signal ? { signal: io.signal } : {}),
