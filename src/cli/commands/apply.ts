@@ -30,6 +30,7 @@ import {
   addShardOption,
   addTargetOptions,
   connect,
+  limitHeapGrowth,
   loadDesiredOrFail,
   nonNegativeInt,
   reportInterruptedRead,
@@ -103,6 +104,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     throw new FynoSyncError('config.invalid', '--changed-since applies to desired-state PATHs; a saved or resumed plan keeps the scope it was made with');
   }
   const json = Boolean(flags.json);
+  limitHeapGrowth();
   const lastDir = path.resolve(io.cwd, flags.stateDir, 'last-apply');
   const lastPlan = path.join(lastDir, 'plan.json');
   if (flags.shard && paths.length === 0) {

@@ -16,7 +16,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
@@ -54,6 +54,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
 
 export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Promise<number> {
   if (flags.json && flags.markdown) throw new FynoSyncError('config.invalid', '--json and --markdown cannot be combined');
+  limitHeapGrowth();
   const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
   const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
   if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
