@@ -35,6 +35,13 @@ export interface CreatePlanOptions extends PlanOptions {
    * plan never holds the live state of all of them; `actual` is then empty.
    */
   keepSnapshots?: boolean;
+  /**
+   * For a caller with no further use of the desired profiles (the `plan` command): each one is
+   * let go as soon as it is diffed, and `desired.profiles` is emptied at the start (its profiles
+   * are then held only until planned). The operations of a 100,000-profile plan then take the
+   * place of the profiles in memory instead of adding to them.
+   */
+  releaseDesired?: boolean;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -75,11 +82,20 @@ export function readsFor(profiles: readonly DesiredProfile[]): ReadRequest[] {
  */
 export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, opts: CreatePlanOptions): Promise<CreatedPlan> {
   const selection = selectProfiles(desired.profiles, opts);
-  const profiles = selection.profiles;
+  const skipped = selection.skipped;
+  const profiles: (DesiredProfile | undefined)[] = [...selection.profiles];
+  const ids = profiles.map((d) => ({ distinct_id: d!.distinct_id }));
   const keep = opts.keepSnapshots ?? true;
-  const byId = new Map(desired.profiles.map((p) => [p.distinct_id, p] as const));
+  // planProfile looks up only merge sources (is the source protected?): keep just those.
+  const sources = new Set(selection.profiles.flatMap((d) => (d.state === 'present' ? d.merge_from : [])));
+  const byId = new Map(desired.profiles.filter((p) => sources.has(p.distinct_id)).map((p) => [p.distinct_id, p] as const));
+  const readRequests = readsFor(selection.profiles);
   // What each profile needs read (as readsFor asks for it) and who needs each id.
-  const needs = profiles.map((d) => (d.state === 'present' ? [d.distinct_id, ...d.merge_from] : [d.distinct_id]));
+  const needs = selection.profiles.map((d) => (d.state === 'present' ? [d.distinct_id, ...d.merge_from] : [d.distinct_id]));
+  if (opts.releaseDesired) {
+    selection.profiles.length = 0;
+    desired.profiles.length = 0;
+  }
   const waiting = needs.map((ids) => new Set(ids).size);
   const users = new Map<DistinctId, number[]>();
   needs.forEach((ids, i) => {
@@ -90,7 +106,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     }
   });
   const actual = new Map<DistinctId, ActualSnapshot>();
-  const results: (ProfileDiff | undefined)[] = new Array(profiles.length);
+  const results: (Pick<ProfileDiff, 'ops' | 'issues'> | undefined)[] = new Array(profiles.length);
   const fingerprints = new Map<DistinctId, string>();
   const unplanned = new Map<DistinctId, number>();
   for (const [id, list] of users) unplanned.set(id, list.length);
@@ -99,10 +115,10 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     for (const i of users.get(id) ?? []) {
       waiting[i]! -= 1;
       if (waiting[i] !== 0) continue;
-      const d = profiles[i]!;
-      const diff = planProfile(d, actual, byId);
+      const diff = planProfile(profiles[i]!, actual, byId);
       // Only what a plan keeps: its operations and issues.
-      results[i] = { desired: d, ops: diff.ops, issues: diff.issues };
+      results[i] = { ops: diff.ops, issues: diff.issues };
+      if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
         if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));
         const left = unplanned.get(need)! - 1;
@@ -111,19 +127,19 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       }
     }
   };
-  const reads = await readLive(deps.api, readsFor(profiles), {
+  const reads = await readLive(deps.api, readRequests, {
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   }, onSnapshot);
-  const narrowed = selection.skipped > 0 || opts.scope !== undefined || opts.shard !== undefined;
+  const narrowed = skipped > 0 || opts.scope !== undefined || opts.shard !== undefined;
   const scope: PlanScope | undefined = narrowed
     ? {
         ...(opts.target?.length ? { target: [...opts.target] } : {}),
         ...(opts.exclude?.length ? { exclude: [...opts.exclude] } : {}),
         ...(opts.shard ? { shard: { index: opts.shard.index, count: opts.shard.count } } : {}),
         ...(opts.scope ?? {}),
-        skipped: selection.skipped + (opts.scope?.skipped ?? 0),
+        skipped: skipped + (opts.scope?.skipped ?? 0),
       }
     : undefined;
   const operations: Operation[] = [];
@@ -131,7 +147,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
   for (let i = 0; i < results.length; i += 1) {
     const r = results[i];
     // Every profile's reads completed or readLive threw; a gap here is a bug, not a plan.
-    if (!r) throw new InternalError(`profile ${profiles[i]!.distinct_id} was not planned`);
+    if (!r) throw new InternalError(`profile ${ids[i]!.distinct_id} was not planned`);
     for (const op of r.ops) operations.push(op);
     for (const issue of r.issues) issues.push(issue);
     results[i] = undefined;
@@ -149,10 +165,10 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       ...(opts.only ? { only: opts.only } : {}),
     },
     ...(scope ? { scope } : {}),
-  }, profiles, operations, issues, preconditions);
+  }, ids, operations, issues, preconditions);
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();
-  if (keep) for (const r of dedupeReads(readsFor(profiles))) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);
+  if (keep) for (const r of dedupeReads(readRequests)) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);
   return { plan, actual: snapshots, reads };
 }
 

@@ -47,7 +47,7 @@ export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId,
  */
 export function assemblePlan(
   opts: BuildPlanOptions,
-  profiles: readonly DesiredProfile[],
+  profiles: readonly Pick<DesiredProfile, 'distinct_id'>[],
   operations: Operation[],
   issues: Plan['issues'],
   preconditions: Record<DistinctId, string>,

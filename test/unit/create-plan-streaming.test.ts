@@ -94,6 +94,12 @@ describe('createPlan diffs as live state arrives', () => {
         expect(JSON.stringify(lean.plan.operations)).toBe(JSON.stringify(expected.operations));
         expect(lean.actual.size).toBe(0);
       }
+      // Letting go of each desired profile once diffed changes nothing in the plan.
+      const given = { ...state, profiles: [...state.profiles] };
+      const released = await createPlan({ api: shuffledReads(api, 4), now: () => NOW }, given, { destination, concurrency: 3, keepSnapshots: false, releaseDesired: true, ...select });
+      expect(given.profiles).toEqual([]);
+      expect(JSON.stringify({ ...released.plan, scope: undefined })).toBe(JSON.stringify({ ...expected, scope: undefined }));
+
       const kept = await createPlan({ api: shuffledReads(api, 9), now: () => NOW }, state, { destination, concurrency: 5, ...select });
       expect([...kept.actual.keys()]).toEqual([...snapshots.keys()]);
       expect(kept.actual).toEqual(snapshots);

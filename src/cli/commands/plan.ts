@@ -67,6 +67,8 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       concurrency: flags.concurrency,
       // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
       keepSnapshots: false,
+      // Nor the desired profiles: the plan's operations take their place in memory.
+      releaseDesired: true,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
       ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
