@@ -28,7 +28,7 @@ import type { Journal } from './journal.js';
 import { checkFreshness, checkPlanSafety } from './safety.js';
 import { mergeSettled, missingTokens, opSatisfied } from './settle.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, ApplyOptions, ApplySummary } from './types.js';
-import { forEachLimited } from './pool.js';
+import { forEachLimited } from '../fyno/pool.js';
 import { verifyConvergence } from './verify.js';
 
 const DUMMY = { baseUrl: 'http://127.0.0.1', workspace: 'W', env: 'live' as const };

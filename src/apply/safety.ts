@@ -8,7 +8,7 @@ import { FynoSyncError } from '../errors.js';
 import type { DistinctId, Target } from '../fyno/types.js';
 import { fingerprintSnapshot } from '../plan/fingerprint.js';
 import type { ActualSnapshot, Plan } from '../plan/types.js';
-import { forEachLimited } from './pool.js';
+import { forEachLimited } from '../fyno/pool.js';
 
 export interface SafetyOptions {
   allowDelete: boolean;

@@ -5,7 +5,7 @@
  * wait ends; then name every field that did not converge, with the reason when it is known.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachLimited } from './pool.js';
+import { forEachLimited } from '../fyno/pool.js';
 import type { DistinctId } from '../fyno/types.js';
 import type { Operation } from '../plan/types.js';
 import type { SnapshotReader } from './safety.js';

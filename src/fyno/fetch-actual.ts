@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { FynoSyncError } from '../errors.js';
 import { isFynoApiError } from './errors.js';
+import { forEachLimited } from './pool.js';
 import type { ActualPreferences, ActualProfile, DistinctId, FynoApi } from './types.js';
 
 /** What the planner needs to know of one profile. */
@@ -93,37 +94,30 @@ export async function readLive(
       if (r.preferences) yield [r, true];
     }
   }
-  const queue = jobs();
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      // One failed read makes the plan impossible; stop issuing the rest.
-      if (signal.aborted) return;
-      const next = queue.next();
-      if (next.done) return;
-      const [r, prefs] = next.value;
-      const id = r.distinct_id;
-      let entry = open.get(id);
-      if (!entry) open.set(id, (entry = { snap: { profile: null }, left: r.preferences ? 2 : 1 }));
-      try {
-        if (prefs) entry.snap.preferences = await api.getPreferences(id, { signal });
-        else entry.snap.profile = await api.getProfile(id, { signal });
-        done += 1;
-        o.onProgress?.(done, total);
-        entry.left -= 1;
-        if (entry.left === 0) {
-          open.delete(id);
-          onSnapshot(id, entry.snap);
-        }
-      } catch (error) {
-        failures.push({ id, error });
-        controller.abort();
-        return;
+  // Once one read failed the plan is impossible: the jobs left are passed over, not sent.
+  const run = async ([r, prefs]: [ReadRequest, boolean]): Promise<void> => {
+    if (signal.aborted) return;
+    const id = r.distinct_id;
+    let entry = open.get(id);
+    if (!entry) open.set(id, (entry = { snap: { profile: null }, left: r.preferences ? 2 : 1 }));
+    try {
+      if (prefs) entry.snap.preferences = await api.getPreferences(id, { signal });
+      else entry.snap.profile = await api.getProfile(id, { signal });
+      done += 1;
+      o.onProgress?.(done, total);
+      entry.left -= 1;
+      if (entry.left === 0) {
+        open.delete(id);
+        onSnapshot(id, entry.snap);
       }
+    } catch (error) {
+      failures.push({ id, error });
+      controller.abort();
     }
   };
   const workers = Math.max(1, Math.min(o.concurrency ?? 8, total));
   try {
-    await Promise.all(Array.from({ length: workers }, worker));
+    await forEachLimited(jobs(), workers, run);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
   }

@@ -4,7 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/apply.js';
-import { forEachLimited } from '../../src/apply/pool.js';
+import { forEachLimited } from '../../src/fyno/pool.js';
 import { createPlan } from '../../src/create-plan.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { desired, profile } from './plan-builders.js';
