@@ -6,6 +6,7 @@
  * died (out of memory, say): it is read again here, so a result is never lost.
  */
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -136,7 +137,6 @@ function shareStrings(p: DesiredProfile): void {
 async function defaultWorkers(files: readonly InputFile[]): Promise<number> {
   const cores = availableParallelism();
   if (cores < 2 || files.length < 2) return 0;
-  const { stat } = await import('node:fs/promises');
   let bytes = 0;
   for (const f of files) {
     bytes += (await stat(f.abs).catch(() => ({ size: 0 }))).size;
