@@ -3,7 +3,7 @@
  * below, sorted) and globs. Unreadable input is reported as an issue, never thrown, so one run
  * reports every problem at once.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ValidationIssue } from './types.js';
@@ -113,4 +113,19 @@ function positionOf(prefix: string): { line: number; column: number } {
 
 function mb(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MB`;
+}
+
+/**
+ * Puts a completely written directory `tmp` in place of `outDir`: when `replacing`, the old one is
+ * moved aside, the new one renamed in, and the old one removed, so `outDir` is never half-written.
+ */
+export async function putDirInPlace(tmp: string, outDir: string, replacing: boolean): Promise<void> {
+  if (!replacing) {
+    await rename(tmp, outDir);
+    return;
+  }
+  const aside = `${tmp}.old`;
+  await rename(outDir, aside);
+  await rename(tmp, outDir);
+  await rm(aside, { recursive: true, force: true });
 }

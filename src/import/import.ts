@@ -13,6 +13,7 @@ import path from 'node:path';
 import { FynoSyncError, isFynoSyncError } from '../errors.js';
 import type { ValidationIssue } from '../desired/types.js';
 import { didYouMean } from '../desired/suggest.js';
+import { putDirInPlace } from '../desired/files.js';
 import type { Cell } from './coerce.js';
 import { mapRecord } from './map-record.js';
 import { missingColumns, type ImportMapping } from './mapping.js';
@@ -161,14 +162,7 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
 
     // Put the complete result in place: old directory aside, new one in, old one removed.
     if (anyRejects) await rename(tmpRejects, rejectsFile);
-    if (replacing) {
-      const aside = `${tmpDir}.old`;
-      await rename(outDir, aside);
-      await rename(tmpDir, outDir);
-      await rm(aside, { recursive: true, force: true });
-    } else {
-      await rename(tmpDir, outDir);
-    }
+    await putDirInPlace(tmpDir, outDir, replacing);
     done = true;
     return {
       rows,

@@ -3,10 +3,11 @@
  * temporary directory beside the output directory, which then replaces the output directory with
  * one rename: a crash or an error leaves either the old directory or the new one, never half of it.
  */
-import { mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FynoSyncError } from '../errors.js';
 import type { PulledFile } from './pull.js';
+import { putDirInPlace } from '../desired/files.js';
 
 /** True when `dir` exists (and may be replaced); throws when it must not be touched. */
 async function checkOutDir(dir: string, force: boolean): Promise<boolean> {
@@ -34,14 +35,7 @@ export async function writePulled(outDir: string, files: readonly PulledFile[], 
   const tmp = await mkdtemp(path.join(parent, `.${path.basename(outDir)}.pulling-`));
   try {
     for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
-    if (exists) {
-      const aside = `${tmp}.old`;
-      await rename(outDir, aside);
-      await rename(tmp, outDir);
-      await rm(aside, { recursive: true, force: true });
-    } else {
-      await rename(tmp, outDir);
-    }
+    await putDirInPlace(tmp, outDir, exists);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
