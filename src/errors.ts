@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'apply.delete_refused' // deletes without --allow-delete or above --max-deletes
   | 'apply.failed' // one or more operations failed
   | 'apply.interrupted'
-  | 'apply.journal' // journal missing/corrupt/for another plan
+  | 'apply.journal' // journal missing/corrupt/for another plan, or a resume whose desired files changed
+  | 'apply.locked' // another apply holds the state directory's lock
   | 'import.invalid'
   | 'pull.invalid' // pull: bad ids, an output directory in the way, or live values desired state cannot hold
   | 'git.error'

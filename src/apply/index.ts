@@ -1,6 +1,9 @@
 export { applyPlan, isRefusal } from './apply.js';
-export { openJournal, planHash, JOURNAL_FILE, type Journal, type OpenJournalOptions } from './journal.js';
-export { checkPlanSafety, checkFreshness, type SafetyOptions, type SnapshotReader } from './safety.js';
+export { openJournal, inspectJournal, discardJournal, planHash, JOURNAL_FILE, type Journal, type OpenJournalOptions, type RunConfig } from './journal.js';
+export { runApplyLifecycle, type ApplyRequest, type ApplySource, type ApplyLifecycleDeps, type ApplyOutcome, type LifecycleEvent, type DryRunRequest } from './lifecycle.js';
+export { acquireLock, processAlive, staleLockNote, LOCK_FILE, type LockHolder, type StateLock } from './lock.js';
+export { writePlanFile, readPlanFile } from './kept-plan.js';
+export { checkPlanSafety, checkFreshness, touchedProfiles, type SafetyOptions, type SnapshotReader } from './safety.js';
 export { opSatisfied, mergeSettled, divergenceReason, fieldOf } from './settle.js';
 export { verifyConvergence, type VerifyOptions } from './verify.js';
 export { stepsForProfile, propertyItems, stepRequest, routeKey, type KeyedOp, type Step } from './groups.js';

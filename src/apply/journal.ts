@@ -11,7 +11,7 @@
  * writing) is ignored.
  */
 import { createHash } from 'node:crypto';
-import { close, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import { close, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { FynoSyncError } from '../errors.js';
@@ -21,8 +21,28 @@ import type { Plan } from '../plan/types.js';
 export const JOURNAL_FILE = 'fyno-sync-apply.jsonl';
 const FORMAT = 'fyno-sync-apply-journal';
 
+/**
+ * What authorised a run, recorded in the journal's header so that `apply --resume` continues the
+ * same run with no flag repeated (PRODUCT.md, "Applying"; issue #13 part 4).
+ */
+export interface RunConfig {
+  allow_delete: boolean;
+  max_deletes: number;
+  /** The global `--rps` the run was started with (a shard takes its share of it). */
+  rps?: number;
+  shard?: { index: number; count: number };
+  /** The desired-state files the plan came from, by content hash: a resume says when they changed. */
+  desired?: Record<string, string>;
+}
+
+/** The hint every journal refusal ends with: what to run. */
+export const DISCARD_HINT =
+  'if no apply is running, `fyno-sync apply --discard-journal` drops it (completed operations stay applied in Fyno; plan again to see what is left)';
+
 export interface Journal {
   readonly path: string;
+  /** What authorised the run (from the header). */
+  readonly config: RunConfig | undefined;
   /** Hash of the plan this journal belongs to. */
   readonly planHash: string;
   /** This run's number (1 for a fresh journal); keys of re-planned operations include it. */
@@ -33,6 +53,8 @@ export interface Journal {
   readonly uncertain: ReadonlySet<string>;
   /** Profiles whose re-plan after a merge an earlier run started. */
   readonly replanned: ReadonlySet<string>;
+  /** Writes the header (fresh) and this run's record; done by the first record otherwise. */
+  begin(): void;
   /** Write-ahead: resolves once the intent is on disk, before the request may be sent. */
   started(keys: readonly string[]): Promise<void>;
   /** Resolves once the completion is on disk. */
@@ -45,8 +67,8 @@ export interface Journal {
   close(): Promise<void>;
 }
 
-type JournalRecord =
-  | { t: 'header'; format: typeof FORMAT; version: 1; plan: string }
+export type JournalRecord =
+  | { t: 'header'; format: typeof FORMAT; version: 1; plan: string; config?: RunConfig }
   | { t: 'run'; n: number }
   | { t: 'start'; keys: string[] }
   | { t: 'done'; keys: string[] }
@@ -65,10 +87,19 @@ export function planHash(plan: Plan): string {
 export interface OpenJournalOptions {
   /** Continue the journal in `dir` (it must exist and belong to `plan`). */
   resume?: boolean;
+  /** A fresh journal: what authorised the run, kept in its header. */
+  config?: RunConfig;
+  /**
+   * Test seam: called with each record's number (0 = header) just before it is written, so a
+   * crash test can stop the process at every journal boundary.
+   */
+  onRecord?: (n: number, record: JournalRecord) => void;
 }
 
-interface Loaded {
+/** A journal as found on disk, read without writing anything (`inspectJournal`). */
+export interface Loaded {
   plan: string;
+  config: RunConfig | undefined;
   runs: number;
   done: Set<string>;
   started: Set<string>;
@@ -79,7 +110,7 @@ interface Loaded {
 function parseJournal(path: string): Loaded {
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
-  const out: Loaded = { plan: '', runs: 0, done: new Set(), started: new Set(), replanned: new Set(), finished: false };
+  const out: Loaded = { plan: '', config: undefined, runs: 0, done: new Set(), started: new Set(), replanned: new Set(), finished: false };
   for (let i = 0; i < lines.length; i += 1) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
@@ -89,12 +120,18 @@ function parseJournal(path: string): Loaded {
     } catch {
       // Only the last line may be torn (killed mid-write); anything else is corruption.
       if (lines.slice(i + 1).every((l) => l.trim() === '')) break;
-      throw new FynoSyncError('apply.journal', `journal ${path} is corrupt at line ${i + 1}`, { file: path, line: i + 1 });
+      throw new FynoSyncError('apply.journal', `journal ${path} is corrupt at line ${i + 1}; ${DISCARD_HINT}`, { file: path, line: i + 1 });
     }
     if (i === 0) {
-      if (r.t !== 'header' || r.format !== FORMAT) throw new FynoSyncError('apply.journal', `${path} is not a fyno-sync apply journal`, { file: path });
+      if (r === null || typeof r !== 'object' || r.t !== 'header' || r.format !== FORMAT) {
+        throw new FynoSyncError('apply.journal', `${path} is not a fyno-sync apply journal; ${DISCARD_HINT}`, { file: path });
+      }
       out.plan = r.plan;
+      out.config = r.config;
       continue;
+    }
+    if (r === null || typeof r !== 'object' || !('t' in r)) {
+      throw new FynoSyncError('apply.journal', `journal ${path} is corrupt at line ${i + 1}; ${DISCARD_HINT}`, { file: path, line: i + 1 });
     }
     switch (r.t) {
       case 'run':
@@ -119,8 +156,26 @@ function parseJournal(path: string): Loaded {
         break;
     }
   }
-  if (out.plan === '') throw new FynoSyncError('apply.journal', `journal ${path} has no header`, { file: path });
+  if (out.plan === '') throw new FynoSyncError('apply.journal', `journal ${path} has no header; ${DISCARD_HINT}`, { file: path });
   return out;
+}
+
+/**
+ * The journal in `dir` as found, without writing anything: `undefined` when there is none.
+ * Throws `apply.journal` (naming what to run) when it is corrupt or not a journal.
+ */
+export function inspectJournal(dir: string): (Loaded & { path: string }) | undefined {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) return undefined;
+  return { ...parseJournal(path), path };
+}
+
+/** Removes the journal in `dir` (and nothing else); true when there was one. */
+export function discardJournal(dir: string): boolean {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) return false;
+  rmSync(path, { force: true });
+  return true;
 }
 
 /**
@@ -135,7 +190,7 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
     const prev = parseJournal(path);
     if (opts.resume) {
       if (prev.plan !== hash) {
-        throw new FynoSyncError('apply.journal', `journal ${path} belongs to another plan (${prev.plan.slice(0, 19)}…, this plan is ${hash.slice(0, 19)}…); nothing was written`, {
+        throw new FynoSyncError('apply.journal', `journal ${path} belongs to another plan (${prev.plan.slice(0, 19)}…, this plan is ${hash.slice(0, 19)}…); nothing was written; ${DISCARD_HINT}`, {
           file: path,
           journal_plan: prev.plan,
           plan: hash,
@@ -143,40 +198,57 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
       }
       loaded = prev;
     } else if (!prev.finished) {
-      throw new FynoSyncError('apply.journal', `journal ${path} records an unfinished apply; resume it (--resume) or remove the file`, { file: path });
+      throw new FynoSyncError('apply.journal', unfinishedMessage(path), { file: path });
     }
   } else if (opts.resume) {
     throw new FynoSyncError('apply.journal', `no journal to resume at ${path}`, { file: path });
   }
 
-  mkdirSync(dir, { recursive: true });
-  const fd = openSync(path, loaded ? 'a' : 'w');
-  // The header and run record are written synchronously: the journal exists before any request.
-  const writeNow = (r: JournalRecord): void => {
-    writeSync(fd, `${JSON.stringify(r)}\n`);
-    fsyncSync(fd);
-  };
-  if (!loaded) writeNow({ t: 'header', format: FORMAT, version: 1, plan: hash });
   const run = (loaded?.runs ?? 0) + 1;
-  writeNow({ t: 'run', n: run });
-  const writer = new GroupCommit(fd);
   const done = new Set(loaded?.done ?? []);
   const uncertain = new Set([...(loaded?.started ?? [])].filter((k) => !done.has(k)));
   const none = Promise.resolve();
+  const seam = opts.onRecord;
+  let count = 0;
+  let writer: GroupCommit | undefined;
+  // Nothing is written until the run's first write is due (`begin`): an apply refused before
+  // that leaves the state directory as it found it (issue #13 part 2).
+  const begin = (): GroupCommit => {
+    if (writer) return writer;
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(path, loaded ? 'a' : 'w');
+    // The header and run record are written synchronously: the journal exists before any request.
+    const writeNow = (r: JournalRecord): void => {
+      seam?.(count++, r);
+      writeSync(fd, `${JSON.stringify(r)}\n`);
+      fsyncSync(fd);
+    };
+    if (!loaded) writeNow({ t: 'header', format: FORMAT, version: 1, plan: hash, ...(opts.config ? { config: opts.config } : {}) });
+    writeNow({ t: 'run', n: run });
+    writer = new GroupCommit(fd, seam ? (r) => seam(count++, r) : undefined);
+    return writer;
+  };
   return {
     path,
+    config: loaded ? loaded.config : opts.config,
     planHash: hash,
     run,
     done,
     uncertain,
     replanned: new Set(loaded?.replanned ?? []),
-    started: (keys) => (keys.length > 0 ? writer.append({ t: 'start', keys: [...keys] }) : none),
-    completed: (keys) => (keys.length > 0 ? writer.append({ t: 'done', keys: [...keys] }) : none),
-    failed: (keys, message) => (keys.length > 0 ? writer.append({ t: 'failed', keys: [...keys], message }) : none),
-    replanDone: (id) => writer.append({ t: 'replanned', id }),
-    finish: (r) => writer.append({ t: 'end', interrupted: r.interrupted, failed: r.failed }),
-    close: () => writer.close(),
+    begin: () => void begin(),
+    started: (keys) => (keys.length > 0 ? begin().append({ t: 'start', keys: [...keys] }) : none),
+    completed: (keys) => (keys.length > 0 ? begin().append({ t: 'done', keys: [...keys] }) : none),
+    failed: (keys, message) => (keys.length > 0 ? begin().append({ t: 'failed', keys: [...keys], message }) : none),
+    replanDone: (id) => begin().append({ t: 'replanned', id }),
+    finish: (r) => begin().append({ t: 'end', interrupted: r.interrupted, failed: r.failed }),
+    close: () => writer?.close() ?? none,
   };
+}
+
+/** A fresh apply found the journal of one that did not finish. */
+export function unfinishedMessage(path: string): string {
+  return `journal ${path} records an apply that did not finish: run \`fyno-sync apply --resume\` to finish it, or pass --discard-journal to drop it (completed operations stay applied in Fyno); nothing was written`;
 }
 
 const writeAsync = promisify(write);
@@ -194,10 +266,14 @@ class GroupCommit {
   private writing: Promise<void> | undefined;
   private closed = false;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    private readonly seam?: (r: JournalRecord) => void,
+  ) {}
 
   append(r: JournalRecord): Promise<void> {
     if (this.closed) return Promise.reject(new FynoSyncError('apply.journal', 'the journal is closed'));
+    this.seam?.(r);
     this.pending.push(`${JSON.stringify(r)}\n`);
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.writing ??= this.drain();

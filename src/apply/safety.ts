@@ -69,6 +69,22 @@ export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): v
   }
 }
 
+/**
+ * Profiles an earlier run of the same plan already wrote to (operations done or started, merge
+ * sources included): they changed by our own hand, so they are not checked for drift.
+ */
+export function touchedProfiles(plan: Plan, earlier: { done: ReadonlySet<string>; started?: ReadonlySet<string>; uncertain?: ReadonlySet<string> } | undefined): Set<DistinctId> {
+  const out = new Set<DistinctId>();
+  if (!earlier) return out;
+  plan.operations.forEach((op, i) => {
+    const key = `p:${i}`;
+    if (!earlier.done.has(key) && !earlier.started?.has(key) && !earlier.uncertain?.has(key)) return;
+    out.add(op.distinct_id);
+    if (op.type === 'profile.merge') out.add(op.from);
+  });
+  return out;
+}
+
 /** Reads one profile's snapshot; `withPreferences` adds its preferences. */
 export type SnapshotReader = (id: DistinctId, withPreferences: boolean) => Promise<ActualSnapshot>;
 

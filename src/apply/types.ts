@@ -28,6 +28,12 @@ export interface ApplyDeps {
    * apply (client retries included); otherwise the applier counts the calls it makes.
    */
   requestCounts?: () => Readonly<Record<string, number>>;
+  /**
+   * Called once every check is made (safety, staleness) and right before the first write: the
+   * lifecycle keeps the plan and opens the journal here, so a refusal leaves nothing behind.
+   * Default: `journal.begin()`.
+   */
+  beforeFirstWrite?: () => Promise<void>;
 }
 
 export interface ApplyOptions {
@@ -42,6 +48,8 @@ export interface ApplyOptions {
   verify?: { timeoutMs: number; intervalMs: number };
   /** Saved plans: re-read every profile in `plan.preconditions` and refuse when one drifted. */
   checkPreconditions?: boolean;
+  /** Plan operations (keys `p:<index>`) whose effect live state already shows: recorded done, not sent. */
+  alreadyApplied?: ReadonlySet<string>;
   /** Profiles the desired state marks `protected`: never deleted or merged away. */
   protectedIds?: readonly DistinctId[];
   /** Items per `POST /profiles/properties/batch` and ids per `POST /profiles/delete` (default 100). */
@@ -69,27 +77,43 @@ export interface ApplyFailure {
   message: string;
 }
 
-export interface ApplySummary {
+/**
+ * Every operation of the plan ends with one outcome: `succeeded + failed + skipped = total`.
+ * The operations the applier makes itself (the re-plan of a profile after its merge) are counted
+ * in `replanned`; the plan operations they replace take the re-plan's outcome as a whole.
+ */
+export interface OperationCounts {
   /** Operations in the plan. */
   total: number;
-  /** Completed in this run (including ones found already applied when settling). */
+  /** Completed in this run (including ones found already applied when settling an unknown outcome). */
   succeeded: number;
   failed: number;
-  /** Not executed in this run: done in an earlier run, interrupted, after a failed create/merge, superseded by a re-plan. */
+  /** Not executed in this run; why, in `skipped_by_reason` (`done earlier`, `interrupted`, …). */
   skipped: number;
-  /** Of `skipped`: recorded as done by an earlier run's journal. */
-  alreadyDone: number;
-  /** Of `skipped`: plan operations replaced by the re-plan after a merge. */
-  superseded: number;
+  skipped_by_reason: Record<string, number>;
+  replanned: { succeeded: number; failed: number; skipped: number };
+}
+
+/** Profiles by what this run did to them, each once by its most significant operation (as the plan's summary). */
+export interface ProfileCounts {
+  created: number;
+  updated: number;
+  merged: number;
+  deleted: number;
+}
+
+export interface ApplySummary {
+  operations: OperationCounts;
+  profiles: ProfileCounts;
   /** Fields that did not converge in verification. */
-  notConverged: number;
+  not_converged: number;
   divergences: Divergence[];
-  /** Requests sent, by `METHOD route` (route as the OpenAPI path template). */
+  /** Requests sent while applying (and verifying), by `METHOD route` (route as the OpenAPI path template). */
   requests: Record<string, number>;
   failures: ApplyFailure[];
   interrupted: boolean;
   /** Set when the journal could not be written: the run stopped scheduling (`interrupted`). */
-  journalError?: string;
+  journal_error?: string;
 }
 
 export type ApplyEvent =
@@ -97,9 +121,12 @@ export type ApplyEvent =
   | { type: 'preconditions.checked'; profiles: number }
   | { type: 'profile.started'; distinct_id: DistinctId }
   | { type: 'profile.done'; distinct_id: DistinctId; ok: boolean }
-  | { type: 'op.done'; distinct_id: DistinctId; op: Operation; settled: boolean }
-  | { type: 'op.failed'; distinct_id: DistinctId; op: Operation; message: string }
-  | { type: 'op.skipped'; distinct_id: DistinctId; op: Operation; reason: string }
+  /** `planned`: false for an operation of a re-plan after a merge (not one of the plan's). */
+  | { type: 'op.done'; distinct_id: DistinctId; op: Operation; settled: boolean; planned: boolean }
+  | { type: 'op.failed'; distinct_id: DistinctId; op: Operation; message: string; planned: boolean }
+  | { type: 'op.skipped'; distinct_id: DistinctId; op: Operation; reason: string; planned: boolean }
+  /** A plan operation reached its outcome: `done` of `total` (never more), `failed` of them. */
+  | { type: 'progress'; done: number; total: number; failed: number }
   | { type: 'retry'; request: string; reason: string; delayMs: number }
   | { type: 'settle'; request: string; profiles: number; reason: string }
   | { type: 'replanned'; distinct_id: DistinctId; operations: number }

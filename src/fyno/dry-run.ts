@@ -76,31 +76,26 @@ function maskString(s: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** Keys whose values are ids, never secret values (issue #13 part 6: an in-app token may equal the id). */
+const ID_KEYS = new Set(['distinct_id']);
+
 function maskDeep(v: unknown, secrets: readonly string[]): unknown {
   if (typeof v === 'string') return maskString(v, secrets);
   if ((typeof v === 'number' || typeof v === 'boolean') && secrets.includes(String(v))) return MASK;
   if (Array.isArray(v)) return v.map((x) => maskDeep(x, secrets));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskDeep(x, secrets)]));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ID_KEYS.has(k) ? x : maskDeep(x, secrets)]));
   return v;
 }
 
-/** A secret as it appears in a path segment (wire.ts `encodeSegment`). */
-function encodeForPath(s: string): string {
-  try {
-    return wire.encodeSegment(s);
-  } catch {
-    return s;
-  }
-}
-
 /**
- * A copy of `spec` safe to show: tokens masked, and each secret masked in the path (raw and
- * percent-encoded), the query and the body. `spec` is not modified.
+ * A copy of `spec` safe to show: tokens masked, and each secret value masked in the query and
+ * the body. Ids are never masked: the path holds only ids (distinct_ids, topic ids), and neither
+ * does a `distinct_id` in a query or body, even when a secret value (an in-app token) equals one,
+ * so that a dry run can be reviewed. `spec` is not modified.
  */
 export function maskRequest(spec: RequestSpec, secrets: Iterable<string> = []): RequestSpec {
   const list = [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length);
-  const encoded = [...new Set(list.flatMap((s) => [encodeForPath(s), encodeURIComponent(s), s]))].sort((a, b) => b.length - a.length);
-  const out: RequestSpec = { ...spec, path: maskString(spec.path, encoded) };
+  const out: RequestSpec = { ...spec };
   if (spec.query !== undefined) out.query = maskDeep(spec.query, list) as Record<string, string>;
   if (spec.body !== undefined) out.body = maskDeep(maskTokens(spec.body), list);
   return out;

@@ -155,12 +155,29 @@ export function collectSecretCandidates(
   return out;
 }
 
+export interface ResolveOptions {
+  /** Operations (by index) not to resolve: those an earlier run completed keep their placeholders. */
+  skip?: (index: number) => boolean;
+}
+
+export interface Resolved {
+  plan: Plan;
+  /**
+   * Indexes of removals already in effect: a token to delete, or a list value to remove, whose
+   * placeholder matches no value of the live profile (nor of the desired one) is not there, so
+   * removing it is done. Its operation keeps only the values still present; when none is left
+   * it is listed here (apply records it done without a request).
+   */
+  satisfied: number[];
+}
+
 /**
  * Replaces the placeholders of a parsed plan by the values they stand for. A placeholder in a
- * `before` (information only) that matches nothing is dropped; any other unresolved placeholder
- * is an error naming the operations, e.g. because `${VAR}` changed since the plan was made.
+ * `before` (information only) that matches nothing is dropped, and so is a removal's value that
+ * is no longer live (`Resolved.satisfied`); any other unresolved placeholder is an error naming
+ * the operations, e.g. because `${VAR}` changed since the plan was made.
  */
-export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
+export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: ResolveOptions = {}): Resolved {
   const cache = new Map<DistinctId, Map<string, unknown>>();
   const lookup = (id: DistinctId): Map<string, unknown> => {
     let m = cache.get(id);
@@ -173,24 +190,35 @@ export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
     return m;
   };
   const unresolved: string[] = [];
+  const satisfied: number[] = [];
+  const DROP = Symbol('drop');
   const operations = plan.operations.map((op, i) => {
     // An operation without placeholders is kept as it is (not copied: a plan may hold millions).
-    if (!maySecrets(op)) return op;
+    if (!maySecrets(op) || o.skip?.(i)) return op;
     let missing = false;
     let placeholders = false;
-    const DROP = Symbol('drop');
+    // A value to remove that is nowhere (not live, not desired) is already removed.
+    const removal = op.type === 'channel.delete' || op.type === 'property.remove';
     const resolved = mapSecrets(op, (v, required) => {
       if (!isSecretRef(v)) return v;
       placeholders = true;
       const hit = lookup(op.distinct_id).get(v.$secret);
       if (hit !== undefined) return hit;
-      if (required) missing = true;
-      return required ? v : DROP;
+      if (required && !removal) missing = true;
+      return required && !removal ? v : DROP;
     });
     const r = resolved as unknown as Record<string, unknown>;
     if (r.before === DROP) delete r.before;
     if (op.type === 'profile.update') {
       for (const ch of r.changes as Record<string, unknown>[]) if (ch.before === DROP) delete ch.before;
+    }
+    if (op.type === 'channel.delete' && Array.isArray(r.tokens)) {
+      r.tokens = (r.tokens as unknown[]).filter((t) => t !== DROP);
+      if ((r.tokens as unknown[]).length === 0) satisfied.push(i);
+    }
+    if (op.type === 'property.remove' && r.value === DROP) {
+      r.value = op.value;
+      satisfied.push(i);
     }
     if (missing) unresolved.push(`#${i + 1} ${op.type} ${op.distinct_id}`);
     return placeholders ? resolved : op;
@@ -202,5 +230,10 @@ export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
       { operations: unresolved },
     );
   }
-  return { ...plan, operations };
+  return { plan: { ...plan, operations }, satisfied };
+}
+
+/** `resolvePlanSecrets` of every operation, for a plan that has no removal already in effect. */
+export function resolveSecrets(plan: Plan, candidates: SecretCandidates): Plan {
+  return resolvePlanSecrets(plan, candidates).plan;
 }

@@ -65,7 +65,7 @@ describe('apply safety against the emulator', () => {
     // Answering yes applies it.
     const y = await cli(['apply', EXAMPLE, '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd, confirm: async () => true });
     expect(y.code, y.stderr).toBe(0);
-    expect(y.stdout).toMatch(/^Apply complete: 41 succeeded, 0 failed/m);
+    expect(y.stdout).toMatch(/^Apply complete: 4 created, \d+ updated, 1 merged, 2 deleted \(41 operations, 0 failed\)/m);
   });
 
   it('deletes without --allow-delete are refused before any write, and --max-deletes caps them', async () => {
@@ -240,7 +240,7 @@ describe('apply summary honesty', () => {
       await resetStats(emu);
       const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(r.code, r.stderr).toBe(0);
-      const m = /Apply complete: (\d+) succeeded, 0 failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
+      const m = /Apply complete: .* \((\d+) operations, 0 failed\); (\d+) requests? sent\b/.exec(r.stdout);
       expect(m, r.stdout).not.toBeNull();
       expect(Number(m![1])).toBe(41);
       const s = await stats(emu);
@@ -272,7 +272,7 @@ describe('apply summary honesty', () => {
       const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--concurrency', '1', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^failed: \S+: \S+: .+/m);
-      const m = /Apply complete: (\d+) succeeded, (\d+) failed, \d+ skipped.*; (\d+) requests? sent\b/.exec(r.stdout);
+      const m = /Apply complete: .* \((\d+) operations, (\d+) failed.*\); (\d+) requests? sent\b/.exec(r.stdout);
       expect(m, r.stdout).not.toBeNull();
       expect(Number(m![2])).toBeGreaterThanOrEqual(1);
       expect(lines(r.stderr).filter((l) => l.startsWith('failed: '))).toHaveLength(Number(m![2]));
@@ -280,7 +280,7 @@ describe('apply summary honesty', () => {
       // The failed operations are retried by --resume; then nothing is left to do.
       const resumed = await cli(['apply', '--resume', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toMatch(/^Apply complete: \d+ succeeded, 0 failed/m);
+      expect(resumed.stdout).toMatch(/^Apply complete: .* \(41 operations, 0 failed, \d+ skipped: \d+ done earlier\)/m);
       expect((await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(emu))).code).toBe(0);
     } finally {
       await emu.close();
@@ -294,13 +294,13 @@ describe('apply summary honesty', () => {
       await mkdir(cwd, { recursive: true });
       const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st', '--json'], envFor(emu), { cwd });
       expect(r.code, r.stdout).toBe(0);
-      const doc = JSON.parse(r.stdout) as { status: string; summary: { succeeded: number; failed: number; requests: Record<string, number> }; run_requests: Record<string, number>; run_requests_total: number };
+      const doc = JSON.parse(r.stdout) as { status: string; summary: { operations: { succeeded: number; failed: number } }; requests: { total: number; by_route: Record<string, number> } };
       expect(doc.status).toBe('ok');
-      expect(doc.summary).toMatchObject({ succeeded: 41, failed: 0 });
+      expect(doc.summary.operations).toMatchObject({ succeeded: 41, failed: 0 });
       const s = await stats(emu);
-      expect(doc.run_requests_total).toBe(s.total);
+      expect(doc.requests.total).toBe(s.total);
       // By route too, as the emulator names them (the client's route keys are the spec templates).
-      expect(doc.run_requests).toEqual(s.requests);
+      expect(doc.requests.by_route).toEqual(s.requests);
     } finally {
       await emu.close();
     }
@@ -314,6 +314,6 @@ describe('demo', () => {
     expect(r.code, r.stderr).toBe(0);
     const lastPlan = r.stdout.slice(r.stdout.lastIndexOf('$ fyno-sync plan'));
     expect(lastPlan).toMatch(/^No changes\. Live state matches the desired state\./m);
-    expect(r.stdout).toMatch(/Apply complete: 41 succeeded, 0 failed/);
+    expect(r.stdout).toMatch(/Apply complete: 4 created, \d+ updated, 1 merged, 2 deleted \(41 operations, 0 failed\)/);
   });
 });

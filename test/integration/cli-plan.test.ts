@@ -125,7 +125,7 @@ describe('plan against the emulator', () => {
     expect(saved).not.toContain('ExponentPushToken[xk2Lq0PqR1sT]');
     const a = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'state'], env, { cwd: tmp.dir });
     expect(a.code, a.stderr).toBe(0);
-    expect(a.stdout).toMatch(/^Apply complete: 41 succeeded, 0 failed/m);
+    expect(a.stdout).toMatch(/^Apply complete: 4 created, \d+ updated, 1 merged, 2 deleted \(41 operations, 0 failed\)/m);
     const again = await cli(['plan', EXAMPLE, '--detailed-exitcode'], env);
     expect(again.code).toBe(0);
     expect(lines(again.stdout)[0]).toMatch(/^Plan: 0 to create, 0 to update, 0 to merge, 0 to delete, \d+ unchanged\.$/);

@@ -107,14 +107,14 @@ describe.each([
         expect(exit.signal).toBe('SIGKILL');
       } else {
         expect(exit.code, child.stderr()).toBe(expectCode);
-        expect(child.stdout()).toMatch(/^Apply interrupted: \d+ succeeded/m);
+        expect(child.stdout()).toMatch(/^Apply interrupted: \d+ created, \d+ updated/m);
         expect(child.stderr()).toMatch(/fyno-sync apply --resume/);
       }
       expect(child.stdout() + child.stderr()).not.toContain(KEY);
 
       const resumed = await runCli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
-      expect(resumed.stdout).toMatch(/^Apply complete: \d+ succeeded, 0 failed, \d+ skipped \(\d+ done earlier/m);
+      expect(resumed.stdout).toMatch(/^Apply complete: .* \(\d+ operations, 0 failed, \d+ skipped: \d+ done earlier\)/m);
       const totalWrites = (await stats(emu)).writes;
       // Completed operations are not repeated: at most the writes in flight at the kill again.
       expect(totalWrites).toBeLessThanOrEqual(needed + 4);

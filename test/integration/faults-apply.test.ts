@@ -103,7 +103,7 @@ describe('apply under injected faults (HTTP)', () => {
     const summary = await applyCounted(plan, s, c);
     const stats = await admin('/stats');
     expect(summary.failures).toEqual([]);
-    expect(summary.notConverged).toBe(0);
+    expect(summary.not_converged).toBe(0);
     expect(summary.interrupted).toBe(false);
     // Faults were really injected, lost answers included.
     const f = stats.faults as Record<string, number>;
@@ -167,7 +167,7 @@ describe('interrupted and resumed under faults (HTTP)', () => {
     const second = await applyCounted(plan, s, c, {}, openJournal(dir, plan, { resume: true }));
     expect(second.failures).toEqual([]);
     expect(second.interrupted).toBe(false);
-    expect(second.notConverged).toBe(0);
+    expect(second.not_converged).toBe(0);
     await expectConverged(s);
   });
 });
@@ -204,7 +204,7 @@ describe('killed with SIGKILL and resumed (HTTP, child process)', () => {
     expect(killed, stderr).toBe(true);
     const second = await applyCounted(plan, s, c, {}, openJournal(dir, plan, { resume: true }));
     expect(second.failures).toEqual([]);
-    expect(second.alreadyDone).toBeGreaterThan(0);
+    expect(second.operations.skipped_by_reason['done earlier']).toBeGreaterThan(0);
     await expectConverged(s);
   }, 40_000);
 });

@@ -31,7 +31,7 @@ it('a plan of 1,200 new profiles: bounded profiles in flight, full batches, ever
     },
     { concurrency: 3, batchSize: 50, allowDelete: false, maxDeletes: 0, verify: { timeoutMs: 5000, intervalMs: 20 } },
   );
-  expect({ failed: summary.failed, notConverged: summary.notConverged, succeeded: summary.succeeded }).toEqual({ failed: 0, notConverged: 0, succeeded: plan.operations.length });
+  expect({ failed: summary.operations.failed, notConverged: summary.not_converged, succeeded: summary.operations.succeeded }).toEqual({ failed: 0, notConverged: 0, succeeded: plan.operations.length });
   expect(most).toBeGreaterThan(50);
   expect(most).toBeLessThanOrEqual(2 * 3 + 2 * 50);
   expect(summary.requests['POST /{WSID}/{version}/profiles/properties/batch']).toBe(1200 / 50);

@@ -64,8 +64,8 @@ describe('applyPlan: grouping and order', () => {
     const events: ApplyEvent[] = [];
     const summary = await applyPlan(plan, { api, onEvent: (e) => events.push(e) }, OPTS);
 
-    expect(summary.failed).toBe(0);
-    expect(summary.succeeded).toBe(plan.operations.length);
+    expect(summary.operations.failed).toBe(0);
+    expect(summary.operations.succeeded).toBe(plan.operations.length);
     expect(writes(api)).toEqual({
       [`PUT ${P}/{distinct_id}`]: 1,
       [`POST ${P}/{distinct_id}/channel/delete`]: 2, // whole sms channel; push token by value
@@ -96,7 +96,7 @@ describe('applyPlan: grouping and order', () => {
     const plan = await planFor(api, d);
     api.resetCounts();
     const summary = await applyPlan(plan, { api }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect(writes(api)).toEqual({
       [`POST ${P}`]: 1,
       [`POST ${P}/properties/batch`]: 1,
@@ -116,7 +116,7 @@ describe('applyPlan: grouping and order', () => {
     const plan = await planFor(api, d);
     api.resetCounts();
     const summary = await applyPlan(plan, { api }, { ...OPTS, concurrency: 8, batchSize: 10 });
-    expect(summary.succeeded).toBe(60);
+    expect(summary.operations.succeeded).toBe(60);
     expect(writes(api)).toEqual({ [`POST ${P}/properties/batch`]: 3 });
     expect((await planFor(api, d)).operations).toEqual([]);
   });
@@ -128,7 +128,7 @@ describe('applyPlan: grouping and order', () => {
     const plan = await planFor(api, d);
     api.resetCounts();
     const summary = await applyPlan(plan, { api }, { ...OPTS, allowDelete: true, maxDeletes: 3, batchSize: 2 });
-    expect(summary.succeeded).toBe(3);
+    expect(summary.operations.succeeded).toBe(3);
     expect(writes(api)).toEqual({ [`POST ${P}/delete`]: 2 });
     expect(await api.getProfile('d2')).toBeNull();
   });
@@ -197,8 +197,8 @@ describe('applyPlan: refusals before any write', () => {
     // Unchanged live state passes the check (fingerprints with and without preferences).
     const fresh = await planFor(api, d);
     const ok = await applyPlan(fresh, { api }, { ...OPTS, checkPreconditions: true });
-    expect(ok.failed).toBe(0);
-    expect(ok.succeeded).toBe(fresh.operations.length);
+    expect(ok.operations.failed).toBe(0);
+    expect(ok.operations.succeeded).toBe(fresh.operations.length);
   });
 });
 
@@ -211,7 +211,7 @@ describe('applyPlan: unknown outcomes are settled by re-reading', () => {
     base.resetCounts();
     const events: ApplyEvent[] = [];
     const summary = await applyPlan(plan, { api, onEvent: (e) => events.push(e) }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect(base.requests[`POST ${P}`]).toBe(1);
     expect(events.some((e) => e.type === 'op.done' && e.op.type === 'profile.create' && e.settled)).toBe(true);
     expect(events.some((e) => e.type === 'settle')).toBe(true);
@@ -226,7 +226,7 @@ describe('applyPlan: unknown outcomes are settled by re-reading', () => {
     // First PATCH refused (not applied); the re-send after the re-read is applied but its answer lost.
     const api = lossyApi(lossyApi(base, 'upsertChannels', [1], 'lost'), 'upsertChannels', [1], 'refused');
     const summary = await applyPlan(plan, { api }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect(base.requests[`PATCH ${P}/{distinct_id}/channel`]).toBe(1);
     expect(duplicates({ profile: await base.getProfile('u1') })).toEqual([]);
     expect((await planFor(base, d)).operations).toEqual([]);
@@ -241,7 +241,7 @@ describe('applyPlan: unknown outcomes are settled by re-reading', () => {
     base.resetCounts();
     const api = lossyApi(base, 'batchProperties', [1], 'lost');
     const summary = await applyPlan(plan, { api }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect(base.requests[`POST ${P}/properties/batch`]).toBe(1);
     expect((await base.getProfile('l1'))?.properties.tags).toEqual(['a', 'b']);
   });
@@ -259,7 +259,7 @@ describe('applyPlan: merges', () => {
     expect(plan.operations[0]?.type).toBe('profile.merge');
     const events: ApplyEvent[] = [];
     const summary = await applyPlan(plan, { api, replan: replanFor(d), onEvent: (e) => events.push(e) }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect(events.some((e) => e.type === 'replanned' && e.distinct_id === 'cust-9')).toBe(true);
     expect(await api.getProfile('lead-9')).toBeNull();
     expect((await planFor(api, d)).operations).toEqual([]);
@@ -271,7 +271,7 @@ describe('applyPlan: merges', () => {
     const d = desired(profile('new-id', { merge_from: ['old-id'], name: 'New' }));
     const plan = await planFor(api, d);
     const summary = await applyPlan(plan, { api, replan: replanFor(d) }, OPTS);
-    expect(summary.failed).toBe(0);
+    expect(summary.operations.failed).toBe(0);
     expect((await api.getProfile('new-id'))?.properties.k).toBe(1);
     expect((await planFor(api, d)).operations).toEqual([]);
   });
@@ -289,8 +289,8 @@ describe('applyPlan: verification', () => {
       operations: [{ distinct_id: 'v1', at: { file: 'f', line: 1, column: 1 }, type: 'property.set', key: 'ltv', value: 'lots', idempotent: true }],
     };
     const summary = await applyPlan(plan, { api }, { ...OPTS, verify: { timeoutMs: 100, intervalMs: 20 } });
-    expect(summary.succeeded).toBe(1);
-    expect(summary.notConverged).toBe(1);
+    expect(summary.operations.succeeded).toBe(1);
+    expect(summary.not_converged).toBe(1);
     expect(summary.divergences[0]).toMatchObject({ distinct_id: 'v1', field: 'properties.ltv' });
     expect(summary.divergences[0]?.reason).toContain('type mismatch');
   });
@@ -301,7 +301,7 @@ describe('applyPlan: verification', () => {
       const d = desired(profile('v2', { name: 'V', properties: { plan: set('gold') } }));
       const plan = await planFor(api, d);
       const summary = await applyPlan(plan, { api }, { ...OPTS, verify: { timeoutMs: 2000, intervalMs: 25 } });
-      expect(summary.notConverged).toBe(0);
+      expect(summary.not_converged).toBe(0);
       expect((await api.getProfile('v2'))?.properties.plan).toBe('gold');
     } finally {
       api.close();

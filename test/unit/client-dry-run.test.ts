@@ -58,22 +58,23 @@ describe('DryRunFyno', () => {
     ]);
   });
 
-  it('masks given secret values in paths, queries and bodies', async () => {
+  it('masks given secret values in queries and bodies, never in ids', async () => {
     const seen: string[] = [];
     const dry = new DryRunFyno(readsOnly([]), { secrets: ['s3cr3t value', '4242'], onWrite: (s) => seen.push(formatRequest(s)) });
     await dry.setProperties('user s3cr3t value', { note: 'has s3cr3t value inside', pin: 4242 });
     await dry.deleteSuppression({ destination: 's3cr3t value' });
     expect(seen).toEqual([
-      'POST /FY1/live/profiles/properties/set {"distinct_id":"user ***","$set":{"note":"has *** inside","pin":"***"}}',
+      'POST /FY1/live/profiles/properties/set {"distinct_id":"user s3cr3t value","$set":{"note":"has *** inside","pin":"***"}}',
       'DELETE /FY1/suppressions?destination=***',
     ]);
     expect(dry.writes).toHaveLength(2);
   });
 
-  it('masks a secret that appears percent-encoded in a path', () => {
-    const spec = buildCreateProfile(target, { distinct_id: 'x' });
+  it('never masks the path: it holds ids only, even when a secret equals one', () => {
+    const spec = buildCreateProfile(target, { distinct_id: 'a b!', channels: { inapp: [{ token: 'a b!' }] } });
     const masked = maskRequest({ ...spec, path: '/FY1/live/profiles/a%20b%21/channel' }, ['a b!']);
-    expect(masked.path).toBe('/FY1/live/profiles/***/channel');
+    expect(masked.path).toBe('/FY1/live/profiles/a%20b%21/channel');
+    expect(masked.body).toEqual({ distinct_id: 'a b!', channel: { inapp: [{ token: '***' }] } });
     expect(spec.path).toBe('/FY1/live/profiles'); // the input is not modified
   });
 

@@ -35,7 +35,7 @@ it('an imported export plans, applies, and then plans empty', async () => {
     expect(first.plan.summary.create).toBe(r.profiles);
 
     const applied = await applyPlan(first.plan, { api }, { concurrency: 8, allowDelete: false, maxDeletes: 0, verify: { timeoutMs: 5000, intervalMs: 50 } });
-    expect({ failed: applied.failed, notConverged: applied.notConverged }).toEqual({ failed: 0, notConverged: 0 });
+    expect({ failed: applied.operations.failed, notConverged: applied.not_converged }).toEqual({ failed: 0, notConverged: 0 });
 
     const again = await createPlan({ api, now: () => new Date(0) }, state, { destination, concurrency: 8 });
     expect(again.plan.operations).toEqual([]);

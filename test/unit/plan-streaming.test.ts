@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planHash } from '../../src/apply/journal.js';
-import { writePlanFile } from '../../src/cli/commands/plan.js';
+import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize.js';
 import { parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';

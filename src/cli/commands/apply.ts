@@ -1,47 +1,28 @@
 /**
  * `fyno-sync apply [PATH… | --plan FILE | --resume]`: execute a plan.
  *
- * The command only wires things together: the plan comes from `createPlan` (fresh) or a saved
- * file, `applyPlan` executes it verbatim (src/apply), and this file renders progress and the
- * summary. Every run keeps its plan and journal under `<state-dir>/last-apply/` so that
- * `--resume` continues it after a crash, a kill or Ctrl-C.
+ * The command parses flags, calls `runApplyLifecycle` (src/apply/lifecycle.ts: lock, journal,
+ * freshness, secrets, execution, verification), renders its events and outcome, and maps the
+ * outcome to an exit code. Every run keeps its plan and journal under `<state-dir>/last-apply/`
+ * so that `--resume` continues it after a crash, a kill or Ctrl-C.
  */
-import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { applyPlan, checkPlanSafety, openJournal, planRequests, type ApplySummary, type Journal, type SafetyOptions } from '../../apply/index.js';
-import { changedSince, createPlan, readsFor } from '../../create-plan.js';
+import { runApplyLifecycle, staleLockNote, type ApplyOutcome, type ApplySource, type ApplySummary, type LifecycleEvent } from '../../apply/index.js';
+import type { JournalRecord } from '../../apply/journal.js';
 import { FynoSyncError, isFynoSyncError } from '../../errors.js';
+import { formatIssue } from '../../desired/load.js';
+import type { ValidationIssue } from '../../desired/types.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
-import { fetchActual } from '../../fyno/fetch-actual.js';
-import type { DesiredState } from '../../desired/types.js';
-import type { DistinctId, FynoApi } from '../../fyno/types.js';
-import { planProfile } from '../../plan/diff.js';
-import { parsePlan, savedPlan } from '../../plan/plan-file.js';
 import { renderTextChunks } from '../../plan/render/text.js';
-import { collectSecretCandidates, hasSecrets, isSecretRef, redactOperation, resolveSecrets } from '../../plan/secrets.js';
-import type { ActualSnapshot, Operation, Plan } from '../../plan/types.js';
+import { hasSecrets, isSecretRef, redactOperation } from '../../plan/secrets.js';
+import type { Plan } from '../../plan/types.js';
+import type { Shard } from '../../plan/shard.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, writeJson, writeLine, type CliIO } from '../output.js';
-import { createProgress } from '../progress.js';
-import {
-  addRateOptions,
-  addShardOption,
-  addTargetOptions,
-  connect,
-  limitHeapGrowth,
-  loadDesiredOrFail,
-  nonNegativeInt,
-  reportInterruptedRead,
-  positiveInt,
-  shardRate,
-  writeChunks,
-  type RateOpts,
-  type TargetOpts,
-} from './common.js';
-import type { Shard } from '../../plan/shard.js';
-import { writePlanFile } from './plan.js';
+import { createProgress, type Progress } from '../progress.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, limitHeapGrowth, nonNegativeInt, positiveInt, reportInterruptedRead, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 
 interface ApplyFlags extends TargetOpts, RateOpts {
   plan?: string;
@@ -50,6 +31,8 @@ interface ApplyFlags extends TargetOpts, RateOpts {
   maxDeletes?: number;
   yes?: boolean;
   resume?: boolean;
+  discardJournal?: boolean;
+  lockTimeout?: number;
   json?: boolean;
   color: boolean;
   verify: boolean;
@@ -57,6 +40,18 @@ interface ApplyFlags extends TargetOpts, RateOpts {
   stateDir: string;
   changedSince?: string;
   shard?: Shard;
+  target?: string[];
+  exclude?: string[];
+}
+
+/** `--lock-timeout`: `30s`, `2m`, `500ms` or a number of seconds. */
+function duration(name: string): (v: string) => number {
+  return (v) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+    if (!m) throw new FynoSyncError('config.invalid', `${name} must be a duration such as 30s, 2m or 500ms, got '${v}'`, { option: name });
+    const n = Number(m[1]);
+    return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+  };
 }
 
 export function registerApply(program: Command, ctx: CommandContext): void {
@@ -66,15 +61,19 @@ export function registerApply(program: Command, ctx: CommandContext): void {
     .argument('[paths...]', 'desired-state files, directories or globs (plans them first)')
     .option('--plan <file>', 'execute this saved plan verbatim, after checking live state has not drifted')
     .option('--changed-since <ref>', 'with PATHs: plan and apply only profiles whose desired state differs from git revision REF')
-    .option('--resume', 'continue the last apply (its plan and journal in --state-dir) without repeating completed operations')
-    .option('--dry-run', 'print every request apply would send, with secrets masked; send no write')
+    .option('--target <id...>', 'with PATHs: only these distinct_ids (globs allowed)')
+    .option('--exclude <id...>', 'with PATHs: leave out these distinct_ids (globs allowed)')
+    .option('--resume', 'continue the last apply (its plan, journal and authorising flags in --state-dir) without repeating completed operations')
+    .option('--discard-journal', 'drop the journal of an apply that did not finish (what it completed stays applied in Fyno); alone, or before a new apply')
+    .option('--dry-run', 'run every check, print every request apply would send (secret values masked), send no write')
     .option('--allow-delete', 'allow profile deletes (state: absent)')
     .option('--max-deletes <n>', 'refuse plans deleting more profiles than this (default: 0, unlimited with --allow-delete)', nonNegativeInt('--max-deletes'))
     .option('-y, --yes', 'do not ask for confirmation (needed without a TTY unless a saved plan is given)')
     .option('--json', 'print the summary as one JSON document')
     .option('--no-verify', 'do not re-read changed profiles to check that they converged')
     .option('--verify-timeout <ms>', 'longest wait for Fyno to apply properties asynchronously', positiveInt('--verify-timeout'), 30_000)
-    .option('--state-dir <dir>', 'where the last apply keeps its plan and journal', '.fyno-sync')
+    .option('--state-dir <dir>', 'where the last apply keeps its lock, plan and journal', '.fyno-sync')
+    .option('--lock-timeout <duration>', 'wait this long (30s, 2m) for another apply holding --state-dir, instead of refusing at once', duration('--lock-timeout'))
     .option('--no-color', 'no colours in the output');
   addTargetOptions(cmd);
   addRateOptions(cmd);
@@ -84,219 +83,167 @@ export function registerApply(program: Command, ctx: CommandContext): void {
   });
 }
 
-interface Prepared {
-  /** The plan with secrets resolved: what is executed. */
-  plan: Plan;
-  /** The plan as saved (secrets as hashes): what the journal is bound to. */
-  saved: Plan;
-  desired: DesiredState;
-  actual: ReadonlyMap<DistinctId, ActualSnapshot>;
-  /** A saved plan: check live state against its fingerprints before writing. */
-  checkPreconditions: boolean;
-}
-
-export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): Promise<number> {
+function sourceOf(paths: string[], flags: ApplyFlags): ApplySource {
   const modes = [paths.length > 0, flags.plan !== undefined, Boolean(flags.resume)].filter(Boolean).length;
-  if (modes !== 1) {
-    throw new FynoSyncError('config.invalid', 'apply needs exactly one of: desired-state PATHs, --plan FILE, or --resume');
-  }
-  if (flags.changedSince !== undefined && paths.length === 0) {
-    throw new FynoSyncError('config.invalid', '--changed-since applies to desired-state PATHs; a saved or resumed plan keeps the scope it was made with');
-  }
-  const json = Boolean(flags.json);
-  limitHeapGrowth();
-  const lastDir = path.resolve(io.cwd, flags.stateDir, 'last-apply');
-  const lastPlan = path.join(lastDir, 'plan.json');
-  if (flags.shard && paths.length === 0) {
-    throw new FynoSyncError('config.invalid', '--shard applies to desired-state PATHs; a saved or resumed plan is already narrowed to its shard');
-  }
-  const { api, target, requestCounts } = connectCounting(io, shardRate(flags));
-  // Refuse what can be refused before reading anything.
-  if (paths.length > 0 && !flags.yes && !flags.dryRun && !io.confirm) {
-    throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
-  }
-
-  let prepared: Prepared | undefined;
-  try {
-    prepared =
-      paths.length > 0
-        ? await prepareFresh(io, api, target, paths, flags)
-        : await prepareSaved(io, api, flags.resume ? lastPlan : path.resolve(io.cwd, flags.plan!), json, flags);
-  } catch (e) {
-    if (io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
-    throw e;
-  }
-  const { plan, saved, checkPreconditions } = prepared;
-  // What apply still needs of the desired state: the protected ids, and the profiles that are
-  // re-planned after a merge. The rest of it (100,000 profiles) is not kept while the plan runs.
-  const safety = safetyOptions(flags, prepared.desired);
-  const merged = new Set(plan.operations.flatMap((op) => (op.type === 'profile.merge' ? [op.distinct_id, op.from] : [])));
-  const desiredById = new Map(prepared.desired.profiles.filter((d) => merged.has(d.distinct_id)).map((d) => [d.distinct_id, d] as const));
-  prepared = undefined;
-
-  if (plan.operations.length === 0 && plan.issues.length === 0) {
-    if (json) writeJson(io.stdout, { status: 'ok', changes: false, summary: emptySummary() });
-    else writeLine(io.stdout, 'No changes. Live state matches the desired state; nothing to apply.');
-    return EXIT.ok;
-  }
-
-  // Every refusal (issues, target, protected, deletes) before the journal or the kept plan of an
-  // interrupted run is touched, and before a dry run shows requests a real run would refuse.
-  checkPlanSafety(plan, api.target, safety);
-  const style = createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color));
-  if (flags.dryRun) return dryRun(io, plan, api.target, json);
-
-  // Confirmation: fresh plans need --yes without a TTY; on a TTY, show the plan and ask.
-  if (!flags.yes && !flags.resume) {
-    if (io.confirm) {
-      await writeChunks(io.stderr, renderTextChunks(plan, { style: createStyle(colourFor(io.stderrIsTTY, io.env, !flags.color)) }));
-      if (!(await io.confirm(`Apply these ${plan.operations.length} operations to ${plan.target.workspace} (${plan.target.env})?`))) {
-        writeLine(io.stderr, 'Apply cancelled; nothing was written.');
-        return EXIT.error;
-      }
-    } else if (paths.length > 0) {
-      throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
+  if (modes === 0 && flags.discardJournal) return { kind: 'none' };
+  if (modes !== 1) throw new FynoSyncError('config.invalid', 'apply needs exactly one of: desired-state PATHs, --plan FILE, or --resume');
+  if (paths.length === 0) {
+    for (const [set, name] of [[flags.changedSince !== undefined, '--changed-since'], [flags.shard !== undefined, '--shard'], [Boolean(flags.target?.length || flags.exclude?.length), '--target/--exclude']] as const) {
+      if (set) throw new FynoSyncError('config.invalid', `${name} applies to desired-state PATHs; a saved or resumed plan keeps the scope it was made with`);
     }
-  } else if (!json && paths.length > 0) {
-    await writeChunks(io.stdout, renderTextChunks(plan, { style }));
   }
-
-  // Journal: bound to the saved form of the plan, which is also kept for --resume.
-  let journal: Journal;
-  try {
-    if (flags.resume) {
-      journal = openJournal(lastDir, saved, { resume: true });
-    } else {
-      await mkdir(lastDir, { recursive: true });
-      journal = openJournal(lastDir, saved);
-      await writePlanFile(lastPlan, saved);
-    }
-  } catch (e) {
-    if (isFynoSyncError(e)) throw e;
-    // The state dir is the user's setting (a file in the way, no permission): not an internal error.
-    const reason = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
-    throw new FynoSyncError('apply.journal', `cannot keep the apply journal in ${lastDir} (${reason}); check --state-dir; nothing was written`, { dir: lastDir });
-  }
-
-  const progress = createProgress(io, 'Applying', { silent: json });
-  let done = 0;
-  let failed = 0;
-  let summary: ApplySummary;
-  try {
-    summary = await applyPlan(
-      plan,
-      {
-        api,
-        journal,
-        requestCounts,
-        onEvent: (e) => {
-          if (e.type === 'op.done' || e.type === 'op.skipped') done += 1;
-          else if (e.type === 'op.failed') (done += 1), (failed += 1);
-          else return;
-          progress.update(done, plan.operations.length, failed > 0 ? `${failed} failed` : undefined);
-        },
-        replan: (id, snapshot) => replanAfterMerge(desiredById, id, snapshot),
-      },
-      {
-        concurrency: flags.concurrency,
-        allowDelete: safety.allowDelete,
-        maxDeletes: safety.maxDeletes,
-        checkPreconditions,
-        protectedIds: safety.protectedIds ?? [],
-        ...(flags.verify ? { verify: { timeoutMs: flags.verifyTimeout, intervalMs: 250 } } : {}),
-        ...(io.signal ? { signal: io.signal } : {}),
-      },
-    );
-  } finally {
-    progress.stop();
-    await journal.close();
-  }
-  return report(io, summary, json, requestCounts());
-}
-
-function safetyOptions(flags: ApplyFlags, desired: DesiredState): SafetyOptions {
-  const allowDelete = Boolean(flags.allowDelete);
+  if (flags.plan !== undefined) return { kind: 'plan', file: flags.plan };
+  if (flags.resume) return { kind: 'resume' };
   return {
-    allowDelete,
-    maxDeletes: flags.maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
-    protectedIds: desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
+    kind: 'paths',
+    paths,
+    ...(flags.changedSince !== undefined ? { changedSince: flags.changedSince } : {}),
+    ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.target?.length ? { target: flags.target } : {}),
+    ...(flags.exclude?.length ? { exclude: flags.exclude } : {}),
   };
 }
 
-/** The HTTP client with a per-attempt request counter, so the summary counts retries too. */
-function connectCounting(io: CliIO, flags: TargetOpts & RateOpts): ReturnType<typeof connect> & { requestCounts: () => Record<string, number> } {
+/**
+ * Test seam for crash tests (test/integration/apply-crash.test.ts): `FYNO_SYNC_TEST_CRASH=journal:N`
+ * kills the process (SIGKILL) just before journal record N is written, `request:N` right after
+ * request N is sent. Never set outside tests.
+ */
+function crashSeam(io: CliIO): { journal?: (n: number, r: JournalRecord) => void; request?: () => void } {
+  const m = /^(journal|request):(\d+)$/.exec(io.env.FYNO_SYNC_TEST_CRASH ?? '');
+  if (!m) return {};
+  const at = Number(m[2]);
+  const die = (): void => void process.kill(process.pid, 'SIGKILL');
+  if (m[1] === 'journal') return { journal: (n) => (n === at ? die() : undefined) };
+  let sent = 0;
+  return { request: () => ((sent += 1) === at ? void setImmediate(die) : undefined) };
+}
+
+export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): Promise<number> {
+  const source = sourceOf(paths, flags);
+  const json = Boolean(flags.json);
+  limitHeapGrowth();
+  const seam = crashSeam(io);
   const counts: Record<string, number> = {};
-  const conn = connect(io, { ...flags, onRequest: (r) => void (counts[`${r.method} ${r.route}`] = (counts[`${r.method} ${r.route}`] ?? 0) + 1) });
-  return { ...conn, requestCounts: () => ({ ...counts }) };
-}
-
-async function prepareFresh(io: CliIO, api: FynoApi, target: Plan['target'], paths: string[], flags: ApplyFlags): Promise<Prepared> {
-  const desired = await loadDesiredOrFail(io, paths, { json: Boolean(flags.json) });
-  const incremental = flags.changedSince !== undefined ? await changedSince(desired, paths, flags.changedSince, { env: io.env, cwd: io.cwd }) : undefined;
-  if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
-  const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
-  try {
-    const { plan, actual } = await createPlan({ api, now: () => new Date() }, desired, {
-      destination: target,
-      concurrency: flags.concurrency,
-      // The plan is executed as made; secrets are still in it, so no snapshot is needed later.
-      keepSnapshots: false,
-      ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
-      ...(flags.shard ? { shard: flags.shard } : {}),
-      ...(io.signal ? { signal: io.signal } : {}),
-      onProgress: (d, t) => progress.update(d, t),
-    });
-    if (plan.issues.length > 0) {
-      if (!flags.json) await writeChunks(io.stderr, renderTextChunks(plan));
-      throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
+  const stderrStyle = createStyle(colourFor(io.stderrIsTTY, io.env, !flags.color));
+  const stdoutStyle = createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color));
+  let progress: Progress | undefined;
+  const stopProgress = (): void => {
+    progress?.stop();
+    progress = undefined;
+  };
+  const onEvent = (e: LifecycleEvent): void => {
+    switch (e.type) {
+      case 'read.progress':
+        (progress ??= createProgress(io, 'Reading live state', { silent: json })).update(e.done, e.total);
+        return;
+      case 'progress':
+        if (progress && e.done === 1) stopProgress();
+        (progress ??= createProgress(io, 'Applying', { silent: json })).update(e.done, e.total, e.failed > 0 ? `${e.failed} failed` : undefined);
+        return;
+      case 'lock.stale':
+        writeLine(io.stderr, `Warning: ${staleLockNote(e.holder, e.path)}.`);
+        return;
+      case 'journal.discarded':
+        writeLine(io.stderr, `${e.dry_run ? 'Would discard' : 'Discarded'} the journal ${e.path}.`);
+        return;
+      case 'warning':
+        writeLine(io.stderr, e.message);
+        return;
+      case 'plan.issues':
+        stopProgress();
+        if (!json) void writeChunks(io.stderr, renderTextChunks(e.plan));
+        return;
+      case 'plan.ready':
+        stopProgress();
+        // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
+        if (e.fresh && flags.yes && !json && !flags.dryRun) void writeChunks(io.stdout, renderTextChunks(e.plan, { style: stdoutStyle }));
+        return;
+      default:
+        return;
     }
-    return { plan, saved: savedPlan(plan, 'plan'), desired, actual, checkPreconditions: false };
-  } finally {
-    progress.stop();
-  }
-}
+  };
 
-/** The saved plan in `file`, parsed; its text (hundreds of MB for 100,000 profiles) is not kept. */
-async function readSavedPlan(io: CliIO, file: string, flags: ApplyFlags): Promise<Plan> {
-  let text: string;
+  let outcome: ApplyOutcome;
   try {
-    text = await readFile(file, 'utf8');
+    outcome = await runApplyLifecycle(
+      {
+        source,
+        stateDir: path.resolve(io.cwd, flags.stateDir),
+        cwd: io.cwd,
+        env: io.env,
+        dryRun: Boolean(flags.dryRun),
+        discardJournal: Boolean(flags.discardJournal),
+        yes: Boolean(flags.yes),
+        ...(flags.allowDelete ? { allowDelete: true } : {}),
+        ...(flags.maxDeletes !== undefined ? { maxDeletes: flags.maxDeletes } : {}),
+        ...(flags.rps !== undefined ? { rps: flags.rps } : {}),
+        concurrency: flags.concurrency,
+        ...(flags.verify ? { verify: { timeoutMs: flags.verifyTimeout, intervalMs: 250 } } : {}),
+        ...(flags.lockTimeout !== undefined ? { lockTimeoutMs: flags.lockTimeout } : {}),
+        ...(io.signal ? { signal: io.signal } : {}),
+      },
+      {
+        connect: ({ rps }) =>
+          connect(io, {
+            ...flags,
+            ...(rps !== undefined ? { rps } : { rps: undefined }),
+            onRequest: (r) => {
+              const k = `${r.method} ${r.route}`;
+              counts[k] = (counts[k] ?? 0) + 1;
+              seam.request?.();
+            },
+          }).api,
+        requestCounts: () => counts,
+        onEvent,
+        ...(seam.journal ? { onJournalRecord: seam.journal } : {}),
+        ...(io.confirm
+          ? {
+              confirm: async (plan: Plan) => {
+                await writeChunks(io.stderr, renderTextChunks(plan, { style: stderrStyle }));
+                return io.confirm!(`Apply these ${plan.operations.length} operations to ${plan.target.workspace} (${plan.target.env})?`);
+              },
+            }
+          : {}),
+      },
+    );
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = flags.resume ? ' (there is no interrupted apply to resume)' : '';
-    throw new FynoSyncError('plan.invalid', `cannot read plan ${path.relative(io.cwd, file) || file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}${hint}`, { file });
+    stopProgress();
+    if (isFynoSyncError(e) && e.code === 'apply.interrupted' && io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
+    if (isFynoSyncError(e) && e.code === 'desired.invalid' && !json) for (const i of (e.details.issues ?? []) as ValidationIssue[]) writeLine(io.stderr, formatIssue(i));
+    throw e;
+  } finally {
+    stopProgress();
   }
-  return parsePlan(text, path.relative(io.cwd, file) || file);
+  return renderOutcome(io, outcome, json);
 }
 
-async function prepareSaved(io: CliIO, api: FynoApi, file: string, json: boolean, flags: ApplyFlags): Promise<Prepared> {
-  const saved = await readSavedPlan(io, file, flags);
-  // The desired state the plan came from: for secret values, protected ids and re-plans after merges.
-  const desired = saved.sources.length > 0 ? await loadDesiredOrFail(io, [...saved.sources], { json }) : { profiles: [], files: [] };
-  let actual: ReadonlyMap<DistinctId, ActualSnapshot> = new Map();
-  let plan = saved;
-  // A plan for another target (or one that would be refused anyway) is refused before any read.
-  checkPlanSafety(saved, api.target, safetyOptions(flags, desired));
-  // Placeholders are resolved per operation from its own profile's values (desired and live, and
-  // its merge sources'): only the profiles with such operations are read, not the whole plan.
-  const withSecrets = new Set(saved.operations.filter(hasSecrets).map((op) => op.distinct_id));
-  if (withSecrets.size > 0) {
-    ({ snapshots: actual } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id))), {
-      concurrency: flags.concurrency,
-      ...(io.signal ? { signal: io.signal } : {}),
-    }));
-    plan = resolveSecrets(saved, collectSecretCandidates(desired, actual, withSecrets));
-  }
-  return { plan, saved, desired, actual, checkPreconditions: true };
+function requestsDoc(r: Record<string, number>): { total: number; by_route: Record<string, number> } {
+  const by_route: Record<string, number> = {};
+  for (const k of Object.keys(r).sort()) by_route[k] = r[k]!;
+  return { total: Object.values(r).reduce((a, b) => a + b, 0), by_route };
 }
 
-/** After a merge the target is re-read; its remaining operations come from the planner again. */
-function replanAfterMerge(desiredById: ReadonlyMap<DistinctId, import('../../desired/types.js').DesiredProfile>, id: DistinctId, snapshot: ActualSnapshot): Operation[] {
-  const d = desiredById.get(id);
-  if (!d) return [];
-  // The sources are merged away now: they no longer exist.
-  const actual = new Map<DistinctId, ActualSnapshot>([[id, snapshot], ...d.merge_from.map((s) => [s, { profile: null }] as [DistinctId, ActualSnapshot])]);
-  return planProfile(d, actual, desiredById).ops;
+function renderOutcome(io: CliIO, o: ApplyOutcome, json: boolean): number {
+  switch (o.kind) {
+    case 'discarded':
+      if (json) writeJson(io.stdout, { status: 'ok', discarded: o.journal });
+      else if (!o.journal) writeLine(io.stdout, 'No journal to discard.');
+      return EXIT.ok;
+    case 'no_changes':
+      if (json) writeJson(io.stdout, { status: 'ok', changes: false, requests: requestsDoc(o.requests) });
+      else writeLine(io.stdout, 'No changes. Live state matches the desired state; nothing to apply.');
+      return EXIT.ok;
+    case 'cancelled':
+      writeLine(io.stderr, 'Apply cancelled; nothing was written.');
+      return EXIT.error;
+    case 'dry_run':
+      return renderDryRun(io, o, json);
+    case 'applied':
+      return renderSummary(io, o.summary, o.requests, json);
+    default:
+      return o satisfies never;
+  }
 }
 
 /** Values the saved form of an operation hides: masked in dry-run output. */
@@ -317,42 +264,67 @@ function secretValues(plan: Plan): string[] {
   return [...out];
 }
 
-function dryRun(io: CliIO, plan: Plan, target: FynoApi['target'], json: boolean): number {
-  const secrets = secretValues(plan);
-  const specs = planRequests(plan, target).map((s) => maskRequest(s, secrets));
+function renderDryRun(io: CliIO, o: Extract<ApplyOutcome, { kind: 'dry_run' }>, json: boolean): number {
+  const secrets = secretValues(o.plan);
+  const shown = o.requests.map((r) => ({ spec: maskRequest(r.spec, secrets), refused: r.refused }));
+  const code = o.refusal ? EXIT.error : EXIT.ok;
   if (json) {
-    writeJson(io.stdout, { status: 'ok', dry_run: true, operations: plan.operations.length, requests: specs.map((s) => ({ method: s.method, path: s.path, query: s.query, body: s.body })) });
-  } else {
-    writeLine(io.stdout, `Dry run: ${specs.length} request${specs.length === 1 ? '' : 's'} for ${plan.operations.length} operations would be sent; none was.`);
-    for (const s of specs) writeLine(io.stdout, formatRequest(s));
+    writeJson(io.stdout, {
+      status: o.refusal ? 'error' : 'ok',
+      dry_run: true,
+      operations: o.plan.operations.length,
+      requests: shown.map((s) => ({ method: s.spec.method, path: s.spec.path, query: s.spec.query, body: s.spec.body, ...(s.refused ? { refused: s.refused } : {}) })),
+      ...(o.refusal ? { error: { code: o.refusal.code, message: o.refusal.message, ...o.refusal.details } } : {}),
+    });
+    return code;
   }
-  return EXIT.ok;
+  const n = shown.length;
+  const refused = shown.filter((s) => s.refused).length;
+  writeLine(
+    io.stdout,
+    `Dry run: ${n} request${n === 1 ? '' : 's'} for ${o.plan.operations.length} operations would be sent; none was.${refused > 0 ? ` ${refused} of them would be refused.` : ''}`,
+  );
+  for (const s of shown) writeLine(io.stdout, s.refused ? `${formatRequest(s.spec)}  # refused: ${refusalHint(s.refused)}` : formatRequest(s.spec));
+  if (o.refusal) writeLine(io.stderr, `Error: ${o.refusal.message}`);
+  return code;
 }
 
-function emptySummary(): Pick<ApplySummary, 'total' | 'succeeded' | 'failed' | 'skipped' | 'notConverged'> {
-  return { total: 0, succeeded: 0, failed: 0, skipped: 0, notConverged: 0 };
+function refusalHint(message: string): string {
+  return /--allow-delete/.test(message) ? 'pass --allow-delete' : message;
 }
 
-/** `run` counts every request of the command (reading live state too), as Fyno saw them. */
-function report(io: CliIO, s: ApplySummary, json: boolean, run: Record<string, number>): number {
-  const applying = Object.values(s.requests).reduce((a, b) => a + b, 0);
-  const requests = Object.values(run).reduce((a, b) => a + b, 0);
-  const reading = requests - applying;
-  const code = s.interrupted ? EXIT.interrupted : s.failed > 0 || s.notConverged > 0 || s.journalError ? EXIT.error : EXIT.ok;
+function summaryLine(s: ApplySummary, requests: number): string {
+  const p = s.profiles;
+  const o = s.operations;
+  const extra: string[] = [`${o.total} operations`, `${o.failed} failed`];
+  if (o.skipped > 0) extra.push(`${o.skipped} skipped: ${Object.entries(o.skipped_by_reason).map(([r, n]) => `${n} ${r}`).join(', ')}`);
+  if (s.not_converged > 0) extra.push(`${s.not_converged} not converged`);
+  const head = s.interrupted ? 'Apply interrupted' : 'Apply complete';
+  return `${head}: ${p.created} created, ${p.updated} updated, ${p.merged} merged, ${p.deleted} deleted (${extra.join(', ')}); ${requests} request${requests === 1 ? '' : 's'} sent.`;
+}
+
+function renderSummary(io: CliIO, s: ApplySummary, run: Record<string, number>, json: boolean): number {
+  const failed = s.operations.failed > 0 || s.not_converged > 0 || s.journal_error !== undefined;
+  const code = s.interrupted ? EXIT.interrupted : failed ? EXIT.error : EXIT.ok;
+  const requests = requestsDoc(run);
   if (json) {
-    writeJson(io.stdout, { status: code === EXIT.ok ? 'ok' : s.interrupted ? 'interrupted' : 'failed', summary: s, run_requests: run, run_requests_total: requests });
+    const { requests: _applying, ...rest } = s;
+    writeJson(io.stdout, {
+      status: code === EXIT.ok ? 'ok' : 'error',
+      summary: rest,
+      requests,
+      ...(code === EXIT.ok
+        ? {}
+        : { error: s.interrupted ? { code: 'apply.interrupted', message: 'interrupted; completed operations are recorded: run `fyno-sync apply --resume` to continue' } : { code: 'apply.failed', message: summaryLine(s, requests.total) } }),
+    });
     return code;
   }
   for (const f of s.failures.slice(0, 50)) writeLine(io.stderr, `failed: ${f.distinct_id}: ${f.op}: ${f.message}`);
   if (s.failures.length > 50) writeLine(io.stderr, `… and ${s.failures.length - 50} more failures (see --json)`);
   for (const d of s.divergences.slice(0, 50)) writeLine(io.stderr, `not converged: ${d.distinct_id}: ${d.field}: ${d.reason}`);
-  if (s.journalError) writeLine(io.stderr, `journal: ${s.journalError}`);
-  const skipped = s.skipped > 0 ? ` (${[s.alreadyDone ? `${s.alreadyDone} done earlier` : '', s.superseded ? `${s.superseded} re-planned after merges` : ''].filter(Boolean).join(', ') || 'not run'})` : '';
-  writeLine(
-    io.stdout,
-    `${s.interrupted ? 'Apply interrupted' : 'Apply complete'}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.skipped} skipped${skipped}, ${s.notConverged} not converged; ${requests} request${requests === 1 ? '' : 's'} sent${reading > 0 ? ` (${reading} reading live state, ${applying} applying)` : ''}.`,
-  );
+  if (s.journal_error) writeLine(io.stderr, `journal: ${s.journal_error}`);
+  writeLine(io.stdout, summaryLine(s, requests.total));
   if (s.interrupted) writeLine(io.stderr, 'Completed operations are recorded; run `fyno-sync apply --resume` to continue.');
-  else if (s.failed > 0) writeLine(io.stderr, 'Failed operations can be retried with `fyno-sync apply --resume`, or plan again.');
+  else if (s.operations.failed > 0) writeLine(io.stderr, 'Failed operations can be retried with `fyno-sync apply --resume`, or plan again.');
   return code;
 }

@@ -1,13 +1,9 @@
 /** `fyno-sync plan PATH…`: read live state, print the operations, optionally save the plan. */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { changedSince, createPlan } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
-import { serializePlanChunks } from '../../plan/plan-file.js';
+import { writePlanFile } from '../../apply/kept-plan.js';
 import { renderJsonChunks } from '../../plan/render/json.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
 import { renderTextChunks } from '../../plan/render/text.js';
@@ -95,17 +91,3 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   return EXIT.ok;
 }
 
-/** Write-then-rename, so a crash never leaves half a plan where a whole one is expected. */
-export async function writePlanFile(file: string, plan: Plan): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    // In pieces: a plan of a million operations is never one string in memory.
-    await pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 }));
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    // A user's path problem (no such directory, a directory in the way), not an internal error.
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
-  }
-}

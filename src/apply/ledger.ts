@@ -1,0 +1,199 @@
+/**
+ * The applier's bookkeeping, in one place: what the journal records, what each operation's
+ * outcome is, and what the events and the summary say (issue #13, "Counts": one vocabulary).
+ *
+ * Every operation of the plan ends with exactly one outcome — succeeded, failed or skipped — so
+ * `succeeded + failed + skipped = total` always holds and progress never exceeds its total.
+ * Operations the applier makes itself (the re-plan of a profile after its merge) are counted
+ * apart (`replanned`); the plan operations they replace take the re-plan's outcome as a whole.
+ */
+import { isFynoApiError } from '../fyno/errors.js';
+import type { DistinctId } from '../fyno/types.js';
+import { profileAction } from '../plan/build.js';
+import type { Operation } from '../plan/types.js';
+import type { KeyedOp } from './groups.js';
+import type { Journal } from './journal.js';
+import type { ApplyDeps, ApplyEvent, ApplyFailure, OperationCounts, ProfileCounts } from './types.js';
+
+type Outcome = 'succeeded' | 'failed' | 'skipped';
+
+/** Keys of plan operations: `p:<index>`; re-planned ones start with `r`. */
+export function isPlanKey(key: string): boolean {
+  return key.startsWith('p:');
+}
+
+export class Ledger {
+  private readonly outcomes = new Map<string, Outcome>();
+  private readonly skippedBy: Record<string, number> = {};
+  private readonly replannedCounts = { succeeded: 0, failed: 0, skipped: 0 };
+  /** Plan operations replaced by a re-plan, per profile, until the re-plan's outcome is known. */
+  private readonly superseded = new Map<DistinctId, KeyedOp[]>();
+  /** Re-planned profiles with a failed or skipped operation. */
+  private readonly replanTrouble = new Map<DistinctId, 'failed' | 'skipped'>();
+  private readonly succeededOps: Operation[] = [];
+  readonly failures: ApplyFailure[] = [];
+  /** Operations written in this run, per profile, for verification. */
+  readonly written = new Map<DistinctId, Operation[]>();
+  readonly failedIds = new Set<DistinctId>();
+  journalError: string | undefined;
+  private succeeded = 0;
+  private failed = 0;
+  private skipped = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly journal: Journal | undefined,
+    private readonly onEvent: ApplyDeps['onEvent'],
+  ) {}
+
+  emit(e: ApplyEvent): void {
+    this.onEvent?.(e);
+  }
+
+  /** Waits for a journal record to be durable; a failing journal stops the run (nothing more is sent). */
+  async record(p: Promise<void> | undefined): Promise<void> {
+    if (!p) return;
+    try {
+      await p;
+    } catch (e) {
+      this.journalError ??= e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** Write-ahead intent of a request group; false when the journal can no longer record. */
+  async started(ops: readonly KeyedOp[]): Promise<boolean> {
+    await this.record(this.journal?.started(ops.map((k) => k.key)));
+    return this.journalError === undefined;
+  }
+
+  /** The final outcome of one operation; a plan operation gets exactly one. */
+  private settle(k: KeyedOp, outcome: Outcome, reason?: string): boolean {
+    if (!isPlanKey(k.key)) {
+      this.replannedCounts[outcome] += 1;
+      if (outcome === 'failed') this.replanTrouble.set(k.op.distinct_id, 'failed');
+      else if (outcome === 'skipped' && !this.replanTrouble.has(k.op.distinct_id)) this.replanTrouble.set(k.op.distinct_id, 'skipped');
+      return true;
+    }
+    if (this.outcomes.has(k.key)) return false;
+    this.outcomes.set(k.key, outcome);
+    if (outcome === 'succeeded') {
+      this.succeeded += 1;
+      this.succeededOps.push(k.op);
+    } else if (outcome === 'failed') this.failed += 1;
+    else {
+      this.skipped += 1;
+      const r = reason ?? 'not run';
+      this.skippedBy[r] = (this.skippedBy[r] ?? 0) + 1;
+    }
+    this.emit({ type: 'progress', done: this.outcomes.size, total: this.total, failed: this.failed });
+    return true;
+  }
+
+  async succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string> = new Set()): Promise<void> {
+    await this.record(this.journal?.completed(ops.map((k) => k.key)));
+    for (const k of ops) {
+      const list = this.written.get(k.op.distinct_id);
+      if (list) list.push(k.op);
+      else this.written.set(k.op.distinct_id, [k.op]);
+      this.settle(k, 'succeeded');
+      this.emit({ type: 'op.done', distinct_id: k.op.distinct_id, op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
+    }
+  }
+
+  async fail(ops: readonly KeyedOp[], message: string): Promise<void> {
+    await this.record(this.journal?.failed(ops.map((k) => k.key), message));
+    for (const k of ops) {
+      this.failedIds.add(k.op.distinct_id);
+      this.failures.push({ distinct_id: k.op.distinct_id, op: k.op.type, message });
+      this.settle(k, 'failed');
+      this.emit({ type: 'op.failed', distinct_id: k.op.distinct_id, op: k.op, message, planned: isPlanKey(k.key) });
+    }
+  }
+
+  skip(ops: readonly KeyedOp[], reason: string): void {
+    for (const k of ops) {
+      this.settle(k, 'skipped', reason);
+      this.emit({ type: 'op.skipped', distinct_id: k.op.distinct_id, op: k.op, reason, planned: isPlanKey(k.key) });
+    }
+  }
+
+  /** Operations an earlier run completed (journal or re-read): skipped as `done earlier`, journalled done. */
+  async doneEarlier(ops: readonly KeyedOp[], journalled = false): Promise<void> {
+    if (ops.length === 0) return;
+    if (!journalled) await this.record(this.journal?.completed(ops.map((k) => k.key)));
+    this.skip(ops, 'done earlier');
+  }
+
+  /** The plan's operations of `id` are replaced by a re-plan; they take its outcome (`finishProfile`). */
+  supersede(id: DistinctId, ops: KeyedOp[]): void {
+    this.superseded.set(id, ops);
+  }
+
+  /** After a profile's last step: resolve the plan operations its re-plan replaced. */
+  async finishProfile(id: DistinctId, interrupted: boolean): Promise<void> {
+    const ops = this.superseded.get(id);
+    if (!ops) return;
+    this.superseded.delete(id);
+    const trouble = this.replanTrouble.get(id);
+    if (trouble === 'failed') {
+      await this.fail(ops, 'its re-plan after the merge did not complete: see the failures of the re-planned operations');
+    } else if (trouble === 'skipped' || interrupted) {
+      this.skip(ops, 'interrupted');
+    } else {
+      await this.succeed(ops);
+    }
+  }
+
+  counts(): OperationCounts {
+    const skippedBy: Record<string, number> = {};
+    for (const k of Object.keys(this.skippedBy).sort()) skippedBy[k] = this.skippedBy[k]!;
+    return {
+      total: this.total,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      skipped: this.skipped,
+      skipped_by_reason: skippedBy,
+      replanned: { ...this.replannedCounts },
+    };
+  }
+
+  /** Profiles by what this run did to them: each once, by its most significant succeeded operation. */
+  profiles(): ProfileCounts {
+    const byId = new Map<DistinctId, Operation[]>();
+    for (const op of this.succeededOps) {
+      const list = byId.get(op.distinct_id);
+      if (list) list.push(op);
+      else byId.set(op.distinct_id, [op]);
+    }
+    const out: ProfileCounts = { created: 0, updated: 0, merged: 0, deleted: 0 };
+    for (const [id, ops] of byId) {
+      if (this.failedIds.has(id)) continue;
+      const a = profileAction(ops);
+      if (a === 'create') out.created += 1;
+      else if (a === 'update') out.updated += 1;
+      else if (a === 'merge') out.merged += 1;
+      else if (a === 'delete') out.deleted += 1;
+    }
+    return out;
+  }
+}
+
+/** Counts the calls the applier makes, when no external per-attempt counter is given. */
+export class CallCounter {
+  readonly counts: Record<string, number> = {};
+
+  async call<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.bump(key, 1);
+      return r;
+    } catch (e) {
+      this.bump(key, isFynoApiError(e) ? e.api.attempts : 1);
+      throw e;
+    }
+  }
+
+  private bump(key: string, n: number): void {
+    if (n > 0) this.counts[key] = (this.counts[key] ?? 0) + n;
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * The apply lifecycle, the counterpart of `createPlan` for plan (issue #13): one library call
+ * that takes a run from its flags to its outcome, in this order:
+ *
+ * 1. refuse what needs no reading (mode, confirmation without a TTY);
+ * 2. lock the state directory (not for a dry run, which writes nothing there);
+ * 3. look at the journal before anything is read or shown: an unfinished one is named with what
+ *    to run; `--discard-journal` drops it;
+ * 4. the plan: fresh from desired state (`createPlan`), a saved plan, or the kept plan of the run
+ *    being resumed — with the flags that authorised that run, and refused when its desired files
+ *    changed;
+ * 5. every refusal: issues, target, protected profiles, delete permission, staleness;
+ * 6. the secrets of what remains to do (operations already done never need theirs again);
+ * 7. confirmation (fresh plans on a TTY), or the dry run's requests;
+ * 8. keep the plan, open the journal, execute (`applyPlan`), verify, finish.
+ *
+ * Nothing refused before step 8 leaves anything in the state directory but the lock, which is
+ * released on every way out. The library never prints: it reports through `onEvent`, returns an
+ * outcome, or throws a `FynoSyncError` for a refusal.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { changedSince, createPlan, readsFor } from '../create-plan.js';
+import { loadDesired } from '../desired/load.js';
+import type { DesiredProfile, DesiredState } from '../desired/types.js';
+import { FynoSyncError, isFynoSyncError } from '../errors.js';
+import { fetchActual } from '../fyno/fetch-actual.js';
+import type { DistinctId, FynoApi } from '../fyno/types.js';
+import type { RequestSpec } from '../fyno/wire.js';
+import { planProfile } from '../plan/diff.js';
+import { savedPlan } from '../plan/plan-file.js';
+import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from '../plan/secrets.js';
+import type { Shard } from '../plan/shard.js';
+import type { ActualSnapshot, Operation, Plan, PlanTarget } from '../plan/types.js';
+import { applyPlan } from './apply.js';
+import { planRequests } from './dry-run.js';
+import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './journal.js';
+import { readPlanFile, writePlanFile } from './kept-plan.js';
+import { acquireLock, type LockHolder } from './lock.js';
+import { checkFreshness, checkPlanSafety, touchedProfiles, type SafetyOptions } from './safety.js';
+import type { ApplyEvent, ApplySummary } from './types.js';
+
+export type ApplySource =
+  | { kind: 'paths'; paths: string[]; changedSince?: string; shard?: Shard; target?: string[]; exclude?: string[] }
+  | { kind: 'plan'; file: string }
+  | { kind: 'resume' }
+  /** Only `--discard-journal`: drop the journal, apply nothing. */
+  | { kind: 'none' };
+
+export interface ApplyRequest {
+  source: ApplySource;
+  /** The state directory (absolute); the run keeps its plan and journal in `last-apply/` below it. */
+  stateDir: string;
+  /** For loading desired state: relative paths and `${VAR}`. */
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  dryRun?: boolean;
+  /** Drop the journal of an unfinished apply first. */
+  discardJournal?: boolean;
+  /** No confirmation asked. */
+  yes?: boolean;
+  /** `undefined`: as recorded when resuming, else false / 0 (unlimited with allowDelete). */
+  allowDelete?: boolean;
+  maxDeletes?: number;
+  /** The global request rate; a shard takes its share. On resume: as recorded unless given. */
+  rps?: number;
+  concurrency: number;
+  verify?: { timeoutMs: number; intervalMs: number };
+  /** Longest wait for the state directory's lock (default 0: refuse at once). */
+  lockTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ApplyLifecycleDeps {
+  /** The API client, built once the request rate is known (a resumed run's comes from its journal). */
+  connect: (o: { rps?: number }) => FynoApi;
+  /** Every request sent so far, by `METHOD route`, as the client counts its attempts. */
+  requestCounts?: () => Readonly<Record<string, number>>;
+  now?: () => Date;
+  /** Ask to apply a fresh plan (a TTY); absent: a fresh plan needs `yes`. */
+  confirm?: (plan: Plan) => Promise<boolean>;
+  onEvent?: (e: LifecycleEvent) => void;
+  /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
+  onJournalRecord?: (n: number, record: JournalRecord) => void;
+}
+
+export type LifecycleEvent =
+  | ApplyEvent
+  | { type: 'lock.stale'; path: string; holder: LockHolder }
+  | { type: 'journal.discarded'; path: string; dry_run: boolean }
+  | { type: 'read.progress'; done: number; total: number }
+  /** The plan is complete and passed every check; `fresh`: made in this run from desired state. */
+  | { type: 'plan.ready'; plan: Plan; fresh: boolean }
+  /** The plan has issues: it is refused with `plan.conflict` right after this event. */
+  | { type: 'plan.issues'; plan: Plan }
+  | { type: 'warning'; message: string };
+
+/** A request of a dry run; `refused` says why a real run would not send it. */
+export interface DryRunRequest {
+  spec: RequestSpec;
+  refused?: string;
+}
+
+export type ApplyOutcome =
+  | { kind: 'no_changes'; requests: Record<string, number> }
+  | { kind: 'cancelled'; requests: Record<string, number> }
+  | { kind: 'discarded'; journal: boolean }
+  /** `refusal`: what the real run would have refused with (it would send none of `requests`). */
+  | { kind: 'dry_run'; plan: Plan; requests: DryRunRequest[]; refusal?: FynoSyncError; read_requests: Record<string, number> }
+  | { kind: 'applied'; summary: ApplySummary; requests: Record<string, number> };
+
+interface Prepared {
+  /** What is executed: secrets resolved (those of the operations that remain). */
+  plan: Plan;
+  /** The saved form (placeholders): what the journal and the kept plan are bound to. */
+  saved: Plan;
+  api: FynoApi;
+  safety: SafetyOptions;
+  config: RunConfig;
+  /** The profiles re-planned after their merges. */
+  desiredById: ReadonlyMap<DistinctId, DesiredProfile>;
+  /** Check live state against the plan's fingerprints before writing (saved and resumed plans). */
+  checkFresh: boolean;
+  /** The journal being continued (resume). */
+  resumed?: Loaded;
+  /** Plan operations (keys) whose effect is already there: recorded done without a request. */
+  alreadyApplied: Set<string>;
+  fresh: boolean;
+}
+
+const KEPT_PLAN = 'plan.json';
+
+/** Runs one apply from flags to outcome; see the module comment for the steps. */
+export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
+  const emit = (e: LifecycleEvent): void => deps.onEvent?.(e);
+  const dir = path.join(req.stateDir, 'last-apply');
+  const src = req.source;
+  // 1. What needs no reading.
+  if (src.kind === 'resume' && req.discardJournal) throw new FynoSyncError('config.invalid', '--resume and --discard-journal cannot be combined');
+  if (src.kind === 'paths' && !req.yes && !req.dryRun && !deps.confirm) {
+    throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
+  }
+  // 2. The lock: one apply at a time per state directory.
+  const lock = req.dryRun ? undefined : await lockStateDir(req);
+  if (lock?.staleHolder) emit({ type: 'lock.stale', path: lock.path, holder: lock.staleHolder });
+  try {
+    // 3. The journal, before anything is read or shown.
+    let journal = req.discardJournal ? undefined : inspectJournal(dir);
+    if (req.discardJournal) {
+      const had = req.dryRun ? existsJournal(dir) : await dropJournal(dir);
+      if (had) emit({ type: 'journal.discarded', path: path.join(dir, 'fyno-sync-apply.jsonl'), dry_run: Boolean(req.dryRun) });
+      if (src.kind === 'none') return { kind: 'discarded', journal: had };
+    }
+    if (src.kind === 'none') return { kind: 'discarded', journal: false };
+    if (src.kind !== 'resume' && journal && !journal.finished) {
+      throw new FynoSyncError('apply.journal', unfinishedMessage(journal.path), { file: journal.path });
+    }
+    if (src.kind === 'resume' && !journal) {
+      throw new FynoSyncError('apply.journal', `there is no interrupted apply to resume in ${req.stateDir} (no journal at ${path.join(dir, 'fyno-sync-apply.jsonl')})`, { dir });
+    }
+    if (src.kind !== 'resume') journal = undefined;
+
+    // 4–6. The plan, every refusal, the secrets of what remains.
+    const p = await prepare(req, deps, src, dir, journal, emit);
+    if (!p) return { kind: 'no_changes', requests: counts(deps) };
+    const { plan } = p;
+    const deleteRefusal = refusal(() => checkPlanSafety(plan, p.api.target, p.safety));
+    if (deleteRefusal && !(req.dryRun && deleteRefusal.code === 'apply.delete_refused')) throw deleteRefusal;
+    if (p.checkFresh) {
+      await checkFreshness(plan, snapshotReader(p.api), {
+        concurrency: req.concurrency,
+        skip: touchedProfiles(plan, p.resumed),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    }
+    emit({ type: 'plan.ready', plan, fresh: p.fresh });
+
+    // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
+    if (req.dryRun) return dryRun(p, deleteRefusal, deps);
+    if (p.fresh && !req.yes) {
+      if (!deps.confirm) throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
+      if (!(await deps.confirm(plan))) return { kind: 'cancelled', requests: counts(deps) };
+    }
+
+    // 8. Keep the plan, open the journal at the first write, execute.
+    const j = openJournalOrFail(dir, p, deps);
+    const summary = await applyPlan(
+      plan,
+      {
+        api: p.api,
+        journal: j,
+        ...(deps.requestCounts ? { requestCounts: deps.requestCounts } : {}),
+        ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+        replan: (id, snapshot) => replanAfterMerge(p.desiredById, id, snapshot),
+        beforeFirstWrite: async () => {
+          if (!p.resumed) await keepPlan(dir, p.saved);
+          j.begin();
+        },
+      },
+      {
+        concurrency: req.concurrency,
+        allowDelete: p.safety.allowDelete,
+        maxDeletes: p.safety.maxDeletes,
+        protectedIds: p.safety.protectedIds ?? [],
+        alreadyApplied: p.alreadyApplied,
+        ...(req.verify ? { verify: req.verify } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+    );
+    return { kind: 'applied', summary, requests: counts(deps) };
+  } catch (e) {
+    // Ctrl-C while live state was read: whatever the aborted reads failed with, nothing was written.
+    if (req.signal?.aborted && (!isFynoSyncError(e) || e.code.startsWith('api.'))) {
+      throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; nothing was written', {}, { cause: e });
+    }
+    throw e;
+  } finally {
+    await lock?.release();
+  }
+}
+
+function counts(deps: ApplyLifecycleDeps): Record<string, number> {
+  return deps.requestCounts ? { ...deps.requestCounts() } : {};
+}
+
+function refusal(check: () => void): FynoSyncError | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    if (isFynoSyncError(e)) return e;
+    throw e;
+  }
+}
+
+async function lockStateDir(req: ApplyRequest): Promise<Awaited<ReturnType<typeof acquireLock>>> {
+  try {
+    return await acquireLock(req.stateDir, { timeoutMs: req.lockTimeoutMs ?? 0, command: 'apply' });
+  } catch (e) {
+    if (isFynoSyncError(e)) throw e;
+    throw stateDirError(req.stateDir, e);
+  }
+}
+
+/** The state dir is the user's setting (a file in the way, no permission): not an internal error. */
+function stateDirError(dir: string, e: unknown): FynoSyncError {
+  const reason = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+  return new FynoSyncError('apply.journal', `cannot keep the apply journal in ${dir} (${reason}); check --state-dir; nothing was written`, { dir });
+}
+
+function existsJournal(dir: string): boolean {
+  try {
+    return inspectJournal(dir) !== undefined;
+  } catch {
+    return true; // corrupt, but there
+  }
+}
+
+async function dropJournal(dir: string): Promise<boolean> {
+  const had = discardJournal(dir);
+  await rm(path.join(dir, KEPT_PLAN), { force: true });
+  return had;
+}
+
+async function keepPlan(dir: string, saved: Plan): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw stateDirError(dir, e);
+  }
+  await writePlanFile(path.join(dir, KEPT_PLAN), saved);
+}
+
+function openJournalOrFail(dir: string, p: Prepared, deps: ApplyLifecycleDeps): ReturnType<typeof openJournal> {
+  try {
+    return openJournal(dir, p.saved, {
+      ...(p.resumed ? { resume: true } : { config: p.config }),
+      ...(deps.onJournalRecord ? { onRecord: deps.onJournalRecord } : {}),
+    });
+  } catch (e) {
+    if (isFynoSyncError(e)) throw e;
+    throw stateDirError(dir, e);
+  }
+}
+
+function snapshotReader(api: FynoApi) {
+  return async (id: DistinctId, withPreferences: boolean): Promise<ActualSnapshot> => {
+    const profile = await api.getProfile(id);
+    if (!withPreferences || !profile) return { profile };
+    return { profile, preferences: await api.getPreferences(id) };
+  };
+}
+
+/** The desired files by content hash (`sha256:<hex>`), in the order given; missing ones as `absent`. */
+async function fileHashes(files: readonly string[], cwd: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of files) {
+    try {
+      out[f] = `sha256:${createHash('sha256').update(await readFile(path.resolve(cwd, f))).digest('hex')}`;
+    } catch {
+      out[f] = 'absent';
+    }
+  }
+  return out;
+}
+
+async function loadOrFail(paths: readonly string[], req: ApplyRequest): Promise<DesiredState> {
+  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd });
+  if (issues.length === 0) return state;
+  throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
+}
+
+function safetyFrom(allowDelete: boolean, maxDeletes: number | undefined, desired: DesiredState): SafetyOptions {
+  return {
+    allowDelete,
+    maxDeletes: maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
+    protectedIds: desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
+  };
+}
+
+/** The profiles apply still needs of the desired state: those re-planned after their merges. */
+function mergedProfiles(plan: Plan, desired: DesiredState): Map<DistinctId, DesiredProfile> {
+  const merged = new Set(plan.operations.flatMap((op) => (op.type === 'profile.merge' ? [op.distinct_id, op.from] : [])));
+  return new Map(desired.profiles.filter((d) => merged.has(d.distinct_id)).map((d) => [d.distinct_id, d] as const));
+}
+
+function rateFor(rps: number | undefined, shard: { count: number } | undefined): { rps?: number } {
+  if (rps === undefined) return {};
+  return { rps: shard ? rps / shard.count : rps };
+}
+
+async function prepare(
+  req: ApplyRequest,
+  deps: ApplyLifecycleDeps,
+  src: Exclude<ApplySource, { kind: 'none' }>,
+  dir: string,
+  journal: (Loaded & { path: string }) | undefined,
+  emit: (e: LifecycleEvent) => void,
+): Promise<Prepared | undefined> {
+  if (src.kind === 'paths') return prepareFresh(req, deps, src, emit);
+  const resumed = src.kind === 'resume' ? journal : undefined;
+  const file = resumed ? path.join(dir, KEPT_PLAN) : path.resolve(req.cwd, src.kind === 'plan' ? src.file : '');
+  const shown = path.relative(req.cwd, file) || file;
+  const saved = await readPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '');
+  const recorded = resumed?.config;
+  if (resumed && resumed.plan !== planHash(saved)) {
+    throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
+  }
+  // The desired state the plan came from: protected ids, re-plans after merges, secret values.
+  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req) : { profiles: [], files: [] };
+  const hashes = await fileHashes(saved.sources, req.cwd);
+  if (recorded?.desired) {
+    const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);
+    if (changed.length > 0) {
+      throw new FynoSyncError(
+        'apply.journal',
+        `${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''} changed since the interrupted apply was planned; resuming would run the old plan: apply the files afresh with --discard-journal, or restore them to resume; nothing was written`,
+        { changed },
+      );
+    }
+  }
+  const allowDelete = req.allowDelete ?? recorded?.allow_delete ?? false;
+  const maxDeletes = req.maxDeletes ?? (req.allowDelete === undefined ? recorded?.max_deletes : undefined);
+  const shard = recorded?.shard ?? saved.scope?.shard;
+  const rps = req.rps ?? recorded?.rps;
+  const safety = safetyFrom(allowDelete, maxDeletes, desired);
+  const api = deps.connect(rateFor(rps, shard));
+  // A plan for another target (or one that would be refused anyway) is refused before any read.
+  const early = refusal(() => checkPlanSafety(saved, api.target, safety));
+  if (early && !(req.dryRun && early.code === 'apply.delete_refused')) throw early;
+
+  // Secrets: only the operations still to do, from their own profiles' values (desired and live).
+  const done = resumed?.done ?? new Set<string>();
+  const todo = (i: number): boolean => !done.has(`p:${i}`);
+  const withSecrets = new Set(saved.operations.filter((op, i) => todo(i) && hasSecrets(op)).map((op) => op.distinct_id));
+  let plan = saved;
+  const alreadyApplied = new Set<string>();
+  if (withSecrets.size > 0) {
+    const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id))), {
+      concurrency: req.concurrency,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    const resolved = resolvePlanSecrets(saved, collectSecretCandidates(desired, snapshots, withSecrets), { skip: (i) => !todo(i) });
+    plan = resolved.plan;
+    for (const i of resolved.satisfied) alreadyApplied.add(`p:${i}`);
+  }
+  const config: RunConfig = {
+    allow_delete: allowDelete,
+    max_deletes: safety.maxDeletes,
+    ...(rps !== undefined ? { rps } : {}),
+    ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
+    desired: hashes,
+  };
+  return {
+    plan,
+    saved,
+    api,
+    safety,
+    config: resumed ? (recorded ?? config) : config,
+    desiredById: mergedProfiles(saved, desired),
+    checkFresh: true,
+    ...(resumed ? { resumed } : {}),
+    alreadyApplied,
+    fresh: false,
+  };
+}
+
+async function prepareFresh(
+  req: ApplyRequest,
+  deps: ApplyLifecycleDeps,
+  src: Extract<ApplySource, { kind: 'paths' }>,
+  emit: (e: LifecycleEvent) => void,
+): Promise<Prepared | undefined> {
+  const desired = await loadOrFail(src.paths, req);
+  const hashes = await fileHashes(desired.files, req.cwd);
+  const incremental = src.changedSince !== undefined ? await changedSince(desired, src.paths, src.changedSince, { env: req.env, cwd: req.cwd }) : undefined;
+  if (incremental?.warning) emit({ type: 'warning', message: incremental.warning });
+  const allowDelete = req.allowDelete ?? false;
+  const safety = safetyFrom(allowDelete, req.maxDeletes, desired);
+  const api = deps.connect(rateFor(req.rps, src.shard));
+  const target: PlanTarget = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+  const { plan } = await createPlan({ api, now: deps.now ?? (() => new Date()) }, desired, {
+    destination: target,
+    concurrency: req.concurrency,
+    // The plan is executed as made; secrets are still in it, so no snapshot is needed later.
+    keepSnapshots: false,
+    ...(src.target?.length ? { target: src.target } : {}),
+    ...(src.exclude?.length ? { exclude: src.exclude } : {}),
+    ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
+    ...(src.shard ? { shard: src.shard } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    onProgress: (done, total) => emit({ type: 'read.progress', done, total }),
+  });
+  if (plan.issues.length > 0) {
+    emit({ type: 'plan.issues', plan });
+    throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
+  }
+  if (plan.operations.length === 0) return undefined;
+  return {
+    plan,
+    saved: savedPlan(plan, 'plan'),
+    api,
+    safety,
+    config: {
+      allow_delete: allowDelete,
+      max_deletes: safety.maxDeletes,
+      ...(req.rps !== undefined ? { rps: req.rps } : {}),
+      ...(src.shard ? { shard: { index: src.shard.index, count: src.shard.count } } : {}),
+      desired: hashes,
+    },
+    desiredById: mergedProfiles(plan, desired),
+    checkFresh: false,
+    alreadyApplied: new Set(),
+    fresh: true,
+  };
+}
+
+/** After a merge the target is re-read; its remaining operations come from the planner again. */
+function replanAfterMerge(desiredById: ReadonlyMap<DistinctId, DesiredProfile>, id: DistinctId, snapshot: ActualSnapshot): Operation[] {
+  const d = desiredById.get(id);
+  if (!d) return [];
+  // The sources are merged away now: they no longer exist.
+  const actual = new Map<DistinctId, ActualSnapshot>([[id, snapshot], ...d.merge_from.map((s) => [s, { profile: null }] as [DistinctId, ActualSnapshot])]);
+  return planProfile(d, actual, desiredById).ops;
+}
+
+/** The requests a real run would send for what remains, the deletes marked when they would be refused. */
+function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps): ApplyOutcome {
+  const done = p.resumed?.done ?? new Set<string>();
+  const remaining: Plan = {
+    ...p.plan,
+    operations: p.plan.operations.filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
+  };
+  const refusedDeletes = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;
+  const requests = planRequests(remaining, p.api.target).map((spec): DryRunRequest => {
+    if (refusedDeletes && spec.route.endsWith('/profiles/delete')) return { spec, refused: refusedDeletes };
+    return { spec };
+  });
+  return { kind: 'dry_run', plan: remaining, requests, ...(deleteRefusal ? { refusal: deleteRefusal } : {}), read_requests: counts(deps) };
+}

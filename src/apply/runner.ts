@@ -1,0 +1,360 @@
+/**
+ * Scheduling a plan's operations (the applier's "obedient" core, STYLE.md): profiles in plan
+ * order under the concurrency limit; per profile the order of PRODUCT.md ("Applying"): merges
+ * (then re-read + re-plan), create, fields, channels, properties, preferences. Properties of many
+ * profiles share `POST /profiles/properties/batch` requests (batcher.ts); deletes of whole
+ * profiles go last, in bulk `POST /profiles/delete` requests; then verification (verify.ts).
+ * Sending and settling one request group is send-group.ts and settler.ts; what is recorded and
+ * counted is ledger.ts.
+ */
+import pLimit from 'p-limit';
+import { InternalError } from '../errors.js';
+import type { DistinctId, FynoApi } from '../fyno/types.js';
+import { forEachLimited } from '../fyno/pool.js';
+import type { ActualSnapshot, Operation, Plan } from '../plan/types.js';
+import { PropertyBatcher } from './batcher.js';
+import { itemsIdempotent, propertyItems, routeKey, sendStep, stepRequest, stepsForProfile, type KeyedOp, type Step } from './groups.js';
+import { CallCounter, Ledger } from './ledger.js';
+import { sendGroup, type Group, type GroupResult } from './send-group.js';
+import { ROUTE, Settler } from './settler.js';
+import { checkFreshness, touchedProfiles } from './safety.js';
+import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
+import { verifyConvergence } from './verify.js';
+
+export class Runner {
+  private readonly api: FynoApi;
+  private readonly limit;
+  private readonly signal: AbortSignal | undefined;
+  private readonly batchSize: number;
+  private readonly calls = new CallCounter();
+  private readonly countsBefore: Readonly<Record<string, number>> | undefined;
+  private readonly batcher: PropertyBatcher;
+  private readonly ledger: Ledger;
+  private readonly settler: Settler;
+  private readonly startedIds = new Set<DistinctId>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly deps: ApplyDeps,
+    private readonly opts: ApplyOptions,
+  ) {
+    this.api = deps.api;
+    this.limit = pLimit(Math.max(1, opts.concurrency));
+    this.signal = opts.signal;
+    this.batchSize = Math.max(1, opts.batchSize ?? 100);
+    this.countsBefore = deps.requestCounts ? { ...deps.requestCounts() } : undefined;
+    this.ledger = new Ledger(plan.operations.length, deps.journal, deps.onEvent);
+    this.settler = new Settler(this.api, this.calls, this.ledger, opts.concurrency, deps.journal?.uncertain);
+    this.batcher = new PropertyBatcher({
+      maxItems: this.batchSize,
+      // No timer by default: a batch goes when full or when no profile can add to it any more
+      // (every profile has passed its property step), so a run sends the fewest batches.
+      lingerMs: opts.batchLingerMs ?? Number.POSITIVE_INFINITY,
+      send: (ops) => this.sendBatch(ops),
+      skip: (ops) => this.ledger.skip(ops, 'interrupted'),
+      isAborted: () => this.aborted,
+    });
+  }
+
+  /** Stop scheduling: the caller aborted, or the journal can no longer record what is done. */
+  private get aborted(): boolean {
+    return this.signal?.aborted === true || this.ledger.journalError !== undefined;
+  }
+
+  private exec(g: Group): Promise<GroupResult> {
+    return sendGroup(g, this.ledger, this.settler, {
+      maxRounds: this.opts.maxRounds ?? 6,
+      retryBaseMs: this.opts.retryBaseMs ?? 200,
+      signal: this.signal,
+      aborted: () => this.aborted,
+    });
+  }
+
+  // ---- steps -------------------------------------------------------------------------------
+
+  private stepGroup(id: DistinctId, step: Exclude<Step, { kind: 'properties' | 'delete' }>): Group {
+    const t = this.api.target;
+    const request = routeKey(stepRequest(t, id, step));
+    const send = async (ops: KeyedOp[]): Promise<void> => {
+      // Re-group what is left after settling: the request body covers only those operations.
+      const again = stepsForProfile(ops).find((s) => s.kind === step.kind) as typeof step | undefined;
+      if (!again) throw new InternalError(`lost step ${step.kind} of ${id}`);
+      await this.calls.call(request, () => sendStep(this.api, id, again));
+    };
+    return { request, ops: step.ops, send };
+  }
+
+  private async sendBatch(ops: KeyedOp[]): Promise<void> {
+    await this.exec({
+      request: ROUTE.batch,
+      ops,
+      send: async (remaining) => {
+        const items = propertyItems(remaining);
+        await this.calls.call(ROUTE.batch, () => this.api.batchProperties(items, { idempotent: itemsIdempotent(items) }));
+      },
+    });
+  }
+
+  // ---- profiles ----------------------------------------------------------------------------
+
+  /**
+   * One profile, start to end. The parts before properties and the preferences run under the
+   * concurrency limit; waiting for a property batch holds no slot, so batches fill up.
+   */
+  private async runProfile(id: DistinctId, ops: KeyedOp[], hadMerge: boolean, doneStageA: () => void): Promise<void> {
+    let stageADone = false;
+    const leaveStageA = (): void => {
+      if (!stageADone) (stageADone = true), doneStageA();
+    };
+    try {
+      const after = await this.limit(() => this.runUntilProperties(id, ops, hadMerge));
+      if (!after) return;
+      const { props, prefs } = after;
+      if (props.length > 0) {
+        if (this.aborted) {
+          this.ledger.skip([...props, ...prefs], 'interrupted');
+          return;
+        }
+        // Queue before leaving stage A, so the last profile's items are in the final drain.
+        const queued = this.batcher.add(props);
+        leaveStageA();
+        await queued;
+      }
+      leaveStageA();
+      if (prefs.length > 0) {
+        await this.limit(async () => {
+          if (this.aborted) return this.ledger.skip(prefs, 'interrupted');
+          const step = stepsForProfile(prefs)[0]!;
+          if (step.kind !== 'preferences') throw new InternalError('preferences step expected');
+          await this.exec(this.stepGroup(id, step));
+        });
+      }
+    } finally {
+      leaveStageA();
+      await this.ledger.finishProfile(id, this.aborted);
+      if (this.startedIds.has(id)) this.ledger.emit({ type: 'profile.done', distinct_id: id, ok: !this.ledger.failedIds.has(id) });
+    }
+  }
+
+  /** Merges (and re-plan), create, fields, channels. Returns what is left, or undefined when the profile stops. */
+  private async runUntilProperties(id: DistinctId, planned: KeyedOp[], hadMerge: boolean): Promise<{ props: KeyedOp[]; prefs: KeyedOp[] } | undefined> {
+    if (this.aborted) {
+      this.ledger.skip(planned, 'interrupted');
+      return undefined;
+    }
+    this.startedIds.add(id);
+    this.ledger.emit({ type: 'profile.started', distinct_id: id });
+    let ops = planned;
+
+    // 1. Merges, each settled on its own; then the target is re-read and re-planned.
+    const merges = ops.filter((k) => k.op.type === 'profile.merge');
+    ops = ops.filter((k) => k.op.type !== 'profile.merge');
+    for (let i = 0; i < merges.length; i += 1) {
+      const m = merges[i]!;
+      if (this.aborted) {
+        this.ledger.skip([...merges.slice(i), ...ops], 'interrupted');
+        return undefined;
+      }
+      const todo = await this.settler.dropApplied([m]);
+      if (!todo) return (this.ledger.skip([...merges.slice(i + 1), ...ops], 'a merge before it failed'), undefined);
+      if (todo.length === 0) continue;
+      const step = stepsForProfile(todo)[0]!;
+      if (step.kind !== 'merge') throw new InternalError('merge step expected');
+      const r = await this.exec(this.stepGroup(id, step));
+      if (r !== 'ok') {
+        this.ledger.skip([...merges.slice(i + 1), ...ops], r === 'interrupted' ? 'interrupted' : 'a merge before it failed');
+        return undefined;
+      }
+    }
+    if (hadMerge && this.deps.replan) {
+      let snap: ActualSnapshot;
+      try {
+        snap = await this.settler.readSnapshot(id, true);
+      } catch (e) {
+        await this.ledger.fail(ops, `could not re-read ${id} after its merge: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
+      let fresh: Operation[];
+      try {
+        fresh = this.deps.replan(id, snap).filter((op) => op.distinct_id === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
+      } catch (e) {
+        await this.ledger.fail(ops, `re-planning ${id} after its merge failed: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
+      const run = this.deps.journal?.run ?? 1;
+      // The plan's own operations take the outcome of the re-plan (Ledger.finishProfile).
+      this.ledger.supersede(id, ops);
+      ops = fresh.map((op, n) => ({ key: `r${run}:${id}:${n}`, op }));
+      await this.ledger.record(this.deps.journal?.replanDone(id));
+      this.ledger.emit({ type: 'replanned', distinct_id: id, operations: ops.length });
+    } else {
+      const kept = await this.settler.dropApplied(ops);
+      if (!kept) return undefined;
+      ops = kept;
+    }
+
+    // 2. Create, fields, channels: one request each at most.
+    const steps = stepsForProfile(ops);
+    const props: KeyedOp[] = [];
+    const prefs: KeyedOp[] = [];
+    for (let i = 0; i < steps.length; i += 1) {
+      const step = steps[i]!;
+      if (step.kind === 'properties') {
+        props.push(...step.ops);
+        continue;
+      }
+      if (step.kind === 'preferences') {
+        prefs.push(...step.ops);
+        continue;
+      }
+      if (step.kind === 'delete' || step.kind === 'merge') throw new InternalError(`${step.kind} in a profile's steps`);
+      if (this.aborted) {
+        this.ledger.skip(
+          steps.slice(i).flatMap((s) => s.ops),
+          'interrupted',
+        );
+        return undefined;
+      }
+      const r = await this.exec(this.stepGroup(id, step));
+      if (r === 'interrupted') {
+        this.ledger.skip(
+          steps.slice(i + 1).flatMap((s) => s.ops),
+          'interrupted',
+        );
+        return undefined;
+      }
+      if (r === 'failed' && step.kind === 'create') {
+        this.ledger.skip(
+          steps.slice(i + 1).flatMap((s) => s.ops),
+          'the profile could not be created',
+        );
+        return undefined;
+      }
+    }
+    return { props, prefs };
+  }
+
+  // ---- deletes -----------------------------------------------------------------------------
+
+  private async runDeletes(ops: KeyedOp[]): Promise<void> {
+    const todo = await this.settler.dropApplied(ops);
+    if (!todo) return;
+    const chunks: KeyedOp[][] = [];
+    for (let i = 0; i < todo.length; i += this.batchSize) chunks.push(todo.slice(i, i + this.batchSize));
+    await Promise.all(
+      chunks.map((chunk) =>
+        this.limit(async () => {
+          if (this.aborted) return this.ledger.skip(chunk, 'interrupted');
+          await this.exec({
+            request: ROUTE.delete,
+            ops: chunk,
+            send: async (remaining) => {
+              const ids = remaining.map((k) => k.op.distinct_id);
+              // `POST /profiles/delete` answers 400 when a repeat finds nothing: not idempotent.
+              await this.calls.call(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
+            },
+          });
+        }),
+      ),
+    );
+  }
+
+  // ---- run ---------------------------------------------------------------------------------
+
+  async run(): Promise<ApplySummary> {
+    const journal = this.deps.journal;
+    const done = journal?.done ?? new Set<string>();
+    const keyed: KeyedOp[] = this.plan.operations.map((op, i) => ({ key: `p:${i}`, op }));
+    const todo: KeyedOp[] = [];
+    const earlier: KeyedOp[] = [];
+    const applied: KeyedOp[] = [];
+    for (const k of keyed) (done.has(k.key) ? earlier : this.opts.alreadyApplied?.has(k.key) ? applied : todo).push(k);
+
+    if (this.opts.checkPreconditions) {
+      // Profiles an earlier run already wrote to have changed by our own hand: not drift.
+      const touched = touchedProfiles(this.plan, journal && { done: journal.done, uncertain: journal.uncertain });
+      const n = await checkFreshness(this.plan, this.settler.readSnapshot, {
+        concurrency: this.opts.concurrency,
+        skip: touched,
+        ...(this.signal ? { signal: this.signal } : {}),
+      });
+      this.ledger.emit({ type: 'preconditions.checked', profiles: n });
+    }
+    // From here on every refusal has been made: `beforeFirstWrite` opens the journal.
+    if (this.deps.beforeFirstWrite) await this.deps.beforeFirstWrite();
+    else journal?.begin();
+
+    const byProfile = new Map<DistinctId, KeyedOp[]>();
+    const deletes: KeyedOp[] = [];
+    for (const k of todo) {
+      if (k.op.type === 'profile.delete') deletes.push(k);
+      else {
+        const list = byProfile.get(k.op.distinct_id);
+        if (list) list.push(k);
+        else byProfile.set(k.op.distinct_id, [k]);
+      }
+    }
+    const hadMerge = new Set(this.plan.operations.filter((op) => op.type === 'profile.merge').map((op) => op.distinct_id));
+    this.ledger.emit({ type: 'apply.started', profiles: byProfile.size + deletes.length, operations: keyed.length, alreadyDone: earlier.length + applied.length });
+    await this.ledger.doneEarlier(earlier, true);
+    await this.ledger.doneEarlier(applied);
+
+    let stageA = byProfile.size;
+    const leftStageA = (): void => {
+      stageA -= 1;
+      if (stageA === 0) this.batcher.drain();
+    };
+    if (stageA === 0) this.batcher.drain();
+    // Profiles are taken in plan order by a bounded number of workers, so what is in flight is
+    // bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
+    // still fill: at most 2 × (batchSize − 1) can wait in the batcher's two unsent batches, and
+    // the others keep taking profiles until every one has passed its property step (then the
+    // batcher drains).
+    const inFlight = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
+    await forEachLimited(byProfile, inFlight, ([id, ops]) => this.runProfile(id, ops, hadMerge.has(id), leftStageA));
+    await this.batcher.drain();
+    if (deletes.length > 0) {
+      if (this.aborted) this.ledger.skip(deletes, 'interrupted');
+      else await this.runDeletes(deletes);
+    }
+
+    const interrupted = this.aborted;
+    let divergences: ApplySummary['divergences'] = [];
+    if (!interrupted && this.opts.verify && this.ledger.written.size > 0) {
+      this.ledger.emit({ type: 'verify.started', profiles: this.ledger.written.size });
+      divergences = await verifyConvergence(this.ledger.written, this.settler.readSnapshot, {
+        ...this.opts.verify,
+        concurrency: this.opts.concurrency,
+        ...(this.signal ? { signal: this.signal } : {}),
+      });
+      this.ledger.emit({ type: 'verify.done', notConverged: divergences.length });
+    }
+    if (interrupted) this.ledger.emit({ type: 'apply.interrupted' });
+    const counts = this.ledger.counts();
+    await this.ledger.record(journal?.finish({ interrupted, failed: counts.failed }));
+
+    const summary: ApplySummary = {
+      operations: counts,
+      profiles: this.ledger.profiles(),
+      not_converged: divergences.length,
+      divergences,
+      requests: this.requestCounts(),
+      failures: this.ledger.failures,
+      interrupted,
+      ...(this.ledger.journalError !== undefined ? { journal_error: this.ledger.journalError } : {}),
+    };
+    this.ledger.emit({ type: 'apply.done', summary });
+    return summary;
+  }
+
+  private requestCounts(): Record<string, number> {
+    if (!this.deps.requestCounts || !this.countsBefore) return { ...this.calls.counts };
+    const now = this.deps.requestCounts();
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(now)) {
+      const d = v - (this.countsBefore[k] ?? 0);
+      if (d > 0) out[k] = d;
+    }
+    return out;
+  }
+}

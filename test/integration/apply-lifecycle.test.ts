@@ -1,0 +1,312 @@
+/**
+ * The apply lifecycle end to end (issue #13): the real CLI (`main`) against the HTTP emulator.
+ * Resume after completed token deletes, refusals that leave the state directory usable, the
+ * lock, the authorising flags kept with the journal, dry runs that run every check, and counts
+ * that add up and match what the emulator recorded.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Exchange, RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { EXAMPLE, envFor, KEY, resetStats, runCli, startSeeded, stats, tempDir, type CliRun } from '../cli/harness.js';
+
+const N = 24;
+const id = (i: number): string => `user-${String(i).padStart(3, '0')}`;
+const tok = (i: number, s: string): string => `ExponentPushToken[lc-${i}-${s}]`;
+
+/** Live: every profile with push [A, B] and a tag. */
+function seed(): unknown {
+  return {
+    profiles: Array.from({ length: N }, (_, i) => ({
+      distinct_id: id(i),
+      name: `Old ${i}`,
+      channel: { push: [{ token: tok(i, 'a') }, { token: tok(i, 'b') }] },
+      properties: { tags: ['common'] },
+    })),
+  };
+}
+
+/** Desired: B replaced by C (a token delete and an insert per profile), a rename, a new tag. */
+function desiredYaml(opts: { extra?: string; deleteLast?: boolean } = {}): string {
+  const out = ['version: 1', 'profiles:'];
+  for (let i = 0; i < N; i++) {
+    if (opts.deleteLast && i === N - 1) {
+      out.push(`  - distinct_id: ${id(i)}`, '    state: absent');
+      continue;
+    }
+    out.push(
+      `  - distinct_id: ${id(i)}`,
+      `    name: User ${i}${opts.extra ?? ''}`,
+      '    channels:',
+      '      push:',
+      `        - { token: "${tok(i, 'a')}" }`,
+      `        - { token: "${tok(i, 'c')}" }`,
+      '    properties:',
+      `      tags: [common, t${i}]`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const runs: CliRun[] = [];
+async function cli(argv: string[], env: Record<string, string | undefined>, o: Parameters<typeof runCli>[2] = {}): Promise<CliRun> {
+  const r = await runCli(argv, env, o);
+  runs.push(r);
+  return r;
+}
+
+let tmp: { dir: string; cleanup: () => Promise<void> };
+beforeAll(async () => void (tmp = await tempDir('fyno-lifecycle-')));
+afterAll(async () => {
+  await tmp?.cleanup();
+  for (const r of runs) {
+    expect(r.stdout + r.stderr).not.toContain(KEY);
+    // Push tokens are credentials: never printed whole.
+    expect(r.stdout + r.stderr).not.toMatch(/ExponentPushToken\[lc-/);
+  }
+});
+
+let emu: RunningEmulator;
+let exchanges: Exchange[];
+let cwd: string;
+let desired: string;
+beforeEach(async () => {
+  exchanges = [];
+  emu = await startSeeded(seed(), { onExchange: (ex) => void exchanges.push(ex) });
+  cwd = path.join(tmp.dir, `run-${Math.random().toString(36).slice(2)}`);
+  desired = path.join(cwd, 'desired');
+  await mkdir(desired, { recursive: true });
+  await writeFile(path.join(desired, 'users.yaml'), desiredYaml());
+});
+afterEach(async () => emu?.close());
+
+const writes = (): Exchange[] => exchanges.filter((e) => e.method !== 'GET');
+const journalPath = (): string => path.join(cwd, 'st', 'last-apply', 'fyno-sync-apply.jsonl');
+
+/** Runs `argv` in-process and aborts it (Ctrl-C) once the emulator has answered `after` writes. */
+async function interrupted(argv: string[], after: number): Promise<CliRun> {
+  const ac = new AbortController();
+  const seen = exchanges.length;
+  const timer = setInterval(() => {
+    if (exchanges.slice(seen).filter((e) => e.method !== 'GET').length >= after) ac.abort();
+  }, 1);
+  emu.faults.update({ latencyMs: 15 });
+  try {
+    return await cli(argv, envFor(emu), { cwd, signal: ac.signal });
+  } finally {
+    clearInterval(timer);
+    emu.faults.update({ latencyMs: 0 });
+  }
+}
+
+async function planIsEmpty(dir = desired): Promise<void> {
+  const p = await cli(['plan', dir, '--detailed-exitcode'], envFor(emu), { cwd });
+  expect(p.code, p.stdout + p.stderr).toBe(0);
+}
+
+async function livePush(i: number): Promise<string[]> {
+  const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(i)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  const p = (await res.json()) as { channel: { push?: { token: string }[] } };
+  return (p.channel.push ?? []).map((t) => t.token).sort();
+}
+
+describe('resume', () => {
+  it('resumes after token deletes completed: their secrets are not needed again', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 20);
+    expect(first.code, first.stderr).toBe(130);
+    expect(writes().some((e) => e.path.endsWith('/channel/delete'))).toBe(true);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    await planIsEmpty();
+    for (let i = 0; i < N; i++) expect(await livePush(i)).toEqual([tok(i, 'a'), tok(i, 'c')].sort());
+  });
+
+  it('continues with the flags that authorised the run: --allow-delete is not asked for again', async () => {
+    await writeFile(path.join(desired, 'users.yaml'), desiredYaml({ deleteLast: true }));
+    const first = await interrupted(['apply', desired, '--yes', '--allow-delete', '--state-dir', 'st', '--concurrency', '2'], 10);
+    expect(first.code, first.stderr).toBe(130);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    await planIsEmpty();
+  });
+
+  it('a resume whose desired files changed says so and writes nothing', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 10);
+    expect(first.code).toBe(130);
+    await writeFile(path.join(desired, 'users.yaml'), desiredYaml({ extra: ' (edited)' }));
+    const before = writes().length;
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toMatch(/users\.yaml.*changed since/);
+    expect(writes().length).toBe(before);
+  });
+});
+
+describe('refusals leave the state directory usable', () => {
+  it('a stale saved plan is refused without leaving an unfinished journal; the next fresh apply runs', async () => {
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    // Someone changes a profile the plan read.
+    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(3)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Changed by hand' }),
+    });
+    const stale = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/live state changed since the plan was made.*user-003/);
+    expect(existsSync(journalPath())).toBe(false);
+    const fresh = await cli(['apply', desired, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(fresh.code, fresh.stderr).toBe(0);
+    await planIsEmpty();
+  });
+
+  it('an unfinished journal is named before the plan is shown or a question asked', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 6);
+    expect(first.code).toBe(130);
+    await resetStats(emu);
+    let asked = false;
+    const r = await cli(['apply', desired, '--state-dir', 'st'], envFor(emu), { cwd, confirm: async () => ((asked = true), true) });
+    expect(r.code).toBe(1);
+    expect(asked).toBe(false);
+    expect(r.stderr).not.toMatch(/^Plan:/m);
+    expect(r.stderr).toMatch(/fyno-sync apply --resume/);
+    expect(r.stderr).toMatch(/--discard-journal/);
+    expect((await stats(emu)).total).toBe(0);
+  });
+
+  it('a corrupt journal says what to run, and --discard-journal clears the way', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 6);
+    expect(first.code).toBe(130);
+    const text = await readFile(journalPath(), 'utf8');
+    const lines = text.split('\n');
+    lines.splice(2, 0, '{not json');
+    await writeFile(journalPath(), lines.join('\n'));
+    const r = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/corrupt at line 3.*--discard-journal/);
+    const fresh = await cli(['apply', desired, '--yes', '--discard-journal', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    await planIsEmpty();
+  });
+
+  it('a truncated kept plan says what to run', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 6);
+    expect(first.code).toBe(130);
+    const kept = path.join(cwd, 'st', 'last-apply', 'plan.json');
+    const text = await readFile(kept, 'utf8');
+    await writeFile(kept, text.slice(0, Math.floor(text.length / 2)));
+    const r = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--discard-journal/);
+  });
+});
+
+describe('one apply at a time per state directory', () => {
+  it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
+    emu.faults.update({ latencyMs: 20 });
+    const first = cli(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '1'], envFor(emu), { cwd });
+    // Wait until the first one writes.
+    for (let i = 0; i < 500 && writes().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const second = await cli(['apply', desired, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`locked by .*pid ${process.pid}.*${os.hostname()}`));
+    emu.faults.update({ latencyMs: 0 });
+    const r1 = await first;
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stdout).toMatch(/Apply complete: .*\(\d+ operations, 0 failed\)/);
+  });
+
+  it('a stale lock of a dead process is detected, named and taken over', async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    const pid = dead.pid!;
+    await new Promise((r) => dead.on('exit', r));
+    await mkdir(path.join(cwd, 'st'), { recursive: true });
+    await writeFile(path.join(cwd, 'st', 'lock'), JSON.stringify({ pid, host: os.hostname(), started_at: '2026-01-01T00:00:00.000Z', command: 'apply' }));
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`stale lock .*pid ${pid}`));
+    expect(existsSync(path.join(cwd, 'st', 'lock'))).toBe(false);
+  });
+});
+
+describe('dry run tells the truth', () => {
+  it('a stale saved plan: the dry run refuses as the real apply would', async () => {
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(1)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Changed by hand' }),
+    });
+    const before = writes().length;
+    const r = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/live state changed since the plan was made.*user-001/);
+    expect(writes().length).toBe(before);
+  });
+
+  it('deletes without --allow-delete: every request is printed, the deletes marked, exit 1', async () => {
+    await writeFile(path.join(desired, 'users.yaml'), desiredYaml({ deleteLast: true }));
+    const r = await cli(['apply', desired, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/PATCH \/FYCLITEST1\/live\/profiles\/user-000\/channel/);
+    expect(r.stdout).toMatch(/POST \/FYCLITEST1\/live\/profiles\/delete .*user-023.*refused: pass --allow-delete/);
+    expect(r.stderr).toMatch(/--allow-delete/);
+    expect(writes()).toEqual([]);
+  });
+
+  it('an in-app token equal to the distinct_id masks the token, never the id', async () => {
+    await writeFile(path.join(desired, 'users.yaml'), 'version: 1\nprofiles:\n  - distinct_id: inapp-user-7\n    name: In App\n    channels:\n      inapp: [{ token: inapp-user-7 }]\n');
+    const r = await cli(['apply', desired, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/"distinct_id":"inapp-user-7"/);
+    expect(r.stdout).toMatch(/"inapp":\[\{"token":"\*\*\*"/);
+  });
+});
+
+describe('counts add up', () => {
+  it('succeeded + failed + skipped = total, the progress never exceeds it, requests match the emulator', async () => {
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 12);
+    expect(first.code).toBe(130);
+    await resetStats(emu);
+    const r = await cli(['apply', '--resume', '--state-dir', 'st', '--json'], envFor(emu), { cwd });
+    expect(r.code, r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      summary: { operations: { total: number; succeeded: number; failed: number; skipped: number } };
+      requests: { total: number; by_route: Record<string, number> };
+    };
+    const o = out.summary.operations;
+    expect(o.succeeded + o.failed + o.skipped).toBe(o.total);
+    expect(o.skipped).toBeGreaterThan(0);
+    const s = await stats(emu);
+    expect(out.requests.total).toBe(s.total);
+    expect(out.requests.by_route).toEqual(s.requests);
+  });
+
+  it('a plan with merges: re-planned operations are not counted twice', async () => {
+    const basic = await startSeeded(JSON.parse(await readFile(path.join(EXAMPLE, 'emulator-seed.json'), 'utf8')));
+    try {
+      const r = await cli(['apply', EXAMPLE, '--yes', '--allow-delete', '--state-dir', 'st-basic', '--json'], envFor(basic), { cwd });
+      expect(r.code, r.stdout).toBe(0);
+      const out = JSON.parse(r.stdout) as {
+        summary: { operations: { total: number; succeeded: number; failed: number; skipped: number }; profiles: Record<string, number> };
+        requests: { total: number };
+      };
+      const o = out.summary.operations;
+      expect(o).toMatchObject({ total: 41, succeeded: 41, failed: 0, skipped: 0 });
+      expect(out.summary.profiles).toMatchObject({ created: 4, merged: 1, deleted: 2 });
+      expect(out.requests.total).toBe((await stats(basic)).total);
+    } finally {
+      await basic.close();
+    }
+  });
+
+  it('a text apply ends with a Terraform-style line and the progress stays within its total', async () => {
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Apply complete: 0 created, 24 updated, 0 merged, 0 deleted \(\d+ operations, 0 failed\)/m);
+    for (const m of r.stderr.matchAll(/Applying (\d+)\/(\d+)/g)) expect(Number(m[1])).toBeLessThanOrEqual(Number(m[2]));
+  });
+});
