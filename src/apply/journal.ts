@@ -11,7 +11,7 @@
  * writing) is ignored.
  */
 import { createHash } from 'node:crypto';
-import { close, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, write, writeSync } from 'node:fs';
+import { close, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { FynoSyncError } from '../errors.js';
@@ -216,15 +216,27 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
   const begin = (): GroupCommit => {
     if (writer) return writer;
     mkdirSync(dir, { recursive: true });
-    const fd = openSync(path, loaded ? 'a' : 'w');
-    // The header and run record are written synchronously: the journal exists before any request.
-    const writeNow = (r: JournalRecord): void => {
+    const line = (r: JournalRecord): string => {
       seam?.(count++, r);
-      writeSync(fd, `${JSON.stringify(r)}\n`);
-      fsyncSync(fd);
+      return `${JSON.stringify(r)}\n`;
     };
-    if (!loaded) writeNow({ t: 'header', format: FORMAT, version: 1, plan: hash, ...(opts.config ? { config: opts.config } : {}) });
-    writeNow({ t: 'run', n: run });
+    let fd: number;
+    if (loaded) {
+      fd = openSync(path, 'a');
+      writeSync(fd, line({ t: 'run', n: run }));
+      fsyncSync(fd);
+    } else {
+      // Header and run record go in place together (write, fsync, rename): a journal is either
+      // absent or begins with a whole header, whatever moment a crash picks.
+      const text = line({ t: 'header', format: FORMAT, version: 1, plan: hash, ...(opts.config ? { config: opts.config } : {}) }) + line({ t: 'run', n: run });
+      const tmp = `${path}.${process.pid}.tmp`;
+      const t = openSync(tmp, 'w');
+      writeSync(t, text);
+      fsyncSync(t);
+      closeSync(t);
+      renameSync(tmp, path);
+      fd = openSync(path, 'a');
+    }
     writer = new GroupCommit(fd, seam ? (r) => seam(count++, r) : undefined);
     return writer;
   };
@@ -261,32 +273,56 @@ const closeAsync = promisify(close);
  * Each `append` resolves only once its record is durable.
  */
 class GroupCommit {
-  private pending: string[] = [];
+  private pending: { text: string; record: JournalRecord }[] = [];
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private writing: Promise<void> | undefined;
   private closed = false;
+  /** Set once the test seam stopped the writes: nothing is written after it. */
+  private stopped: unknown;
 
   constructor(
     private readonly fd: number,
+    /** Called just before each record is written (test seam); a throw stops every later write. */
     private readonly seam?: (r: JournalRecord) => void,
   ) {}
 
   append(r: JournalRecord): Promise<void> {
     if (this.closed) return Promise.reject(new FynoSyncError('apply.journal', 'the journal is closed'));
-    this.seam?.(r);
-    this.pending.push(`${JSON.stringify(r)}\n`);
+    if (this.stopped !== undefined) return Promise.reject(this.stopped);
+    this.pending.push({ text: `${JSON.stringify(r)}\n`, record: r });
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.writing ??= this.drain();
     return p;
   }
 
+  /** The records to write now: all pending ones, or those before the one the seam stops at. */
+  private take(): { text: string; stop?: unknown } {
+    const batch = this.pending.splice(0);
+    let text = '';
+    for (const { text: t, record } of batch) {
+      try {
+        this.seam?.(record);
+      } catch (e) {
+        this.stopped = e;
+        return { text, stop: e };
+      }
+      text += t;
+    }
+    return { text };
+  }
+
   private async drain(): Promise<void> {
+    // Never complete synchronously: `append` stores this promise in `writing` after the call.
+    await Promise.resolve();
     while (this.pending.length > 0) {
-      const text = this.pending.splice(0).join('');
+      const { text, stop } = this.take();
       const waiters = this.waiters.splice(0);
       try {
-        await writeAsync(this.fd, text);
-        await fsyncAsync(this.fd);
+        if (text !== '') {
+          await writeAsync(this.fd, text);
+          await fsyncAsync(this.fd);
+        }
+        if (stop !== undefined) throw stop;
         for (const w of waiters) w.resolve();
       } catch (e) {
         const err = new FynoSyncError('apply.journal', `could not write the journal: ${e instanceof Error ? e.message : String(e)}`);

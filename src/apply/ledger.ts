@@ -139,6 +139,9 @@ export class Ledger {
       await this.fail(ops, 'its re-plan after the merge did not complete: see the failures of the re-planned operations');
     } else if (trouble === 'skipped' || interrupted) {
       this.skip(ops, 'interrupted');
+    } else if (!this.written.has(id)) {
+      // Nothing written for it in this run (its merge and re-planned writes were an earlier run's).
+      await this.doneEarlier(ops);
     } else {
       await this.succeed(ops);
     }

@@ -107,16 +107,16 @@ function sourceOf(paths: string[], flags: ApplyFlags): ApplySource {
 /**
  * Test seam for crash tests (test/integration/apply-crash.test.ts): `FYNO_SYNC_TEST_CRASH=journal:N`
  * kills the process (SIGKILL) just before journal record N is written, `request:N` right after
- * request N is sent. Never set outside tests.
+ * write request N is sent (reads are not counted). Never set outside tests.
  */
-function crashSeam(io: CliIO): { journal?: (n: number, r: JournalRecord) => void; request?: () => void } {
+function crashSeam(io: CliIO): { journal?: (n: number, r: JournalRecord) => void; request?: (method: string) => void } {
   const m = /^(journal|request):(\d+)$/.exec(io.env.FYNO_SYNC_TEST_CRASH ?? '');
   if (!m) return {};
   const at = Number(m[2]);
   const die = (): void => void process.kill(process.pid, 'SIGKILL');
   if (m[1] === 'journal') return { journal: (n) => (n === at ? die() : undefined) };
   let sent = 0;
-  return { request: () => ((sent += 1) === at ? void setImmediate(die) : undefined) };
+  return { request: (method) => (method !== 'GET' && (sent += 1) === at ? void setImmediate(die) : undefined) };
 }
 
 export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): Promise<number> {
@@ -191,7 +191,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
             onRequest: (r) => {
               const k = `${r.method} ${r.route}`;
               counts[k] = (counts[k] ?? 0) + 1;
-              seam.request?.();
+              seam.request?.(r.method);
             },
           }).api,
         requestCounts: () => counts,

@@ -1,0 +1,70 @@
+/**
+ * The apply lifecycle's bookkeeping of what authorised a run (issue #13 part 4, issue #16: "the
+ * shard and its share of the rate must come back with the journal"): a resumed run and a saved
+ * sharded plan get their share of the workspace's `--rps` with no flag repeated.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runApplyLifecycle, type ApplyRequest } from '../../src/apply/lifecycle.js';
+import { writePlanFile } from '../../src/apply/kept-plan.js';
+import { createPlan } from '../../src/create-plan.js';
+import { loadDesired } from '../../src/desired/load.js';
+import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function setUp(): Promise<{ root: string; file: string; store: MemoryFyno }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-lifecycle-'));
+  dirs.push(root);
+  const lines = ['version: 1', 'profiles:'];
+  for (let i = 0; i < 40; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`, '    properties: { plan: gold }');
+  const file = path.join(root, 'p.yaml');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return { root, file, store: new MemoryFyno() };
+}
+
+const base = (root: string, source: ApplyRequest['source']): ApplyRequest => ({ source, stateDir: path.join(root, 'st'), cwd: root, env: {}, yes: true, concurrency: 2 });
+
+describe('the rate a run was authorised with', () => {
+  it('a resumed shard runs at its share of the recorded --rps, with no flag repeated', async () => {
+    const { root, file, store } = await setUp();
+    const rates: (number | undefined)[] = [];
+    const ac = new AbortController();
+    let writes = 0;
+    const first = await runApplyLifecycle(
+      { ...base(root, { kind: 'paths', paths: [file], shard: { index: 1, count: 4 } }), rps: 80, signal: ac.signal },
+      {
+        connect: ({ rps }) => (rates.push(rps), store),
+        onEvent: (e) => void (e.type === 'op.done' && ++writes === 2 && ac.abort()),
+      },
+    );
+    expect(first).toMatchObject({ kind: 'applied', summary: { interrupted: true } });
+    const resumed = await runApplyLifecycle(base(root, { kind: 'resume' }), { connect: ({ rps }) => (rates.push(rps), store) });
+    expect(resumed).toMatchObject({ kind: 'applied', summary: { interrupted: false, failures: [] } });
+    expect(rates).toEqual([20, 20]);
+    // A rate given to the resume is again the whole workspace's budget.
+    const again = await runApplyLifecycle({ ...base(root, { kind: 'resume' }), rps: 40 }, { connect: ({ rps }) => (rates.push(rps), store) });
+    expect(again.kind).toBe('applied');
+    expect(rates.at(-1)).toBe(10);
+  });
+
+  it('a saved sharded plan applied with --plan takes its share of --rps', async () => {
+    const { root, file, store } = await setUp();
+    const { state } = await loadDesired([file], { env: {}, cwd: root });
+    const t = store.target;
+    const { plan } = await createPlan({ api: store, now: () => new Date() }, state, {
+      destination: { base_url: t.baseUrl, workspace: t.workspace, env: t.env },
+      shard: { index: 2, count: 8 },
+    });
+    await writePlanFile(path.join(root, 'plan.json'), plan);
+    const rates: (number | undefined)[] = [];
+    const r = await runApplyLifecycle({ ...base(root, { kind: 'plan', file: 'plan.json' }), rps: 80 }, { connect: ({ rps }) => (rates.push(rps), store) });
+    expect(r.kind).toBe('applied');
+    expect(rates).toEqual([10]);
+  });
+});
