@@ -246,13 +246,14 @@ function atomicHolder(doc: unknown, path: string): string | undefined {
  * of the root, one that goes away one `remove` of it.
  */
 export function documentPatch(live: ProfileDocument | null, desired: ProfileDocument | null): JsonPatchOperation[] {
-  if (live === null) return desired === null ? [] : [{ op: 'add', path: '', value: structuredClone(desired) }];
+  // `desired` is the caller's own fresh document (profileDrift): held, not copied.
+  if (live === null) return desired === null ? [] : [{ op: 'add', path: '', value: desired }];
   if (desired === null) return [{ op: 'remove', path: '' }];
   const out = new Map<string, JsonPatchOperation>();
   for (const op of compare(live, desired)) {
     const holder = atomicHolder(live, op.path);
     if (holder !== undefined) {
-      if (!out.has(holder)) out.set(holder, { op: 'replace', path: holder, value: structuredClone(getValueByPointer(desired, holder) as unknown) });
+      if (!out.has(holder)) out.set(holder, { op: 'replace', path: holder, value: getValueByPointer(desired, holder) as unknown });
     } else if (op.op === 'remove') out.set(op.path, { op: 'remove', path: op.path });
     else if (op.op === 'add' || op.op === 'replace') out.set(op.path, { op: op.op, path: op.path, value: op.value as unknown });
   }
