@@ -51,8 +51,8 @@ function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
 /**
  * The plan as one JSON document: secrets redacted, keys in a stable order (top level as
  * `TOP_ORDER`, operations `type` and `distinct_id` first, everything else sorted), two-space
- * indentation except that each operation takes one line (a 100,000-profile plan stays readable
- * in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
+ * indentation except that each operation, and each profile's JSON Patch (`profiles`), takes one
+ * line (a 100,000-profile plan stays readable in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
  * For a big plan prefer `serializePlanChunks`: the same bytes without one string of all of them.
  */
 export function serializePlan(plan: Plan): string {
@@ -67,7 +67,8 @@ const OPS_PER_CHUNK = 1000;
 /**
  * `serializePlan` in pieces, in order: concatenated they are exactly its bytes. Each operation is
  * redacted and stringified only when its chunk is produced, so writing a plan of a million
- * operations holds one chunk at a time, not a redacted copy of the plan plus its whole text.
+ * operations holds one chunk at a time, not a redacted copy of the plan plus its whole text;
+ * `profiles` (already masked when built) follows in chunks the same way.
  */
 export function* serializePlanChunks(plan: Plan): Generator<string> {
   // Redaction touches operations only; the other top-level values are written as they are.
