@@ -10,12 +10,13 @@ import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js'
 import type { DistinctId, FynoApi } from './fyno/types.js';
 import { assemblePlan } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
+import { driftRecord, profileDrift } from './plan/document.js';
 import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
 import { InternalError } from './errors.js';
 import { incrementalSelection } from './plan/incremental.js';
 import { selectProfiles } from './plan/select.js';
-import type { ActualSnapshot, Operation, Plan, PlanIssue, PlanOptions, PlanScope, PlanTarget } from './plan/types.js';
+import type { ActualSnapshot, Operation, Plan, PlanIssue, PlanOptions, PlanScope, PlanTarget, ProfileDrift } from './plan/types.js';
 
 export interface CreatePlanDeps {
   api: FynoApi;
@@ -106,7 +107,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     }
   });
   const actual = new Map<DistinctId, ActualSnapshot>();
-  const results: (Pick<ProfileDiff, 'ops' | 'issues'> | undefined)[] = new Array(profiles.length);
+  const results: ((Pick<ProfileDiff, 'ops' | 'issues'> & { drift: [DistinctId, ProfileDrift][] }) | undefined)[] = new Array(profiles.length);
   const fingerprints = new Map<DistinctId, string>();
   const unplanned = new Map<DistinctId, number>();
   for (const [id, list] of users) unplanned.set(id, list.length);
@@ -116,8 +117,9 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       waiting[i]! -= 1;
       if (waiting[i] !== 0) continue;
       const diff = planProfile(profiles[i]!, actual, byId);
-      // Only what a plan keeps: its operations and issues.
-      results[i] = { ops: diff.ops, issues: diff.issues };
+      // Only what a plan keeps: its operations, issues and JSON Patch (made now, while the
+      // snapshots it is computed from are still held).
+      results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual) };
       if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
         if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));
@@ -144,12 +146,14 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     : undefined;
   const operations: Operation[] = [];
   const issues: PlanIssue[] = [];
+  const drift: [DistinctId, ProfileDrift][] = [];
   for (let i = 0; i < results.length; i += 1) {
     const r = results[i];
     // Every profile's reads completed or readLive threw; a gap here is a bug, not a plan.
     if (!r) throw new InternalError(`profile ${ids[i]!.distinct_id} was not planned`);
     for (const op of r.ops) operations.push(op);
     for (const issue of r.issues) issues.push(issue);
+    for (const entry of r.drift) drift.push(entry);
     results[i] = undefined;
   }
   const preconditions: Record<DistinctId, string> = {};
@@ -165,7 +169,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       ...(opts.only ? { only: opts.only } : {}),
     },
     ...(scope ? { scope } : {}),
-  }, ids, operations, issues, preconditions);
+  }, ids, operations, issues, preconditions, driftRecord(drift));
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();
   if (keep) for (const r of dedupeReads(readRequests)) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);

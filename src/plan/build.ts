@@ -5,7 +5,8 @@
  */
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
 import type { DistinctId } from '../fyno/types.js';
-import { planOperations } from './diff.js';
+import { planProfile } from './diff.js';
+import { driftRecord, profileDrift } from './document.js';
 import { fingerprintSnapshot } from './fingerprint.js';
 import { selectProfiles } from './select.js';
 import {
@@ -16,8 +17,10 @@ import {
   type PlanOptions,
   type PlanScope,
   type PlanSummary,
+  type PlanIssue,
   type PlanTarget,
   type ProfileAction,
+  type ProfileDrift,
 } from './types.js';
 
 export interface BuildPlanOptions {
@@ -36,8 +39,18 @@ export interface BuildPlanOptions {
 export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId, ActualSnapshot>, opts: BuildPlanOptions): Plan {
   const select = opts.select ?? {};
   const { profiles } = selectProfiles(desired.profiles, select);
-  const { operations, issues } = planOperations(desired, actual, select);
-  return assemblePlan(opts, profiles, operations, issues, preconditionsFor(profiles, actual));
+  // As planOperations, profile by profile, with each profile's JSON Patch (document.ts).
+  const byId = new Map(desired.profiles.map((p) => [p.distinct_id, p] as const));
+  const operations: Operation[] = [];
+  const issues: PlanIssue[] = [];
+  const drift: [DistinctId, ProfileDrift][] = [];
+  for (const d of profiles) {
+    const diff = planProfile(d, actual, byId);
+    operations.push(...diff.ops);
+    issues.push(...diff.issues);
+    drift.push(...profileDrift(diff, actual));
+  }
+  return assemblePlan(opts, profiles, operations, issues, preconditionsFor(profiles, actual), driftRecord(drift));
 }
 
 /**
@@ -51,6 +64,8 @@ export function assemblePlan(
   operations: Operation[],
   issues: Plan['issues'],
   preconditions: Record<DistinctId, string>,
+  /** `plan.profiles` (`driftRecord`): the JSON Patch of each profile whose document changes. */
+  drift: Record<DistinctId, ProfileDrift>,
 ): Plan {
   return {
     format_version: PLAN_FORMAT_VERSION,
@@ -62,6 +77,7 @@ export function assemblePlan(
     operations,
     issues,
     ...(opts.scope ? { scope: structuredClone(opts.scope) } : {}),
+    profiles: drift,
   };
 }
 

@@ -1,12 +1,17 @@
 /** Shared helpers of the per-profile diff modules. Pure. */
 import { fieldRef, type DesiredProfile, type SourceRef } from '../desired/types.js';
-import type { Operation, PlanIssue } from './types.js';
+import type { ActualSnapshot, Operation, PlanIssue } from './types.js';
 
 /** Collects the operations and issues of one desired profile. */
 export interface ProfileDiff {
   readonly desired: DesiredProfile;
   readonly ops: Operation[];
   readonly issues: PlanIssue[];
+  /**
+   * What the operations other than merges start from: the profile as read, or as predicted after
+   * its merges (`profile: null` before a create). Unset when the profile could not be planned.
+   */
+  baseline?: ActualSnapshot;
 }
 
 /** The source position of a dotted field path, falling back to its parents, then the profile. */

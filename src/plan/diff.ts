@@ -58,6 +58,7 @@ export function planProfile(
     return diff;
   }
   if (d.state === 'absent') {
+    diff.baseline = snap;
     planAbsent(diff, snap);
     return diff;
   }
@@ -84,6 +85,7 @@ export function planProfile(
     prefs = predictMergePreferences(prefs, s.preferences, rename);
   }
 
+  diff.baseline = { profile: base, ...(prefs ? { preferences: prefs } : {}) };
   // 2. Create when nothing exists (a rename made it exist without a create).
   if (base === null) base = planCreate(diff);
 

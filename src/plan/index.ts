@@ -3,6 +3,7 @@ export { buildPlan, summarize, profileAction, groupByProfile, preconditionsFor, 
 export { planOperations, planProfile, type PlannedOperations } from './diff.js';
 export { serializePlan, serializePlanChunks, parsePlan, savedPlan, PLAN_SCHEMA_URL } from './plan-file.js';
 export { fingerprintSnapshot } from './fingerprint.js';
+export { profileDocument, simulateOperations, documentPatch, profileDrift, type ProfileDocument, type DocumentSubject } from './document.js';
 export { redactPlan, redactOperation, resolveSecrets, collectSecretCandidates, isSecretRef, type SecretRef, type SecretCandidates } from './secrets.js';
 export { selectProfiles, type Selection } from './select.js';
 export { OWNERSHIP_PROPERTY } from './ownership.js';

@@ -22,6 +22,11 @@ import type { PropertyValue } from '../fyno/types.js';
 /** Reserved property name holding the ownership record. Desired state may not name it. */
 export const OWNERSHIP_PROPERTY = 'fyno_sync_managed';
 
+/** Property names starting with `fyno_sync` are reserved for fyno-sync (schemas/desired-state.schema.json). */
+export function isReservedProperty(key: string): boolean {
+  return key.startsWith('fyno_sync');
+}
+
 const PROP = 'prop:';
 const PREF = 'pref:';
 

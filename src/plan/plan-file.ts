@@ -31,7 +31,9 @@ function validatePlanShape(): ValidateFunction {
 }
 
 /** Top-level keys in the order a reader expects them; nested objects get sorted keys. */
-const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'scope', 'summary', 'issues', 'preconditions', 'operations'] as const;
+const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'scope', 'summary', 'issues', 'preconditions', 'operations', 'profiles'] as const;
+/** Written in chunks after the head (one line per operation / per profile), not as part of it. */
+const STREAMED: ReadonlySet<string> = new Set(['operations', 'profiles']);
 /** Operations start with what a reader scans for. */
 const OP_FIRST = ['type', 'distinct_id'];
 
@@ -49,8 +51,8 @@ function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
 /**
  * The plan as one JSON document: secrets redacted, keys in a stable order (top level as
  * `TOP_ORDER`, operations `type` and `distinct_id` first, everything else sorted), two-space
- * indentation except that each operation takes one line (a 100,000-profile plan stays readable
- * in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
+ * indentation except that each operation, and each profile's JSON Patch (`profiles`), takes one
+ * line (a 100,000-profile plan stays readable in a diff and a few times smaller), trailing newline. The same plan always gives the same bytes.
  * For a big plan prefer `serializePlanChunks`: the same bytes without one string of all of them.
  */
 export function serializePlan(plan: Plan): string {
@@ -65,29 +67,52 @@ const OPS_PER_CHUNK = 1000;
 /**
  * `serializePlan` in pieces, in order: concatenated they are exactly its bytes. Each operation is
  * redacted and stringified only when its chunk is produced, so writing a plan of a million
- * operations holds one chunk at a time, not a redacted copy of the plan plus its whole text.
+ * operations holds one chunk at a time, not a redacted copy of the plan plus its whole text;
+ * `profiles` (already masked when built) follows in chunks the same way.
  */
 export function* serializePlanChunks(plan: Plan): Generator<string> {
   // Redaction touches operations only; the other top-level values are written as they are.
   const top = plan as unknown as Record<string, unknown>;
   const head: Record<string, unknown> = {};
-  for (const k of TOP_ORDER) if (k !== 'operations' && top[k] !== undefined) head[k] = sortedKeys(top[k]);
+  for (const k of TOP_ORDER) if (!STREAMED.has(k) && top[k] !== undefined) head[k] = sortedKeys(top[k]);
   const headText = JSON.stringify(head, null, 2);
   const ops = plan.operations;
+  const drift = plan.profiles;
+  const end = drift === undefined ? '\n}\n' : ',\n';
   if (ops.length === 0) {
-    yield `${headText.slice(0, -2)},\n  "operations": []\n}\n`;
+    yield `${headText.slice(0, -2)},\n  "operations": []${end}`;
+  } else {
+    yield `${headText.slice(0, -2)},\n  "operations": [\n`;
+    for (let start = 0; start < ops.length; start += OPS_PER_CHUNK) {
+      const stop = Math.min(ops.length, start + OPS_PER_CHUNK);
+      let chunk = '';
+      for (let i = start; i < stop; i += 1) {
+        chunk += `    ${JSON.stringify(sortedKeys(redactOperation(ops[i]!), OP_FIRST))}${i < ops.length - 1 ? ',\n' : '\n'}`;
+      }
+      yield chunk;
+    }
+    yield `  ]${end}`;
+  }
+  if (drift !== undefined) yield* profilesChunks(drift);
+}
+
+/** `"profiles": {…}` (already masked, sorted by id), one profile per line, closing the document. */
+function* profilesChunks(drift: NonNullable<Plan['profiles']>): Generator<string> {
+  const ids = Object.keys(drift);
+  if (ids.length === 0) {
+    yield '  "profiles": {}\n}\n';
     return;
   }
-  yield `${headText.slice(0, -2)},\n  "operations": [\n`;
-  for (let start = 0; start < ops.length; start += OPS_PER_CHUNK) {
-    const end = Math.min(ops.length, start + OPS_PER_CHUNK);
+  yield '  "profiles": {\n';
+  for (let start = 0; start < ids.length; start += OPS_PER_CHUNK) {
+    const stop = Math.min(ids.length, start + OPS_PER_CHUNK);
     let chunk = '';
-    for (let i = start; i < end; i += 1) {
-      chunk += `    ${JSON.stringify(sortedKeys(redactOperation(ops[i]!), OP_FIRST))}${i < ops.length - 1 ? ',\n' : '\n'}`;
+    for (let i = start; i < stop; i += 1) {
+      chunk += `    ${JSON.stringify(ids[i])}: ${JSON.stringify(sortedKeys(drift[ids[i]!]))}${i < ids.length - 1 ? ',\n' : '\n'}`;
     }
     yield chunk;
   }
-  yield '  ]\n}\n';
+  yield '  }\n}\n';
 }
 
 function describeError(e: ErrorObject): string {
@@ -124,7 +149,10 @@ export function savedPlan(plan: Plan, source: string): Plan {
   const doc: Record<string, unknown> = {};
   for (const k of TOP_ORDER) {
     if (k === 'operations') doc.operations = plan.operations.map((op) => JSON.parse(JSON.stringify(sortedKeys(redactOperation(op), OP_FIRST))) as unknown);
-    else if (top[k] !== undefined) doc[k] = JSON.parse(JSON.stringify(sortedKeys(top[k]))) as unknown;
+    else if (k === 'profiles' && plan.profiles !== undefined) {
+      // Entry by entry: the patches of 100,000 created profiles are never one string.
+      doc.profiles = Object.fromEntries(Object.entries(plan.profiles).map(([id, d]) => [id, JSON.parse(JSON.stringify(sortedKeys(d))) as unknown]));
+    } else if (top[k] !== undefined) doc[k] = JSON.parse(JSON.stringify(sortedKeys(top[k]))) as unknown;
   }
   return checkPlanDocument(doc, source);
 }

@@ -147,6 +147,24 @@ export interface Plan {
   readonly issues: readonly PlanIssue[];
   /** Which profiles were in scope, when narrowed (`--target`, `--exclude`, `--shard`, incremental). */
   readonly scope?: PlanScope;
+  /**
+   * The drift as standard JSON Patch (issue #19): for each profile whose document the plan
+   * changes, by distinct_id (sorted), the RFC 6902 operations that turn its live document into
+   * the desired one (src/plan/document.ts, docs/planner.md "Drift as JSON Patch"). Secrets are
+   * already masked. Documentation only: apply executes `operations`. Absent in plans written
+   * before it existed.
+   */
+  readonly profiles?: Readonly<Record<DistinctId, ProfileDrift>>;
+}
+
+/** One RFC 6902 operation, of the kinds a document diff produces. `path` is an RFC 6901 pointer. */
+export type JsonPatchOperation =
+  | { op: 'add' | 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+export interface ProfileDrift {
+  /** Never empty: a profile whose document does not change has no entry. */
+  patch: JsonPatchOperation[];
 }
 
 export interface PlanScope {

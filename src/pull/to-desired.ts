@@ -16,6 +16,7 @@
  * Values a desired-state file cannot hold (a property key outside the schema's pattern, a value
  * that is not a Fyno property value, a topic id outside the pattern) are left out and reported.
  */
+import { isReservedProperty } from '../plan/ownership.js';
 import { CHANNELS, SINGLE_CHANNELS, type ActualPreferences, type ActualProfile, type PreferenceChannel, type Token } from '../fyno/types.js';
 
 export interface PullOptions {
@@ -40,7 +41,6 @@ export interface PulledProfile {
 
 // Same patterns as schemas/desired-state.schema.json (properties.propertyNames, preferences.propertyNames).
 const PROPERTY_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-const RESERVED_KEY_RE = /^fyno_sync/;
 const TOPIC_RE = /^(?:all|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$/;
 
 /** `${` → `$${` (src/desired/env.ts): a live value is data, never a variable reference. */
@@ -124,7 +124,7 @@ export function profileToDesired(profile: ActualProfile, prefs?: ActualPreferenc
 
   const properties: Record<string, unknown> = {};
   for (const key of Object.keys(profile.properties).sort(byKey)) {
-    if (RESERVED_KEY_RE.test(key)) continue; // fyno-sync's own ownership record (src/plan/ownership.ts)
+    if (isReservedProperty(key)) continue; // fyno-sync's own ownership record (src/plan/ownership.ts)
     if (!PROPERTY_KEY_RE.test(key)) {
       omitted.push({ distinct_id: id, field: `properties.${key}`, reason: 'key is not one desired state can name (a letter or _ then letters, digits, _ . -)' });
       continue;

@@ -20,7 +20,8 @@ const WORKFLOWS = path.join(GITOPS, '.github/workflows');
 const PR_VALIDATE = 'fyno-sync validate fyno/';
 const PR_PLAN = 'fyno-sync plan fyno/ --changed-since "$BASE" --markdown --out fyno-plan.json --detailed-exitcode > plan.md';
 const MERGE_APPLY = 'fyno-sync apply --plan fyno-plan.json --json > apply.json';
-const DRIFT_PLAN = 'fyno-sync plan fyno/ --detailed-exitcode --markdown > drift.md';
+const DRIFT_PLAN = 'fyno-sync plan fyno/ --detailed-exitcode --markdown --out drift-plan.json > drift.md';
+const DRIFT_PATCH = 'node .github/scripts/drift-patch.cjs drift-plan.json "$((65000 - $(wc -c < body.md)))" >> body.md';
 
 /** `fyno-sync a b "$BASE" > file` → argv with $BASE substituted; the redirection is the caller's. */
 function argv(command: string, vars: Record<string, string> = {}): string[] {
@@ -93,6 +94,7 @@ describe('the workflows run these commands', () => {
     expect(plan).toContain(PR_PLAN);
     expect(apply).toContain(MERGE_APPLY);
     expect(drift).toContain(DRIFT_PLAN);
+    expect(drift).toContain(DRIFT_PATCH);
     expect(drift).not.toContain('--changed-since');
     for (const text of [plan, apply, drift]) {
       const keys = text.split('\n').filter((l) => l.includes('FYNO_API_KEY'));
@@ -137,6 +139,13 @@ describe('pull request → merge → drift check', () => {
     expect(d.code).toBe(2);
     expect(d.stdout).toContain('cust-2001');
     expect(d.stdout).toContain('Emily (edited in the dashboard)');
+    // The issue's JSON Patch section (issue #19): the patch that puts back what git says.
+    const { renderDriftPatch } = createRequire(import.meta.url)(path.join(GITOPS, '.github/scripts/drift-patch.cjs')) as { renderDriftPatch: (plan: string, max: number) => string };
+    const planText = await readFile(path.join(repo.dir, 'drift-plan.json'), 'utf8');
+    const section = renderDriftPatch(planText, 65_000);
+    expect(section).toContain('Drift as JSON Patch (RFC 6902): 1 profile(s)');
+    expect(section).toContain('{"distinct_id":"cust-2001","patch":[{"op":"replace","path":"/name","value":"Emily Carter"}]}');
+    expect(renderDriftPatch(planText, 100)).toBe('');
     // The incremental plan of a PR that does not touch her does not see it: out of its scope.
     git(repo.dir, 'checkout', '-q', '-b', 'noop');
     commitAll(repo.dir, 'nothing');
@@ -205,3 +214,25 @@ describe('the PR comment step (.github/scripts/plan-comment.cjs)', () => {
   });
 });
 
+
+describe('the drift issue JSON Patch step (.github/scripts/drift-patch.cjs)', () => {
+  const { renderDriftPatch } = createRequire(import.meta.url)(path.join(GITOPS, '.github/scripts/drift-patch.cjs')) as { renderDriftPatch: (plan: string, max: number) => string };
+  const patch = (v: string) => ({ patch: [{ op: 'replace', path: '/name', value: v }] });
+  const planText = JSON.stringify({ profiles: { a: patch('x'.repeat(200)), b: patch('```` tricky'), c: patch('z'.repeat(200)) } });
+
+  it('stays within its budget and counts what it left out', () => {
+    const full = renderDriftPatch(planText, 65_000);
+    expect(full).toContain('3 profile(s)');
+    expect(full).not.toContain('not shown');
+    const cut = renderDriftPatch(planText, full.length - 10);
+    expect(cut.length).toBeLessThanOrEqual(full.length - 10);
+    expect(cut).toContain('… 1 more profile(s) not shown.');
+  });
+
+  it('fences the patches so that no value can close the code block', () => {
+    const text = renderDriftPatch(planText, 65_000);
+    expect(text).toContain('\n`````json\n');
+    expect(text.trimEnd().endsWith('`````\n</details>'.trimEnd())).toBe(true);
+    expect(renderDriftPatch(JSON.stringify({ profiles: {} }), 65_000)).toBe('');
+  });
+});

@@ -5,6 +5,7 @@
  * types follow the emulator's behavioural spec, so a planner that predicts Fyno wrongly fails here.
  */
 import fc from 'fast-check';
+import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import type { DesiredProfile, DesiredProperty, DesiredState } from '../../src/desired/types.js';
 import { assertNever } from '../../src/errors.js';
@@ -14,7 +15,8 @@ import { planOperations, planProfile } from '../../src/plan/diff.js';
 import type { ActualSnapshot, Operation } from '../../src/plan/types.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
-import { collectSecretCandidates, resolveSecrets } from '../../src/plan/secrets.js';
+import { collectSecretCandidates, resolveSecrets, secretHash } from '../../src/plan/secrets.js';
+import { scalarKey } from '../../src/plan/normalize.js';
 
 const AT = { file: 'p.yaml', line: 1, column: 1 };
 const IDS = ['u0', 'u1', 'u2'];
@@ -289,29 +291,35 @@ const arbWorld = fc.record({
   desired: fc.array(arbDesired, { minLength: IDS.length, maxLength: IDS.length }),
 });
 
+/** The world of `w` in a fresh MemoryFyno, and the desired state (sources merged into one target at most). */
+async function setUp(w: typeof arbWorld extends fc.Arbitrary<infer T> ? T : never): Promise<{ api: MemoryFyno; desired: DesiredState; all: string[] }> {
+  const api = new MemoryFyno();
+  api.engine.seed({ workspace: api.target.workspace, env: api.target.env, topics: TOPICS });
+  for (const [i, l] of w.live.entries()) if (l) await seed(api, IDS[i]!, l);
+  for (const [i, l] of w.sources.entries()) if (l) await seed(api, SOURCES[i]!, l);
+  api.flush();
+  // Each source is merged into at most one target (the loader refuses more).
+  const used = new Set<string>();
+  const profiles = w.desired.map((s, i) => {
+    const from = s.mergeFrom.filter((x) => !used.has(x));
+    from.forEach((x) => used.add(x));
+    return toDesired(IDS[i]!, s, from);
+  });
+  return { api, desired: { profiles, files: ['p.yaml'] }, all: [...IDS, ...SOURCES] };
+}
+
+const PLAN_OPTS = { createdAt: '2026-01-01T00:00:00.000Z', target: { base_url: 'memory://', workspace: 'W', env: 'live' as const }, sources: ['p.yaml'] };
+
 describe('plan → apply → plan converges', () => {
   it('plans zero operations after its own operations were applied', async () => {
     await fc.assert(
       fc.asyncProperty(arbWorld, async (w) => {
-        const api = new MemoryFyno();
-        api.engine.seed({ workspace: api.target.workspace, env: api.target.env, topics: TOPICS });
-        for (const [i, l] of w.live.entries()) if (l) await seed(api, IDS[i]!, l);
-        for (const [i, l] of w.sources.entries()) if (l) await seed(api, SOURCES[i]!, l);
-        api.flush();
-        // Each source is merged into at most one target (the loader refuses more).
-        const used = new Set<string>();
-        const profiles = w.desired.map((s, i) => {
-          const from = s.mergeFrom.filter((x) => !used.has(x));
-          from.forEach((x) => used.add(x));
-          return toDesired(IDS[i]!, s, from);
-        });
-        const desired: DesiredState = { profiles, files: ['p.yaml'] };
-        const all = [...IDS, ...SOURCES];
+        const { api, desired, all } = await setUp(w);
 
         const before = await read(api, all);
         const first = planOperations(desired, before);
         // Every plan is a valid plan file, and apply gets back exactly these operations from it.
-        const plan = buildPlan(desired, before, { createdAt: '2026-01-01T00:00:00.000Z', target: { base_url: 'memory://', workspace: 'W', env: 'live' }, sources: ['p.yaml'] });
+        const plan = buildPlan(desired, before, PLAN_OPTS);
         expect(plan.operations).toEqual(first.operations);
         expect(resolveSecrets(parsePlan(serializePlan(plan), 'p.json'), collectSecretCandidates(desired, before))).toEqual(plan);
         await applyPlan(api, desired, first.operations);
@@ -325,6 +333,83 @@ describe('plan → apply → plan converges', () => {
         );
       }),
       { numRuns: 300, seed: 42 },
+    );
+  }, 120_000);
+});
+
+/**
+ * The profile document of docs/planner.md ("Drift as JSON Patch"), written here from its
+ * description, independently of src/plan/document.ts: the profile as pull writes it, lists
+ * sorted, tokens and `${VAR}` values masked, `null` when the profile does not exist.
+ */
+function documentOf(id: DistinctId, snap: ActualSnapshot | undefined, sensitive: readonly string[]): unknown {
+  const p = snap?.profile;
+  if (!p) return null;
+  const secret = (v: unknown) => ({ $secret: secretHash(id, v) });
+  const mask = (path: string, v: unknown) => (sensitive.includes(path) ? secret(v) : v);
+  const byKey = (a: PropertyValue, b: PropertyValue) => (scalarKey(a as string) < scalarKey(b as string) ? -1 : 1);
+  const channels: Record<string, unknown> = {};
+  for (const [c, v] of Object.entries(p.channels)) {
+    if (typeof v === 'string') {
+      if (v !== '') channels[c] = mask(`channels.${c}`, v);
+    } else if (v && v.length > 0) {
+      const tokens = v.map((t) => ({ token: secret(t.token), ...(t.integration_id !== undefined ? { integration_id: t.integration_id } : {}), ...(t.status === 0 ? { status: 'inactive' } : {}) }));
+      channels[c] = tokens.sort((a, b) => (`${a.token.$secret} ${a.integration_id}` < `${b.token.$secret} ${b.integration_id}` ? -1 : 1));
+    }
+  }
+  const properties: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p.properties)) {
+    if (!k.startsWith('fyno_sync')) properties[k] = mask(`properties.${k}`, Array.isArray(v) ? [...v].sort(byKey) : v);
+  }
+  const doc: Record<string, unknown> = { distinct_id: id, status: mask('status', p.status), channels, properties };
+  if (p.name) doc.name = mask('name', p.name);
+  if (p.timezone) doc.timezone = mask('timezone', p.timezone);
+  if (snap.preferences) {
+    const prefs: Record<string, Record<string, string>> = { all: {} };
+    for (const [ch, st] of Object.entries(snap.preferences.all)) if (st === 'opted-out') prefs.all![ch] = st;
+    for (const t of snap.preferences.topics) {
+      const on = Object.entries(t.channel_config).filter(([, cfg]) => cfg === 'on');
+      if (on.length > 0) prefs[t.subscription_id] = Object.fromEntries(on.map(([ch]) => [ch, t.preference[ch as 'sms'] ?? 'opted-in']));
+    }
+    doc.preferences = prefs;
+  }
+  return doc;
+}
+
+describe('plan.profiles: the drift as JSON Patch (issue #19)', () => {
+  it("turns each profile's live document into its document after apply, and is absent for a profile the plan leaves unchanged", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbWorld, async (w) => {
+        const { api, desired, all } = await setUp(w);
+        const before = await read(api, all);
+        const plan = buildPlan(desired, before, PLAN_OPTS);
+        // A saved plan carries the same patches (`show` renders them again).
+        expect(parsePlan(serializePlan(plan), 'p.json').profiles).toEqual(plan.profiles);
+        const drift = plan.profiles ?? {};
+        await applyPlan(api, desired, plan.operations);
+        const after = await read(api, all);
+
+        const sensitive = new Map(desired.profiles.map((d) => [d.distinct_id, d.sensitive] as const));
+        const merged = new Set(plan.operations.filter((o) => o.type === 'profile.merge').map((o) => o.distinct_id));
+        const touched = new Set(plan.operations.flatMap((o) => (o.type === 'profile.merge' ? [o.distinct_id, o.from] : [o.distinct_id])));
+        for (const id of all) {
+          const live = documentOf(id, before.get(id), sensitive.get(id) ?? []);
+          const want = documentOf(id, after.get(id), sensitive.get(id) ?? []);
+          const entry = drift[id];
+          if (!touched.has(id)) expect(entry, `${id}: unchanged, yet a patch`).toBeUndefined();
+          if (entry) {
+            expect(entry.patch.length).toBeGreaterThan(0);
+            expect(JSON.stringify(entry), `${id}: a secret in the patch`).not.toMatch(/tok-[abc]-/);
+          }
+          const patched = jsonPatch.applyPatch(structuredClone(live), (entry?.patch ?? []) as jsonPatch.Operation[], true, false).newDocument;
+          if (entry) expect(patched, `${id}: a patch that changes nothing`).not.toEqual(live);
+          // A merge target starts from the planner's prediction of the merge (docs/planner.md),
+          // which leaves the source's preferences out; everything else is as Fyno merges.
+          const strip = (doc: unknown) => (merged.has(id) && doc ? { ...(doc as Record<string, unknown>), preferences: undefined } : doc);
+          expect(strip(patched), `${id}: patch ${JSON.stringify(entry?.patch)}`).toEqual(strip(want));
+        }
+      }),
+      { numRuns: 300, seed: 7 },
     );
   }, 120_000);
 });

@@ -70,7 +70,11 @@ function referenceSerialize(plan: Plan): string {
   for (const k of TOP_ORDER) if (k !== 'operations' && redacted[k] !== undefined) head[k] = sortedKeys(redacted[k]);
   const ops = plan.operations.length === 0 ? '[]' : `[\n${(redacted.operations as unknown[]).map((op) => `    ${JSON.stringify(sortedKeys(op, OP_FIRST))}`).join(',\n')}\n  ]`;
   const headText = JSON.stringify(head, null, 2);
-  return `${headText.slice(0, -2)},\n  "operations": ${ops}\n}\n`;
+  if (plan.profiles === undefined) return `${headText.slice(0, -2)},\n  "operations": ${ops}\n}\n`;
+  // Issue #19: then the JSON Patch of each changed profile, one profile per line.
+  const entries = Object.entries(plan.profiles).map(([id, d]) => `    ${JSON.stringify(id)}: ${JSON.stringify(sortedKeys(d))}`);
+  const profiles = entries.length === 0 ? '{}' : `{\n${entries.join(',\n')}\n  }`;
+  return `${headText.slice(0, -2)},\n  "operations": ${ops},\n  "profiles": ${profiles}\n}\n`;
 }
 function referenceText(plan: Plan): string {
   const out: string[] = [summaryLine(plan.summary)];
