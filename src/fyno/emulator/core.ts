@@ -66,11 +66,16 @@ function matchParts(parts: string[], segments: string[]): Params | null {
   return params;
 }
 
-/** The route for a method and path, or null (→ 404). */
+/**
+ * The route for a method and path, or null (→ 404). One trailing slash is accepted on every
+ * route: Fyno's own Node SDK creates profiles with `POST …/profiles/` and expects 201 (issue #15);
+ * Express, which Fyno's 404 wording shows it runs on, routes non-strictly by default.
+ */
 export function matchRoute(method: string, segments: string[]): RouteMatch | null {
+  const path = segments.length > 1 && segments[segments.length - 1] === '' ? segments.slice(0, -1) : segments;
   for (const r of ROUTES) {
     if (r.method !== method) continue;
-    const params = matchParts(r.parts, segments);
+    const params = matchParts(r.parts, path);
     if (params) return { route: r, params };
   }
   return null;

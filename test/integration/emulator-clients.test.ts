@@ -1,0 +1,67 @@
+/**
+ * The emulator as a faithful Fyno for any client (issue #15): clients written against the real
+ * API — Fyno's own Node SDK, curl, a user's integration tests — must work on it unchanged.
+ * Expectations come from the spec's text and examples (spec/fyno-api/fyno-notification-events-
+ * openapi.yml), not from the emulator's earlier answers; requests are raw fetch calls.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { adminCall, rawCall, type RawOptions } from '../support/emulator-http.js';
+
+const WS = 'FYCLIENTS';
+const KEY = 'clients-key';
+const P = `/${WS}/live/profiles`;
+let em: RunningEmulator;
+
+beforeAll(async () => {
+  em = await startEmulator({ apiKey: KEY, workspace: WS, propertyDelayMs: 0 });
+});
+afterAll(async () => {
+  await em.close();
+});
+afterEach(async () => {
+  await adminCall(em.adminUrl, 'POST', 'reset');
+});
+
+const call = (method: string, path: string, o: RawOptions = {}) => rawCall(em.baseUrl, KEY, method, path, o);
+const admin = (method: string, path: string, body?: unknown) => adminCall(em.adminUrl, method, path, body);
+
+describe('trailing slashes (Fyno Node SDK sends POST …/profiles/)', () => {
+  it('creates a profile with POST /profiles/ (201 "Profile created successfully")', async () => {
+    expect(await call('POST', `${P}/`, { body: { distinct_id: 'sdk-1', name: 'SDK' } })).toMatchObject({
+      status: 201,
+      body: { _message: 'Profile created successfully', status: 'ok' },
+    });
+    expect((await call('GET', `${P}/sdk-1`)).body).toMatchObject({ distinct_id: 'sdk-1', name: 'SDK' });
+  });
+
+  it('accepts a trailing slash on every route and counts it under the same template', async () => {
+    await call('POST', P, { body: { distinct_id: 'u1', channel: { email: 'u1@x.io' } } });
+    await admin('POST', 'stats/reset');
+    expect((await call('GET', `${P}/u1/`)).status).toBe(200);
+    expect((await call('PUT', `${P}/u1/`, { body: { name: 'N' } })).body).toMatchObject({ _message: '1 Record(s) updated successfully' });
+    expect((await call('PATCH', `${P}/u1/channel/`, { body: { channel: { sms: '+14155550100' } } })).body).toMatchObject({
+      _message: 'Channel has been modified successfully',
+    });
+    expect((await call('POST', `${P}/u1/channel/delete/`, { body: { channel: ['sms'] } })).status).toBe(200);
+    expect((await call('POST', `${P}/properties/set/`, { body: { distinct_id: 'u1', $set: { a: 1 } } })).status).toBe(202);
+    expect((await call('POST', `${P}/properties/batch/`, { body: { batch: [{ distinct_id: 'u1', action: { $set: { b: 2 } } }] } })).status).toBe(202);
+    expect((await call('GET', `/${WS}/live/subscriptions/preference/?distinct_id=u1`)).status).toBe(200);
+    expect((await call('POST', `/${WS}/live/subscriptions/list/SXXXXXXXXX/user/`, { body: { distinct_id: 'u1', channel: 'sms', status: 'opted-out' } })).status).toBe(200);
+    expect((await call('POST', `/${WS}/suppressions/`, { body: { channel: 'email', destination: 'x@y.io' } })).status).toBe(200);
+    expect((await call('GET', `/${WS}/suppressions/`)).status).toBe(200);
+    expect((await call('POST', `/${WS}/live/event/`, { body: { event: 'e', distinct_id: 'u1' } })).status).toBe(202);
+    expect((await call('PATCH', `${P}/u1/merge/u2/`)).status).toBe(200);
+    expect((await call('POST', `${P}/delete/`, { body: { distinct_id: ['u2'] } })).body).toMatchObject({ _message: '1 User(s) deleted successfully' });
+    const stats = (await admin('GET', 'stats')).body;
+    expect(stats.requests['<unmatched>']).toBeUndefined();
+    expect(Object.keys(stats.requests).filter((k) => k.endsWith('<unmatched>'))).toEqual([]);
+    expect(stats.requests['GET /{WSID}/{version}/profiles/{distinct_id}']).toBe(1);
+  });
+
+  it('still answers 404 for a path that is not a route, with or without the slash', async () => {
+    expect((await call('GET', `${P}/`)).status).toBe(404);
+    expect((await call('GET', `${P}/u1/nothing/`)).status).toBe(404);
+    expect((await call('GET', `${P}/u1//`)).status).toBe(404);
+  });
+});
