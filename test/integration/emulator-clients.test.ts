@@ -65,3 +65,35 @@ describe('trailing slashes (Fyno Node SDK sends POST …/profiles/)', () => {
     expect((await call('GET', `${P}/u1//`)).status).toBe(404);
   });
 });
+
+describe('channel delete of push or in-app tokens alone (prose: "Use the push and inapp keys … to delete specific tokens")', () => {
+  const seedTokens = () =>
+    call('POST', P, { body: { distinct_id: 't', channel: { email: 't@x.io', push: [{ token: 'P1' }, { token: 'P2' }], inapp: [{ token: 'I1' }] } } });
+
+  it('deletes push tokens from {"push": [...]} without inapp', async () => {
+    await seedTokens();
+    expect(await call('POST', `${P}/t/channel/delete`, { body: { push: ['P1'] } })).toMatchObject({
+      status: 200,
+      body: { _message: 'Channel has been modified successfully', status: 'ok' },
+    });
+    expect((await call('GET', `${P}/t`)).body.channel).toEqual({ email: 't@x.io', push: [{ token: 'P2', status: 1 }], inapp: [{ token: 'I1', status: 1 }] });
+  });
+
+  it('deletes in-app tokens from {"inapp": [...]} without push', async () => {
+    await seedTokens();
+    expect((await call('POST', `${P}/t/channel/delete`, { body: { inapp: ['I1'] } })).status).toBe(200);
+    expect((await call('GET', `${P}/t`)).body.channel).toEqual({ email: 't@x.io', push: [{ token: 'P1', status: 1 }, { token: 'P2', status: 1 }] });
+  });
+
+  it('still takes the schema form with both arrays, and refuses a non-array or the two options mixed', async () => {
+    await seedTokens();
+    expect((await call('POST', `${P}/t/channel/delete`, { body: { push: ['P2'], inapp: [] } })).status).toBe(200);
+    expect(await call('POST', `${P}/t/channel/delete`, { body: { push: 'P1' } })).toMatchObject({ status: 400, body: { status: 'error' } });
+    expect(await call('POST', `${P}/t/channel/delete`, { body: { push: ['P1'], channel: ['email'] } })).toMatchObject({ status: 400, body: { status: 'error' } });
+    // "Unable to delete channel since the channel does not exist" (DistinctIDOrChannelDataDoesNotExist)
+    expect(await call('POST', `${P}/t/channel/delete`, { body: { inapp: ['nope'] } })).toMatchObject({
+      status: 400,
+      body: { _message: 'Unable to delete channel since the channel does not exist', status: 'error' },
+    });
+  });
+});

@@ -214,7 +214,7 @@ export function patchChannels(ctx: Ctx, req: ApiRequest, params: Params): Reply 
 /**
  * POST /{WSID}/{version}/profiles/{distinct_id}/channel/delete (channel_delete_body, oneOf):
  * option 1 `{channel: [...]}` deletes whole channels; option 2 `{push: [...], inapp: [...]}`
- * (both keys required) deletes tokens; both forms in one body → 400. When nothing named exists
+ * deletes tokens (either array alone is accepted, issue #15); both forms in one body → 400. When nothing named exists
  * → 400 "Unable to delete channel since the channel does not exist"; otherwise the existing
  * ones are deleted and the missing ones ignored (README, "Channel delete").
  */
@@ -233,9 +233,12 @@ export function deleteChannels(ctx: Ctx, req: ApiRequest, params: Params): Reply
     const bad = names.find((n) => !CHANNEL_SET.has(n));
     if (bad !== undefined) return fail(400, `Invalid channel '${bad}'`);
   } else {
+    // The schema's second form requires both arrays, but its prose and Fyno's own SDK send one
+    // alone: either is accepted, an absent one deletes nothing (README, "Channel delete").
     for (const k of TOKEN_CHANNELS) {
+      if (!hasOwn(b, k)) continue;
       const v = b[k];
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return fail(400, 'push and inapp must both be arrays of tokens');
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return fail(400, `${k} must be an array of tokens`);
       tokens = { ...tokens, [k]: v as string[] };
     }
   }
