@@ -97,3 +97,47 @@ describe('channel delete of push or in-app tokens alone (prose: "Use the push an
     });
   });
 });
+
+describe('bodies: content type and documented limits', () => {
+  const fyError = { status: 'error', _message: expect.any(String) };
+
+  it('refuses a non-JSON content type with 400 in Fyno\'s error shape, and changes nothing', async () => {
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded']) {
+      const r = await call('POST', P, { body: '{"distinct_id":"plain"}', headers: { 'content-type': type } });
+      expect(r, type).toMatchObject({ status: 400, body: { ...fyError, _message: expect.stringContaining('application/json') } });
+      expect(r.contentType).toMatch(/^application\/json/);
+    }
+    expect((await call('GET', `${P}/plain`)).status).toBe(400);
+    expect((await admin('GET', 'stats')).body.writes).toEqual({});
+  });
+
+  it('takes application/json with parameters, +json types, and a body without a content type', async () => {
+    expect((await call('POST', P, { body: '{"distinct_id":"j1"}', headers: { 'content-type': 'application/json; charset=utf-8' } })).status).toBe(201);
+    expect((await call('POST', P, { body: '{"distinct_id":"j2"}', headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(201);
+    const res = await fetch(`${em.baseUrl}${P}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: new TextEncoder().encode('{"distinct_id":"j3"}') });
+    expect(res.status).toBe(201);
+  });
+
+  it('refuses a profile name over 255 characters (a 10 MB name too) and takes one of 255', async () => {
+    expect((await call('POST', P, { body: { distinct_id: 'n255', name: 'n'.repeat(255) } })).status).toBe(201);
+    expect(await call('POST', P, { body: { distinct_id: 'n256', name: 'n'.repeat(256) } })).toMatchObject({ status: 400, body: fyError });
+    expect(await call('POST', P, { body: { distinct_id: 'n10m', name: 'n'.repeat(10 * 1024 * 1024) } })).toMatchObject({ status: 400, body: fyError });
+    expect(await call('PUT', `${P}/n255`, { body: { name: 'm'.repeat(256) } })).toMatchObject({ status: 400, body: fyError });
+    expect((await call('GET', `${P}/n255`)).body.name).toBe('n'.repeat(255));
+    expect((await call('GET', `${P}/n256`)).status).toBe(400);
+  });
+
+  it('refuses a distinct_id or a channel destination over 255 characters', async () => {
+    const long = 'd'.repeat(256);
+    expect(await call('POST', P, { body: { distinct_id: long } })).toMatchObject({ status: 400, body: fyError });
+    expect(await call('POST', P, { body: { distinct_id: 'c', channel: { email: `${'e'.repeat(251)}@x.io` } } })).toMatchObject({ status: 400, body: fyError });
+    expect(await call('POST', `${P}/properties/set`, { body: { distinct_id: long, $set: { a: 1 } } })).toMatchObject({ status: 400, body: fyError });
+    expect((await admin('GET', 'state')).body.spaces.flatMap((s: { profiles: unknown[] }) => s.profiles)).toEqual([]);
+  });
+
+  it('accepts a string property over 255 characters but does not store it ("a maximum of 255 characters"; wrong values are ignored)', async () => {
+    await call('POST', P, { body: { distinct_id: 'p' } });
+    expect((await call('POST', `${P}/properties/set`, { body: { distinct_id: 'p', $set: { ok: 's'.repeat(255), long: 's'.repeat(256) } } })).status).toBe(202);
+    expect((await call('GET', `${P}/p`)).body.properties).toEqual({ ok: 's'.repeat(255) });
+  });
+});

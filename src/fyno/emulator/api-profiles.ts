@@ -6,6 +6,7 @@ import { CHANNELS, TOKEN_CHANNELS, type Token } from '../types.js';
 import { fail, hasOwn, isObject, MSG, ok, type ApiRequest, type Ctx, type Params, type Reply } from './api-common.js';
 import { isReply, isValidTimezone, parseChannels, refreshDerived, renderProfile, upsertToken } from './profile-model.js';
 import { movePreferences } from './api-preferences.js';
+import { tooLongField } from './limits.js';
 import type { ProfileRecord, StoredChannels } from './store.js';
 
 const CHANNEL_SET = new Set<string>(CHANNELS);
@@ -37,6 +38,8 @@ function parseScalars(b: Record<string, unknown>): ScalarFields | Reply {
   const out: ScalarFields = {};
   if (hasOwn(b, 'name') && b.name !== null) {
     if (typeof b.name !== 'string') return fail(400, "Invalid value for 'name'");
+    const long = tooLongField('name', b.name);
+    if (long) return long;
     out.name = b.name;
   }
   if (hasOwn(b, 'status')) {
@@ -56,6 +59,8 @@ export function createProfile(ctx: Ctx, req: ApiRequest): Reply {
   const b = req.body;
   if (!isObject(b) || typeof b.distinct_id !== 'string' || b.distinct_id === '') return fail(400, MSG.distinctIdRequired);
   const id = b.distinct_id;
+  const long = tooLongField('distinct_id', id);
+  if (long) return long;
   if (ctx.space.profiles.has(id)) return fail(400, MSG.exists(id, ctx.env));
   const scalars = parseScalars(b);
   if (isReply(scalars)) return scalars;
@@ -103,6 +108,8 @@ export function updateProfile(ctx: Ctx, req: ApiRequest, params: Params): Reply 
   if (hasOwn(b, 'distinct_id') && b.distinct_id !== null) {
     if (typeof b.distinct_id !== 'string' || b.distinct_id === '') return fail(400, "Invalid value for 'distinct_id'");
     newId = b.distinct_id;
+    const long = tooLongField('distinct_id', newId);
+    if (long) return long;
     if (newId !== id && ctx.space.profiles.has(newId)) return fail(400, MSG.exists(newId, ctx.env));
   }
   Object.assign(p, scalars);

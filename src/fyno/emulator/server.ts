@@ -3,7 +3,8 @@
  *
  * `/v1/…` is Fyno's API (fyno-notification-events-openapi.yml, servers[0] is
  * `https://api.fyno.io/v1`); `/_emulator/…` is the admin API (admin.ts). A request is taken
- * through: latency → rate limit (429 + Retry-After) → auth (401) → body (400 on bad JSON) →
+ * through: latency → rate limit (429 + Retry-After) → auth (401) → body (400 on a non-JSON
+ * content type or bad JSON) →
  * injected fault → engine → WAL fsync → answer. Nothing a client sends can crash the server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -88,6 +89,20 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * A request body must be JSON: every operation's requestBody in the spec is `application/json`
+ * only. A non-empty body of another declared type (curl's default form encoding, fetch's
+ * `text/plain` for a string) → 400 in Fyno's error shape; 400 rather than 415 because 400 is the
+ * error every body-taking operation declares (README, "Bodies"). No content type at all is
+ * tolerated and read as JSON.
+ */
+export function checkContentType(contentType: string | undefined, text: string): Reply | null {
+  if (text.trim() === '' || contentType === undefined || contentType.trim() === '') return null;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || /^application\/[^/]+\+json$/.test(type)) return null;
+  return fail(400, `Unsupported Content-Type '${type}': the request body must be application/json`);
+}
+
 /** Empty body → undefined; otherwise JSON or a 400 in Fyno's error shape. */
 export function parseJsonBody(text: string): { body: unknown } | { error: Reply } {
   if (text.trim() === '') return { body: undefined };
@@ -167,6 +182,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     }
     if (!authorized(req, apiKey)) {
       answer(fail(401, 'Invalid API details'));
+      return;
+    }
+    const badType = checkContentType(req.headers['content-type'], text);
+    if (badType) {
+      answer(badType);
       return;
     }
     const parsed = parseJsonBody(text);
