@@ -10,11 +10,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fail, type ApiRequest, type Reply } from './api-common.js';
+import { readFile } from 'node:fs/promises';
+import { fail, isObject, type ApiRequest, type Reply } from './api-common.js';
 import { handleAdmin } from './admin.js';
 import { EmulatorEngine } from './engine.js';
 import { Faults, type FaultKind, type RateLimit } from './faults.js';
 import { StateFile } from './persistence.js';
+import type { SeedInput } from './seed.js';
 import type { FynoStore } from './store.js';
 
 export interface Exchange {
@@ -47,8 +49,13 @@ export interface EmulatorOptions {
   timeoutHoldMs?: number;
   /** Delay before accepted property requests are applied. Default 50 ms; 0 = before answering. */
   propertyDelayMs?: number;
-  /** Seed of the fault PRNG, for reproducible runs. */
-  seed?: number;
+  /** Seed of the fault PRNG, for reproducible runs (CLI `--fault-seed`). */
+  faultSeed?: number;
+  /**
+   * A JSON file with the body of `POST /_emulator/seed` (SeedInput: profiles, topics,
+   * preferences, events, otps), loaded once at start, after any `stateFile` (CLI `--seed-file`).
+   */
+  seedFile?: string;
   now?: () => Date;
   /** Called after every answered /v1 request (tests validate these against the spec). */
   onExchange?: (ex: Exchange) => void;
@@ -113,6 +120,24 @@ export function parseJsonBody(text: string): { body: unknown } | { error: Reply 
   }
 }
 
+/** The seed file's JSON; an Error naming the file when it cannot be read or is not an object. */
+async function readSeedFile(file: string): Promise<SeedInput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`seed file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`seed file ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isObject(data)) throw new Error(`seed file ${file}: must hold a JSON object (the body of POST /_emulator/seed)`);
+  return data as SeedInput;
+}
+
 function maskHeaders(h: IncomingMessage['headers']): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = { ...h };
   if (out.authorization !== undefined) out.authorization = 'Bearer ***';
@@ -147,8 +172,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       rateLimit: opts.rateLimit ?? null,
       timeoutHoldMs: opts.timeoutHoldMs ?? 0,
     },
-    opts.seed,
+    opts.faultSeed,
   );
+  if (opts.seedFile !== undefined) {
+    try {
+      const input = await readSeedFile(opts.seedFile);
+      try {
+        engine.seed(input);
+      } catch (e) {
+        throw new Error(`seed file ${opts.seedFile}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    } catch (e) {
+      engine.close();
+      if (stateFile) await stateFile.close();
+      throw e;
+    }
+  }
   const held = new Set<Socket>();
   const durable = async () => {
     if (stateFile) await stateFile.sync();
