@@ -4,6 +4,9 @@
  * Expectations come from the spec's text and examples (spec/fyno-api/fyno-notification-events-
  * openapi.yml), not from the emulator's earlier answers; requests are raw fetch calls.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { adminCall, rawCall, type RawOptions } from '../support/emulator-http.js';
@@ -139,5 +142,144 @@ describe('bodies: content type and documented limits', () => {
     await call('POST', P, { body: { distinct_id: 'p' } });
     expect((await call('POST', `${P}/properties/set`, { body: { distinct_id: 'p', $set: { ok: 's'.repeat(255), long: 's'.repeat(256) } } })).status).toBe(202);
     expect((await call('GET', `${P}/p`)).body.properties).toEqual({ ok: 's'.repeat(255) });
+  });
+});
+
+describe('events answer per channel (EventRequestAccepted.response: inline_response_202_response)', () => {
+  const E = `/${WS}/live/event`;
+  const entry = (destination: string) => ({ status: 'ok', destination, msg_id: expect.stringMatching(/^[0-9a-f-]{36}:[0-9A-F]{4}$/) });
+
+  it('answers one {status, destination, msg_id} entry per channel of `to` (Option 1)', async () => {
+    const r = await call('POST', E, { body: { event: 'event_name', to: { email: 'abcde@fghi.com', slack: 'CXXXXXXXXXX' }, data: { placeholder_key_1: 'v' } } });
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({
+      event: 'event_name',
+      received_time: expect.any(String),
+      request_id: expect.any(String),
+      response: { email: entry('abcde@fghi.com'), slack: entry('CXXXXXXXXXX') },
+    });
+    expect(r.body.response.email.msg_id.startsWith(`${r.body.request_id}:`)).toBe(true);
+    expect(r.body.response.email.msg_id).not.toBe(r.body.response.slack.msg_id);
+  });
+
+  it('takes the profile\'s destinations for a distinct_id (Option 2), `to` taking precedence (Option 3)', async () => {
+    await call('POST', P, { body: { distinct_id: 'ev', channel: { email: 'ev@x.io', sms: '+919879000001', push: [{ token: 'PT1' }, { token: 'PT0', status: 0 }] } } });
+    expect((await call('POST', E, { body: { event: 'e', distinct_id: 'ev' } })).body.response).toEqual({
+      email: entry('ev@x.io'),
+      sms: entry('+919879000001'),
+      push: entry('PT1'),
+    });
+    expect((await call('POST', E, { body: { event: 'e', distinct_id: 'ev', to: { email: 'other@x.io' } } })).body.response).toEqual({
+      email: entry('other@x.io'),
+      sms: entry('+919879000001'),
+      push: entry('PT1'),
+    });
+    // status 0: "the user in inactive and should not receive any notifications"
+    await call('PUT', `${P}/ev`, { body: { status: 0 } });
+    expect((await call('POST', E, { body: { event: 'e', distinct_id: 'ev' } })).body.response).toEqual({});
+  });
+
+  it('/event/bulk items carry seq, their own request_id and their channel entries', async () => {
+    await call('POST', P, { body: { distinct_id: 'b1', channel: { email: 'b1@x.io' } } });
+    const r = await call('POST', `${E}/bulk`, {
+      body: { event: 'event_name', batch: [{ event: 'event_name', distinct_id: 'b1' }, { event: 'event_name', to: { sms: '+919879000002' } }] },
+    });
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({
+      event: 'event_name',
+      received_time: expect.any(Number),
+      request_id: expect.any(String),
+      response: [
+        { seq: 1, request_id: expect.any(String), email: entry('b1@x.io') },
+        { seq: 2, request_id: expect.any(String), sms: entry('+919879000002') },
+      ],
+    });
+    const ids = [r.body.request_id, ...r.body.response.map((x: { request_id: string }) => x.request_id)];
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('once events are declared, others get 400 EventNameDoesNotExist; a declared event sends only its channels', async () => {
+    expect((await call('POST', E, { body: { event: 'anything', to: { email: 'a@x.io' } } })).status).toBe(202);
+    expect((await admin('POST', 'seed', { workspace: WS, events: ['order_shipped', { name: 'otp_login', channels: ['sms'] }] })).status).toBe(200);
+    expect(await call('POST', E, { body: { event: 'anything', to: { email: 'a@x.io' } } })).toEqual(
+      expect.objectContaining({ status: 400, body: { _message: "The notification event name 'anything' is invalid or does not exists on prod", status: 'error' } }),
+    );
+    expect(await call('POST', `${E}/bulk`, { body: { event: 'anything', batch: [{ event: 'anything', to: { email: 'a@x.io' } }] } })).toMatchObject({
+      status: 400,
+      body: { _message: "The notification event name 'anything' is invalid or does not exists on prod" },
+    });
+    expect((await call('POST', E, { body: { event: 'order_shipped', to: { email: 'a@x.io' } } })).status).toBe(202);
+    expect((await call('POST', E, { body: { event: 'otp_login', to: { email: 'a@x.io', sms: '+919879000003' } } })).body.response).toEqual({ sms: entry('+919879000003') });
+    // declared per version: the test version still has none declared
+    expect((await call('POST', `/${WS}/test/event`, { body: { event: 'anything', to: { email: 'a@x.io' } } })).status).toBe(202);
+    await admin('POST', 'seed', { workspace: WS, env: 'test', events: [] });
+    expect((await call('POST', `/${WS}/test/event`, { body: { event: 'anything', to: { email: 'a@x.io' } } })).body._message).toBe(
+      "The notification event name 'anything' is invalid or does not exists on test",
+    );
+  });
+
+  it('records what would have been sent (admin GET /_emulator/sent, filterable)', async () => {
+    const fired = await call('POST', E, { body: { event: 'welcome', distinct_id: 'w', to: { email: 'w@x.io', sms: '+919879000004' }, data: { name: 'W' } } });
+    await call('POST', E, { body: { event: 'other', to: { email: 'o@x.io' } } });
+    const all = (await admin('GET', `sent?workspace=${WS}`)).body.sent;
+    expect(all).toHaveLength(3);
+    const welcome = (await admin('GET', `sent?workspace=${WS}&event=welcome`)).body.sent;
+    expect(welcome).toEqual([
+      { request_id: fired.body.request_id, msg_id: fired.body.response.sms.msg_id, event: 'welcome', channel: 'sms', destination: '+919879000004', distinct_id: 'w', data: { name: 'W' }, sent_at: expect.any(String) },
+      { request_id: fired.body.request_id, msg_id: fired.body.response.email.msg_id, event: 'welcome', channel: 'email', destination: 'w@x.io', distinct_id: 'w', data: { name: 'W' }, sent_at: expect.any(String) },
+    ]);
+    expect((await admin('GET', `sent?workspace=${WS}&channel=email&destination=o@x.io`)).body.sent.map((m: { event: string }) => m.event)).toEqual(['other']);
+  });
+});
+
+describe('Fyno Verify: POST /verify/validate', () => {
+  const V = `/${WS}/live/verify/validate`;
+  const success = { status: 200, body: { _message: 'OTP successfully validated.', status: 'ok' } };
+
+  it('validates an OTP a fired event carried in data.otp, by destination, once', async () => {
+    await call('POST', `/${WS}/live/event`, { body: { event: 'otp', to: { sms: '+919879000005' }, data: { otp: 4321 } } });
+    expect(await call('POST', `${V}?destination=${encodeURIComponent('+919879000005')}&otp=1111`)).toMatchObject({
+      status: 400,
+      body: { _message: 'user entered the wrong OTP', status: 'error' },
+    });
+    expect(await call('POST', `${V}?destination=${encodeURIComponent('+919879000005')}&otp=4321`)).toMatchObject(success);
+    expect((await call('POST', `${V}?destination=${encodeURIComponent('+919879000005')}&otp=4321`)).status).toBe(400);
+  });
+
+  it('validates by the event\'s request_id, and OTPs issued through the admin API', async () => {
+    const fired = await call('POST', `/${WS}/live/event`, { body: { event: 'otp', to: { email: 'v@x.io' }, data: { otp: '9876' } } });
+    expect(await call('POST', `${V}?request_id=${fired.body.request_id}&otp=9876`)).toMatchObject(success);
+    await admin('POST', 'seed', { workspace: WS, otps: [{ destination: 'a@x.io', otp: '1234' }] });
+    expect(await call('POST', `${V}?destination=a@x.io&otp=1234`)).toMatchObject(success);
+  });
+
+  it('answers 400 without otp or a destination/request_id, and 401 with a wrong key', async () => {
+    expect(await call('POST', `${V}?destination=a@x.io`)).toMatchObject({ status: 400, body: { status: 'error' } });
+    expect(await call('POST', `${V}?otp=1234`)).toMatchObject({ status: 400, body: { status: 'error' } });
+    expect(await call('POST', `${V}?destination=nobody@x.io&otp=1234`)).toMatchObject({ status: 400, body: { status: 'error' } });
+    expect(await rawCall(em.baseUrl, 'wrong', 'POST', `${V}?destination=a@x.io&otp=1234`)).toMatchObject({ status: 401, body: { _message: 'Invalid API details', status: 'error' } });
+  });
+});
+
+describe('events, sent messages and OTPs persist', () => {
+  it('survive a restart on the same state file (replayed from the WAL)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fyno-ev-'));
+    try {
+      const stateFile = path.join(dir, 'state.json');
+      const a = await startEmulator({ apiKey: KEY, workspace: WS, stateFile });
+      await adminCall(a.adminUrl, 'POST', 'seed', { events: ['otp'] });
+      await rawCall(a.baseUrl, KEY, 'POST', `/${WS}/live/event`, { body: { event: 'otp', to: { email: 'p@x.io' }, data: { otp: '5555' } } });
+      await a.close();
+      const b = await startEmulator({ apiKey: KEY, workspace: WS, stateFile });
+      try {
+        expect((await rawCall(b.baseUrl, KEY, 'POST', `/${WS}/live/event`, { body: { event: 'other', to: { email: 'p@x.io' } } })).status).toBe(400);
+        expect((await adminCall(b.adminUrl, 'GET', 'sent')).body.sent).toHaveLength(1);
+        expect((await rawCall(b.baseUrl, KEY, 'POST', `/${WS}/live/verify/validate?destination=p@x.io&otp=5555`)).status).toBe(200);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,9 @@ import { fail, type ApiRequest, type Ctx, type Handler, type Params, type Reply 
 import { createProfile, deleteChannels, deleteProfiles, getProfile, mergeProfiles, patchChannels, updateProfile } from './api-profiles.js';
 import { getPreferences, postPreference, putPreferences } from './api-preferences.js';
 import { batchProperties, PROPERTY_ENDPOINTS, singlePropertyEndpoint } from './api-properties.js';
-import { addSuppression, deleteSuppression, fireBulkEvent, fireEvent, listSuppressions } from './api-misc.js';
+import { addSuppression, deleteSuppression, listSuppressions } from './api-misc.js';
+import { fireBulkEvent, fireEvent } from './api-events.js';
+import { validateOtp } from './api-verify.js';
 import type { Env, FynoStore } from './store.js';
 
 interface Route {
@@ -33,6 +35,7 @@ const ROUTES: Route[] = [
   route('DELETE', '/{WSID}/suppressions', deleteSuppression),
   route('POST', '/{WSID}/{version}/event', fireEvent),
   route('POST', '/{WSID}/{version}/event/bulk', fireBulkEvent),
+  route('POST', '/{WSID}/{version}/verify/validate', validateOtp),
   route('POST', P, createProfile),
   route('POST', `${P}/delete`, deleteProfiles),
   ...props,

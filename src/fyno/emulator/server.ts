@@ -277,7 +277,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
           await serveApi(req, res, url, text);
         } else if (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/')) {
           const parsed = parseJsonBody(text);
-          const reply = 'error' in parsed ? parsed.error : handleAdmin({ engine, faults, stateFile }, req.method ?? 'GET', url.pathname, parsed.body);
+          const reply = 'error' in parsed ? parsed.error : handleAdmin({ engine, faults, stateFile }, req.method ?? 'GET', url.pathname, parsed.body, url.searchParams);
           await durable();
           send(res, reply.status, reply.body);
         } else {
