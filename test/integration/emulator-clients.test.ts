@@ -8,16 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
+import { startEmulator, type Exchange, type RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { adminCall, rawCall, type RawOptions } from '../support/emulator-http.js';
+import { checkExchange } from '../support/openapi.js';
 
 const WS = 'FYCLIENTS';
 const KEY = 'clients-key';
 const P = `/${WS}/live/profiles`;
 let em: RunningEmulator;
+const exchanges: Exchange[] = [];
 
 beforeAll(async () => {
-  em = await startEmulator({ apiKey: KEY, workspace: WS, propertyDelayMs: 0 });
+  em = await startEmulator({ apiKey: KEY, workspace: WS, propertyDelayMs: 0, onExchange: (x) => exchanges.push(x) });
 });
 afterAll(async () => {
   await em.close();
@@ -281,5 +283,48 @@ describe('events, sent messages and OTPs persist', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('spec contradictions the emulator resolves (README, "Spec contradictions")', () => {
+  /** The spec's own validator refuses this request body, yet the prose documents it. */
+  async function specRefuses(path: string, body: unknown): Promise<void> {
+    const r = await checkExchange({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body, status: 400, responseBody: { _message: 'x', status: 'error' } });
+    expect(r.requestErrors.join('; '), JSON.stringify(body)).toMatch(/oneOf|required property/);
+  }
+
+  it('event with both distinct_id and to ("Option 3"): matches every branch of version_event_body.oneOf; accepted', async () => {
+    const body = { event: 'e', distinct_id: 'u', to: { email: 'a@x.io' } };
+    await specRefuses(`/${WS}/live/event`, body);
+    expect((await call('POST', `/${WS}/live/event`, { body })).status).toBe(202);
+  });
+
+  it('bulk item without its own event (the schema requires one it does not list) or with both targets; accepted', async () => {
+    for (const item of [{ distinct_id: 'u' }, { event: 'e', distinct_id: 'u', to: { sms: '+919879000006' } }]) {
+      const body = { event: 'e', batch: [item] };
+      await specRefuses(`/${WS}/live/event/bulk`, body);
+      expect((await call('POST', `/${WS}/live/event/bulk`, { body })).status).toBe(202);
+    }
+  });
+
+  it('channel delete with push alone: the schema requires both arrays, the prose and Fyno\'s SDK send one; accepted', async () => {
+    await call('POST', P, { body: { distinct_id: 'q', channel: { push: [{ token: 'Q1' }] } } });
+    await specRefuses(`${P}/q/channel/delete`, { push: ['Q1'] });
+    expect((await call('POST', `${P}/q/channel/delete`, { body: { push: ['Q1'] } })).status).toBe(200);
+  });
+});
+
+describe('conformance of every answer above', () => {
+  it('validates against the OpenAPI file (status, body), except the 404s of paths that are no route', async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const x of exchanges) {
+      if (x.status === 404) continue;
+      const r = await checkExchange({ method: x.method, path: x.path.replace(/\/(?=\?|$)/, ''), headers: x.headers, body: x.requestBody, status: x.status, responseBody: x.responseBody });
+      checked += 1;
+      if (r.responseErrors.length > 0) problems.push(`${x.method} ${x.path} ${x.status}: ${r.responseErrors.join('; ')}`);
+    }
+    expect(checked).toBeGreaterThan(60);
+    expect(problems).toEqual([]);
   });
 });
