@@ -5,6 +5,7 @@
  * openapi.yml), not from the emulator's earlier answers; requests are raw fetch calls.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,21 @@ describe('trailing slashes (Fyno Node SDK sends POST …/profiles/)', () => {
     expect(stats.requests['<unmatched>']).toBeUndefined();
     expect(Object.keys(stats.requests).filter((k) => k.endsWith('<unmatched>'))).toEqual([]);
     expect(stats.requests['GET /{WSID}/{version}/profiles/{distinct_id}']).toBe(1);
+  });
+
+  it('reads a profile with a JSON body on GET, as the SDK\'s getProfile sends its payload', async () => {
+    await call('POST', `${P}/`, { body: { distinct_id: 'sdk-2' } });
+    const url = new URL(`${em.baseUrl}${P}/sdk-2`);
+    const payload = JSON.stringify({ distinct_id: 'sdk-2' });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(url, { method: 'GET', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    expect(status).toBe(200);
   });
 
   it('still answers 404 for a path that is not a route, with or without the slash', async () => {
