@@ -43,7 +43,10 @@ interface Operation {
 }
 
 interface FuzzRequest {
+  /** As sent: sometimes with a trailing slash (Fyno's Node SDK sends `…/profiles/`). */
   path: string;
+  /** The path as the spec spells it, for validation. */
+  specPath: string;
   contentType: string;
   body: unknown;
 }
@@ -138,11 +141,13 @@ function requestArb(op: Operation): fc.Arbitrary<FuzzRequest> {
       query: fc.record(queryParams),
       body: bodyArb(op),
       contentType: fc.oneof({ weight: 12, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constant('text/plain') }),
+      slash: fc.boolean(),
     })
-    .map(({ path, query, body, contentType }) => {
+    .map(({ path, query, body, contentType, slash }) => {
       const p = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name]!));
       const q = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== null));
-      return { path: q.size > 0 ? `${p}?${q}` : p, contentType, body };
+      const search = q.size > 0 ? `?${q}` : '';
+      return { path: `${p}${slash ? '/' : ''}${search}`, specPath: `${p}${search}`, contentType, body };
     });
 }
 
@@ -212,7 +217,7 @@ async function send(op: Operation, r: FuzzRequest): Promise<{ status: number; pr
   } catch {
     problems.push(`body is not JSON: ${raw.slice(0, 200)}`);
   }
-  const check = await checkExchange({ method: op.method, path: r.path, headers, body: r.body, status: res.status, responseBody });
+  const check = await checkExchange({ method: op.method, path: r.specPath, headers, body: r.body, status: res.status, responseBody });
   problems.push(...check.responseErrors);
   return { status: res.status, problems: problems.map((p) => `${op.method.toUpperCase()} ${r.path} ${JSON.stringify(r.body)?.slice(0, 300)} → ${res.status} ${raw.slice(0, 200)}: ${p}`) };
 }
