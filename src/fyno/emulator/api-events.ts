@@ -7,6 +7,7 @@
 import { CHANNELS, SINGLE_CHANNELS, TOKEN_CHANNELS, type ChannelName } from '../types.js';
 import { fail, isObject, type ApiRequest, type Ctx, type Reply } from './api-common.js';
 import { issueOtp } from './api-verify.js';
+import { isReply } from './profile-model.js';
 import { MAX_RECORDED_EVENTS, MAX_SENT_MESSAGES, type ProfileRecord, type SentMessage } from './store.js';
 
 const CHANNEL_SET = new Set<string>(CHANNELS);
@@ -34,8 +35,6 @@ function parseTarget(e: Record<string, unknown>): Target | Reply {
   if (out.distinct_id === undefined && out.to === undefined) return fail(400, 'distinct_id or to is required!');
   return out;
 }
-
-const isReply = (x: unknown): x is Reply => isObject(x) && typeof x.status === 'number' && 'body' in x;
 
 /** The spec's EventNameDoesNotExist message; Fyno calls the live version "prod" in it. */
 function eventMissing(ctx: Ctx, name: string): Reply {
@@ -85,7 +84,7 @@ function otpOf(data: unknown): string | undefined {
 }
 
 /** Record the messages of one recipient; answers the per-channel entries of inline_response_202_response. */
-function send(ctx: Ctx, event: string, request_id: string, t: Target, data: unknown, channels: ChannelName[] | undefined): Record<string, unknown> {
+function deliver(ctx: Ctx, event: string, request_id: string, t: Target, data: unknown, channels: ChannelName[] | undefined): Record<string, unknown> {
   const response: Record<string, unknown> = {};
   const otp = otpOf(data);
   let n = 0;
@@ -122,7 +121,7 @@ export function fireEvent(ctx: Ctx, req: ApiRequest): Reply {
   const ev = checkEvent(ctx, b.event);
   if (isReply(ev)) return ev;
   const request_id = ctx.store.nextRequestId();
-  const response = send(ctx, b.event, request_id, target, b.data, ev.channels);
+  const response = deliver(ctx, b.event, request_id, target, b.data, ev.channels);
   record(ctx, request_id, b);
   // EventRequestAccepted.received_time is `format: date` although its example is a date-time;
   // we follow the schema (fyno-api/README.md: "Follow the schema and the prose").
@@ -152,7 +151,7 @@ export function fireBulkEvent(ctx: Ctx, req: ApiRequest): Reply {
   const request_id = ctx.store.nextRequestId();
   const response = items.map((it, i) => {
     const item_id = ctx.store.nextRequestId();
-    return { seq: i + 1, request_id: item_id, ...send(ctx, it.event, item_id, it.target, it.data, it.channels) };
+    return { seq: i + 1, request_id: item_id, ...deliver(ctx, it.event, item_id, it.target, it.data, it.channels) };
   });
   record(ctx, request_id, b);
   return { status: 202, body: { event: b.event, received_time: Date.parse(ctx.now), request_id, response } };
