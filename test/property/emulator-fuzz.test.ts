@@ -5,7 +5,8 @@
  * mutated, replaced by arbitrary JSON or sent as text/plain; path and query values from small
  * pools (so profiles exist) or arbitrary strings — and sends them over real HTTP. Every answer
  * must be no 5xx, a status the operation declares, a declared content type, and a body that
- * validates against the declared response schema (openapi-backend + Ajv, test/support/openapi.ts).
+ * validates against the declared response schema (openapi-backend + Ajv, test/support/openapi.ts),
+ * and a refused request (4xx) changes no state.
  *
  * Fixed seed, a few hundred requests: it runs in CI in about a second.
  */
@@ -47,6 +48,8 @@ interface FuzzRequest {
   path: string;
   /** The path as the spec spells it, for validation. */
   specPath: string;
+  /** The bearer key sent; null sends no Authorization header. */
+  key: string | null;
   contentType: string;
   body: unknown;
 }
@@ -142,12 +145,13 @@ function requestArb(op: Operation): fc.Arbitrary<FuzzRequest> {
       body: bodyArb(op),
       contentType: fc.oneof({ weight: 12, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constant('text/plain') }),
       slash: fc.boolean(),
+      key: fc.oneof({ weight: 14, arbitrary: fc.constant<string | null>(KEY) }, { weight: 1, arbitrary: fc.constantFrom<string | null>(null, 'wrong-key') }),
     })
-    .map(({ path, query, body, contentType, slash }) => {
+    .map(({ path, query, body, contentType, slash, key }) => {
       const p = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name]!));
       const q = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== null));
       const search = q.size > 0 ? `?${q}` : '';
-      return { path: `${p}${slash ? '/' : ''}${search}`, specPath: `${p}${search}`, contentType, body };
+      return { path: `${p}${slash ? '/' : ''}${search}`, specPath: `${p}${search}`, key, contentType, body };
     });
 }
 
@@ -198,7 +202,8 @@ function prepare(declareEvents: boolean): void {
 }
 
 async function send(op: Operation, r: FuzzRequest): Promise<{ status: number; problems: string[] }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${KEY}` };
+  const headers: Record<string, string> = r.key === null ? {} : { authorization: `Bearer ${r.key}` };
+  const before = em.store.mutations;
   let text: string | undefined;
   if (r.body !== undefined) {
     headers['content-type'] = r.contentType;
@@ -208,6 +213,8 @@ async function send(op: Operation, r: FuzzRequest): Promise<{ status: number; pr
   const raw = await res.text();
   const problems: string[] = [];
   if (res.status >= 500) problems.push(`status ${res.status}: ${raw}`);
+  // A refused request changes nothing (Fyno answers errors before acting; PUT preference is all-or-nothing).
+  if (res.status >= 400 && em.store.mutations !== before) problems.push('a refused request changed state');
   const declared = op.responses?.[String(res.status)];
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   if (declared?.content && !Object.keys(declared.content).includes(type)) problems.push(`content type ${type} is not declared for ${res.status}`);
