@@ -37,7 +37,7 @@ async function plan(api: HttpFynoClient, emu: BenchEmulator, desired: DesiredSta
 export async function benchFaults(o: { count: number; failRate: number }): Promise<FaultsBenchResult> {
   const gen: GenOptions = { count: o.count, differ: 0.1, missing: 0.1 };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-faults-'));
-  const emu = await benchEmulator({ propertyDelayMs: 20, seed: 42 });
+  const emu = await benchEmulator({ propertyDelayMs: 20, faultSeed: 42 });
   try {
     await writeDesired(dir, gen);
     await seedEmulator(emu.adminUrl, gen);

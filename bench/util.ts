@@ -30,11 +30,11 @@ export interface BenchEmulator {
   close(): Promise<void>;
 }
 
-export async function benchEmulator(o: { latencyMs?: number; propertyDelayMs?: number; failRate?: number; seed?: number } = {}): Promise<BenchEmulator> {
+export async function benchEmulator(o: { latencyMs?: number; propertyDelayMs?: number; failRate?: number; faultSeed?: number } = {}): Promise<BenchEmulator> {
   const args = [CLI, 'emulator', '--port', '0', '--api-key', BENCH_KEY, '--workspace', BENCH_WS, '--property-delay', String(o.propertyDelayMs ?? 0)];
   if (o.latencyMs) args.push('--latency', String(o.latencyMs));
   if (o.failRate) args.push('--fail-rate', String(o.failRate));
-  if (o.seed !== undefined) args.push('--seed', String(o.seed));
+  if (o.faultSeed !== undefined) args.push('--fault-seed', String(o.faultSeed));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const first = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });

@@ -103,7 +103,7 @@ describe('fault injection', () => {
 
   it('injects the same faults for the same seed and request order', async () => {
     const run = async () => {
-      const em = await start({ failRate: 0.3, failKinds: ['error', 'hangup', 'lost'], seed: 42 });
+      const em = await start({ failRate: 0.3, failKinds: ['error', 'hangup', 'lost'], faultSeed: 42 });
       const out: (number | 'network')[] = [];
       for (let i = 0; i < 30; i += 1) out.push(await attempt(em, 'POST', P, { distinct_id: `u${i}` }));
       return out;

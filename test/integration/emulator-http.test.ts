@@ -179,7 +179,7 @@ describe('admin API', () => {
     const slow = await startEmulator({ propertyDelayMs: 60_000 });
     try {
       const h = { authorization: 'Bearer emulator-key' };
-      await fetch(`${slow.baseUrl}${P}/properties/set`, { method: 'POST', headers: h, body: JSON.stringify({ distinct_id: 'n', $set: { a: 1 } }) });
+      await fetch(`${slow.baseUrl}${P}/properties/set`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ distinct_id: 'n', $set: { a: 1 } }) });
       expect(((await (await fetch(`${slow.adminUrl}/stats`)).json()) as { pendingProperties: number }).pendingProperties).toBe(1);
       expect(await (await fetch(`${slow.adminUrl}/flush`, { method: 'POST' })).json()).toEqual({ status: 'ok', applied: 1 });
       const p = (await (await fetch(`${slow.baseUrl}${P}/n`, { headers: h })).json()) as { properties: unknown };

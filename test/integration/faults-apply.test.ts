@@ -24,7 +24,7 @@ let emu: RunningEmulator;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  emu = await startEmulator({ apiKey: KEY, latencyMs: 1, propertyDelayMs: 15, seed: 7 });
+  emu = await startEmulator({ apiKey: KEY, latencyMs: 1, propertyDelayMs: 15, faultSeed: 7 });
 });
 afterAll(async () => {
   await emu.close();

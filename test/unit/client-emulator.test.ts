@@ -11,7 +11,7 @@ const KEY = 'emu-key-SECRET';
 let emu: RunningEmulator;
 
 beforeAll(async () => {
-  emu = await startEmulator({ apiKey: KEY, workspace: 'FYFAULT', propertyDelayMs: 0, seed: 7 });
+  emu = await startEmulator({ apiKey: KEY, workspace: 'FYFAULT', propertyDelayMs: 0, faultSeed: 7 });
 });
 afterAll(async () => {
   await emu.close();

@@ -1,5 +1,5 @@
 /** `fyno-sync emulator`: run the local Fyno (src/fyno/emulator) until SIGINT/SIGTERM. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
 import { startEmulator, type EmulatorOptions } from '../../fyno/emulator/index.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,7 +18,10 @@ interface EmulatorFlags {
   rps?: number;
   burst?: number;
   propertyDelay?: number;
-  seed?: number;
+  faultSeed?: number;
+  seedFile?: string;
+  /** The old name of --fault-seed: refused with a pointer to both new flags. */
+  seed?: string;
 }
 
 const DEFAULT_KEY = 'emulator-key';
@@ -47,7 +50,9 @@ export function registerEmulator(program: Command, ctx: CommandContext): void {
     .option('--rate-limit <n>', 'alias of --rps', num('--rate-limit', (n) => n > 0, 'a number > 0'))
     .option('--burst <n>', 'requests allowed at once under --rps (default: the rps)', num('--burst', (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1'))
     .option('--property-delay <ms>', 'delay before property updates are applied (default 50)', num('--property-delay', (n) => n >= 0, 'a number ≥ 0'))
-    .option('--seed <n>', 'seed for reproducible fault injection', num('--seed', (n) => Number.isInteger(n), 'a whole number'))
+    .option('--seed-file <file>', 'load a JSON file at start: the body of POST /_emulator/seed (profiles, topics, preferences, events, otps)')
+    .option('--fault-seed <n>', 'seed for reproducible fault injection', num('--fault-seed', (n) => Number.isInteger(n), 'a whole number'))
+    .addOption(new Option('--seed <value>').hideHelp())
     .action(async (flags: EmulatorFlags & { rateLimit?: number }) => {
       ctx.setExitCode(await runEmulator(ctx, { ...flags, ...(flags.rps === undefined && flags.rateLimit !== undefined ? { rps: flags.rateLimit } : {}) }));
     });
@@ -55,6 +60,9 @@ export function registerEmulator(program: Command, ctx: CommandContext): void {
 
 export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Promise<number> {
   const { io } = ctx;
+  if (flags.seed !== undefined) {
+    throw new FynoSyncError('config.invalid', `--seed was renamed: use --seed-file FILE to load data (the body of POST /_emulator/seed) or --fault-seed N to seed fault injection`, { option: '--seed' });
+  }
   const opts: EmulatorOptions = {
     port: flags.port,
     host: flags.host,
@@ -65,7 +73,8 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
     ...(flags.failRate !== undefined ? { failRate: flags.failRate } : {}),
     ...(flags.rps !== undefined ? { rateLimit: { rps: flags.rps, ...(flags.burst !== undefined ? { burst: flags.burst } : {}) } } : {}),
     ...(flags.propertyDelay !== undefined ? { propertyDelayMs: flags.propertyDelay } : {}),
-    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.faultSeed !== undefined ? { faultSeed: flags.faultSeed } : {}),
+    ...(flags.seedFile !== undefined ? { seedFile: flags.seedFile } : {}),
   };
   let em;
   try {

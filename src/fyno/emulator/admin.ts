@@ -9,6 +9,7 @@
  * - `POST /_emulator/faults`       → change `latencyMs`, `failRate`, `failKinds`, `rateLimit`,
  *                                     `timeoutHoldMs`, `seed`, one-shot `failNext: { count, kind, status? }`; answers the config
  * - `POST /_emulator/flush`        → apply every pending property request now → `{ applied: n }`
+ * - `GET  /_emulator/sent`         → messages fired events would have sent (filters in the query)
  * - `GET  /_emulator/state`        → the whole store as JSON
  */
 import { fail, isObject, type Reply } from './api-common.js';
@@ -44,7 +45,26 @@ function faultsBody(d: AdminDeps): Record<string, unknown> {
   return { status: 'ok', ...d.faults.config };
 }
 
-export function handleAdmin(d: AdminDeps, method: string, pathname: string, body: unknown): Reply {
+const SENT_FILTERS = ['event', 'distinct_id', 'channel', 'destination', 'request_id'] as const;
+
+/**
+ * `GET /_emulator/sent?workspace=&env=&event=&distinct_id=&channel=&destination=&request_id=`:
+ * the messages fired events would have sent, oldest first, filtered by every field given.
+ */
+function sentBody(d: AdminDeps, query: URLSearchParams): Reply {
+  const env = query.get('env') ?? 'live';
+  if (env !== 'live' && env !== 'test') return fail(400, "env must be 'live' or 'test'");
+  const workspace = query.get('workspace') ?? d.engine.workspace ?? 'FYEMULATOR';
+  const sent = d.engine.store.space(workspace, env).sent.filter((m) =>
+    SENT_FILTERS.every((k) => {
+      const want = query.get(k);
+      return want === null || m[k] === want;
+    }),
+  );
+  return okBody({ sent: structuredClone(sent) });
+}
+
+export function handleAdmin(d: AdminDeps, method: string, pathname: string, body: unknown, query: URLSearchParams = new URLSearchParams()): Reply {
   const route = `${method.toUpperCase()} ${pathname.replace(/\/+$/, '')}`;
   try {
     switch (route) {
@@ -83,6 +103,8 @@ export function handleAdmin(d: AdminDeps, method: string, pathname: string, body
         return { status: 200, body: faultsBody(d) };
       case 'POST /_emulator/flush':
         return okBody({ applied: d.engine.flush() });
+      case 'GET /_emulator/sent':
+        return sentBody(d, query);
       case 'GET /_emulator/state':
         return { status: 200, body: d.engine.store.toJSON() };
       default:

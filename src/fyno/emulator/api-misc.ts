@@ -1,11 +1,10 @@
 /**
  * Suppression list (fyno-suppression-list-api-openapi.yml, `/{WSID}/suppressions`, no
- * `{version}`: one list per workspace) and events (fyno-fire-an-event-api-openapi.yml: recorded
- * only, nothing is sent).
+ * `{version}`: one list per workspace). Events are in api-events.ts.
  */
 import { normalizePhone } from '../../plan/normalize.js';
 import { fail, isObject, ok, type ApiRequest, type Ctx, type Reply } from './api-common.js';
-import { MAX_RECORDED_EVENTS, type SuppressionRecord } from './store.js';
+import type { SuppressionRecord } from './store.js';
 
 const PHONE_CHANNELS = new Set(['sms', 'whatsapp', 'voice']);
 
@@ -65,40 +64,4 @@ export function deleteSuppression(ctx: Ctx, req: ApiRequest): Reply {
   ctx.store.suppressions.set(ctx.workspace, kept);
   ctx.store.touch();
   return ok(200, `${n} record(s) has been deleted!`);
-}
-
-function record(ctx: Ctx, body: unknown): string {
-  const request_id = ctx.store.nextRequestId();
-  ctx.space.events.push({ request_id, received_time: ctx.now, body });
-  if (ctx.space.events.length > MAX_RECORDED_EVENTS) ctx.space.events.splice(0, ctx.space.events.length - MAX_RECORDED_EVENTS);
-  ctx.store.touch();
-  return request_id;
-}
-
-function hasTarget(e: Record<string, unknown>): boolean {
-  return (typeof e.distinct_id === 'string' && e.distinct_id !== '') || isObject(e.to);
-}
-
-/** POST /{WSID}/{version}/event (version_event_body) → 202 EventRequestAccepted. */
-export function fireEvent(ctx: Ctx, req: ApiRequest): Reply {
-  const b = req.body;
-  if (!isObject(b) || typeof b.event !== 'string' || b.event === '') return fail(400, 'event is required!');
-  if (!hasTarget(b)) return fail(400, 'distinct_id or to is required!');
-  const request_id = record(ctx, b);
-  // EventRequestAccepted.received_time is `format: date` although its example is a date-time;
-  // we follow the schema (fyno-api/README.md: "Follow the schema and the prose").
-  return { status: 202, body: { event: b.event, received_time: ctx.now.slice(0, 10), request_id, response: {} } };
-}
-
-/** POST /{WSID}/{version}/event/bulk (event_bulk_body) → 202 BulkEventRequestAccepted. */
-export function fireBulkEvent(ctx: Ctx, req: ApiRequest): Reply {
-  const b = req.body;
-  if (!isObject(b) || typeof b.event !== 'string' || b.event === '') return fail(400, 'event is required!');
-  if (!Array.isArray(b.batch) || b.batch.length === 0) return fail(400, 'batch should have atleast one item in array');
-  if (!b.batch.every((x) => isObject(x) && hasTarget(x))) return fail(400, 'distinct_id or to is required!');
-  const request_id = record(ctx, b);
-  return {
-    status: 202,
-    body: { event: b.event, received_time: Date.parse(ctx.now), request_id, response: b.batch.map((_, i) => ({ seq: i + 1 })) },
-  };
 }

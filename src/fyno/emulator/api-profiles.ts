@@ -6,6 +6,7 @@ import { CHANNELS, TOKEN_CHANNELS, type Token } from '../types.js';
 import { fail, hasOwn, isObject, MSG, ok, type ApiRequest, type Ctx, type Params, type Reply } from './api-common.js';
 import { isReply, isValidTimezone, parseChannels, refreshDerived, renderProfile, upsertToken } from './profile-model.js';
 import { movePreferences } from './api-preferences.js';
+import { tooLongField } from './limits.js';
 import type { ProfileRecord, StoredChannels } from './store.js';
 
 const CHANNEL_SET = new Set<string>(CHANNELS);
@@ -37,6 +38,8 @@ function parseScalars(b: Record<string, unknown>): ScalarFields | Reply {
   const out: ScalarFields = {};
   if (hasOwn(b, 'name') && b.name !== null) {
     if (typeof b.name !== 'string') return fail(400, "Invalid value for 'name'");
+    const long = tooLongField('name', b.name);
+    if (long) return long;
     out.name = b.name;
   }
   if (hasOwn(b, 'status')) {
@@ -56,6 +59,8 @@ export function createProfile(ctx: Ctx, req: ApiRequest): Reply {
   const b = req.body;
   if (!isObject(b) || typeof b.distinct_id !== 'string' || b.distinct_id === '') return fail(400, MSG.distinctIdRequired);
   const id = b.distinct_id;
+  const long = tooLongField('distinct_id', id);
+  if (long) return long;
   if (ctx.space.profiles.has(id)) return fail(400, MSG.exists(id, ctx.env));
   const scalars = parseScalars(b);
   if (isReply(scalars)) return scalars;
@@ -103,6 +108,8 @@ export function updateProfile(ctx: Ctx, req: ApiRequest, params: Params): Reply 
   if (hasOwn(b, 'distinct_id') && b.distinct_id !== null) {
     if (typeof b.distinct_id !== 'string' || b.distinct_id === '') return fail(400, "Invalid value for 'distinct_id'");
     newId = b.distinct_id;
+    const long = tooLongField('distinct_id', newId);
+    if (long) return long;
     if (newId !== id && ctx.space.profiles.has(newId)) return fail(400, MSG.exists(newId, ctx.env));
   }
   Object.assign(p, scalars);
@@ -214,7 +221,7 @@ export function patchChannels(ctx: Ctx, req: ApiRequest, params: Params): Reply 
 /**
  * POST /{WSID}/{version}/profiles/{distinct_id}/channel/delete (channel_delete_body, oneOf):
  * option 1 `{channel: [...]}` deletes whole channels; option 2 `{push: [...], inapp: [...]}`
- * (both keys required) deletes tokens; both forms in one body → 400. When nothing named exists
+ * deletes tokens (either array alone is accepted, issue #15); both forms in one body → 400. When nothing named exists
  * → 400 "Unable to delete channel since the channel does not exist"; otherwise the existing
  * ones are deleted and the missing ones ignored (README, "Channel delete").
  */
@@ -233,9 +240,12 @@ export function deleteChannels(ctx: Ctx, req: ApiRequest, params: Params): Reply
     const bad = names.find((n) => !CHANNEL_SET.has(n));
     if (bad !== undefined) return fail(400, `Invalid channel '${bad}'`);
   } else {
+    // The schema's second form requires both arrays, but its prose and Fyno's own SDK send one
+    // alone: either is accepted, an absent one deletes nothing (README, "Channel delete").
     for (const k of TOKEN_CHANNELS) {
+      if (!hasOwn(b, k)) continue;
       const v = b[k];
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return fail(400, 'push and inapp must both be arrays of tokens');
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return fail(400, `${k} must be an array of tokens`);
       tokens = { ...tokens, [k]: v as string[] };
     }
   }

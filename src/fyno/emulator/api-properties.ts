@@ -9,6 +9,7 @@ import type { PropertyActions, PropertyBatchItem, PropertyScalar, PropertyValue 
 import { fail, hasOwn, isObject, MSG, type ApiRequest, type Ctx, type Reply } from './api-common.js';
 import { newProfile } from './api-profiles.js';
 import { isReply } from './profile-model.js';
+import { tooLongField } from './limits.js';
 import type { FynoStore, PendingPropertyOp } from './store.js';
 
 type ActionKey = keyof PropertyActions;
@@ -78,6 +79,8 @@ export function singlePropertyEndpoint(action: ActionKey) {
   return (ctx: Ctx, req: ApiRequest): Reply => {
     const b = req.body;
     if (!isObject(b) || typeof b.distinct_id !== 'string' || b.distinct_id === '') return fail(400, MSG.distinctIdRequired);
+    const long = tooLongField('distinct_id', b.distinct_id);
+    if (long) return long;
     if (!hasOwn(b, action)) return action === '$unset' ? fail(400, '$unset channel should have atleast one item in array') : fail(400, `${action} has object/keys that is not allowed`);
     const parsed = parseActions(b, action);
     if (isReply(parsed)) return parsed;
@@ -94,6 +97,8 @@ export function batchProperties(ctx: Ctx, req: ApiRequest): Reply {
   const report: Record<string, string>[] = [];
   for (const item of b.batch) {
     if (!isObject(item) || typeof item.distinct_id !== 'string' || item.distinct_id === '') return fail(400, MSG.distinctIdRequired);
+    const long = tooLongField('distinct_id', item.distinct_id);
+    if (long) return long;
     if (!isObject(item.action)) return fail(400, '$set has object/keys that is not allowed');
     const parsed = parseActions(item.action);
     if (isReply(parsed)) return parsed;

@@ -8,7 +8,9 @@ import { fail, type ApiRequest, type Ctx, type Handler, type Params, type Reply 
 import { createProfile, deleteChannels, deleteProfiles, getProfile, mergeProfiles, patchChannels, updateProfile } from './api-profiles.js';
 import { getPreferences, postPreference, putPreferences } from './api-preferences.js';
 import { batchProperties, PROPERTY_ENDPOINTS, singlePropertyEndpoint } from './api-properties.js';
-import { addSuppression, deleteSuppression, fireBulkEvent, fireEvent, listSuppressions } from './api-misc.js';
+import { addSuppression, deleteSuppression, listSuppressions } from './api-misc.js';
+import { fireBulkEvent, fireEvent } from './api-events.js';
+import { validateOtp } from './api-verify.js';
 import type { Env, FynoStore } from './store.js';
 
 interface Route {
@@ -33,6 +35,7 @@ const ROUTES: Route[] = [
   route('DELETE', '/{WSID}/suppressions', deleteSuppression),
   route('POST', '/{WSID}/{version}/event', fireEvent),
   route('POST', '/{WSID}/{version}/event/bulk', fireBulkEvent),
+  route('POST', '/{WSID}/{version}/verify/validate', validateOtp),
   route('POST', P, createProfile),
   route('POST', `${P}/delete`, deleteProfiles),
   ...props,
@@ -66,11 +69,16 @@ function matchParts(parts: string[], segments: string[]): Params | null {
   return params;
 }
 
-/** The route for a method and path, or null (→ 404). */
+/**
+ * The route for a method and path, or null (→ 404). One trailing slash is accepted on every
+ * route: Fyno's own Node SDK creates profiles with `POST …/profiles/` and expects 201 (issue #15);
+ * Express, which Fyno's 404 wording shows it runs on, routes non-strictly by default.
+ */
 export function matchRoute(method: string, segments: string[]): RouteMatch | null {
+  const path = segments.length > 1 && segments[segments.length - 1] === '' ? segments.slice(0, -1) : segments;
   for (const r of ROUTES) {
     if (r.method !== method) continue;
-    const params = matchParts(r.parts, segments);
+    const params = matchParts(r.parts, path);
     if (params) return { route: r, params };
   }
   return null;

@@ -4,6 +4,7 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { SINGLE_CHANNELS, TOKEN_CHANNELS, type Token } from '../types.js';
 import { fail, hasOwn, isObject, type Reply } from './api-common.js';
+import { MAX_STRING, MAX_TOKEN } from './limits.js';
 import type { Env, ProfileRecord, StoredChannels } from './store.js';
 
 const SINGLE = new Set<string>(SINGLE_CHANNELS);
@@ -20,7 +21,7 @@ export function parseChannels(input: unknown): StoredChannels | Reply {
   for (const [name, value] of Object.entries(input)) {
     if (SINGLE.has(name)) {
       if (value === null || value === '') continue;
-      if (typeof value !== 'string') return fail(400, `Invalid channel data for '${name}'`);
+      if (typeof value !== 'string' || value.length > MAX_STRING) return fail(400, `Invalid channel data for '${name}'`);
       (out as Record<string, string>)[name] = value;
     } else if (TOKENS.has(name)) {
       if (value === null) continue;
@@ -40,10 +41,10 @@ export function parseChannels(input: unknown): StoredChannels | Reply {
 }
 
 function parseToken(t: unknown): Token | null {
-  if (!isObject(t) || typeof t.token !== 'string' || t.token === '') return null;
+  if (!isObject(t) || typeof t.token !== 'string' || t.token === '' || t.token.length > MAX_TOKEN) return null;
   const tok: Token = { token: t.token };
   if (hasOwn(t, 'integration_id') && t.integration_id !== null) {
-    if (typeof t.integration_id !== 'string') return null;
+    if (typeof t.integration_id !== 'string' || t.integration_id.length > MAX_STRING) return null;
     tok.integration_id = t.integration_id;
   }
   if (hasOwn(t, 'status') && t.status !== null) {

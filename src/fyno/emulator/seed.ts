@@ -1,12 +1,14 @@
 /**
- * Seeding (admin `POST /_emulator/seed`): profiles, topics and preferences loaded in one call,
+ * Seeding (admin `POST /_emulator/seed`, `--seed-file`): profiles, topics, preferences, declared
+ * events and OTPs loaded in one call,
  * through the same handlers as the API so that seeded data obeys the same rules.
  */
-import { PREFERENCE_CHANNELS, type PropertyValue } from '../types.js';
+import { CHANNELS, PREFERENCE_CHANNELS, type ChannelName, type PropertyValue } from '../types.js';
 import { isObject, type Reply } from './api-common.js';
 import { handleApi } from './core.js';
 import { applyPropertyOp } from './api-properties.js';
-import type { Env, FynoStore, TopicDef } from './store.js';
+import { issueOtp } from './api-verify.js';
+import type { Env, EventDef, FynoStore, OtpRecord, TopicDef } from './store.js';
 
 /**
  * `profiles`: bodies of `POST /profiles` (version_profiles_body) plus an optional `properties`
@@ -20,10 +22,19 @@ export interface SeedInput {
   profiles?: unknown[];
   topics?: unknown[];
   preferences?: Record<string, unknown>;
+  /**
+   * The space's notification events, replacing any declared before: names or `{name,
+   * channels?}`. Once declared, other event names get 400 EventNameDoesNotExist; `null` goes
+   * back to accepting any name.
+   */
+  events?: unknown[] | null;
+  /** OTPs to validate with `POST /verify/validate`: `{otp, destination?, request_id?}`. */
+  otps?: unknown[];
 }
 
 const CONFIGS = new Set(['on', 'off', 'required']);
 const PREF_CHANNELS = new Set<string>(PREFERENCE_CHANNELS);
+const CHANNEL_NAMES = new Set<string>(CHANNELS);
 
 function parseTopic(raw: unknown, i: number): TopicDef {
   const where = `topics[${i}]`;
@@ -45,6 +56,32 @@ function parseTopic(raw: unknown, i: number): TopicDef {
     channel_config: cfg as TopicDef['channel_config'],
     notification_events: events.filter(isObject).map((e) => ({ event_id: String(e.event_id ?? ''), event_name: String(e.event_name ?? '') })),
   };
+}
+
+function parseEvent(raw: unknown, i: number): EventDef {
+  const where = `events[${i}]`;
+  if (typeof raw === 'string' && raw !== '') return { name: raw };
+  if (!isObject(raw) || typeof raw.name !== 'string' || raw.name === '') throw new Error(`${where} must be an event name or {name, channels?}`);
+  if (raw.channels === undefined) return { name: raw.name };
+  if (!Array.isArray(raw.channels) || !raw.channels.every((c) => typeof c === 'string' && CHANNEL_NAMES.has(c))) {
+    throw new Error(`${where}.channels must be a list of channels (${[...CHANNEL_NAMES].join(', ')})`);
+  }
+  return { name: raw.name, channels: raw.channels as ChannelName[] };
+}
+
+function parseOtp(raw: unknown, i: number, now: string): OtpRecord {
+  const where = `otps[${i}]`;
+  if (!isObject(raw)) throw new Error(`${where} must be an object {otp, destination?, request_id?}`);
+  const otp = typeof raw.otp === 'number' && Number.isFinite(raw.otp) ? String(raw.otp) : raw.otp;
+  if (typeof otp !== 'string' || otp === '') throw new Error(`${where}.otp must be a non-empty string or a number`);
+  const rec: OtpRecord = { otp, issued_at: now };
+  for (const k of ['destination', 'request_id'] as const) {
+    if (raw[k] === undefined) continue;
+    if (typeof raw[k] !== 'string' || raw[k] === '') throw new Error(`${where}.${k} must be a non-empty string`);
+    rec[k] = raw[k];
+  }
+  if (rec.destination === undefined && rec.request_id === undefined) throw new Error(`${where} needs a destination or a request_id`);
+  return rec;
 }
 
 function check(reply: Reply, what: string): void {
@@ -102,6 +139,17 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
       const req = { method: 'PUT', segments: [workspace, env, 'subscriptions', 'preference'], query: { distinct_id: id }, body: { user_preference: up } };
       check(handleApi(store, req, now), `preferences.${id}`);
     }
+  }
+  if (input.events !== undefined) {
+    if (input.events === null) space.declaredEvents = undefined;
+    else if (!Array.isArray(input.events)) throw new Error('events must be an array of event names or {name, channels?}');
+    else space.declaredEvents = input.events.map(parseEvent);
+    store.touch();
+  }
+  if (input.otps !== undefined) {
+    if (!Array.isArray(input.otps)) throw new Error('otps must be an array of {otp, destination?, request_id?}');
+    for (const o of input.otps.map((raw, i) => parseOtp(raw, i, now))) issueOtp(space, o);
+    store.touch();
   }
   return { profiles: n };
 }

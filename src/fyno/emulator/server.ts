@@ -3,17 +3,20 @@
  *
  * `/v1/…` is Fyno's API (fyno-notification-events-openapi.yml, servers[0] is
  * `https://api.fyno.io/v1`); `/_emulator/…` is the admin API (admin.ts). A request is taken
- * through: latency → rate limit (429 + Retry-After) → auth (401) → body (400 on bad JSON) →
+ * through: latency → rate limit (429 + Retry-After) → auth (401) → body (400 on a non-JSON
+ * content type or bad JSON) →
  * injected fault → engine → WAL fsync → answer. Nothing a client sends can crash the server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fail, type ApiRequest, type Reply } from './api-common.js';
+import { readFile } from 'node:fs/promises';
+import { fail, isObject, type ApiRequest, type Reply } from './api-common.js';
 import { handleAdmin } from './admin.js';
 import { EmulatorEngine } from './engine.js';
 import { Faults, type FaultKind, type RateLimit } from './faults.js';
 import { StateFile } from './persistence.js';
+import type { SeedInput } from './seed.js';
 import type { FynoStore } from './store.js';
 
 export interface Exchange {
@@ -46,8 +49,13 @@ export interface EmulatorOptions {
   timeoutHoldMs?: number;
   /** Delay before accepted property requests are applied. Default 50 ms; 0 = before answering. */
   propertyDelayMs?: number;
-  /** Seed of the fault PRNG, for reproducible runs. */
-  seed?: number;
+  /** Seed of the fault PRNG, for reproducible runs (CLI `--fault-seed`). */
+  faultSeed?: number;
+  /**
+   * A JSON file with the body of `POST /_emulator/seed` (SeedInput: profiles, topics,
+   * preferences, events, otps), loaded once at start, after any `stateFile` (CLI `--seed-file`).
+   */
+  seedFile?: string;
   now?: () => Date;
   /** Called after every answered /v1 request (tests validate these against the spec). */
   onExchange?: (ex: Exchange) => void;
@@ -88,6 +96,20 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * A request body must be JSON: every operation's requestBody in the spec is `application/json`
+ * only. A non-empty body of another declared type (curl's default form encoding, fetch's
+ * `text/plain` for a string) → 400 in Fyno's error shape; 400 rather than 415 because 400 is the
+ * error every body-taking operation declares (README, "Bodies"). No content type at all is
+ * tolerated and read as JSON.
+ */
+export function checkContentType(contentType: string | undefined, text: string): Reply | null {
+  if (text.trim() === '' || contentType === undefined || contentType.trim() === '') return null;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || /^application\/[^/]+\+json$/.test(type)) return null;
+  return fail(400, `Unsupported Content-Type '${type}': the request body must be application/json`);
+}
+
 /** Empty body → undefined; otherwise JSON or a 400 in Fyno's error shape. */
 export function parseJsonBody(text: string): { body: unknown } | { error: Reply } {
   if (text.trim() === '') return { body: undefined };
@@ -96,6 +118,24 @@ export function parseJsonBody(text: string): { body: unknown } | { error: Reply 
   } catch (e) {
     return { error: fail(400, `Malformed JSON in request body: ${e instanceof Error ? e.message : 'parse error'}`) };
   }
+}
+
+/** The seed file's JSON; an Error naming the file when it cannot be read or is not an object. */
+async function readSeedFile(file: string): Promise<SeedInput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`seed file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`seed file ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isObject(data)) throw new Error(`seed file ${file}: must hold a JSON object (the body of POST /_emulator/seed)`);
+  return data as SeedInput;
 }
 
 function maskHeaders(h: IncomingMessage['headers']): Record<string, string | string[] | undefined> {
@@ -132,8 +172,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       rateLimit: opts.rateLimit ?? null,
       timeoutHoldMs: opts.timeoutHoldMs ?? 0,
     },
-    opts.seed,
+    opts.faultSeed,
   );
+  if (opts.seedFile !== undefined) {
+    try {
+      const input = await readSeedFile(opts.seedFile);
+      try {
+        engine.seed(input);
+      } catch (e) {
+        throw new Error(`seed file ${opts.seedFile}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    } catch (e) {
+      engine.close();
+      if (stateFile) await stateFile.close();
+      throw e;
+    }
+  }
   const held = new Set<Socket>();
   const durable = async () => {
     if (stateFile) await stateFile.sync();
@@ -167,6 +221,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     }
     if (!authorized(req, apiKey)) {
       answer(fail(401, 'Invalid API details'));
+      return;
+    }
+    const badType = checkContentType(req.headers['content-type'], text);
+    if (badType) {
+      answer(badType);
       return;
     }
     const parsed = parseJsonBody(text);
@@ -218,7 +277,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
           await serveApi(req, res, url, text);
         } else if (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/')) {
           const parsed = parseJsonBody(text);
-          const reply = 'error' in parsed ? parsed.error : handleAdmin({ engine, faults, stateFile }, req.method ?? 'GET', url.pathname, parsed.body);
+          const reply = 'error' in parsed ? parsed.error : handleAdmin({ engine, faults, stateFile }, req.method ?? 'GET', url.pathname, parsed.body, url.searchParams);
           await durable();
           send(res, reply.status, reply.body);
         } else {

@@ -9,7 +9,7 @@
  * The store holds no request logic (see api-*.ts) and no I/O (see persistence.ts). Everything in
  * it is JSON-safe through `toJSON`/`fromJSON`, which is how snapshots are written.
  */
-import type { ChannelConfig, PreferenceChannel, PreferenceStatus, PropertyBatchItem, PropertyValue, Token } from '../types.js';
+import type { ChannelConfig, ChannelName, PreferenceChannel, PreferenceStatus, PropertyBatchItem, PropertyValue, Token } from '../types.js';
 import type { PropertyKind } from '../../plan/normalize.js';
 
 export type Env = 'live' | 'test';
@@ -77,6 +77,36 @@ export interface RecordedEvent {
   body: unknown;
 }
 
+/**
+ * A notification event the workspace has (declared by seeding). Once a space has any, events
+ * of other names are refused (EventNameDoesNotExist). `channels`: the channels the event has
+ * templates for; absent = every channel the recipient has.
+ */
+export interface EventDef {
+  name: string;
+  channels?: ChannelName[];
+}
+
+/** One message the emulator would have sent for a fired event (admin `GET /_emulator/sent`). */
+export interface SentMessage {
+  request_id: string;
+  msg_id: string;
+  event: string;
+  channel: ChannelName;
+  destination: string;
+  distinct_id?: string;
+  data?: unknown;
+  sent_at: string;
+}
+
+/** An OTP a client can validate (`POST /verify/validate`): issued by the admin API or an event's `data.otp`. */
+export interface OtpRecord {
+  otp: string;
+  destination?: string;
+  request_id?: string;
+  issued_at: string;
+}
+
 export interface SuppressionRecord {
   _id: string;
   channel: string;
@@ -93,10 +123,16 @@ export interface Space {
   preferences: Map<string, UserPrefs>;
   propertyTypes: Map<string, PropertyKind>;
   events: RecordedEvent[];
+  /** `undefined` until events are declared: any event name is accepted. */
+  declaredEvents: EventDef[] | undefined;
+  sent: SentMessage[];
+  otps: OtpRecord[];
 }
 
 /** Events are recorded for inspection only; keep the newest few so memory stays flat. */
 export const MAX_RECORDED_EVENTS = 1000;
+/** Messages "sent" kept for inspection, newest last. */
+export const MAX_SENT_MESSAGES = 10_000;
 
 export class FynoStore {
   private readonly spaces = new Map<string, Space>();
@@ -115,7 +151,7 @@ export class FynoStore {
     const key = `${workspace}\u0000${env}`;
     let s = this.spaces.get(key);
     if (!s) {
-      s = { profiles: new Map(), topics: undefined, preferences: new Map(), propertyTypes: new Map(), events: [] };
+      s = { profiles: new Map(), topics: undefined, preferences: new Map(), propertyTypes: new Map(), events: [], declaredEvents: undefined, sent: [], otps: [] };
       this.spaces.set(key, s);
     }
     return s;
@@ -166,6 +202,9 @@ export class FynoStore {
         preferences: Object.fromEntries(s.preferences),
         propertyTypes: Object.fromEntries(s.propertyTypes),
         events: s.events,
+        declaredEvents: s.declaredEvents ?? null,
+        sent: s.sent,
+        otps: s.otps,
       });
     }
     return {
@@ -188,6 +227,10 @@ export class FynoStore {
       for (const [k, v] of Object.entries(s.preferences)) sp.preferences.set(k, v);
       for (const [k, v] of Object.entries(s.propertyTypes)) sp.propertyTypes.set(k, v);
       sp.events = s.events;
+      // Absent in snapshots written before events could be declared (same format 1).
+      sp.declaredEvents = s.declaredEvents ?? undefined;
+      sp.sent = s.sent ?? [];
+      sp.otps = s.otps ?? [];
     }
     for (const [k, v] of Object.entries(snap.suppressions)) st.suppressions.set(k, v);
     st.pending = snap.pending;
@@ -217,6 +260,9 @@ export interface StoreSnapshot {
     preferences: Record<string, UserPrefs>;
     propertyTypes: Record<string, PropertyKind>;
     events: RecordedEvent[];
+    declaredEvents?: EventDef[] | null;
+    sent?: SentMessage[];
+    otps?: OtpRecord[];
   }[];
   suppressions: Record<string, SuppressionRecord[]>;
   pending: PendingPropertyOp[];
