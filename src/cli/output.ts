@@ -50,3 +50,57 @@ export function writeLine(stream: { write(s: string): unknown }, line = ''): voi
 export function writeJson(stream: { write(s: string): unknown }, value: unknown): void {
   stream.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** What `guardClosedStream` returns: a stream for `CliIO` that also reports whether its reader left. */
+export interface GuardedStream {
+  write(s: string): boolean;
+  once(event: 'drain', f: () => void): unknown;
+  readonly closed: boolean;
+}
+
+/**
+ * A stdout or stderr whose reader may go away (`fyno-sync plan --json | head -c 10`): EPIPE and
+ * writes after it are swallowed, so the command ends quietly with its own exit code instead of an
+ * unhandled `write EPIPE` and a stack trace. Once closed, writes are dropped and report no
+ * back-pressure, and anyone waiting for `drain` is released, so `writeChunks` never hangs.
+ */
+export function guardClosedStream(stream: NodeJS.WriteStream): GuardedStream {
+  let closed = false;
+  const waiting = new Set<() => void>();
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!isClosedError(e)) throw e;
+    closed = true;
+    for (const f of waiting) f();
+    waiting.clear();
+  });
+  return {
+    write: (s) => (closed ? true : stream.write(s)),
+    once: (_event, f) => {
+      if (closed) return void f();
+      const release = () => {
+        waiting.delete(release);
+        f();
+      };
+      waiting.add(release);
+      stream.once('drain', release);
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+/**
+ * stderr as it is (ora needs the real TTY stream for a spinner), except that a reader gone away
+ * (`2>&1 | head`) is not an unhandled error: what is still written is dropped.
+ */
+export function ignoreClosedStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!isClosedError(e)) throw e;
+  });
+  return stream;
+}
+
+function isClosedError(e: NodeJS.ErrnoException): boolean {
+  return e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+}
