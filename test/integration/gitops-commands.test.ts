@@ -94,7 +94,13 @@ describe('the workflows run these commands', () => {
     expect(apply).toContain(MERGE_APPLY);
     expect(drift).toContain(DRIFT_PLAN);
     expect(drift).not.toContain('--changed-since');
+    // fyno-sync is not published: each installs the tarball `npm pack` makes of this version (issue #16).
+    const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const text of [plan, apply, drift]) {
+      expect(text).toContain(`  FYNO_SYNC_PACKAGE: ./vendor/fyno-sync-${version}.tgz\n`);
+      expect(text).toContain('- run: npm install --global "$FYNO_SYNC_PACKAGE"');
+      expect(text).toMatch(/- uses: actions\/checkout@v4[^\n]*\n(?:.*\n)*?\s+- run: npm install --global "\$FYNO_SYNC_PACKAGE"/);
+      expect(text).not.toMatch(/fyno-sync@\$|fyno-sync@1/);
       const keys = text.split('\n').filter((l) => l.includes('FYNO_API_KEY'));
       expect(keys).toEqual(['  FYNO_API_KEY: ${{ secrets.FYNO_API_KEY }}' + (text === plan ? ' # the key comes from repository secrets, nowhere else' : '')]);
     }

@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
 import { startEmulator } from '../../fyno/emulator/index.js';
@@ -16,15 +17,17 @@ import { writeLine, type CliIO } from '../output.js';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_WORKSPACE = 'FYDEMO0001';
+/** The example the package ships (package.json `files`), so `npx fyno-sync demo` works wherever it is installed. */
+export const DEMO_EXAMPLE = fileURLToPath(new URL('../../../examples/basic', import.meta.url));
 
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
     .description('Run validate → plan → apply → plan on an example against an embedded Fyno emulator')
-    .argument('[path]', 'desired-state directory', 'examples/basic')
+    .argument('[path]', "desired-state directory (default: the package's examples/basic)")
     .option('--latency <ms>', 'emulator latency per request', (v) => Number(v), 5)
-    .action(async (dir: string, flags: { latency: number }) => {
-      ctx.setExitCode(await runDemo(ctx.io, dir, flags));
+    .action(async (dir: string | undefined, flags: { latency: number }) => {
+      ctx.setExitCode(await runDemo(ctx.io, dir ?? (path.relative(ctx.io.cwd, DEMO_EXAMPLE) || '.'), flags));
     });
 }
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
+import { schemaRefFrom } from '../../import/write.js';
 import { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -65,6 +66,8 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
       concurrency: flags.concurrency,
       // On stdout the YAML is one stream: one file.
       fileSize: outDir !== undefined ? flags.fileSize : Number.MAX_SAFE_INTEGER,
+      // YAML on stdout is saved by the user; most likely here.
+      schemaRef: schemaRefFrom(outDir ?? io.cwd),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
     });
