@@ -46,6 +46,15 @@ function positiveNumber(name: string): (v: string) => number {
   };
 }
 
+/**
+ * Options every command takes (README "Common options"): `--no-color`. Added to each command by
+ * `registerCommands`; a command that already declares one keeps its own.
+ */
+export function addCommonOptions(cmd: Command): Command {
+  if (!cmd.options.some((o) => o.long === '--no-color')) cmd.option('--no-color', 'no colours in the output (also: NO_COLOR set, or not a terminal)');
+  return cmd;
+}
+
 /** `--workspace`, `--env`, `--base-url`: override FYNO_WSID, FYNO_ENV, FYNO_BASE_URL. */
 export function addTargetOptions(cmd: Command): Command {
   return cmd

@@ -82,6 +82,7 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
+    if (io.signal?.aborted) return stop();
     io.signal?.addEventListener('abort', stop, { once: true });
     process.once('SIGTERM', stop);
     if (!io.signal) process.once('SIGINT', stop);

@@ -7,6 +7,7 @@ import { registerImport } from './import.js';
 import { registerPlan } from './plan.js';
 import { registerPull } from './pull.js';
 import { registerValidate } from './validate.js';
+import { addCommonOptions } from './common.js';
 
 /** Each command lives in its own file and registers itself here. */
 export function registerCommands(program: Command, ctx: CommandContext): void {
@@ -17,4 +18,6 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerImport(program, ctx);
   registerEmulator(program, ctx);
   registerDemo(program, ctx);
+  // After the others, so that every command has them, whoever registered it (issue #16).
+  for (const cmd of program.commands) addCommonOptions(cmd);
 }

@@ -42,8 +42,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
     .option('--target <id...>', 'only these distinct_ids (globs allowed)')
     .option('--exclude <id...>', 'leave out these distinct_ids (globs allowed)')
-    .option('--changed-since <ref>', 'plan only profiles whose desired state differs from git revision REF (plus their merge sources); unchanged ones are not read')
-    .option('--no-color', 'no colours in the output');
+    .option('--changed-since <ref>', 'plan only profiles whose desired state differs from git revision REF (plus their merge sources); unchanged ones are not read');
   addTargetOptions(cmd);
   addRateOptions(cmd);
   addShardOption(cmd);
