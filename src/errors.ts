@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'apply.interrupted'
   | 'apply.journal' // journal missing/corrupt/for another plan
   | 'import.invalid'
+  | 'import.rejected' // rows rejected (without --allow-rejects)
   | 'pull.invalid' // pull: bad ids, an output directory in the way, or live values desired state cannot hold
   | 'git.error'
   | 'api.unauthorized'

@@ -104,3 +104,59 @@ export function ignoreClosedStream(stream: NodeJS.WriteStream): NodeJS.WriteStre
 function isClosedError(e: NodeJS.ErrnoException): boolean {
   return e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
 }
+
+/** The `status` of every `--json` document (docs/json.md). */
+export type JsonStatus = 'ok' | 'changes' | 'error';
+
+/** `error` of a `--json` document: a stable code, one line of text, the issues when there are some. */
+export interface JsonError {
+  code: string;
+  message: string;
+  issues?: readonly unknown[];
+  [detail: string]: unknown;
+}
+
+/**
+ * The one `--json` envelope of every command (docs/json.md, schemas/cli-output.schema.json):
+ * `status` first, then `command`, then the command's own snake_case keys, then `error` when the
+ * status is `error`. Commands build their document with this and nothing else.
+ */
+export function jsonEnvelope(command: string | undefined, status: JsonStatus, body: Record<string, unknown> = {}, error?: JsonError): Record<string, unknown> {
+  return { status, ...(command ? { command } : {}), ...body, ...(error ? { error } : {}) };
+}
+
+export function writeEnvelope(stream: { write(s: string): unknown }, command: string | undefined, status: JsonStatus, body: Record<string, unknown> = {}, error?: JsonError): void {
+  writeJson(stream, jsonEnvelope(command, status, body, error));
+}
+
+/**
+ * `jsonEnvelope` around a JSON object that is written in pieces (a big plan): the envelope's
+ * keys go in after the opening brace, `error` before the closing one. `chunks` must be one JSON
+ * object, pretty-printed with two spaces, ending in "}\n" (what `renderJsonChunks` yields).
+ */
+export function* envelopeChunks(command: string, status: JsonStatus, chunks: Iterable<string>, error?: JsonError): Generator<string> {
+  let first = true;
+  let held: string | undefined;
+  for (const chunk of chunks) {
+    if (held !== undefined) yield held;
+    held = first ? chunk.replace(/^\{\n/, `{\n  "status": ${JSON.stringify(status)},\n  "command": ${JSON.stringify(command)},\n`) : chunk;
+    first = false;
+  }
+  if (held === undefined) return;
+  if (!error) {
+    yield held;
+    return;
+  }
+  const errorText = JSON.stringify(error, null, 2).replace(/\n/g, '\n  ');
+  yield held.replace(/\n\}\n$/, `,\n  "error": ${errorText}\n}\n`);
+}
+
+/** Error details in the envelope's spelling: snake_case keys, and an HTTP status as `http_status` (`status` is the envelope's). */
+export function errorDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) {
+    if (v === undefined) continue;
+    out[k === 'status' ? 'http_status' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  }
+  return out;
+}

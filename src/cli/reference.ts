@@ -5,7 +5,7 @@
 import { main } from './main.js';
 import type { CliIO } from './output.js';
 
-export const REFERENCE_COMMANDS = ['validate', 'plan', 'apply', 'pull', 'import', 'emulator', 'demo'] as const;
+export const REFERENCE_COMMANDS = ['validate', 'plan', 'apply', 'show', 'pull', 'import', 'emulator', 'demo'] as const;
 
 async function help(args: string[]): Promise<string> {
   let out = '';

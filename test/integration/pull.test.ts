@@ -148,7 +148,7 @@ describe('fyno-sync pull', () => {
     expect(r.stderr).toBe('Pulled 1 profile\n');
     const j = await run(['pull', 'cust-2', 'nope', '-o', 'j', '--json']);
     expect(j.code).toBe(1);
-    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'not_found', profiles: 1, files: ['j/profiles-0001.yaml'], not_found: ['nope'] });
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'error', command: 'pull', error: { code: 'api.not_found' }, profiles: 1, files: ['j/profiles-0001.yaml'], not_found: ['nope'] });
   });
 
   it('rejects ids desired state cannot hold before any request', async () => {

@@ -26,7 +26,7 @@ describe('fyno-sync validate', () => {
   it('prints one JSON document under --json', async () => {
     const r = await run(['validate', '--json', 'examples/basic'], ROOT);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ status: 'ok', profiles: 9, files: 3, issues: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ status: 'ok', command: 'validate', profiles: 9, files: 3 });
     expect(r.stderr).toBe('');
   });
 

@@ -4,7 +4,7 @@ import { FynoSyncError } from '../../errors.js';
 import { startEmulator, type EmulatorOptions } from '../../fyno/emulator/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { writeLine } from '../output.js';
+import { jsonEnvelope, writeLine } from '../output.js';
 
 interface EmulatorFlags {
   port: number;
@@ -19,6 +19,7 @@ interface EmulatorFlags {
   burst?: number;
   propertyDelay?: number;
   seed?: number;
+  json?: boolean;
 }
 
 const DEFAULT_KEY = 'emulator-key';
@@ -48,6 +49,7 @@ export function registerEmulator(program: Command, ctx: CommandContext): void {
     .option('--burst <n>', 'requests allowed at once under --rps (default: the rps)', num('--burst', (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1'))
     .option('--property-delay <ms>', 'delay before property updates are applied (default 50)', num('--property-delay', (n) => n >= 0, 'a number ≥ 0'))
     .option('--seed <n>', 'seed for reproducible fault injection', num('--seed', (n) => Number.isInteger(n), 'a whole number'))
+    .option('--json', 'once ready, print one JSON document on one line instead: { status, command, base_url, admin_url, workspace }')
     .action(async (flags: EmulatorFlags & { rateLimit?: number }) => {
       ctx.setExitCode(await runEmulator(ctx, { ...flags, ...(flags.rps === undefined && flags.rateLimit !== undefined ? { rps: flags.rateLimit } : {}) }));
     });
@@ -73,11 +75,16 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   } catch (e) {
     throw new FynoSyncError('config.invalid', `emulator could not start: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
   }
-  writeLine(io.stdout, em.baseUrl);
-  writeLine(io.stdout, `export FYNO_BASE_URL=${em.baseUrl}`);
-  // The built-in key is not a secret; a key the user chose is never echoed.
-  if (flags.auth) writeLine(io.stdout, `export FYNO_API_KEY=${flags.apiKey === DEFAULT_KEY ? DEFAULT_KEY : '<the key given with --api-key>'}`);
-  writeLine(io.stdout, `export FYNO_WSID=${em.workspace}`);
+  if (flags.json) {
+    // One line, so that a reader of the first line gets the whole document.
+    writeLine(io.stdout, JSON.stringify(jsonEnvelope('emulator', 'ok', { base_url: em.baseUrl, admin_url: em.adminUrl, workspace: em.workspace })));
+  } else {
+    writeLine(io.stdout, em.baseUrl);
+    writeLine(io.stdout, `export FYNO_BASE_URL=${em.baseUrl}`);
+    // The built-in key is not a secret; a key the user chose is never echoed.
+    if (flags.auth) writeLine(io.stdout, `export FYNO_API_KEY=${flags.apiKey === DEFAULT_KEY ? DEFAULT_KEY : '<the key given with --api-key>'}`);
+    writeLine(io.stdout, `export FYNO_WSID=${em.workspace}`);
+  }
   writeLine(io.stderr, `Fyno emulator listening; admin API at ${em.adminUrl}; state ${flags.state ?? 'in memory'}. Ctrl-C to stop.`);
 
   await new Promise<void>((resolve) => {

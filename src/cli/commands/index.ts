@@ -6,6 +6,7 @@ import { registerEmulator } from './emulator.js';
 import { registerImport } from './import.js';
 import { registerPlan } from './plan.js';
 import { registerPull } from './pull.js';
+import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 import { addCommonOptions } from './common.js';
 
@@ -14,6 +15,7 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerValidate(program, ctx);
   registerPlan(program, ctx);
   registerApply(program, ctx);
+  registerShow(program, ctx);
   registerPull(program, ctx);
   registerImport(program, ctx);
   registerEmulator(program, ctx);
