@@ -32,7 +32,7 @@ interface SchemaMessages {
   suggest?: readonly string[];
 }
 
-let compiled: { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages> } | undefined;
+let compiled: { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } | undefined;
 
 type JsonSchema = Record<string, unknown>;
 
@@ -50,6 +50,17 @@ const MESSAGES: Record<string, Messages> = {
   // The `then`/`else` sentinels that give editors one short line (the schema's own const text).
   '#/definitions/properties/propertyNames/then': { const: "is reserved: keys starting with fyno_sync hold fyno-sync's own ownership record" },
   '#/definitions/timezone/else': { const: 'is not an IANA timezone name that Fyno accepts' },
+};
+
+/**
+ * Rules the schema states for editors and load-file.ts checks itself, with a message naming the
+ * key (state: absent with other keys, a protected absent profile): not reported twice.
+ */
+const CHECKED_IN_CODE = ['#/definitions/profile/then'];
+/** The same, for one keyword of a schema object: duplicate list values (values.ts compares them as Fyno does). */
+const KEYWORDS_CHECKED_IN_CODE: Record<string, string> = {
+  '#/definitions/propertyValue': 'uniqueItems',
+  '#/definitions/propertyValue/properties/$once': 'uniqueItems',
 };
 
 /** Where a sentinel `const` stands for a list of allowed values, for "did you mean". */
@@ -71,7 +82,7 @@ export function desiredStateSchema(): JsonSchema {
   return compile().schema;
 }
 
-function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages> } {
+function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
@@ -84,7 +95,17 @@ function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: 
       const suggest = from ? (at(schema, from)?.enum as string[] | undefined) : undefined;
       messages.set(node, suggest ? { byKeyword, suggest } : { byKeyword });
     }
-    compiled = { validate: ajv.compile(schema), schema, messages };
+    // By object, not by error.schemaPath: Ajv inlines small $refs, which changes the paths.
+    const skipped = new Set<object>();
+    const collect = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      skipped.add(v);
+      for (const x of Object.values(v)) collect(x);
+    };
+    for (const pointer of CHECKED_IN_CODE) collect(at(schema, pointer));
+    const skippedKeyword = new Map<object, string>();
+    for (const [pointer, keyword] of Object.entries(KEYWORDS_CHECKED_IN_CODE)) skippedKeyword.set(at(schema, pointer)!, keyword);
+    compiled = { validate: ajv.compile(schema), schema, messages, skipped, skippedKeyword };
   }
   return compiled;
 }
@@ -95,13 +116,13 @@ function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: 
  * value for a message, masking values that came from the environment.
  */
 export function checkSchema(data: unknown, shown: (path: InstancePath, v: unknown) => string): SchemaProblem[] {
-  const { validate, messages } = compile();
+  const { validate, messages, skipped, skippedKeyword } = compile();
   if (validate(data)) return [];
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     // "must match then/else": the keyword inside the branch says why.
-    if (e.keyword === 'if') continue;
+    if (e.keyword === 'if' || (e.parentSchema && (skipped.has(e.parentSchema) || skippedKeyword.get(e.parentSchema) === e.keyword))) continue;
     const p = toProblem(e, data, shown, messages);
     if (!p) continue;
     const key = `${p.path.join('\u0000')}\u0001${p.message}`;

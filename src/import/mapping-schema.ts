@@ -26,7 +26,7 @@ let compiled: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     addFormats(ajv, ['email']);
     compiled = ajv.compile(JSON.parse(readFileSync(MAPPING_SCHEMA_URL, 'utf8')) as object);
   }
