@@ -30,6 +30,18 @@ describe('fyno-sync validate', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('keeps going past a missing profiles key and reports everything else in the file', async () => {
+    await writeFile(path.join(dir, 'noprofiles.yaml'), 'version: 1\ndefaults:\n  timezone: Mars/Base\n  channels: { sms: "12" }\nextra: 1\n');
+    const r = await run(['validate', 'noprofiles.yaml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('noprofiles.yaml:'))).toEqual([
+      'noprofiles.yaml:1:1: missing required key "profiles"',
+      'noprofiles.yaml:3:13: defaults.timezone: "Mars/Base" is not an IANA timezone name that Fyno accepts',
+      'noprofiles.yaml:4:20: defaults.channels.sms: "12" is not a valid phone number; write it with its country code, e.g. "+919812345678"',
+      'noprofiles.yaml:5:1: extra: unknown key "extra"',
+    ]);
+  });
+
   it('says "1 profile in 1 file is valid" in the singular', async () => {
     await writeFile(path.join(dir, 'one.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
     const r = await run(['validate', 'one.yaml'], dir);
