@@ -127,3 +127,16 @@ describe('every command prints one documented JSON envelope', () => {
     expect(validate({ status: 'ok', command: 'apply', summary: { total: 3, succeeded: 3, failed: 0, skipped: 0, notConverged: 0 } })).toBe(false);
   });
 });
+
+describe('a base URL without /v1', () => {
+  it('gets a hint naming the URL to use instead of a bare 404, for plan and pull; nothing is planned', async () => {
+    const base = emu.baseUrl.replace(/\/v1$/, '');
+    const env = envFor(emu, { FYNO_BASE_URL: base });
+    const hint = `the base URL ${base} does not end in /v1; Fyno's API is at ${base}/v1`;
+    const plan = await run(['plan', 'same.yaml'], { env });
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain(hint);
+    const pull = await run(['pull', 'cust-1002', '--json', '-o', 'pulled-base'], { env });
+    expect(envelope(pull, { status: 'error', command: 'pull', code: 'api.not_found' }).error).toMatchObject({ message: expect.stringContaining(hint) });
+  });
+});
