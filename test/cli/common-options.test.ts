@@ -26,3 +26,13 @@ describe('--no-color', () => {
     if (argv[0] === 'validate' || argv[0] === 'emulator') expect(r.code).toBe(0);
   });
 });
+
+describe('--help', () => {
+  it.each(['validate', 'plan', 'apply', 'show', 'pull', 'import', 'emulator', 'demo'])('of %s shows examples and the exit codes', async (name) => {
+    const r = await runMain([name, '--help'], { cwd: ROOT, env: {} });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`\\nExamples:\\n {2}\\$ fyno-sync ${name}\\b`));
+    expect(r.stdout).toMatch(/\nExit codes:\n {2}0 /);
+    expect(r.stdout).toMatch(/\n {2}1 /);
+  });
+});

@@ -9,6 +9,7 @@ import { registerPull } from './pull.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 import { addCommonOptions } from './common.js';
+import { addHelpFooter } from '../help.js';
 
 /** Each command lives in its own file and registers itself here. */
 export function registerCommands(program: Command, ctx: CommandContext): void {
@@ -21,5 +22,8 @@ export function registerCommands(program: Command, ctx: CommandContext): void {
   registerEmulator(program, ctx);
   registerDemo(program, ctx);
   // After the others, so that every command has them, whoever registered it (issue #16).
-  for (const cmd of program.commands) addCommonOptions(cmd);
+  for (const cmd of program.commands) {
+    addCommonOptions(cmd);
+    addHelpFooter(cmd);
+  }
 }
