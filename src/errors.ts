@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'import.rejected' // rows rejected (without --allow-rejects)
   | 'pull.invalid' // pull: bad ids, an output directory in the way, or live values desired state cannot hold
   | 'git.error'
+  | 'demo.failed' // a step of `fyno-sync demo` did not do what it should
   | 'api.unauthorized'
   | 'api.not_found'
   | 'api.bad_request'
