@@ -2,7 +2,8 @@
 # Proves the package works on its own (issue #16): `npm pack` of an UNBUILT copy of the repository
 # (prepack must build dist/), the tarball installed into an empty directory with --omit=dev, then
 # the installed CLI run from there: --help, validate, demo, the emulator, plan --out, show, pull —
-# and the `$schema` header of a pulled file resolved and loaded with a JSON Schema validator.
+# and the `$schema` header of a pulled file resolved and loaded with a JSON Schema validator; last,
+# the GitHub Action's install step (action/install.sh) installs the same tarball.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -49,11 +50,9 @@ export FYNO_BASE_URL="$base_url" FYNO_API_KEY=emulator-key FYNO_WSID=FYEMULATOR 
 admin="${base_url%/v1}/_emulator"
 node -e 'fetch(process.argv[1] + "/seed", { method: "POST", headers: { "content-type": "application/json" }, body: require("fs").readFileSync(process.argv[2]) }).then((r) => { if (!r.ok) process.exit(1); })' "$admin" "$pkg/examples/basic/emulator-seed.json"
 "$bin" plan "$pkg/examples/basic" --out plan.json >/dev/null
-if "$bin" --help | grep -q "^  show"; then
-  "$bin" show plan.json >show.out
-  grep -q '^Plan: ' show.out
-  "$bin" show plan.json --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.status!=="changes")process.exit(1)})'
-fi
+"$bin" show plan.json >show.out
+grep -q '^Plan: ' show.out
+"$bin" show plan.json --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.status!=="changes")process.exit(1)})'
 ids="$(node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log((s.profiles||[]).slice(0,2).map((p)=>p.distinct_id).join(" "))' "$pkg/examples/basic/emulator-seed.json")"
 # shellcheck disable=SC2086
 "$bin" pull $ids -o pulled >/dev/null
@@ -81,4 +80,8 @@ for (const name of readdirSync(dir)) {
   console.log(`${file}: valid against ${ref}`);
 }
 JS
+# 5. The GitHub Action's install step, given the tarball as its `package` input.
+PATH="$work/global/bin:$PATH" NPM_CONFIG_PREFIX="$work/global" INPUT_PACKAGE="$tarball" bash "$root/action/install.sh" | tail -1
+"$work/global/bin/fyno-sync" --version >/dev/null
+
 echo "package OK: $(basename "$tarball")"
