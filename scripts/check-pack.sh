@@ -80,8 +80,11 @@ for (const name of readdirSync(dir)) {
   console.log(`${file}: valid against ${ref}`);
 }
 JS
-# 5. The GitHub Action's install step, given the tarball as its `package` input.
-PATH="$work/global/bin:$PATH" NPM_CONFIG_PREFIX="$work/global" INPUT_PACKAGE="$tarball" bash "$root/action/install.sh" | tail -1
+# 5. The GitHub Action's install step, given the tarball as its `package` input. Its "global"
+# install goes to a prefix inside $work: under `npm test`, npm exports npm_config_prefix, which
+# wins over NPM_CONFIG_PREFIX, so both are set.
+PATH="$work/global/bin:$PATH" npm_config_prefix="$work/global" NPM_CONFIG_PREFIX="$work/global" INPUT_PACKAGE="$tarball" \
+  bash "$root/action/install.sh" | tail -1
 "$work/global/bin/fyno-sync" --version >/dev/null
 
 echo "package OK: $(basename "$tarball")"
