@@ -18,8 +18,10 @@ export type ErrorCode =
   | 'apply.journal' // journal missing/corrupt/for another plan, or a resume whose desired files changed
   | 'apply.locked' // another apply holds the state directory's lock
   | 'import.invalid'
+  | 'import.rejected' // rows rejected (without --allow-rejects)
   | 'pull.invalid' // pull: bad ids, an output directory in the way, or live values desired state cannot hold
   | 'git.error'
+  | 'demo.failed' // a step of `fyno-sync demo` did not do what it should
   | 'api.unauthorized'
   | 'api.not_found'
   | 'api.bad_request'

@@ -2,6 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline/promises';
 import { main } from './main.js';
+import { guardClosedStream, ignoreClosedStream } from './output.js';
 
 const controller = new AbortController();
 // Every in-flight request listens to it; with high concurrency that is many listeners by design.
@@ -16,8 +17,9 @@ process.on('SIGINT', () => {
 });
 
 const code = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  // `| head` closes stdout early: the command then ends quietly (output.ts).
+  stdout: guardClosedStream(process.stdout),
+  stderr: ignoreClosedStream(process.stderr),
   env: process.env,
   stdoutIsTTY: Boolean(process.stdout.isTTY),
   stderrIsTTY: Boolean(process.stderr.isTTY),

@@ -50,3 +50,113 @@ export function writeLine(stream: { write(s: string): unknown }, line = ''): voi
 export function writeJson(stream: { write(s: string): unknown }, value: unknown): void {
   stream.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** What `guardClosedStream` returns: a stream for `CliIO` that also reports whether its reader left. */
+export interface GuardedStream {
+  write(s: string): boolean;
+  once(event: 'drain', f: () => void): unknown;
+  readonly closed: boolean;
+}
+
+/**
+ * A stdout or stderr whose reader may go away (`fyno-sync plan --json | head -c 10`): EPIPE and
+ * writes after it are swallowed, so the command ends quietly with its own exit code instead of an
+ * unhandled `write EPIPE` and a stack trace. Once closed, writes are dropped and report no
+ * back-pressure, and anyone waiting for `drain` is released, so `writeChunks` never hangs.
+ */
+export function guardClosedStream(stream: NodeJS.WriteStream): GuardedStream {
+  let closed = false;
+  const waiting = new Set<() => void>();
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!isClosedError(e)) throw e;
+    closed = true;
+    for (const f of waiting) f();
+    waiting.clear();
+  });
+  return {
+    write: (s) => (closed ? true : stream.write(s)),
+    once: (_event, f) => {
+      if (closed) return void f();
+      const release = () => {
+        waiting.delete(release);
+        f();
+      };
+      waiting.add(release);
+      stream.once('drain', release);
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+/**
+ * stderr as it is (ora needs the real TTY stream for a spinner), except that a reader gone away
+ * (`2>&1 | head`) is not an unhandled error: what is still written is dropped.
+ */
+export function ignoreClosedStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!isClosedError(e)) throw e;
+  });
+  return stream;
+}
+
+function isClosedError(e: NodeJS.ErrnoException): boolean {
+  return e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+}
+
+/** The `status` of every `--json` document (docs/json.md). */
+export type JsonStatus = 'ok' | 'changes' | 'error';
+
+/** `error` of a `--json` document: a stable code, one line of text, the issues when there are some. */
+export interface JsonError {
+  code: string;
+  message: string;
+  issues?: readonly unknown[];
+  [detail: string]: unknown;
+}
+
+/**
+ * The one `--json` envelope of every command (docs/json.md, schemas/cli-output.schema.json):
+ * `status` first, then `command`, then the command's own snake_case keys, then `error` when the
+ * status is `error`. Commands build their document with this and nothing else.
+ */
+export function jsonEnvelope(command: string | undefined, status: JsonStatus, body: Record<string, unknown> = {}, error?: JsonError): Record<string, unknown> {
+  return { status, ...(command ? { command } : {}), ...body, ...(error ? { error } : {}) };
+}
+
+export function writeEnvelope(stream: { write(s: string): unknown }, command: string | undefined, status: JsonStatus, body: Record<string, unknown> = {}, error?: JsonError): void {
+  writeJson(stream, jsonEnvelope(command, status, body, error));
+}
+
+/**
+ * `jsonEnvelope` around a JSON object that is written in pieces (a big plan): the envelope's
+ * keys go in after the opening brace, `error` before the closing one. `chunks` must be one JSON
+ * object, pretty-printed with two spaces, ending in "}\n" (what `renderJsonChunks` yields).
+ */
+export function* envelopeChunks(command: string, status: JsonStatus, chunks: Iterable<string>, error?: JsonError): Generator<string> {
+  let first = true;
+  let held: string | undefined;
+  for (const chunk of chunks) {
+    if (held !== undefined) yield held;
+    held = first ? chunk.replace(/^\{\n/, `{\n  "status": ${JSON.stringify(status)},\n  "command": ${JSON.stringify(command)},\n`) : chunk;
+    first = false;
+  }
+  if (held === undefined) return;
+  if (!error) {
+    yield held;
+    return;
+  }
+  const errorText = JSON.stringify(error, null, 2).replace(/\n/g, '\n  ');
+  yield held.replace(/\n\}\n$/, `,\n  "error": ${errorText}\n}\n`);
+}
+
+/** Error details in the envelope's spelling: snake_case keys, and an HTTP status as `http_status` (`status` is the envelope's). */
+export function errorDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) {
+    if (v === undefined) continue;
+    out[k === 'status' ? 'http_status' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  }
+  return out;
+}

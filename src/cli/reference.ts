@@ -5,7 +5,7 @@
 import { main } from './main.js';
 import type { CliIO } from './output.js';
 
-export const REFERENCE_COMMANDS = ['validate', 'plan', 'apply', 'pull', 'import', 'emulator', 'demo'] as const;
+export const REFERENCE_COMMANDS = ['validate', 'plan', 'apply', 'show', 'pull', 'import', 'emulator', 'demo'] as const;
 
 async function help(args: string[]): Promise<string> {
   let out = '';
@@ -30,7 +30,8 @@ export async function cliReference(): Promise<string> {
     '',
     'Exit codes: `0` success (with `plan --detailed-exitcode`: no changes), `1` error or any failed',
     'operation, `2` changes present (`plan --detailed-exitcode`), `130` interrupted (Ctrl-C) after the',
-    'journal was written.',
+    'journal was written. `--json` on every command: one JSON document on stdout, its contract in',
+    '[docs/json.md](json.md).',
     '',
     '```text',
     await help([]),

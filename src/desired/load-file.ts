@@ -96,7 +96,8 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
   let defaultsBad = false;
   const raw: { path: InstancePath; message: string; atKey: boolean }[] = [];
   const report = (path: InstancePath, message: string, atKey = false) => {
-    blocked.add(keyOf(path));
+    // A problem of the file as a whole (a missing `profiles`) does not hide the rest of it (issue #16).
+    if (path.length > 0) blocked.add(keyOf(path));
     const g = groupOf(path);
     if (g && g.index >= 0) badProfiles.add(g.index);
     if (g && g.index < 0) defaultsBad = true;
@@ -122,12 +123,13 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
   // 1. Variables, 2. schema (except where a variable is already missing), 3. value checks.
   for (const p of sub.problems) report(p.path, p.message);
   for (const p of checkSchema(data, shown)) if (!isBlocked(p.path)) report(p.path, p.message, p.atKey);
-  if (!root || !Array.isArray(root.profiles)) return { profiles, entries, issues: raw.map(toIssue) };
+  if (!root) return { profiles, entries, issues: raw.map(toIssue) };
 
   const defaultsValue = asRecord(root.defaults) ?? {};
   for (const p of checkValues(defaultsValue, (rel, v) => shown(['defaults', ...rel], v))) {
     if (!isBlocked(['defaults', ...p.path])) report(['defaults', ...p.path], p.message);
   }
+  if (!Array.isArray(root.profiles)) return { profiles, entries, issues: raw.map(toIssue) };
   const defaults: Layer = {
     value: defaultsValue,
     refs: pf.refs(['defaults']),

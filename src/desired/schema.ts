@@ -2,8 +2,9 @@
  * The JSON Schema in schemas/desired-state.schema.json is the single definition of the format;
  * this module compiles it once and turns Ajv's errors into one-line, human messages.
  *
- * Schema annotation `x-messages` (keyword → text) gives a plain-language message where Ajv's
- * would only quote a regular expression. Editors ignore it.
+ * `MESSAGES` gives a plain-language message where Ajv's would only quote a regular expression. It
+ * lives here, not in the schema, so that the schema holds only standard keywords and compiles
+ * in any validator's strict mode (issue #16).
  */
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
@@ -25,37 +26,104 @@ export interface SchemaProblem {
   message: string;
 }
 
-let compiled: { validate: ValidateFunction; schema: JsonSchema } | undefined;
+/** The messages of one schema object, and the values a sentinel `const` there stands for. */
+interface SchemaMessages {
+  byKeyword: Messages;
+  suggest?: readonly string[];
+}
+
+let compiled: { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } | undefined;
 
 type JsonSchema = Record<string, unknown>;
+
+/** Keyword → message, for the schema object at a JSON pointer. */
+type Messages = Partial<Record<string, string>>;
+
+const DISTINCT_ID = 'must be a distinct_id without "/" and without leading or trailing spaces';
+/** By the JSON pointer of the (sub)schema whose keyword failed. */
+const MESSAGES: Record<string, Messages> = {
+  '#/definitions/profile/properties/merge_from': { pattern: DISTINCT_ID },
+  '#/definitions/distinctId': { pattern: DISTINCT_ID },
+  '#/definitions/channels/properties/email': { format: 'is not a valid email address' },
+  '#/definitions/preferences/propertyNames': { pattern: 'is not a topic id (letters, digits, _ . : -) or `all`' },
+  '#/definitions/properties/propertyNames': { pattern: 'is not a valid property key (a letter or _ then up to 127 letters, digits, _ . -)' },
+  // The `then`/`else` sentinels that give editors one short line (the schema's own const text).
+  '#/definitions/properties/propertyNames/then': { const: "is reserved: keys starting with fyno_sync hold fyno-sync's own ownership record" },
+  '#/definitions/timezone/else': { const: 'is not an IANA timezone name that Fyno accepts' },
+};
+
+/**
+ * Rules the schema states for editors and load-file.ts checks itself, with a message naming the
+ * key (state: absent with other keys, a protected absent profile): not reported twice.
+ */
+const CHECKED_IN_CODE = ['#/definitions/profile/then'];
+/** The same, for one keyword of a schema object: duplicate list values (values.ts compares them as Fyno does). */
+const KEYWORDS_CHECKED_IN_CODE: Record<string, string> = {
+  '#/definitions/propertyValue': 'uniqueItems',
+  '#/definitions/propertyValue/properties/$once': 'uniqueItems',
+};
+
+/** Where a sentinel `const` stands for a list of allowed values, for "did you mean". */
+const SUGGEST_FROM: Record<string, string> = { '#/definitions/timezone/else': '#/definitions/timezone/if' };
+
+function at(schema: JsonSchema, pointer: string): JsonSchema | undefined {
+  let cur: unknown = schema;
+  for (const seg of pointer.slice(2).split('/')) cur = cur && typeof cur === 'object' ? (cur as JsonSchema)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  return cur && typeof cur === 'object' ? (cur as JsonSchema) : undefined;
+}
+
+/** Fyno's timezone names, as the schema lists them. */
+export function fynoTimezones(): readonly string[] {
+  return (at(compile().schema, '#/definitions/timezone/if')?.enum as string[] | undefined) ?? [];
+}
 
 /** The parsed schema document (read once). */
 export function desiredStateSchema(): JsonSchema {
   return compile().schema;
 }
 
-function compile(): { validate: ValidateFunction; schema: JsonSchema } {
+function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    ajv.addVocabulary(['x-messages']);
     addFormats(ajv, ['email']);
-    compiled = { validate: ajv.compile(schema), schema };
+    const messages = new Map<object, SchemaMessages>();
+    for (const [pointer, byKeyword] of Object.entries(MESSAGES)) {
+      const node = at(schema, pointer);
+      if (!node) throw new Error(`schema message for ${pointer}: no such schema`);
+      const from = SUGGEST_FROM[pointer];
+      const suggest = from ? (at(schema, from)?.enum as string[] | undefined) : undefined;
+      messages.set(node, suggest ? { byKeyword, suggest } : { byKeyword });
+    }
+    // By object, not by error.schemaPath: Ajv inlines small $refs, which changes the paths.
+    const skipped = new Set<object>();
+    const collect = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      skipped.add(v);
+      for (const x of Object.values(v)) collect(x);
+    };
+    for (const pointer of CHECKED_IN_CODE) collect(at(schema, pointer));
+    const skippedKeyword = new Map<object, string>();
+    for (const [pointer, keyword] of Object.entries(KEYWORDS_CHECKED_IN_CODE)) skippedKeyword.set(at(schema, pointer)!, keyword);
+    compiled = { validate: ajv.compile(schema), schema, messages, skipped, skippedKeyword };
   }
   return compiled;
 }
+
 
 /**
  * Validates one file's plain value (after `${VAR}` substitution). `shown(path, value)` renders a
  * value for a message, masking values that came from the environment.
  */
 export function checkSchema(data: unknown, shown: (path: InstancePath, v: unknown) => string): SchemaProblem[] {
-  const { validate } = compile();
+  const { validate, messages, skipped, skippedKeyword } = compile();
   if (validate(data)) return [];
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
-    const p = toProblem(e, data, shown);
+    // "must match then/else": the keyword inside the branch says why.
+    if (e.keyword === 'if' || (e.parentSchema && (skipped.has(e.parentSchema) || skippedKeyword.get(e.parentSchema) === e.keyword))) continue;
+    const p = toProblem(e, data, shown, messages);
     if (!p) continue;
     const key = `${p.path.join('\u0000')}\u0001${p.message}`;
     if (seen.has(key)) continue;
@@ -69,10 +137,12 @@ function toProblem(
   e: ErrorObject,
   root: unknown,
   shown: (path: InstancePath, v: unknown) => string,
+  messages: Map<object, SchemaMessages>,
 ): SchemaProblem | null {
   const path = pointerToPath(e.instancePath, root);
   const parent = (e.parentSchema ?? {}) as JsonSchema;
-  const custom = (parent['x-messages'] as Record<string, string> | undefined)?.[e.keyword];
+  const own = messages.get(parent);
+  const custom = own?.byKeyword[e.keyword];
   const params = e.params as Record<string, unknown>;
   const propertyName = (e as { propertyName?: string }).propertyName;
   if (propertyName !== undefined && e.keyword !== 'propertyNames' && e.keyword !== 'pattern') {
@@ -96,8 +166,13 @@ function toProblem(
       return { path, atKey: false, message: `missing required key "${String(params.missingProperty)}"` };
     case 'type':
       return { path, atKey: false, message: typeMessage(String(params.type), e.data) };
-    case 'const':
+    case 'const': {
+      if (custom) {
+        const hint = own?.suggest && typeof e.data === 'string' ? didYouMean(e.data, own.suggest) : '';
+        return { path, atKey: false, message: `${shown(path, e.data)} ${custom}${hint}` };
+      }
       return { path, atKey: false, message: `must be ${JSON.stringify(params.allowedValue)}, not ${shown(path, e.data)}` };
+    }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
       if (allowed.length <= 10) {

@@ -48,3 +48,14 @@ export function checkBaseUrl(raw: string, source = 'FYNO_BASE_URL'): string {
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
+
+/**
+ * A hint for a 404 when the base URL ends without an API version: Fyno's paths are under
+ * `/v1` (spec `servers`), so `https://api.fyno.io` (or the emulator's address without `/v1`)
+ * answers 404 to every request (issue #16). `undefined` when the base URL has a version.
+ */
+export function missingVersionHint(baseUrl: string): string | undefined {
+  const trimmed = baseUrl.replace(/\/+$/, '');
+  if (/\/v\d+$/.test(new URL(trimmed).pathname)) return undefined;
+  return `the base URL ${trimmed} does not end in /v1; Fyno's API is at ${trimmed}/v1 (set FYNO_BASE_URL or --base-url to it)`;
+}

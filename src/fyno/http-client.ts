@@ -11,7 +11,7 @@
  */
 import got, { HTTPError, type Method, type Response, type RetryOptions } from 'got';
 import pThrottle from 'p-throttle';
-import { checkBaseUrl } from './base-url.js';
+import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
 import {
   DEFAULT_RETRY,
@@ -154,6 +154,12 @@ export class HttpFynoClient implements FynoApi {
   }
 
   /** Send one spec; returns the parsed body of a 2xx answer. */
+  /** A 404 from a base URL without /v1 says so (issue #16): every path is missing there. */
+  #withBaseUrlHint(error: FynoApiError): FynoApiError {
+    const hint = error.api.status === 404 ? missingVersionHint(this.target.baseUrl) : undefined;
+    return hint ? new FynoApiError(error.code, `${error.message}: ${hint}`, error.api) : error;
+  }
+
   async #send(spec: RequestSpec, o: CallOptions | undefined): Promise<unknown> {
     const path = wire.pathWithQuery(spec);
     const signal = o?.signal;
@@ -219,7 +225,7 @@ export class HttpFynoClient implements FynoApi {
       });
       // 3xx are not followed and not errors for got: treat them as the failures they are.
       if (response.statusCode < 200 || response.statusCode > 299) {
-        throw toFynoApiError(facts({ status: response.statusCode, bodyText: response.body }), this.#apiKey);
+        throw this.#withBaseUrlHint(toFynoApiError(facts({ status: response.statusCode, bodyText: response.body }), this.#apiKey));
       }
       return wire.parseBodyText(response.body);
     } catch (error) {
@@ -231,13 +237,15 @@ export class HttpFynoClient implements FynoApi {
       }
       if (error instanceof HTTPError) {
         const res = error.response as Response<unknown>;
-        throw toFynoApiError(
-          facts({
-            status: res.statusCode,
-            bodyText: typeof res.body === 'string' ? res.body : undefined,
-            retryAfterHeader: res.headers['retry-after'],
-          }),
-          this.#apiKey,
+        throw this.#withBaseUrlHint(
+          toFynoApiError(
+            facts({
+              status: res.statusCode,
+              bodyText: typeof res.body === 'string' ? res.body : undefined,
+              retryAfterHeader: res.headers['retry-after'],
+            }),
+            this.#apiKey,
+          ),
         );
       }
       report(undefined);
@@ -253,7 +261,9 @@ export class HttpFynoClient implements FynoApi {
     } catch (error) {
       // Fyno answers 400 `incorrect/non existing distinct_id provided` (spec
       // `DistinctIDDoesNotExist`) rather than 404; both mean "no such profile".
-      if (error instanceof FynoApiError && error.api.status !== undefined && wire.isMissingProfileAnswer(error.api.status, error.api.fynoMessage)) {
+      // Except a 404 for a base URL without /v1: every path is missing there, not the profile.
+      const wrongBase = error instanceof FynoApiError && error.api.status === 404 && missingVersionHint(this.target.baseUrl) !== undefined;
+      if (!wrongBase && error instanceof FynoApiError && error.api.status !== undefined && wire.isMissingProfileAnswer(error.api.status, error.api.fynoMessage)) {
         return null;
       }
       throw error;

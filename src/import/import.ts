@@ -18,7 +18,7 @@ import type { Cell } from './coerce.js';
 import { mapRecord } from './map-record.js';
 import { missingColumns, type ImportMapping } from './mapping.js';
 import { formatOf, readInput, type InputFormat } from './read.js';
-import { RejectsWriter, ShardWriter } from './write.js';
+import { RejectsWriter, schemaRefFrom, ShardWriter } from './write.js';
 
 export interface ImportOptions {
   /** The CSV or JSONL file. */
@@ -98,7 +98,7 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
   const tmpRejects = path.join(tmpDir, '.rejects.csv');
   let header: string[] = format === 'jsonl' ? ['record'] : [];
   // Base names only in the files: the output must not depend on where the input lives.
-  const shards = new ShardWriter(tmpDir, shardSize, { input: path.basename(inputName), mapping: path.basename(mappingName) }, o.mapping.defaults);
+  const shards = new ShardWriter(tmpDir, shardSize, { input: path.basename(inputName), mapping: path.basename(mappingName) }, o.mapping.defaults, schemaRefFrom(outDir));
   const rejects = new RejectsWriter(tmpRejects, () => header);
   const shown: ImportReject[] = [];
   /** distinct_id → the row that first had it: positive when that row was written, negative when rejected. */

@@ -2,7 +2,7 @@
  * One input row → one desired-state profile (plain data in the YAML shape of
  * schemas/desired-state.schema.json), or the reasons the row is rejected. Pure.
  */
-import { desiredStateSchema } from '../desired/schema.js';
+import { fynoTimezones } from '../desired/schema.js';
 import type { PropertyScalar } from '../fyno/types.js';
 import {
   cellText,
@@ -34,8 +34,7 @@ export type MappedRow =
 let timezones: Set<string> | undefined;
 function timezoneNames(): Set<string> {
   if (!timezones) {
-    const defs = desiredStateSchema().definitions as Record<string, { enum?: string[] }>;
-    timezones = new Set(defs.timezone?.enum ?? []);
+    timezones = new Set(fynoTimezones());
   }
   return timezones;
 }

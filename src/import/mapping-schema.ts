@@ -1,11 +1,11 @@
 /**
- * schemas/import-mapping.schema.json compiled once (with the desired-state schema it refers to
- * for `defaults`), and Ajv's errors turned into one-line messages with a path.
+ * schemas/import-mapping.schema.json compiled once (it carries its own copy of the desired-state
+ * definitions `defaults` needs: scripts/bundle-mapping-schema.mjs), and Ajv's errors turned into
+ * one-line messages with a path.
  */
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { SCHEMA_URL as DESIRED_SCHEMA_URL } from '../desired/schema.js';
 import { didYouMean } from '../desired/suggest.js';
 import type { PathSegment } from '../desired/positions.js';
 
@@ -26,10 +26,8 @@ let compiled: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    ajv.addVocabulary(['x-messages']);
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     addFormats(ajv, ['email']);
-    ajv.addSchema(JSON.parse(readFileSync(DESIRED_SCHEMA_URL, 'utf8')) as object);
     compiled = ajv.compile(JSON.parse(readFileSync(MAPPING_SCHEMA_URL, 'utf8')) as object);
   }
   return compiled;

@@ -15,7 +15,8 @@ import { FynoSyncError } from '../errors.js';
 import { fetchActual } from '../fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { emitSeq } from '../import/emit-yaml.js';
-import { DESIRED_SCHEMA_ID, shardName } from '../import/write.js';
+import { DESIRED_SCHEMA_FILE, schemaHeader, shardName } from '../import/write.js';
+import { pathToFileURL } from 'node:url';
 import { profileToDesired, type PullOmission, type PullOptions } from './to-desired.js';
 
 export const DEFAULT_PULL_FILE_SIZE = 1000;
@@ -27,6 +28,8 @@ export interface PullProfilesOptions extends PullOptions {
   onProgress?: (done: number, total: number) => void;
   /** Profiles per file (default 1,000). */
   fileSize?: number;
+  /** The `$schema` header's reference (`schemaRefFrom` the output directory); default a `file:` URL of the installed schema. */
+  schemaRef?: string;
 }
 
 export interface PulledFile {
@@ -98,7 +101,11 @@ export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: 
   }
   for (const id of unique) if (!snapshots.get(id)?.profile) notFound.push(id);
   const target = `${api.target.workspace} (${api.target.env})`;
-  const files = await renderValid(pulled, entries, omitted, { fileSize: o.fileSize ?? DEFAULT_PULL_FILE_SIZE, target });
+  const files = await renderValid(pulled, entries, omitted, {
+    fileSize: o.fileSize ?? DEFAULT_PULL_FILE_SIZE,
+    target,
+    schemaRef: o.schemaRef ?? pathToFileURL(DESIRED_SCHEMA_FILE).href,
+  });
   return { files, pulled, notFound, omitted, reads };
 }
 
@@ -112,7 +119,7 @@ async function renderValid(
   ids: readonly DistinctId[],
   entries: Record<string, unknown>[],
   omitted: PullOmission[],
-  o: { fileSize: number; target: string },
+  o: { fileSize: number; target: string; schemaRef: string },
 ): Promise<PulledFile[]> {
   const byId = new Map(ids.map((id, i) => [id, entries[i]!] as const));
   for (let round = 0; ; round++) {
@@ -167,12 +174,12 @@ function invalidOutput(issues: ValidationIssue[]): FynoSyncError {
 }
 
 /** Desired-state files of `fileSize` entries each, in the order given. */
-export function renderPullFiles(entries: readonly Record<string, unknown>[], o: { fileSize: number; target: string }): PulledFile[] {
+export function renderPullFiles(entries: readonly Record<string, unknown>[], o: { fileSize: number; target: string; schemaRef: string }): PulledFile[] {
   const files: PulledFile[] = [];
   for (let i = 0; i < entries.length; i += o.fileSize) {
     const chunk = entries.slice(i, i + o.fileSize);
     const text =
-      `# yaml-language-server: $schema=${DESIRED_SCHEMA_ID}\n` +
+      schemaHeader(o.schemaRef) +
       `# Pulled by fyno-sync from ${oneLine(o.target)}: profiles ${i + 1} to ${i + chunk.length} of ${entries.length}, by distinct_id.\n` +
       'version: 1\n' +
       'profiles:\n' +

@@ -234,7 +234,7 @@ describe('apply summary honesty', () => {
       // The dry run lists exactly the writes the real apply then sends.
       const dry = await cli(['apply', EXAMPLE, '--dry-run', '--allow-delete', '--json', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(dry.code, dry.stdout).toBe(0);
-      const planned = (JSON.parse(dry.stdout) as { requests: { method: string }[] }).requests;
+      const planned = (JSON.parse(dry.stdout) as { would_send: { method: string }[] }).would_send;
       expect(planned.every((q) => q.method !== 'GET')).toBe(true);
       expect((await stats(emu)).writes).toBe(0);
       await resetStats(emu);

@@ -5,7 +5,8 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/output.js';
@@ -85,7 +86,11 @@ describe('fyno-sync pull', () => {
     expect(r.stderr).not.toContain('not found');
     expect(r.stdout).toBe('Pulled 3 profiles into adopted (1 file)\n');
     const text = readDir('adopted')['profiles-0001.yaml']!;
-    expect(text.startsWith('# yaml-language-server: $schema=https://unpkg.com/fyno-sync/schemas/desired-state.schema.json\n')).toBe(true);
+    // The header names this package's schema by a path relative to the written file (issue #16).
+    const ref = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text)?.[1];
+    expect(ref).toBeDefined();
+    expect(ref).not.toMatch(/^https?:/);
+    expect(resolvePath(dir, 'adopted', ref!)).toBe(fileURLToPath(new URL('../../schemas/desired-state.schema.json', import.meta.url)));
     for (const absent of ['secret', 'push', 'inapp', 'preferences', 'fyno_sync_managed', 'created_at', 'profile_id', 'country_code', 'timezone_offset', 'id_list']) {
       expect(text).not.toContain(absent);
     }
@@ -143,7 +148,7 @@ describe('fyno-sync pull', () => {
     expect(r.stderr).toBe('Pulled 1 profile\n');
     const j = await run(['pull', 'cust-2', 'nope', '-o', 'j', '--json']);
     expect(j.code).toBe(1);
-    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'not_found', profiles: 1, files: ['j/profiles-0001.yaml'], not_found: ['nope'] });
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'error', command: 'pull', error: { code: 'api.not_found' }, profiles: 1, files: ['j/profiles-0001.yaml'], not_found: ['nope'] });
   });
 
   it('rejects ids desired state cannot hold before any request', async () => {

@@ -50,7 +50,7 @@ describe('fyno-sync import', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ status: 'rejected', rows: 7, profiles: 2, out_dir: 'profiles', files: ['profiles-0001.yaml'], rejected: 5, rejects_file: 'rejects.csv' });
+    expect(doc).toMatchObject({ status: 'error', command: 'import', error: { code: 'import.rejected' }, rows: 7, profiles: 2, out_dir: 'profiles', files: ['profiles-0001.yaml'], rejected: 5, rejects_file: 'rejects.csv' });
     expect((doc.rejects as unknown[]).length).toBe(5);
   });
 

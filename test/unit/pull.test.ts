@@ -29,7 +29,7 @@ async function roundTrip(profiles: ActualProfile[], o: PullOptions = {}, prefere
   const pulled = profiles.map((p) => profileToDesired(p, preferences, o));
   const files = renderPullFiles(
     pulled.map((p) => p.entry),
-    { fileSize: 1000, target: 'WS1 (test)' },
+    { fileSize: 1000, target: 'WS1 (test)', schemaRef: '../schemas/desired-state.schema.json' },
   );
   const sub = path.join(dir, `rt-${++n}`);
   const { mkdir } = await import('node:fs/promises');
@@ -149,10 +149,10 @@ describe('pull round trip (pull, then plan: no operation)', () => {
   it('is deterministic: the same profiles give byte-identical files, in distinct_id order', () => {
     const a = profileToDesired(live('b', { name: 'B', properties: { y: 1, x: 2 } })).entry;
     const b = profileToDesired(live('b', { name: 'B', properties: { x: 2, y: 1 } })).entry;
-    expect(renderPullFiles([a], { fileSize: 10, target: 'W' })).toEqual(renderPullFiles([b], { fileSize: 10, target: 'W' }));
-    const files = renderPullFiles([a, a, a], { fileSize: 2, target: 'WS (live)' });
+    expect(renderPullFiles([a], { fileSize: 10, target: 'W', schemaRef: 's.json' })).toEqual(renderPullFiles([b], { fileSize: 10, target: 'W', schemaRef: 's.json' }));
+    const files = renderPullFiles([a, a, a], { fileSize: 2, target: 'WS (live)', schemaRef: '../node_modules/fyno-sync/schemas/desired-state.schema.json' });
     expect(files.map((f) => f.name)).toEqual(['profiles-0001.yaml', 'profiles-0002.yaml']);
-    expect(files[0]!.text.startsWith('# yaml-language-server: $schema=https://unpkg.com/fyno-sync/schemas/desired-state.schema.json\n')).toBe(true);
+    expect(files[0]!.text.startsWith('# yaml-language-server: $schema=../node_modules/fyno-sync/schemas/desired-state.schema.json\n')).toBe(true);
   });
 });
 

@@ -105,9 +105,9 @@ describe('validate: the broken-input corpus', () => {
     const r = await run(['validate', '--json', entry], BROKEN);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
-    const doc = JSON.parse(r.stdout) as { status: string; issues: { file: string; line: number; column: number; message: string }[] };
+    const doc = JSON.parse(r.stdout) as { status: string; error: { issues: { file: string; line: number; column: number; message: string }[] } };
     expect(doc.status).toBe('error');
-    expect(doc.issues.map((i) => `${i.file}:${i.line}:${i.column}`)).toContain(where);
+    expect(doc.error.issues.map((i) => `${i.file}:${i.line}:${i.column}`)).toContain(where);
   });
 
   it('refuses a 50 MB file without reading it', async () => {

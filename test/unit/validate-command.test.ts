@@ -26,8 +26,20 @@ describe('fyno-sync validate', () => {
   it('prints one JSON document under --json', async () => {
     const r = await run(['validate', '--json', 'examples/basic'], ROOT);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ status: 'ok', profiles: 9, files: 3, issues: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ status: 'ok', command: 'validate', profiles: 9, files: 3 });
     expect(r.stderr).toBe('');
+  });
+
+  it('keeps going past a missing profiles key and reports everything else in the file', async () => {
+    await writeFile(path.join(dir, 'noprofiles.yaml'), 'version: 1\ndefaults:\n  timezone: Mars/Base\n  channels: { sms: "12" }\nextra: 1\n');
+    const r = await run(['validate', 'noprofiles.yaml'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('noprofiles.yaml:'))).toEqual([
+      'noprofiles.yaml:1:1: missing required key "profiles"',
+      'noprofiles.yaml:3:13: defaults.timezone: "Mars/Base" is not an IANA timezone name that Fyno accepts',
+      'noprofiles.yaml:4:20: defaults.channels.sms: "12" is not a valid phone number; write it with its country code, e.g. "+919812345678"',
+      'noprofiles.yaml:5:1: extra: unknown key "extra"',
+    ]);
   });
 
   it('says "1 profile in 1 file is valid" in the singular', async () => {

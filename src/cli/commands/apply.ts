@@ -20,7 +20,7 @@ import type { Plan } from '../../plan/types.js';
 import type { Shard } from '../../plan/shard.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { colourFor, createStyle, writeJson, writeLine, type CliIO } from '../output.js';
+import { colourFor, createStyle, errorDetails, writeEnvelope, writeLine, type CliIO } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, limitHeapGrowth, nonNegativeInt, positiveInt, reportInterruptedRead, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 
@@ -227,11 +227,11 @@ function requestsDoc(r: Record<string, number>): { total: number; by_route: Reco
 function renderOutcome(io: CliIO, o: ApplyOutcome, json: boolean): number {
   switch (o.kind) {
     case 'discarded':
-      if (json) writeJson(io.stdout, { status: 'ok', discarded: o.journal });
+      if (json) writeEnvelope(io.stdout, 'apply', 'ok', { discarded: o.journal });
       else if (!o.journal) writeLine(io.stdout, 'No journal to discard.');
       return EXIT.ok;
     case 'no_changes':
-      if (json) writeJson(io.stdout, { status: 'ok', changes: false, requests: requestsDoc(o.requests) });
+      if (json) writeEnvelope(io.stdout, 'apply', 'ok', { changes: false, requests: requestsDoc(o.requests) });
       else writeLine(io.stdout, 'No changes. Live state matches the desired state; nothing to apply.');
       return EXIT.ok;
     case 'cancelled':
@@ -269,13 +269,18 @@ function renderDryRun(io: CliIO, o: Extract<ApplyOutcome, { kind: 'dry_run' }>, 
   const shown = o.requests.map((r) => ({ spec: maskRequest(r.spec, secrets), refused: r.refused }));
   const code = o.refusal ? EXIT.error : EXIT.ok;
   if (json) {
-    writeJson(io.stdout, {
-      status: o.refusal ? 'error' : 'ok',
-      dry_run: true,
-      operations: o.plan.operations.length,
-      requests: shown.map((s) => ({ method: s.spec.method, path: s.spec.path, query: s.spec.query, body: s.spec.body, ...(s.refused ? { refused: s.refused } : {}) })),
-      ...(o.refusal ? { error: { code: o.refusal.code, message: o.refusal.message, ...o.refusal.details } } : {}),
-    });
+    writeEnvelope(
+      io.stdout,
+      'apply',
+      o.refusal ? 'error' : 'ok',
+      {
+        dry_run: true,
+        operations: o.plan.operations.length,
+        would_send: shown.map((s) => ({ method: s.spec.method, path: s.spec.path, ...(s.spec.query ? { query: s.spec.query } : {}), ...(s.spec.body !== undefined ? { body: s.spec.body } : {}), ...(s.refused ? { refused: s.refused } : {}) })),
+        requests: requestsDoc(o.read_requests),
+      },
+      o.refusal ? { ...errorDetails(o.refusal.details), code: o.refusal.code, message: o.refusal.message } : undefined,
+    );
     return code;
   }
   const n = shown.length;
@@ -309,14 +314,17 @@ function renderSummary(io: CliIO, s: ApplySummary, run: Record<string, number>, 
   const requests = requestsDoc(run);
   if (json) {
     const { requests: _applying, ...rest } = s;
-    writeJson(io.stdout, {
-      status: code === EXIT.ok ? 'ok' : 'error',
-      summary: rest,
-      requests,
-      ...(code === EXIT.ok
-        ? {}
-        : { error: s.interrupted ? { code: 'apply.interrupted', message: 'interrupted; completed operations are recorded: run `fyno-sync apply --resume` to continue' } : { code: 'apply.failed', message: summaryLine(s, requests.total) } }),
-    });
+    writeEnvelope(
+      io.stdout,
+      'apply',
+      code === EXIT.ok ? 'ok' : 'error',
+      { summary: rest, requests },
+      code === EXIT.ok
+        ? undefined
+        : s.interrupted
+          ? { code: 'apply.interrupted', message: 'interrupted; completed operations are recorded: run `fyno-sync apply --resume` to continue' }
+          : { code: 'apply.failed', message: summaryLine(s, requests.total) },
+    );
     return code;
   }
   for (const f of s.failures.slice(0, 50)) writeLine(io.stderr, `failed: ${f.distinct_id}: ${f.op}: ${f.message}`);

@@ -9,7 +9,7 @@ import { resolveTarget } from '../../fyno/target.js';
 import { parseShard, type Shard } from '../../plan/shard.js';
 import type { PlanTarget } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
-import { writeJson, writeLine, type CliIO } from '../output.js';
+import { writeEnvelope, writeLine, type CliIO } from '../output.js';
 
 export interface TargetOpts {
   workspace?: string;
@@ -44,6 +44,15 @@ function positiveNumber(name: string): (v: string) => number {
     if (!Number.isFinite(n) || n <= 0) throw new FynoSyncError('config.invalid', `${name} must be a number > 0, got '${v}'`, { option: name });
     return n;
   };
+}
+
+/**
+ * Options every command takes (README "Common options"): `--no-color`. Added to each command by
+ * `registerCommands`; a command that already declares one keeps its own.
+ */
+export function addCommonOptions(cmd: Command): Command {
+  if (!cmd.options.some((o) => o.long === '--no-color')) cmd.option('--no-color', 'no colours in the output (also: NO_COLOR set, or not a terminal)');
+  return cmd;
 }
 
 /** `--workspace`, `--env`, `--base-url`: override FYNO_WSID, FYNO_ENV, FYNO_BASE_URL. */
@@ -145,9 +154,9 @@ export async function loadDesiredOrFail(io: CliIO, paths: string[], o: { json: b
  * Ctrl-C while live state is read: whatever the aborted reads failed with, the outcome is
  * "interrupted" (exit 130), not a read error; nothing was planned or written.
  */
-export function reportInterruptedRead(io: CliIO, json: boolean, what: string): number {
+export function reportInterruptedRead(io: CliIO, json: boolean, what: string, command?: string): number {
   const message = `interrupted while reading live state; ${what}`;
-  if (json) writeJson(io.stdout, { status: 'interrupted', error: { code: 'apply.interrupted', message } });
+  if (json) writeEnvelope(io.stdout, command, 'error', {}, { code: 'apply.interrupted', message });
   else writeLine(io.stderr, `Interrupted: ${message}.`);
   return EXIT.interrupted;
 }

@@ -7,24 +7,28 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
 import { startEmulator } from '../../fyno/emulator/index.js';
 import { EXIT } from '../exit-codes.js';
 import { main, type CommandContext } from '../main.js';
-import { writeLine, type CliIO } from '../output.js';
+import { writeEnvelope, writeLine, type CliIO } from '../output.js';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_WORKSPACE = 'FYDEMO0001';
+/** The example the package ships (package.json `files`), so `npx fyno-sync demo` works wherever it is installed. */
+export const DEMO_EXAMPLE = fileURLToPath(new URL('../../../examples/basic', import.meta.url));
 
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
     .description('Run validate → plan → apply → plan on an example against an embedded Fyno emulator')
-    .argument('[path]', 'desired-state directory', 'examples/basic')
+    .argument('[path]', "desired-state directory (default: the package's examples/basic)")
     .option('--latency <ms>', 'emulator latency per request', (v) => Number(v), 5)
-    .action(async (dir: string, flags: { latency: number }) => {
-      ctx.setExitCode(await runDemo(ctx.io, dir, flags));
+    .option('--json', "print one JSON document at the end instead of each step's output: { status, command, base_url, steps }")
+    .action(async (dir: string | undefined, flags: DemoFlags) => {
+      ctx.setExitCode(await runDemo(ctx.io, dir ?? (path.relative(ctx.io.cwd, DEMO_EXAMPLE) || '.'), flags));
     });
 }
 
@@ -37,7 +41,15 @@ async function readSeed(dir: string): Promise<unknown | undefined> {
   }
 }
 
-export async function runDemo(io: CliIO, dir: string, flags: { latency: number }): Promise<number> {
+interface DemoFlags {
+  latency: number;
+  json?: boolean;
+}
+
+export async function runDemo(io: CliIO, dir: string, flags: DemoFlags): Promise<number> {
+  const json = Boolean(flags.json);
+  // With --json the steps' own output is not shown: stdout carries one document.
+  const out: CliIO['stdout'] = json ? { write: () => true } : io.stdout;
   const abs = path.resolve(io.cwd, dir);
   const seed = await readSeed(abs);
   let stateDir: string | undefined;
@@ -48,8 +60,8 @@ export async function runDemo(io: CliIO, dir: string, flags: { latency: number }
       if (!res.ok) throw new FynoSyncError('internal', `the demo emulator refused the seed: ${res.status} ${await res.text()}`);
     }
     const env = { ...io.env, FYNO_BASE_URL: emulator.baseUrl, FYNO_API_KEY: DEMO_KEY, FYNO_WSID: DEMO_WORKSPACE, FYNO_ENV: 'live' };
-    const sub: CliIO = { ...io, env, stdinIsTTY: false, confirm: undefined };
-    writeLine(io.stdout, `Fyno emulator running at ${emulator.baseUrl} (workspace ${DEMO_WORKSPACE})`);
+    const sub: CliIO = { ...io, env, stdinIsTTY: false, confirm: undefined, ...(json ? { stdout: out, stderr: out } : {}) };
+    writeLine(out, `Fyno emulator running at ${emulator.baseUrl} (workspace ${DEMO_WORKSPACE})`);
     // The apply journal of a demo is thrown away with the emulator.
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'fyno-sync-demo-'));
     const steps: { args: string[]; expect: number[]; hidden?: string[] }[] = [
@@ -58,18 +70,26 @@ export async function runDemo(io: CliIO, dir: string, flags: { latency: number }
       { args: ['apply', dir, '--yes', '--allow-delete'], hidden: ['--state-dir', stateDir], expect: [EXIT.ok] },
       { args: ['plan', dir, '--detailed-exitcode'], expect: [EXIT.ok] },
     ];
+    const ran: { command: string; exit_code: number }[] = [];
+    const result = (status: 'ok' | 'error', error?: { code: string; message: string }) => {
+      if (json) writeEnvelope(io.stdout, 'demo', status, { base_url: emulator.baseUrl, workspace: DEMO_WORKSPACE, steps: ran }, error);
+    };
     for (const step of steps) {
-      writeLine(io.stdout);
-      writeLine(io.stdout, `$ fyno-sync ${step.args.join(' ')}`);
+      writeLine(out);
+      writeLine(out, `$ fyno-sync ${step.args.join(' ')}`);
       const code = await main([...step.args, ...(step.hidden ?? [])], sub);
+      ran.push({ command: `fyno-sync ${step.args.join(' ')}`, exit_code: code });
       if (!step.expect.includes(code)) {
-        writeLine(io.stderr, `demo: \`fyno-sync ${step.args.join(' ')}\` exited ${code}; stopping`);
+        const message = `\`fyno-sync ${step.args.join(' ')}\` exited ${code}; stopping`;
+        if (json) result('error', { code: 'demo.failed', message });
+        else writeLine(io.stderr, `demo: ${message}`);
         return EXIT.error;
       }
       if (io.signal?.aborted) return EXIT.interrupted;
     }
-    writeLine(io.stdout);
-    writeLine(io.stdout, 'Done: the second plan shows no changes — live state matches the files.');
+    writeLine(out);
+    writeLine(out, 'Done: the second plan shows no changes — live state matches the files.');
+    result('ok');
     return EXIT.ok;
   } finally {
     await emulator.close();

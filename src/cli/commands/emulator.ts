@@ -4,7 +4,7 @@ import { FynoSyncError } from '../../errors.js';
 import { startEmulator, type EmulatorOptions } from '../../fyno/emulator/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { writeLine } from '../output.js';
+import { jsonEnvelope, writeLine } from '../output.js';
 
 interface EmulatorFlags {
   port: number;
@@ -22,6 +22,7 @@ interface EmulatorFlags {
   seedFile?: string;
   /** The old name of --fault-seed: refused with a pointer to both new flags. */
   seed?: string;
+  json?: boolean;
 }
 
 const DEFAULT_KEY = 'emulator-key';
@@ -53,6 +54,7 @@ export function registerEmulator(program: Command, ctx: CommandContext): void {
     .option('--seed-file <file>', 'load a JSON file at start: the body of POST /_emulator/seed (profiles, topics, preferences, events, otps)')
     .option('--fault-seed <n>', 'seed for reproducible fault injection', num('--fault-seed', (n) => Number.isInteger(n), 'a whole number'))
     .addOption(new Option('--seed <value>').hideHelp())
+    .option('--json', 'once ready, print one JSON document on one line instead: { status, command, base_url, admin_url, workspace }')
     .action(async (flags: EmulatorFlags & { rateLimit?: number }) => {
       ctx.setExitCode(await runEmulator(ctx, { ...flags, ...(flags.rps === undefined && flags.rateLimit !== undefined ? { rps: flags.rateLimit } : {}) }));
     });
@@ -82,15 +84,21 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   } catch (e) {
     throw new FynoSyncError('config.invalid', `emulator could not start: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
   }
-  writeLine(io.stdout, em.baseUrl);
-  writeLine(io.stdout, `export FYNO_BASE_URL=${em.baseUrl}`);
-  // The built-in key is not a secret; a key the user chose is never echoed.
-  if (flags.auth) writeLine(io.stdout, `export FYNO_API_KEY=${flags.apiKey === DEFAULT_KEY ? DEFAULT_KEY : '<the key given with --api-key>'}`);
-  writeLine(io.stdout, `export FYNO_WSID=${em.workspace}`);
+  if (flags.json) {
+    // One line, so that a reader of the first line gets the whole document.
+    writeLine(io.stdout, JSON.stringify(jsonEnvelope('emulator', 'ok', { base_url: em.baseUrl, admin_url: em.adminUrl, workspace: em.workspace })));
+  } else {
+    writeLine(io.stdout, em.baseUrl);
+    writeLine(io.stdout, `export FYNO_BASE_URL=${em.baseUrl}`);
+    // The built-in key is not a secret; a key the user chose is never echoed.
+    if (flags.auth) writeLine(io.stdout, `export FYNO_API_KEY=${flags.apiKey === DEFAULT_KEY ? DEFAULT_KEY : '<the key given with --api-key>'}`);
+    writeLine(io.stdout, `export FYNO_WSID=${em.workspace}`);
+  }
   writeLine(io.stderr, `Fyno emulator listening; admin API at ${em.adminUrl}; state ${flags.state ?? 'in memory'}. Ctrl-C to stop.`);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
+    if (io.signal?.aborted) return stop();
     io.signal?.addEventListener('abort', stop, { once: true });
     process.once('SIGTERM', stop);
     if (!io.signal) process.once('SIGINT', stop);

@@ -9,7 +9,7 @@ import { DEFAULT_SHARD_SIZE, importFile, type ImportResult } from '../../import/
 import { parseMapping } from '../../import/mapping.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { writeJson, writeLine, type CliIO } from '../output.js';
+import { writeEnvelope, writeLine, type CliIO } from '../output.js';
 import { positiveInt } from './common.js';
 
 interface ImportFlags {
@@ -97,8 +97,7 @@ export async function runImport(io: CliIO, file: string, flags: ImportFlags): Pr
 
   const failed = result.rejected > 0 && !flags.allowRejects;
   if (json) {
-    writeJson(io.stdout, {
-      status: failed ? 'rejected' : 'ok',
+    writeEnvelope(io.stdout, 'import', failed ? 'error' : 'ok', {
       rows: result.rows,
       profiles: result.profiles,
       out_dir: rel(result.outDir),
@@ -106,7 +105,7 @@ export async function runImport(io: CliIO, file: string, flags: ImportFlags): Pr
       rejected: result.rejected,
       ...(result.rejectsFile ? { rejects_file: rel(result.rejectsFile) } : {}),
       rejects: result.rejects,
-    });
+    }, failed ? { code: 'import.rejected', message: `${plural(result.rejected, 'row')} rejected; fix them and import again, or pass --allow-rejects` } : undefined);
   } else {
     for (const r of result.rejects.slice(0, REJECTS_PRINTED)) {
       writeLine(io.stderr, `${file}: row ${r.row} (line ${r.line})${r.column ? `, column "${r.column}"` : ''}: ${r.reason}`);

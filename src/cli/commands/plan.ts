@@ -10,7 +10,7 @@ import { renderTextChunks } from '../../plan/render/text.js';
 import type { Plan } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { colourFor, createStyle, type CliIO } from '../output.js';
+import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type JsonStatus } from '../output.js';
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
@@ -33,13 +33,12 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .description('Read live state of the profiles the files name and show the operations that would make it match')
     .argument('<paths...>', 'desired-state files, directories or globs')
     .option('-o, --out <file>', 'save the plan (for `apply --plan`); secrets are stored as hashes only')
-    .option('--json', 'print the plan as one JSON document (format_version, summary, operations)')
+    .option('--json', 'print the plan as one JSON document: the envelope (status, command) and the plan (format_version, summary, operations); docs/json.md')
     .option('--markdown', 'print the plan as Markdown for a pull-request comment (< 60,000 characters)')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
     .option('--target <id...>', 'only these distinct_ids (globs allowed)')
     .option('--exclude <id...>', 'leave out these distinct_ids (globs allowed)')
-    .option('--changed-since <ref>', 'plan only profiles whose desired state differs from git revision REF (plus their merge sources); unchanged ones are not read')
-    .option('--no-color', 'no colours in the output');
+    .option('--changed-since <ref>', 'plan only profiles whose desired state differs from git revision REF (plus their merge sources); unchanged ones are not read');
   addTargetOptions(cmd);
   addRateOptions(cmd);
   addShardOption(cmd);
@@ -74,7 +73,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
     }));
   } catch (e) {
     progress.stop();
-    if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made');
+    if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made', 'plan');
     throw e;
   } finally {
     progress.stop();
@@ -82,12 +81,40 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
 
   if (flags.out) await writePlanFile(path.resolve(io.cwd, flags.out), plan);
 
-  if (flags.json) await writeChunks(io.stdout, renderJsonChunks(plan));
-  else if (flags.markdown) io.stdout.write(renderMarkdown(plan));
-  else await writeChunks(io.stdout, renderTextChunks(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) }));
+  await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
+  if (flags.out && plan.operations.length > 0 && plan.issues.length === 0) {
+    // As terraform does: the reviewed file, and the exact command that applies it.
+    const hint = `Saved the plan to ${flags.out}. To apply exactly these operations, run:\n  ${applyCommandFor(plan, flags.out)}`;
+    if (flags.json || flags.markdown) writeLine(io.stderr, hint);
+    else writeLine(io.stdout, `\n${hint}`);
+  }
 
   if (plan.issues.length > 0) return EXIT.error;
   if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
   return EXIT.ok;
 }
 
+/** `fyno-sync apply --plan F`, with the flags that plan needs (deletes are refused without one). */
+export function applyCommandFor(plan: Plan, file: string): string {
+  const quoted = /^[\w./@:+-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
+  const deletes = plan.operations.some((op) => op.type === 'profile.delete');
+  return `fyno-sync apply --plan ${quoted}${deletes ? ' --allow-delete' : ''}`;
+}
+
+/** `status` of a plan's `--json` document: `error` when it cannot be applied, `changes` when it has operations. */
+export function planStatus(plan: Plan): JsonStatus {
+  return plan.issues.length > 0 ? 'error' : plan.operations.length > 0 ? 'changes' : 'ok';
+}
+
+/**
+ * A plan on stdout as `plan` and `show` print it: text (coloured on a TTY), Markdown, or the
+ * plan's JSON document inside the `--json` envelope (the same renderer as the saved plan file).
+ */
+export async function renderPlanOutput(io: CliIO, plan: Plan, o: { json?: boolean | undefined; markdown?: boolean | undefined; color: boolean; command: string }): Promise<void> {
+  if (o.json) {
+    const status = planStatus(plan);
+    const error = status === 'error' ? { code: 'plan.conflict', message: `the plan has ${plan.issues.length} issue(s) and cannot be applied`, issues: plan.issues } : undefined;
+    await writeChunks(io.stdout, envelopeChunks(o.command, status, renderJsonChunks(plan), error));
+  } else if (o.markdown) io.stdout.write(renderMarkdown(plan));
+  else await writeChunks(io.stdout, renderTextChunks(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !o.color)) }));
+}

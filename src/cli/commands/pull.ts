@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
+import { schemaRefFrom } from '../../import/write.js';
 import { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { writeJson, writeLine, type CliIO } from '../output.js';
+import { writeEnvelope, writeLine, type CliIO } from '../output.js';
 import { createProgress } from '../progress.js';
 import { addRateOptions, addTargetOptions, connect, positiveInt, type RateOpts, type TargetOpts } from './common.js';
 
@@ -65,6 +66,8 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
       concurrency: flags.concurrency,
       // On stdout the YAML is one stream: one file.
       fileSize: outDir !== undefined ? flags.fileSize : Number.MAX_SAFE_INTEGER,
+      // YAML on stdout is saved by the user; most likely here.
+      schemaRef: schemaRefFrom(outDir ?? io.cwd),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
     });
@@ -78,15 +81,14 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
 
   const rel = (p: string) => path.relative(io.cwd, p) || '.';
   if (json) {
-    writeJson(io.stdout, {
-      status: result.notFound.length > 0 ? 'not_found' : 'ok',
-      profiles: result.pulled.length,
-      out_dir: rel(outDir!),
-      files: written.map(rel),
-      not_found: result.notFound,
-      omitted: result.omitted,
-      reads: result.reads,
-    });
+    const missing = result.notFound.length;
+    writeEnvelope(
+      io.stdout,
+      'pull',
+      missing > 0 ? 'error' : 'ok',
+      { profiles: result.pulled.length, out_dir: rel(outDir!), files: written.map(rel), not_found: result.notFound, omitted: result.omitted, reads: result.reads },
+      missing > 0 ? { code: 'api.not_found', message: `${missing} of the ${missing + result.pulled.length} profiles asked for ${missing === 1 ? 'does' : 'do'} not exist in Fyno` } : undefined,
+    );
   } else {
     for (const id of result.notFound) writeLine(io.stderr, `not found: ${id}`);
     for (const o of result.omitted) writeLine(io.stderr, `left out ${o.distinct_id} ${o.field}: ${o.reason}`);

@@ -4,7 +4,7 @@ import { formatIssue, loadDesired } from '../../desired/load.js';
 import { FynoSyncError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { writeJson, writeLine, type CliIO } from '../output.js';
+import { writeEnvelope, writeLine, type CliIO } from '../output.js';
 
 interface ValidateFlags {
   json?: boolean;
@@ -16,7 +16,7 @@ export function registerValidate(program: Command, ctx: CommandContext): void {
     .command('validate')
     .description('Check desired-state files offline: YAML, schema, values, duplicate ids, merges')
     .argument('<paths...>', 'desired-state files, directories or globs')
-    .option('--json', 'print one JSON document: { status, profiles, files, issues }')
+    .option('--json', 'print one JSON document: { status, command, profiles, files, error? } (docs/json.md)')
     .option('--max-file-size <MB>', 'refuse files larger than this many megabytes (default 20)', megabytes)
     .action(async (paths: string[], flags: ValidateFlags) => {
       ctx.setExitCode(await runValidate(ctx.io, paths, flags));
@@ -32,14 +32,14 @@ export async function runValidate(io: CliIO, paths: string[], flags: ValidateFla
   const profiles = state.profiles.length;
   const files = state.files.length;
   if (issues.length === 0) {
-    if (flags.json) writeJson(io.stdout, { status: 'ok', profiles, files, issues: [] });
+    if (flags.json) writeEnvelope(io.stdout, 'validate', 'ok', { profiles, files });
     else writeLine(io.stdout, `${count(profiles, 'profile')} in ${count(files, 'file')} ${profiles === 1 ? 'is' : 'are'} valid`);
     return EXIT.ok;
   }
   const badFiles = new Set(issues.map((i) => i.file)).size;
   const message = `${count(issues.length, 'error')} in ${count(badFiles, 'file')}`;
   if (flags.json) {
-    writeJson(io.stdout, { status: 'error', profiles, files, issues, error: { code: 'desired.invalid', message } });
+    writeEnvelope(io.stdout, 'validate', 'error', { profiles, files }, { code: 'desired.invalid', message, issues });
   } else {
     for (const i of issues) writeLine(io.stderr, formatIssue(i));
     writeLine(io.stderr, `${message}; the desired state is not valid`);

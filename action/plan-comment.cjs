@@ -1,6 +1,6 @@
 // Post the plan as ONE pull-request comment, updated on every push instead of duplicated.
-// Used by fyno-plan.yml through actions/github-script (`github` is an authenticated Octokit,
-// `context` the workflow context). The hidden marker finds our comment again.
+// Used by the action (action.yml, command: plan) through actions/github-script (`github` is an
+// authenticated Octokit, `context` the workflow context). The hidden marker finds our comment again.
 const MARKER = '<!-- fyno-sync-plan -->';
 
 /**
