@@ -12,6 +12,7 @@ import { assemblePlan } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
 import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
+import { keyedRecord } from './plan/normalize.js';
 import { InternalError } from './errors.js';
 import { incrementalSelection } from './plan/incremental.js';
 import { selectProfiles } from './plan/select.js';
@@ -152,7 +153,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     for (const issue of r.issues) issues.push(issue);
     results[i] = undefined;
   }
-  const preconditions: Record<DistinctId, string> = {};
+  // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
+  const preconditions = keyedRecord<string>();
   for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;
   const plan = assemblePlan({
     createdAt: deps.now().toISOString(),

@@ -5,6 +5,7 @@
  * is an error. The paths of substituted values are returned so every output can mask them; no
  * message here ever contains a variable's value.
  */
+import { setOwn } from '../plan/normalize.js';
 import type { InstancePath, PathSegment } from './positions.js';
 
 export interface EnvProblem {
@@ -51,7 +52,8 @@ export function substituteEnv(value: unknown, env: Record<string, string | undef
         path.push(k);
         const x = walk(obj[k], path);
         path.pop();
-        if (x !== obj[k]) (out ??= { ...obj })[k] = x;
+        // The spread and setOwn keep a `__proto__` key as data (`out[k] = x` would not).
+        if (x !== obj[k]) setOwn((out ??= { ...obj }), k, x);
       }
       return out ?? v;
     }

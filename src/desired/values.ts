@@ -4,7 +4,7 @@
  * right type only, and report paths relative to the profile (or `defaults`) mapping.
  */
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, normalizePhone, scalarKey } from '../plan/normalize.js';
+import { dateInstant, normalizePhone, prototypeKeyProblem, scalarKey } from '../plan/normalize.js';
 import type { PathSegment } from './positions.js';
 
 export interface ValueProblem {
@@ -54,6 +54,11 @@ export function checkValues(obj: Record<string, unknown>, shown: Shown): ValuePr
   const props = asRecord(obj.properties);
   if (props) {
     for (const [key, raw] of Object.entries(props)) {
+      const bad = prototypeKeyProblem(key);
+      if (bad) {
+        out.push({ path: ['properties', key], message: bad });
+        continue;
+      }
       const once = asRecord(raw);
       if (once && '$once' in once) checkProperty(once.$once, ['properties', key, '$once'], shown, out);
       else checkProperty(raw, ['properties', key], shown, out);

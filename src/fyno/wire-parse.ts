@@ -157,10 +157,11 @@ function propertyScalar(v: unknown): PropertyScalar | undefined {
 
 /**
  * Properties as stored. `null` means unset (`/profiles/properties/unset` "nullifies"), so it
- * is dropped; nested objects are not a Fyno property type and are dropped too.
+ * is dropped; nested objects are not a Fyno property type and are dropped too. The result has no
+ * prototype: a property named `constructor` or `__proto__` is data like any other (issue #14).
  */
 export function propertiesFromWire(raw: unknown): Record<string, PropertyValue> {
-  const out: Record<string, PropertyValue> = {};
+  const out = Object.create(null) as Record<string, PropertyValue>;
   if (!isRecord(raw)) return out;
   for (const [k, v] of Object.entries(raw)) {
     if (Array.isArray(v)) {

@@ -4,6 +4,7 @@
  */
 import { desiredStateSchema } from '../desired/schema.js';
 import type { PropertyScalar } from '../fyno/types.js';
+import { keyedRecord } from '../plan/normalize.js';
 import {
   cellText,
   coerceBoolean,
@@ -139,7 +140,8 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   if (Object.keys(channels).length > 0) profile.channels = channels;
 
   // 4. preferences
-  const preferences: Record<string, Record<string, string>> = {};
+  // Topic ids and property keys come from the mapping: keyed records keep them as data (issue #14).
+  const preferences = keyedRecord<Record<string, string>>();
   for (const p of m.preferences) {
     const cell = get(p.column);
     if (isEmptyCell(cell)) continue;
@@ -156,7 +158,7 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   if (Object.keys(preferences).length > 0) profile.preferences = preferences;
 
   // 5. properties
-  const properties: Record<string, unknown> = {};
+  const properties = keyedRecord<unknown>();
   for (const p of m.properties) {
     const cell = get(p.column);
     if (isEmptyCell(cell)) {

@@ -7,6 +7,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { ChannelName, PreferenceChannel, SingleChannelName } from '../fyno/types.js';
 import { PositionIndex, renderPath, type PathSegment } from '../desired/positions.js';
 import type { ValidationIssue } from '../desired/types.js';
+import { prototypeKeyProblem } from '../plan/normalize.js';
 import { compileDateFormat, DEFAULT_DATE_FORMATS, type DateParser } from './coerce.js';
 import { checkMappingSchema } from './mapping-schema.js';
 
@@ -232,6 +233,11 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
 
   const properties: PropertySpec[] = [];
   for (const [key, v] of Object.entries((m.properties ?? {}) as Record<string, unknown>)) {
+    const bad = prototypeKeyProblem(key);
+    if (bad) {
+      issues.push(issue(['properties', key], bad, true));
+      continue;
+    }
     const { column, opts } = colOf(v, ['properties', key]);
     const type = (opts.type as PropertyType | undefined) ?? 'string';
     const items = (opts.items as PropertySpec['items'] | undefined) ?? 'string';

@@ -6,6 +6,7 @@
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
 import type { DistinctId } from '../fyno/types.js';
 import { planOperations } from './diff.js';
+import { keyedRecord } from './normalize.js';
 import { fingerprintSnapshot } from './fingerprint.js';
 import { selectProfiles } from './select.js';
 import {
@@ -76,7 +77,7 @@ export function preconditionsFor(profiles: readonly DesiredProfile[], actual: Re
     if (actual.has(d.distinct_id)) ids.add(d.distinct_id);
     if (d.state === 'present') for (const src of d.merge_from) if (actual.has(src)) ids.add(src);
   }
-  const out: Record<DistinctId, string> = {};
+  const out = keyedRecord<string>();
   for (const id of [...ids].sort()) out[id] = fingerprintSnapshot(actual.get(id));
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { PropertyScalar, PropertyValue } from '../fyno/types.js';
 import type { DesiredProfile, SourceRef } from '../desired/types.js';
-import { propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
+import { ownValue, propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
 import type { Operation } from './types.js';
@@ -98,7 +98,8 @@ export function diffProperties(
     }
     // Built only when an operation is needed: most keys of a converged profile need none.
     const base = (): PropBase => propBase(d, path);
-    const have = live[key];
+    // Own keys only: a property named `constructor` is not Object's constructor (issue #14).
+    const have = ownValue(live, key);
     switch (want.op) {
       case 'unset':
         if (have !== undefined) diff.ops.push({ ...base(), type: 'property.unset', key, before: have, idempotent: true });
@@ -135,7 +136,7 @@ export function diffProperties(
   // someone else set is never touched, PRODUCT.md "Desired state").
   for (const key of [...record.properties].sort()) {
     if (Object.hasOwn(props, key) || key === OWNERSHIP_PROPERTY) continue;
-    const have = live[key];
+    const have = ownValue(live, key);
     if (have !== undefined) {
       diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, 'properties'), type: 'property.unset', key, before: have, idempotent: true });
     }

@@ -12,6 +12,7 @@ import { addIssue, isSensitive, refOf, type ProfileDiff } from './diff-context.j
 import { diffChannels } from './diff-channels.js';
 import { diffPreferences } from './diff-preferences.js';
 import { diffProperties, listPropertyOps } from './diff-properties.js';
+import { keyedRecord } from './normalize.js';
 import { predictMerge, predictMergePreferences, predictRename } from './merge.js';
 import { buildOwnership, OWNERSHIP_PROPERTY, readOwnership } from './ownership.js';
 import { selectProfiles } from './select.js';
@@ -169,7 +170,7 @@ function planCreate(diff: ProfileDiff): ActualProfile {
     status: d.status ?? 'active',
     ...(d.timezone !== undefined ? { timezone: d.timezone } : {}),
     channels,
-    properties: {},
+    properties: keyedRecord(),
     server: {},
   };
 }

@@ -56,6 +56,34 @@ export function isFynoDate(s: string): boolean {
   return dateInstant(s) !== null;
 }
 
+/**
+ * An object for keys a user or Fyno chose (property keys, topic ids, distinct_ids): it has no
+ * prototype, so `constructor`, `toString` and `__proto__` are keys like any other instead of
+ * inherited members or the prototype itself (issue #14). `JSON.stringify` writes it as usual.
+ */
+export function keyedRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `o[key]` when `key` is an own key of `o`: never an inherited `constructor` or `toString`. */
+export function ownValue<T>(o: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+/** Sets `o[key]` as an own data property, also when `key` is `__proto__` (which `=` would not). */
+export function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Keys refused wherever a user names a property: `__proto__` reaches Fyno only when every
+ * JavaScript object on the way treats it as data, and most (`obj[key] = v`, `Object.assign`)
+ * treat it as the object's prototype and drop it silently.
+ */
+export function prototypeKeyProblem(key: string): string | undefined {
+  return key === '__proto__' ? `key "__proto__" cannot be used: JavaScript objects on the way to Fyno read it as their prototype and drop the value; rename the key` : undefined;
+}
+
 export type PropertyKind = 'string' | 'number' | 'boolean' | 'date' | 'list';
 
 /** The Fyno type a value would give a new property (a string in a date form is a date). */
@@ -141,7 +169,7 @@ export function* stableStringifyChunks(value: unknown): Generator<string> {
     let first = true;
     yield '{';
     // The key order of sortKeys' copy: sorted, but as in any object integer-like keys come first.
-    const order: Record<string, true> = {};
+    const order = keyedRecord<true>();
     for (const k of Object.keys(o).sort()) order[k] = true;
     for (const k of Object.keys(order)) {
       const x = o[k];
@@ -160,7 +188,7 @@ export function* stableStringifyChunks(value: unknown): Generator<string> {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
+    const out = keyedRecord<unknown>();
     for (const k of Object.keys(v).sort()) {
       const x = (v as Record<string, unknown>)[k];
       if (x !== undefined) out[k] = sortKeys(x);

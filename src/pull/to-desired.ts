@@ -17,6 +17,7 @@
  * that is not a Fyno property value, a topic id outside the pattern) are left out and reported.
  */
 import { CHANNELS, SINGLE_CHANNELS, type ActualPreferences, type ActualProfile, type PreferenceChannel, type Token } from '../fyno/types.js';
+import { keyedRecord } from '../plan/normalize.js';
 
 export interface PullOptions {
   /** Write push/inapp tokens (secrets). Default: the token channels are left unmanaged. */
@@ -72,7 +73,8 @@ function tokenEntry(t: Token): Record<string, unknown> {
 const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function pullPreferences(prefs: ActualPreferences): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
+  // Topic ids and property keys are Fyno's: keyed records keep `constructor` or `__proto__` as data.
+  const out = keyedRecord<Record<string, string>>();
   const all: Record<string, string> = {};
   for (const ch of Object.keys(prefs.all).sort(byKey) as PreferenceChannel[]) {
     const status = prefs.all[ch];
@@ -122,7 +124,7 @@ export function profileToDesired(profile: ActualProfile, prefs?: ActualPreferenc
     if (Object.keys(p).length > 0) entry.preferences = p;
   }
 
-  const properties: Record<string, unknown> = {};
+  const properties = keyedRecord<unknown>();
   for (const key of Object.keys(profile.properties).sort(byKey)) {
     if (RESERVED_KEY_RE.test(key)) continue; // fyno-sync's own ownership record (src/plan/ownership.ts)
     if (!PROPERTY_KEY_RE.test(key)) {
