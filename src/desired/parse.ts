@@ -2,8 +2,9 @@
  * One file's text → a YAML document with source positions, or the reasons it is not YAML.
  * Parsing never throws: every syntax problem becomes an issue at its line and column.
  */
-import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import { PositionIndex } from './positions.js';
+import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { numberTextProblem } from '../plan/normalize.js';
+import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
 import type { ValidationIssue } from './types.js';
 
 /** Beyond this many syntax errors in one file the rest are summarised: they are mostly echoes. */
@@ -15,6 +16,8 @@ export interface ParsedFile {
   positions: PositionIndex;
   /** The document as plain data (before `${VAR}` substitution). */
   data: unknown;
+  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`). */
+  problems: { path: InstancePath; message: string }[];
 }
 
 export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
@@ -45,7 +48,35 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
     const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
     return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
   }
-  return { file: { display, doc, positions, data } };
+  return { file: { display, doc, positions, data, problems: numberProblems(doc) } };
+}
+
+/**
+ * Numbers whose source text the parsed value does not hold (issue #14): `12345678901234567890`
+ * would reach Fyno as `12345678901234567000`, and `.inf` not at all. Keys are left to the schema.
+ */
+function numberProblems(doc: Document.Parsed): { path: InstancePath; message: string }[] {
+  const out: { path: InstancePath; message: string }[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'number' || node.source === undefined) return;
+      const message = numberTextProblem(node.source, node.value);
+      if (message) out.push({ path: instancePath([...ancestors, node]), message });
+    },
+  });
+  return out;
+}
+
+/** The data path of the last node of a chain of ancestors (document → … → node). */
+function instancePath(chain: readonly unknown[]): PathSegment[] {
+  const out: PathSegment[] = [];
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const parent = chain[i];
+    const child = chain[i + 1];
+    if (isSeq(parent)) out.push(parent.items.indexOf(child as never));
+    else if (isPair(parent) && child === parent.value) out.push(isScalar(parent.key) ? String(parent.key.value) : String(parent.key));
+  }
+  return out;
 }
 
 function syntaxMessage(code: string, message: string): string {

@@ -6,7 +6,7 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, normalizePhone, uniqueScalars } from '../plan/normalize.js';
+import { dateInstant, normalizePhone, numberTextProblem, uniqueScalars } from '../plan/normalize.js';
 import { dateProblem } from '../desired/values.js';
 
 export type Coerced<T> = { value: T } | { error: string };
@@ -85,6 +85,8 @@ export function coerceNumber(c: Cell, o: { decimal?: '.' | ',' } = {}): Coerced<
   if (!NUMBER_RE.test(s)) return { error: `${quote(raw)} is not a number` };
   const n = Number(s);
   if (!Number.isFinite(n)) return { error: `${quote(raw)} is not a finite number` };
+  // `12345678901234567890` would be written as 12345678901234567000 (issue #14).
+  if (numberTextProblem(s, n) !== undefined) return { error: `${quote(raw)} cannot be held exactly by a number (it would become ${String(n)}); map the column with type: string to keep it as text` };
   return { value: n };
 }
 

@@ -84,6 +84,53 @@ export function prototypeKeyProblem(key: string): string | undefined {
   return key === '__proto__' ? `key "__proto__" cannot be used: JavaScript objects on the way to Fyno read it as their prototype and drop the value; rename the key` : undefined;
 }
 
+// A decimal numeral as YAML 1.2 and JSON write it: sign, digits, fraction, exponent.
+const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** The exact value a decimal numeral denotes, as `digits e exponent` (no redundant zeros). */
+function decimalValue(text: string): string | undefined {
+  const m = DECIMAL_RE.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const frac = m[3] ?? '';
+  let digits = (m[2]! + frac).replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exp = Number(m[4] ?? 0) - frac.length;
+  const zeros = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - zeros);
+  exp += zeros;
+  return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`;
+}
+
+/** An integral decimal value (`digits e exp`, exp ≥ 0) equals the double `n` exactly (2^60 does). */
+function integerEquals(value: string, n: number): boolean {
+  const m = /^(-?\d+)e(\d+)$/.exec(value);
+  return m !== null && Number.isInteger(n) && BigInt(m[1]!) * 10n ** BigInt(m[2]!) === BigInt(n);
+}
+
+/**
+ * Why the number written as `text` (which parsed to `n`) would not reach Fyno as written, or
+ * undefined when it would. JSON numbers are doubles: `12345678901234567890` becomes
+ * `12345678901234567000` and the next plan sees no change, so such a number is refused with the
+ * hint to quote it (issue #14). Exact in this sense: a numeral that denotes the value of the
+ * double's shortest form (`0.1`, `1.50`, `1e3`), or an integer the double holds exactly (2^60);
+ * `.inf` and `.nan` are never numbers.
+ */
+export function numberTextProblem(text: string, n: number): string | undefined {
+  const t = text.trim();
+  const quoted = JSON.stringify(t);
+  if (!Number.isFinite(n)) return `must be a finite number (.inf and .nan are not values Fyno stores); quote it to keep it as a string: ${quoted}`;
+  let exact: boolean;
+  const radix = /^([+-]?)(0[xXoObB][0-9a-fA-F]+)$/.exec(t);
+  if (radix) {
+    exact = Number.isSafeInteger(n) || (Number.isInteger(n) && BigInt(radix[2]!.toLowerCase()) * (radix[1] === '-' ? -1n : 1n) === BigInt(n));
+  } else {
+    const want = decimalValue(t);
+    exact = want === undefined || want === decimalValue(String(n)) || integerEquals(want, n);
+  }
+  if (exact) return undefined;
+  return `${t} cannot be held exactly by a number (Fyno's numbers are doubles: it would become ${String(n)}); quote it to keep it as a string: ${quoted}`;
+}
+
 export type PropertyKind = 'string' | 'number' | 'boolean' | 'date' | 'list';
 
 /** The Fyno type a value would give a new property (a string in a date form is a date). */

@@ -1,0 +1,94 @@
+/**
+ * Issue #14, values: a number a double cannot hold exactly, `.nan`/`.inf`, ill-formed strings
+ * and ids that are not path segments are refused where they are written (file:line, or row and
+ * column on import), never sent in a changed form.
+ */
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatIssue, loadDesired } from '../../src/desired/load.js';
+import { importFile } from '../../src/import/import.js';
+import { parseMapping, type ImportMapping } from '../../src/import/mapping.js';
+import { numberTextProblem } from '../../src/plan/normalize.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fyno-values-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function load(text: string, name = 'p.yaml') {
+  await writeFile(path.join(dir, name), text);
+  const r = await loadDesired([name], { env: {}, cwd: dir, workers: 0 });
+  return { ...r, lines: r.issues.map(formatIssue) };
+}
+
+const profileWith = (props: string) => `version: 1\nprofiles:\n  - distinct_id: u1\n    properties: { ${props} }\n`;
+
+describe('numbers', () => {
+  it('tells numerals a double holds from those it does not', () => {
+    for (const ok of ['0', '-0', '42', '0.1', '1.50', '1e3', '-2.5e-3', '0x1F', '0o17', '9007199254740991', '1152921504606846976', '0.30000000000000004', '1.7976931348623157e308']) {
+      expect([ok, numberTextProblem(ok, Number(ok.replace(/^0o/, '0o')))]).toEqual([ok, undefined]);
+    }
+    for (const bad of ['12345678901234567890', '9007199254740993', '0.3000000000000000444', '1e-400', '0xFFFFFFFFFFFFFFFFF']) {
+      expect(numberTextProblem(bad, Number(bad)), bad).toMatch(/cannot be held exactly by a number .*; quote it to keep it as a string: "/);
+    }
+    expect(numberTextProblem('.inf', Infinity)).toBe('must be a finite number (.inf and .nan are not values Fyno stores); quote it to keep it as a string: ".inf"');
+  });
+
+  it('refuses a property number a double cannot hold, with file:line and a hint to quote it', async () => {
+    const r = await load(profileWith('n: 12345678901234567890, ok: 1152921504606846976, f: 0.1'));
+    expect(r.lines).toEqual([
+      'p.yaml:4:22: profile u1: properties.n: 12345678901234567890 cannot be held exactly by a number (Fyno\'s numbers are doubles: it would become 12345678901234567000); quote it to keep it as a string: "12345678901234567890"',
+    ]);
+  });
+
+  it('refuses them in lists, in $once, in defaults and in any other field', async () => {
+    const r = await load(`version: 1
+defaults:
+  properties: { d: 9007199254740993 }
+profiles:
+  - distinct_id: u1
+    properties:
+      l: [1, 12345678901234567890]
+      o: { $once: -1e-400 }
+      i: .inf
+`);
+    expect(r.lines.map((l) => l.replace(/: (?:\d|-|must).*$/, ''))).toEqual([
+      'p.yaml:3:20: defaults.properties.d',
+      'p.yaml:7:14: profile u1: properties.l[1]',
+      'p.yaml:8:19: profile u1: properties.o.$once',
+      'p.yaml:9:10: profile u1: properties.i',
+    ]);
+    expect(r.lines[3]).toContain('quote it to keep it as a string: ".inf"');
+  });
+
+  it('accepts the same digits quoted, as a string', async () => {
+    const r = await load(profileWith('n: "12345678901234567890"'));
+    expect(r.lines).toEqual([]);
+    expect(r.state.profiles[0]!.properties!.n).toEqual({ op: 'set', value: '12345678901234567890' });
+  });
+
+  it('import refuses such a number in a CSV number column, and keeps a JSONL one exact where a string is wanted', async () => {
+    const m = (text: string): ImportMapping => {
+      const r = parseMapping('map.yaml', text);
+      if ('issues' in r) throw new Error(r.issues.map((i) => i.message).join('\n'));
+      return r.mapping;
+    };
+    const mapping = m('version: 1\ndistinct_id: id\nproperties:\n  n: { column: n, type: number }\n  s: s\n');
+    await writeFile(path.join(dir, 'in.csv'), 'id,n,s\nu1,12345678901234567890,a\nu2,7,b\n');
+    const csv = await importFile({ input: path.join(dir, 'in.csv'), mapping, outDir: path.join(dir, 'out1'), rejectsFile: path.join(dir, 'r1.csv') });
+    expect(csv.rejects).toEqual([{ row: 2, line: 2, column: 'n', reason: 'properties.n: "12345678901234567890" cannot be held exactly by a number (it would become 12345678901234567000); map the column with type: string to keep it as text' }]);
+
+    await writeFile(path.join(dir, 'in.jsonl'), '{"id": 12345678901234567890, "n": 7, "s": 98765432109876543210}\n{"id": "u3", "n": 9007199254740993, "s": "x"}\n');
+    const jsonl = await importFile({ input: path.join(dir, 'in.jsonl'), mapping, outDir: path.join(dir, 'out2'), rejectsFile: path.join(dir, 'r2.csv') });
+    expect(jsonl.rejects.map((x) => [x.row, x.column, x.reason])).toEqual([[2, 'n', 'properties.n: "9007199254740993" cannot be held exactly by a number (it would become 9007199254740992); map the column with type: string to keep it as text']]);
+    const files = await readdir(path.join(dir, 'out2'));
+    const text = await readFile(path.join(dir, 'out2', files.find((f) => f.endsWith('.yaml'))!), 'utf8');
+    expect(text).toContain('distinct_id: "12345678901234567890"');
+    expect(text).toContain('s: "98765432109876543210"');
+  });
+});
