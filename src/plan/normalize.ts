@@ -131,6 +131,48 @@ export function numberTextProblem(text: string, n: number): string | undefined {
   return `${t} cannot be held exactly by a number (Fyno's numbers are doubles: it would become ${String(n)}); quote it to keep it as a string: ${quoted}`;
 }
 
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string is not well-formed Unicode (a lone surrogate, as `"\uD800"` writes one), or
+ * undefined. Such a string cannot be sent as UTF-8: it would reach Fyno as U+FFFD or be refused.
+ */
+export function stringProblem(s: string): string | undefined {
+  if (!SURROGATE_RE.test(s)) return undefined;
+  const m = LONE_SURROGATE_RE.exec(s);
+  if (!m) return undefined;
+  const code = m[0].charCodeAt(0).toString(16).toUpperCase();
+  return `holds a lone surrogate \\u${code} (at character ${[...s.slice(0, m.index)].length + 1}): not well-formed Unicode, it cannot be sent to Fyno as written`;
+}
+
+// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides and
+// isolates that make an id read differently from what it is.
+const ID_CONTROL_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * Why a string cannot be a distinct_id, or undefined. Ids are path segments of Fyno's API
+ * (`/profiles/{distinct_id}`) and appear in every output, so: 1 to 255 characters, no `/`, no
+ * leading or trailing white space (as the schema's `distinctId`), not `.` or `..` (URL paths drop
+ * those segments, so no request could name the profile), printable (no control characters) and
+ * well-formed Unicode. Shared by validation, import and pull (issue #14).
+ */
+export function idProblem(id: string): string | undefined {
+  if (id === '') return 'must not be empty';
+  if (id === '.' || id === '..') return `${JSON.stringify(id)} cannot be a distinct_id: URL paths drop "." and ".." segments, so no request could address this profile`;
+  const bad = stringProblem(id);
+  if (bad) return bad;
+  const c = ID_CONTROL_RE.exec(id);
+  if (c) {
+    const code = c[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `holds the control character U+${code} (at character ${[...id.slice(0, c.index)].length + 1}); a distinct_id must be printable`;
+  }
+  if (id.includes('/')) return 'must not contain "/"';
+  if (id.trim() !== id) return 'must not start or end with white space';
+  if ([...id].length > 255) return `is ${[...id].length} characters long; at most 255 are allowed`;
+  return undefined;
+}
+
 export type PropertyKind = 'string' | 'number' | 'boolean' | 'date' | 'list';
 
 /** The Fyno type a value would give a new property (a string in a date form is a date). */

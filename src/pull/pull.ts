@@ -16,6 +16,7 @@ import { fetchActual } from '../fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { emitSeq } from '../import/emit-yaml.js';
 import { DESIRED_SCHEMA_ID, shardName } from '../import/write.js';
+import { idProblem } from '../plan/normalize.js';
 import { profileToDesired, type PullOmission, type PullOptions } from './to-desired.js';
 
 export const DEFAULT_PULL_FILE_SIZE = 1000;
@@ -65,9 +66,9 @@ const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: PullProfilesOptions = {}): Promise<PullResult> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) throw new FynoSyncError('pull.invalid', 'no distinct_id to pull: name ids, or pass --ids-file with one id per line');
-  const bad = unique.filter((id) => id.includes('/') || id.trim() !== id || id.length > 255);
+  const bad = unique.filter((id) => idProblem(id) !== undefined);
   if (bad.length > 0) {
-    throw new FynoSyncError('pull.invalid', `not a distinct_id (no "/", no leading or trailing spaces, at most 255 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}; nothing was read`, {
+    throw new FynoSyncError('pull.invalid', `not a distinct_id (no "/", ".", "..", control characters or leading or trailing spaces, at most 255 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}; nothing was read`, {
       ids: bad,
     });
   }

@@ -7,7 +7,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/fyno/emulator/index.js';
-import { envFor, resetStats, runCli, startSeeded, tempDir } from '../cli/harness.js';
+import { HttpFynoClient } from '../../src/fyno/http-client.js';
+import { envFor, KEY, resetStats, runCli, startSeeded, tempDir, WSID } from '../cli/harness.js';
 import { requestCount, roundTrip } from './integrity-support.js';
 
 const TOPICS = {
@@ -62,5 +63,49 @@ profiles:
     const written = await readFile(path.join(out, files[0]!), 'utf8');
     expect(written).toContain('plan: gold');
     expect(written).not.toContain('__proto__');
+  });
+});
+
+describe('ids that are not plain path segments', () => {
+  // `/` is refused in desired state (schema distinctId) but the client must still address it.
+  const IDS = ['a/b', 'a?b=c&d', 'a#frag', '100%', '%2F', '%2e%2e', 'a b', 'é/ü 山', 'a+b', '..a', 'a;b,c'];
+  it.each(IDS)('%j is percent-encoded in every path and reaches its own profile', async (id) => {
+    const api = new HttpFynoClient({ target: { baseUrl: emu.baseUrl, workspace: WSID, env: 'live' }, apiKey: KEY });
+    const other = `${id}-merged`;
+    const ids = () => [...emu.store.space(WSID, 'live').profiles.keys()].sort();
+    const before = ids();
+    await api.createProfile({ distinct_id: id, name: 'N' });
+    await api.updateProfile(id, { name: 'M' });
+    await api.upsertChannels(id, { email: 'x@example.com', push: [{ token: 'tok-1' }] });
+    await api.deleteTokens(id, { push: ['tok-1'] });
+    await api.setProperties(id, { p: 1 });
+    await api.setPreferences(id, { all: { sms: 'opted-out' } });
+    await api.setPreference(id, 'constructor', 'email', 'opted-out');
+    const got = await api.getProfile(id);
+    expect(got).toMatchObject({ distinct_id: id, name: 'M', channels: { email: 'x@example.com' }, properties: { p: 1 } });
+    expect(got!.channels.push).toBeUndefined();
+    const prefs = await api.getPreferences(id);
+    expect(prefs.all).toEqual({ sms: 'opted-out' });
+    expect(prefs.topics.find((t) => t.subscription_id === 'constructor')!.preference.email).toBe('opted-out');
+    await api.mergeProfile(id, other);
+    expect(await api.getProfile(id)).toBeNull();
+    expect((await api.getProfile(other))?.name).toBe('M');
+    await api.deleteProfiles([other]);
+    expect(await api.getProfile(other)).toBeNull();
+    // Nothing was written under another id (a path cut at "?" or "#", or a decoded "/").
+    expect(ids()).toEqual(before);
+  });
+
+  it('ids with ? # % and spaces round-trip through apply and pull', async () => {
+    const text = `version: 1
+profiles:
+  - distinct_id: "a b?c#d%e"
+    name: "Zoë 山田 😀"
+    properties: { id_like: "%2F..%2e", plus: "priya+news@example.com" }
+  - distinct_id: "100%"
+    channels: { email: "priya+news@example.com" }
+  - distinct_id: "%41%2e"
+`;
+    await roundTrip(emu, tmp.dir, 'ids.yaml', text);
   });
 });

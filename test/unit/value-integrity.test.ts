@@ -92,3 +92,71 @@ profiles:
     expect(text).toContain('s: "98765432109876543210"');
   });
 });
+
+describe('strings and ids', () => {
+  it('refuses a lone surrogate in any string, with file:line; a surrogate pair (emoji) is fine', async () => {
+    const r = await load(`version: 1
+profiles:
+  - distinct_id: u1
+    name: "a\\uD800b"
+    channels: { push: [{ token: "t\\uDFFF" }] }
+    properties: { s: "x\\uDBFF", l: ["ok", "\\uDC00"], e: "smile \\U0001F600" }
+  - distinct_id: "\\uD83D"
+`);
+    expect(r.lines.map((l) => l.replace(/: holds a lone surrogate .*$/, ''))).toEqual([
+      'p.yaml:4:11: profile u1: name',
+      'p.yaml:5:33: profile u1: channels.push[0].token',
+      'p.yaml:6:22: profile u1: properties.s',
+      'p.yaml:6:43: profile u1: properties.l[1]',
+      'p.yaml:7:18: profiles[1].distinct_id',
+    ]);
+    expect(r.lines[0]).toContain('holds a lone surrogate \\uD800 (at character 2)');
+  });
+
+  it('refuses a lone surrogate that comes from ${VAR} without printing the value', async () => {
+    await writeFile(path.join(dir, 'e.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n    name: "${N}"\n');
+    const r = await loadDesired(['e.yaml'], { env: { N: 'secret\uD800' }, cwd: dir, workers: 0 });
+    const lines = r.issues.map(formatIssue);
+    expect(lines).toEqual(['e.yaml:4:11: profile u1: name: holds a lone surrogate: not well-formed Unicode, it cannot be sent to Fyno as written']);
+  });
+
+  it('refuses control characters in distinct_id and merge_from, naming the character', async () => {
+    const ids = ['a\\0b', 'a\\eb', 'a\\x7fb', 'a\\x85b', 'a\\u202Eb', 'a\\nb', 'a\\u2028b'];
+    const r = await load(`version: 1\nprofiles:\n${ids.map((id) => `  - distinct_id: "${id}"\n`).join('')}  - distinct_id: ok\n    merge_from: ["x\\ty"]\n`);
+    expect(r.lines.map((l) => /U\+[0-9A-F]{4}/.exec(l)?.[0])).toEqual(['U+0000', 'U+001B', 'U+007F', 'U+0085', 'U+202E', 'U+000A', 'U+2028', 'U+0009']);
+    expect(r.lines[0]).toBe('p.yaml:3:18: profiles[0].distinct_id: holds the control character U+0000 (at character 2); a distinct_id must be printable');
+    expect(r.lines[7]).toMatch(/^p\.yaml:11:18: profile ok: merge_from\[0\]: holds the control character U\+0009/);
+  });
+
+  it('refuses "." and ".." as ids at validation, not at plan', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: "."\n  - distinct_id: ..\n  - distinct_id: ...\n    merge_from: [..]\n');
+    expect(r.lines).toEqual([
+      'p.yaml:3:18: profiles[0].distinct_id: "." cannot be a distinct_id: URL paths drop "." and ".." segments, so no request could address this profile',
+      'p.yaml:4:18: profiles[1].distinct_id: ".." cannot be a distinct_id: URL paths drop "." and ".." segments, so no request could address this profile',
+      'p.yaml:6:18: profile ...: merge_from[0]: ".." cannot be a distinct_id: URL paths drop "." and ".." segments, so no request could address this profile',
+    ]);
+  });
+
+  it('accepts printable ids with ? # % and inner spaces, and unicode names', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: "a b?c#d%e"\n    name: "Zoë 山田 😀"\n  - distinct_id: "%2F..%2e"\n');
+    expect(r.lines).toEqual([]);
+    expect(r.state.profiles.map((p) => p.distinct_id)).toEqual(['a b?c#d%e', '%2F..%2e']);
+  });
+
+  it('import rejects ids and cells that validation would refuse, by row and column', async () => {
+    const r = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nname: name\nchannels:\n  push: { column: tok }\n');
+    if ('issues' in r) throw new Error('mapping');
+    await writeFile(
+      path.join(dir, 'in.jsonl'),
+      ['{"id": "..", "name": "a"}', '{"id": "a\\u001bb", "name": "b"}', '{"id": "u3", "name": "c\\ud800"}', '{"id": "u4", "name": "d", "tok": "t\\udc00"}', '{"id": "u5", "name": "ok \\ud83d\\ude00"}'].join('\n') + '\n',
+    );
+    const res = await importFile({ input: path.join(dir, 'in.jsonl'), mapping: r.mapping, outDir: path.join(dir, 'out'), rejectsFile: path.join(dir, 'rej.csv') });
+    expect(res.rejects.map((x) => [x.row, x.column, x.reason.replace(/ \(at character.*$|; a distinct_id.*$|: URL paths.*$/, '')])).toEqual([
+      [1, 'id', 'distinct_id ".." ".." cannot be a distinct_id'],
+      [2, 'id', 'distinct_id "a\\u001bb" holds the control character U+001B'],
+      [3, 'name', 'name: "c\\ud800" holds a lone surrogate \\uD800'],
+      [4, 'tok', 'push: a token holds a lone surrogate \\uDC00'],
+    ]);
+    expect(res.profiles).toBe(1);
+  });
+});
