@@ -3,7 +3,8 @@
  * and ids that are not path segments are refused where they are written (file:line, or row and
  * column on import), never sent in a changed form.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { formatIssue, loadDesired } from '../../src/desired/load.js';
 import { importFile } from '../../src/import/import.js';
 import { parseMapping, type ImportMapping } from '../../src/import/mapping.js';
 import { numberTextProblem } from '../../src/plan/normalize.js';
+import { runMain } from '../support/cli.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -158,5 +160,36 @@ profiles:
       [4, 'tok', 'push: a token holds a lone surrogate \\uDC00'],
     ]);
     expect(res.profiles).toBe(1);
+  });
+});
+
+describe('files', () => {
+  /** Fails instead of hanging when a run does not end. */
+  const within = <T>(p: Promise<T>, ms = 5000): Promise<T> =>
+    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms).unref())]);
+
+  it('refuses a named pipe given as a file without opening it (no hang), and passes over one in a directory', async () => {
+    await mkdir(path.join(dir, 'd'));
+    execFileSync('mkfifo', [path.join(dir, 'pipe.yaml')]);
+    execFileSync('mkfifo', [path.join(dir, 'd', 'pipe.yaml')]);
+    await writeFile(path.join(dir, 'd', 'ok.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
+    const r = await within(runMain(['validate', 'pipe.yaml', 'd'], { cwd: dir }));
+    expect(r.code).toBe(1);
+    // In a directory the listing (tinyglobby) only yields regular files and links to them.
+    expect(r.stderr.split('\n').filter((l) => l.includes('pipe.yaml'))).toEqual(['pipe.yaml: not a regular file (a named pipe, socket or device is not read)']);
+    expect(r.stderr).toContain('1 error in 1 file');
+  });
+
+  it('reads each file once through a symlink loop (again -> .) or a second link to it', async () => {
+    await mkdir(path.join(dir, 'd', 'sub'), { recursive: true });
+    await writeFile(path.join(dir, 'd', 'a.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
+    await writeFile(path.join(dir, 'd', 'sub', 'b.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u2\n');
+    await symlink('.', path.join(dir, 'd', 'again'));
+    await symlink('../sub', path.join(dir, 'd', 'sub', 'up'));
+    await symlink('a.yaml', path.join(dir, 'd', 'link.yaml'));
+    const r = await within(loadDesired(['d', 'd/sub/b.yaml'], { env: {}, cwd: dir, workers: 0 }));
+    expect(r.issues.map(formatIssue)).toEqual([]);
+    expect(r.state.files).toEqual(['d/a.yaml', 'd/sub/b.yaml']);
+    expect(r.state.profiles.map((p) => p.distinct_id)).toEqual(['u1', 'u2']);
   });
 });
