@@ -5,6 +5,7 @@
 import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { numberTextProblem } from '../plan/normalize.js';
 import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
+import { MAX_NESTING, scanYaml } from './yaml-scan.js';
 import type { ValidationIssue } from './types.js';
 
 /** Beyond this many syntax errors in one file the rest are summarised: they are mostly echoes. */
@@ -21,6 +22,8 @@ export interface ParsedFile {
 }
 
 export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
+  const deep = nestingIssue(display, text);
+  if (deep) return { issues: [deep] };
   const lineCounter = new LineCounter();
   // YAML 1.2 core schema: `2024-03-01` stays a string (dates are strings in Fyno), `on`/`off`
   // stay strings. Duplicate keys are errors, not "last one wins".
@@ -29,6 +32,12 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
   if (doc.errors.length > 0) {
     const issues: ValidationIssue[] = [];
     for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) {
+      const opened = openedAt(text, e.pos[0], e.message);
+      if (opened) {
+        const at = positions.offset(e.pos[0]);
+        issues.push({ file: display, ...positions.offset(opened.offset), message: `YAML syntax error: ${opened.what} is never closed (the file reaches line ${at.line}, column ${at.column} without its ${opened.closer})` });
+        continue;
+      }
       const { line, column } = positions.offset(e.pos[0]);
       issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
     }
@@ -77,6 +86,35 @@ function instancePath(chain: readonly unknown[]): PathSegment[] {
     else if (isPair(parent) && child === parent.value) out.push(isScalar(parent.key) ? String(parent.key.value) : String(parent.key));
   }
   return out;
+}
+
+/** "nesting deeper than N at line L", before the parser recurses that deep (issue #14). */
+export function nestingIssue(display: string, text: string): ValidationIssue | undefined {
+  const { tooDeep } = scanYaml(text);
+  if (tooDeep === undefined) return undefined;
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < tooDeep; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  const { line, col } = lines.linePos(tooDeep);
+  return { file: display, line, column: col, message: `YAML nesting deeper than ${MAX_NESTING} levels at line ${line} (a profile file needs about six; is a bracket never closed?)` };
+}
+
+/**
+ * Where the collection or string opened that an error says was never closed: the parser names the
+ * place it gave up, often the end of the file (issue #14).
+ */
+function openedAt(text: string, offset: number, message: string): { offset: number; what: string; closer: string } | undefined {
+  const flow = /end with an? ([\]}])/.exec(message);
+  if (flow) {
+    const opener = flow[1] === ']' ? '[' : '{';
+    const open = scanYaml(text, offset).flow.filter((f) => f.char === opener).at(-1);
+    return open ? { offset: open.offset, what: `this "${opener}"`, closer: `"${flow[1]}"` } : undefined;
+  }
+  if (/Missing closing ["']quote/.test(message)) {
+    const q = scanYaml(text, offset).quote;
+    return q ? { offset: q.offset, what: `the ${q.char === '"' ? 'double' : 'single'}-quoted string that starts here`, closer: `closing ${q.char}` } : undefined;
+  }
+  return undefined;
 }
 
 function syntaxMessage(code: string, message: string): string {

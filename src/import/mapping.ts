@@ -5,6 +5,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { ChannelName, PreferenceChannel, SingleChannelName } from '../fyno/types.js';
+import { nestingIssue } from '../desired/parse.js';
 import { PositionIndex, renderPath, type PathSegment } from '../desired/positions.js';
 import type { ValidationIssue } from '../desired/types.js';
 import { prototypeKeyProblem } from '../plan/normalize.js';
@@ -111,6 +112,8 @@ type Raw = Record<string, unknown>;
  * problem with its line and column.
  */
 export function parseMapping(display: string, text: string): { mapping: ImportMapping } | { issues: ValidationIssue[] } {
+  const deep = nestingIssue(display, text);
+  if (deep) return { issues: [deep] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const positions = new PositionIndex(doc, lineCounter);

@@ -193,3 +193,43 @@ describe('files', () => {
     expect(r.state.profiles.map((p) => p.distinct_id)).toEqual(['u1', 'u2']);
   });
 });
+
+describe('nesting and syntax errors', () => {
+  const head = 'version: 1\nprofiles:\n  - distinct_id: u1\n';
+
+  it('bounds nesting depth: 20,000 [ or { give one line naming the line, not a stack overflow', async () => {
+    for (const open of ['[', '{a: ']) {
+      const r = await load(`${head}    properties:\n      x: ${open.repeat(20_000)}\n`);
+      expect(r.lines).toEqual([`p.yaml:5:${open === '[' ? 70 : 10 + 4 * 60}: YAML nesting deeper than 64 levels at line 5 (a profile file needs about six; is a bracket never closed?)`]);
+    }
+    const mapping = parseMapping('m.yaml', `version: 1\ndistinct_id: id\nproperties:\n  x: ${'['.repeat(20_000)}\n`);
+    expect('issues' in mapping && mapping.issues.map((i) => i.message)).toEqual(['YAML nesting deeper than 64 levels at line 4 (a profile file needs about six; is a bracket never closed?)']);
+  });
+
+  it('bounds block nesting by indentation too', async () => {
+    let text = 'version: 1\nprofiles:\n';
+    for (let d = 0; d < 70; d++) text += `${' '.repeat(2 + d)}k${d}:\n`;
+    const r = await load(text);
+    expect(r.lines).toEqual(['p.yaml:66:66: YAML nesting deeper than 64 levels at line 66 (a profile file needs about six; is a bracket never closed?)']);
+  });
+
+  it('does not count brackets in quotes, comments, block scalars or plain words', async () => {
+    const many = '['.repeat(100);
+    const r = await load(`${head}    name: "${many}"\n    # ${many}\n    properties:\n      a: '${many}'\n      b: x${many}\n      c: |\n        ${many}\n        ${many}\n      d: O'Brien ${many}\n`);
+    expect(r.lines.filter((l) => l.includes('nesting'))).toEqual([]);
+    expect(r.lines.filter((l) => l.includes('syntax'))).toEqual([]);
+  });
+
+  it('points at the bracket or quote that is never closed, not at the end of the file', async () => {
+    expect((await load(`${head}    properties: { tags: [a, b\n`)).lines).toEqual([
+      'p.yaml:4:17: YAML syntax error: this "{" is never closed (the file reaches line 5, column 1 without its "}")',
+      'p.yaml:4:25: YAML syntax error: this "[" is never closed (the file reaches line 5, column 1 without its "]")',
+    ]);
+    expect((await load(`${head}    name: 'O''Brien\n    status: active\n`)).lines).toEqual([
+      "p.yaml:4:11: YAML syntax error: the single-quoted string that starts here is never closed (the file reaches line 6, column 1 without its closing ')",
+    ]);
+    expect((await load(`${head}    properties:\n      note: it's [here]\n      tags: [a, "b]", {c: d}\n`)).lines).toEqual([
+      'p.yaml:6:13: YAML syntax error: this "[" is never closed (the file reaches line 7, column 1 without its "]")',
+    ]);
+  });
+});
