@@ -66,6 +66,24 @@ profiles:
   });
 });
 
+describe('pull', () => {
+  it('reports live values the loader would refuse and leaves them out, writing the rest unchanged', async () => {
+    const seed = { profiles: [{ distinct_id: 'p-ill', name: 'Bad \uD800 name', channel: { email: 'p@example.com' }, properties: { s: 'x\uDC00', d: '2024-02-30', ok: 'fine', big: 2 ** 60 } }] };
+    expect((await fetch(`${emu.adminUrl}/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(seed) })).status).toBe(200);
+    const out = path.join(tmp.dir, 'p-ill');
+    const r = await runCli(['pull', 'p-ill', '-o', out], envFor(emu), { cwd: tmp.dir });
+    expect(r.code).toBe(0);
+    for (const field of ['name', 'properties.s', 'properties.d']) expect(r.stderr).toContain(field);
+    const written = await readFile(path.join(out, (await readdir(out))[0]!), 'utf8');
+    expect(written).toContain('ok: fine');
+    expect(written).toContain('email: p@example.com');
+    expect(written).not.toMatch(/name:|\\ud|2024-02-30/i);
+    // What was written plans to nothing.
+    const plan = await runCli(['plan', out, '--detailed-exitcode'], envFor(emu), { cwd: tmp.dir });
+    expect(plan.code).toBe(0);
+  });
+});
+
 describe('ids that are not plain path segments', () => {
   // `/` is refused in desired state (schema distinctId) but the client must still address it.
   const IDS = ['a/b', 'a?b=c&d', 'a#frag', '100%', '%2F', '%2e%2e', 'a b', 'é/ü 山', 'a+b', '..a', 'a;b,c'];
