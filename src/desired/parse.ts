@@ -39,6 +39,9 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
         continue;
       }
       const { line, column } = positions.offset(e.pos[0]);
+      // A second complaint about the same spot is an echo of the first: one line per place.
+      const last = issues[issues.length - 1];
+      if (last && last.line === line && last.column === column) continue;
       issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
     }
     if (doc.errors.length > MAX_SYNTAX_ERRORS) {
