@@ -2,7 +2,7 @@
  * One file's text → a YAML document with source positions, or the reasons it is not YAML.
  * Parsing never throws: every syntax problem becomes an issue at its line and column.
  */
-import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { numberTextProblem } from '../plan/normalize.js';
 import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
 import { MAX_NESTING, scanYaml } from './yaml-scan.js';
@@ -29,27 +29,7 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
   // stay strings. Duplicate keys are errors, not "last one wins".
   const doc = withPlainEnv(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' }));
   const positions = new PositionIndex(doc, lineCounter);
-  if (doc.errors.length > 0) {
-    const issues: ValidationIssue[] = [];
-    for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) {
-      const opened = openedAt(text, e.pos[0], e.message);
-      if (opened) {
-        const at = positions.offset(e.pos[0]);
-        issues.push({ file: display, ...positions.offset(opened.offset), message: `YAML syntax error: ${opened.what} is never closed (the file reaches line ${at.line}, column ${at.column} without its ${opened.closer})` });
-        continue;
-      }
-      const { line, column } = positions.offset(e.pos[0]);
-      // A second complaint about the same spot is an echo of the first: one line per place.
-      const last = issues[issues.length - 1];
-      if (last && last.line === line && last.column === column) continue;
-      issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
-    }
-    if (doc.errors.length > MAX_SYNTAX_ERRORS) {
-      const first = issues[issues.length - 1]!;
-      issues.push({ ...first, message: `YAML syntax error: ${doc.errors.length - MAX_SYNTAX_ERRORS} more syntax errors in this file not shown` });
-    }
-    return { issues };
-  }
+  if (doc.errors.length > 0) return { issues: syntaxIssues(display, text, doc.errors, positions) };
   let data: unknown;
   try {
     // The default alias limit stops "billion laughs" expansion.
@@ -94,6 +74,32 @@ function instancePath(chain: readonly unknown[]): PathSegment[] {
     else if (isPair(parent) && child === parent.value) out.push(isScalar(parent.key) ? String(parent.key.value) : String(parent.key));
   }
   return out;
+}
+
+/**
+ * The parser's errors as issues: an unclosed bracket or quote at the place it opened, echoes at
+ * the same place dropped, at most `MAX_SYNTAX_ERRORS` (the rest counted). Also for import mappings.
+ */
+export function syntaxIssues(display: string, text: string, errors: readonly YAMLError[], positions: PositionIndex): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const e of errors.slice(0, MAX_SYNTAX_ERRORS)) {
+    const opened = openedAt(text, e.pos[0], e.message);
+    if (opened) {
+      const at = positions.offset(e.pos[0]);
+      issues.push({ file: display, ...positions.offset(opened.offset), message: `YAML syntax error: ${opened.what} is never closed (the file reaches line ${at.line}, column ${at.column} without its ${opened.closer})` });
+      continue;
+    }
+    const { line, column } = positions.offset(e.pos[0]);
+    // A second complaint about the same spot is an echo of the first: one line per place.
+    const last = issues[issues.length - 1];
+    if (last && last.line === line && last.column === column) continue;
+    issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
+  }
+  if (errors.length > MAX_SYNTAX_ERRORS) {
+    const first = issues[issues.length - 1]!;
+    issues.push({ ...first, message: `YAML syntax error: ${errors.length - MAX_SYNTAX_ERRORS} more syntax errors in this file not shown` });
+  }
+  return issues;
 }
 
 /** "nesting deeper than N at line L", before the parser recurses that deep (issue #14). */

@@ -5,7 +5,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { ChannelName, PreferenceChannel, SingleChannelName } from '../fyno/types.js';
-import { nestingIssue } from '../desired/parse.js';
+import { nestingIssue, syntaxIssues } from '../desired/parse.js';
 import { PositionIndex, renderPath, type PathSegment } from '../desired/positions.js';
 import type { ValidationIssue } from '../desired/types.js';
 import { prototypeKeyProblem } from '../plan/normalize.js';
@@ -121,14 +121,7 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
     const { line, column } = positions.at(path, { key: atKey });
     return { file: display, line, column, ...(path.length ? { field: renderPath(path) } : {}), message };
   };
-  if (doc.errors.length > 0) {
-    return {
-      issues: doc.errors.slice(0, 10).map((e) => {
-        const { line, column } = positions.offset(e.pos[0]);
-        return { file: display, line, column, message: `YAML syntax error: ${e.message.replace(/\s*\n[\s\S]*$/, '')}` };
-      }),
-    };
-  }
+  if (doc.errors.length > 0) return { issues: syntaxIssues(display, text, doc.errors, positions) };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });

@@ -225,6 +225,8 @@ describe('nesting and syntax errors', () => {
       'p.yaml:4:17: YAML syntax error: this "{" is never closed (the file reaches line 5, column 1 without its "}")',
       'p.yaml:4:25: YAML syntax error: this "[" is never closed (the file reaches line 5, column 1 without its "]")',
     ]);
+    const mapping = parseMapping('m.yaml', 'version: 1\ndistinct_id: id\nproperties:\n  tags: { column: tags, type: list\n');
+    expect('issues' in mapping && mapping.issues.map((i) => `${i.line}:${i.column}: ${i.message}`)).toEqual(['4:9: YAML syntax error: this "{" is never closed (the file reaches line 5, column 1 without its "}")']);
     expect((await load(`${head}    name: 'O''Brien\n    status: active\n`)).lines).toEqual([
       "p.yaml:4:11: YAML syntax error: the single-quoted string that starts here is never closed (the file reaches line 6, column 1 without its closing ')",
     ]);
