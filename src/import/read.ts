@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse, type CsvError, type Options as CsvOptions } from 'csv-parse';
 import { FynoSyncError } from '../errors.js';
-import { numberTextProblem } from '../plan/normalize.js';
+import { parseJsonExact } from '../plan/normalize.js';
 import type { Cell } from './coerce.js';
 
 export type InputFormat = 'csv' | 'jsonl';
@@ -206,10 +206,6 @@ async function* readJsonl(file: string): AsyncGenerator<InputEvent> {
   }
 }
 
-const JSON_NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-// Only a numeral of 16 or more digits, or with a 3-digit exponent, can be one a double does not hold.
-const LONG_NUMERAL_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}/;
-
 /**
  * One line of JSON. A number a double does not hold as written (`12345678901234567890`, which
  * `JSON.parse` alone turns into 12345678901234567000) is kept as its numeral text instead (issue
@@ -217,34 +213,7 @@ const LONG_NUMERAL_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}/;
  * row and column (coerce.ts `coerceNumber`).
  */
 export function parseJsonLine(text: string): unknown {
-  if (!LONG_NUMERAL_RE.test(text)) return JSON.parse(text);
-  const numerals = numeralsOf(text);
-  let next = 0;
-  // The reviver sees the leaves in text order (children before their holder), as numeralsOf lists them.
-  return JSON.parse(text, (_k, v: unknown) => {
-    if (typeof v !== 'number') return v;
-    const tok = numerals[next++]!;
-    return numberTextProblem(tok, v) === undefined ? v : tok;
-  });
-}
-
-/** The numerals of a line of JSON, in order (strings skipped). */
-function numeralsOf(text: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      i = j;
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
-      JSON_NUMBER_RE.lastIndex = i;
-      const tok = JSON_NUMBER_RE.exec(text)![0];
-      out.push(tok);
-      i += tok.length - 1;
-    }
-  }
-  return out;
+  return parseJsonExact(text, (numeral) => numeral);
 }
 
 /** A key, or a dotted path into nested objects when no key of that exact name exists. */

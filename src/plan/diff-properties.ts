@@ -85,6 +85,8 @@ export function diffProperties(
   diff: ProfileDiff,
   live: Readonly<Record<string, PropertyValue>>,
   record: OwnershipRecord,
+  /** Live numbers a double could not hold (ActualProfile `inexact`). */
+  inexact?: Readonly<Record<string, string>>,
 ): Set<string> | undefined {
   const d = diff.desired;
   const props = d.properties ?? {};
@@ -114,6 +116,12 @@ export function diffProperties(
         break;
       case 'set': {
         owned.add(key);
+        const numeral = inexact && ownValue(inexact, key);
+        if (numeral !== undefined) {
+          // The live value was rounded when read: comparing it would be comparing another number.
+          addIssue(diff, path, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
+          break;
+        }
         const clash = typeClash(want.value, have);
         if (clash) {
           addIssue(diff, path, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);

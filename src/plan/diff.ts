@@ -208,7 +208,7 @@ function planFields(diff: ProfileDiff, live: ActualProfile): void {
 function planManaged(diff: ProfileDiff, live: ActualProfile, prefs: ActualPreferences | undefined): void {
   const d = diff.desired;
   const record = readOwnership(live.properties);
-  const ownedProps = diffProperties(diff, live.properties, record);
+  const ownedProps = diffProperties(diff, live.properties, record, live.inexact);
   const ownedPrefs = diffPreferences(diff, prefs, record);
   // Without exact mode the record is never touched (docs/planner.md, "Exact management").
   if (!ownedProps && !ownedPrefs) return;

@@ -131,6 +131,46 @@ export function numberTextProblem(text: string, n: number): string | undefined {
   return `${t} cannot be held exactly by a number (Fyno's numbers are doubles: it would become ${String(n)}); quote it to keep it as a string: ${quoted}`;
 }
 
+const JSON_NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// Only a numeral of 16 or more digits, or with a 3-digit exponent, can be one a double does not hold.
+const LONG_NUMERAL_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}/;
+
+/**
+ * `JSON.parse(text)`, except that a number a double does not hold as written
+ * (`12345678901234567890`, which `JSON.parse` silently rounds) becomes `keep(numeral, value)`:
+ * its text for import, a marker for wire parsing (issue #14).
+ */
+export function parseJsonExact(text: string, keep: (numeral: string, value: number) => unknown): unknown {
+  if (!LONG_NUMERAL_RE.test(text)) return JSON.parse(text);
+  const numerals = numeralsOf(text);
+  let next = 0;
+  // The reviver sees the leaves in text order (children before their holder), as numeralsOf lists them.
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (typeof v !== 'number') return v;
+    const tok = numerals[next++]!;
+    return numberTextProblem(tok, v) === undefined ? v : keep(tok, v);
+  });
+}
+
+/** The numerals of a JSON text, in order (strings skipped). */
+function numeralsOf(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      i = j;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      JSON_NUMBER_RE.lastIndex = i;
+      const tok = JSON_NUMBER_RE.exec(text)![0];
+      out.push(tok);
+      i += tok.length - 1;
+    }
+  }
+  return out;
+}
+
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

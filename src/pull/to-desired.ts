@@ -14,7 +14,8 @@
  * - every string that holds `${` gets it escaped as `$${`, so the loader does not read it as an
  *   environment variable.
  * Values a desired-state file cannot hold (a property key outside the schema's pattern, a value
- * that is not a Fyno property value, a topic id outside the pattern) are left out and reported.
+ * that is not a Fyno property value, a number a double cannot hold exactly, a topic id outside
+ * the pattern) are left out and reported.
  */
 import { CHANNELS, SINGLE_CHANNELS, type ActualPreferences, type ActualProfile, type PreferenceChannel, type Token } from '../fyno/types.js';
 import { keyedRecord } from '../plan/normalize.js';
@@ -127,6 +128,11 @@ export function profileToDesired(profile: ActualProfile, prefs?: ActualPreferenc
   const properties = keyedRecord<unknown>();
   for (const key of Object.keys(profile.properties).sort(byKey)) {
     if (RESERVED_KEY_RE.test(key)) continue; // fyno-sync's own ownership record (src/plan/ownership.ts)
+    const numeral = profile.inexact?.[key];
+    if (numeral !== undefined) {
+      omitted.push({ distinct_id: id, field: `properties.${key}`, reason: `Fyno holds the number ${numeral}, which a file cannot hold exactly (it would read as ${JSON.stringify(profile.properties[key])})` });
+      continue;
+    }
     if (!PROPERTY_KEY_RE.test(key)) {
       omitted.push({ distinct_id: id, field: `properties.${key}`, reason: 'key is not one desired state can name (a letter or _ then letters, digits, _ . -)' });
       continue;

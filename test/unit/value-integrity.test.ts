@@ -11,7 +11,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
 import { importFile } from '../../src/import/import.js';
 import { parseMapping, type ImportMapping } from '../../src/import/mapping.js';
+import { parseBodyText, parseProfile } from '../../src/fyno/wire-parse.js';
+import { planOperations } from '../../src/plan/diff.js';
 import { numberTextProblem } from '../../src/plan/normalize.js';
+import { profileToDesired } from '../../src/pull/to-desired.js';
+import { actual, desired, profile, set } from './plan-builders.js';
 import { runMain } from '../support/cli.js';
 
 let dir: string;
@@ -233,5 +237,32 @@ describe('nesting and syntax errors', () => {
     expect((await load(`${head}    properties:\n      note: it's [here]\n      tags: [a, "b]", {c: d}\n`)).lines).toEqual([
       'p.yaml:6:13: YAML syntax error: this "[" is never closed (the file reaches line 7, column 1 without its "]")',
     ]);
+  });
+});
+
+describe('live numbers a double cannot hold', () => {
+  const body = '{"distinct_id":"u1","properties":{"n":12345678901234567890,"l":[1,9007199254740993],"ok":42,"s":"12345678901234567890"}}';
+
+  it('are read as the nearest double and marked with the numeral Fyno sent', () => {
+    const p = parseProfile(parseBodyText(body), 'u1');
+    expect(p.properties).toEqual({ n: 12345678901234567000, l: [1, 9007199254740992], ok: 42, s: '12345678901234567890' });
+    expect(p.inexact).toEqual({ n: '12345678901234567890', l: '9007199254740993' });
+    expect(parseProfile(parseBodyText('{"properties":{"ok":1.5}}'), 'u2').inexact).toBeUndefined();
+  });
+
+  it('pull reports and leaves them out instead of writing the rounded number', () => {
+    const { entry, omitted } = profileToDesired(parseProfile(parseBodyText(body), 'u1'));
+    expect(entry.properties).toEqual({ ok: 42, s: '12345678901234567890' });
+    expect(omitted).toEqual([
+      { distinct_id: 'u1', field: 'properties.l', reason: 'Fyno holds the number 9007199254740993, which a file cannot hold exactly (it would read as [1,9007199254740992])' },
+      { distinct_id: 'u1', field: 'properties.n', reason: 'Fyno holds the number 12345678901234567890, which a file cannot hold exactly (it would read as 12345678901234567000)' },
+    ]);
+  });
+
+  it('plan refuses to compare a property against one, instead of seeing no change', () => {
+    const live = parseProfile(parseBodyText(body), 'u1');
+    const r = planOperations(desired(profile('u1', { properties: { n: set(12345678901234567000), ok: set(43) } })), actual(['u1', live]));
+    expect(r.issues.map((i) => [i.field, i.message])).toEqual([['properties.n', 'property n holds 12345678901234567890 in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged']]);
+    expect(r.operations.map((o) => o.type)).toEqual(['property.set']);
   });
 });
