@@ -132,8 +132,9 @@ export function numberTextProblem(text: string, n: number): string | undefined {
 }
 
 const JSON_NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-// Only a numeral of 16 or more digits, or with a 3-digit exponent, can be one a double does not hold.
-const LONG_NUMERAL_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}/;
+// Only a numeral of 16 or more digits, or with a 3-digit exponent, can be one a double does not
+// hold; it stands where a JSON value starts (not inside a string such as a 24-hex profile_id).
+const LONG_NUMERAL_RE = /[:,[]\s*-?\d(?:[\d.]{15,}|[\d.]*[eE][+-]?\d{3})/;
 
 /**
  * `JSON.parse(text)`, except that a number a double does not hold as written
