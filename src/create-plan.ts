@@ -13,6 +13,7 @@ import { planProfile } from './plan/diff.js';
 import { driftRecord, profileDrift } from './plan/document.js';
 import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
+import { keyedRecord } from './plan/normalize.js';
 import { InternalError } from './errors.js';
 import { incrementalSelection } from './plan/incremental.js';
 import { selectProfiles } from './plan/select.js';
@@ -156,7 +157,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     for (const entry of r.drift) drift.push(entry);
     results[i] = undefined;
   }
-  const preconditions: Record<DistinctId, string> = {};
+  // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
+  const preconditions = keyedRecord<string>();
   for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;
   const plan = assemblePlan({
     createdAt: deps.now().toISOString(),

@@ -18,6 +18,7 @@ import { InternalError } from '../errors.js';
 import type { ChannelName, Channels, DistinctId, FynoApi, PreferenceUpdate, ProfileUpdate, PropertyActions, PropertyBatchItem, PropertyScalar, Target, Token } from '../fyno/types.js';
 import { TOKEN_CHANNELS } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
+import { keyedRecord } from '../plan/normalize.js';
 import { OP_INFO, type Operation } from '../plan/types.js';
 
 /** An operation with its journal key (`p:<index in plan>` or `r<run>:<id>:<n>` after a re-plan). */
@@ -84,8 +85,9 @@ export function stepsForProfile(ops: readonly KeyedOp[]): Step[] {
 
   const prefs = ofType(sorted, 'preference.set');
   if (prefs.length > 0) {
-    const update: PreferenceUpdate = {};
-    for (const p of prefs) (update[p.op.topic] ??= {})[p.op.channel] = p.op.status;
+    // Topic ids are user keys: no inherited `constructor` or `toString` may stand in for one.
+    const update: PreferenceUpdate = keyedRecord();
+    for (const p of prefs) (update[p.op.topic] ??= keyedRecord())[p.op.channel] = p.op.status;
     steps.push({ kind: 'preferences', ops: prefs, update });
   }
   const del = ofType(sorted, 'profile.delete');
@@ -140,16 +142,16 @@ export function propertyItems(ops: readonly KeyedOp[]): PropertyBatchItem[] {
     const a: PropertyActions = cur.item.action;
     switch (op.type) {
       case 'property.set':
-        (a.$set ??= {})[key] = op.value;
+        (a.$set ??= keyedRecord())[key] = op.value;
         break;
       case 'property.set_once':
-        (a.$once ??= {})[key] = op.value;
+        (a.$once ??= keyedRecord())[key] = op.value;
         break;
       case 'property.append':
-        (a.$append ??= {})[key] = scalar(op, op.value);
+        (a.$append ??= keyedRecord())[key] = scalar(op, op.value);
         break;
       case 'property.remove':
-        (a.$remove ??= {})[key] = scalar(op, op.value);
+        (a.$remove ??= keyedRecord())[key] = scalar(op, op.value);
         break;
       case 'property.unset':
         (a.$unset ??= []).push(key);

@@ -9,7 +9,7 @@
  */
 import { isMap, isPair, isScalar, type Node } from 'yaml';
 import type { DistinctId, PreferenceUpdate, PropertyValue, Token } from '../fyno/types.js';
-import { normalizeEmail } from '../plan/normalize.js';
+import { keyedRecord, normalizeEmail } from '../plan/normalize.js';
 import type { InstancePath, PositionIndex } from './positions.js';
 import type { DesiredChannels, DesiredProfile, DesiredProperty, FieldRefs, SourceRef } from './types.js';
 import { asRecord, PHONE_CHANNELS, phoneE164 } from './values.js';
@@ -193,7 +193,7 @@ function buildChannels(c: Record<string, unknown>): DesiredChannels {
 }
 
 function buildProperties(props: Record<string, unknown>): Record<string, DesiredProperty> {
-  const out: Record<string, DesiredProperty> = {};
+  const out = keyedRecord<DesiredProperty>();
   for (const [k, v] of Object.entries(props)) {
     const once = asRecord(v);
     if (v === null) out[k] = { op: 'unset' };

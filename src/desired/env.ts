@@ -4,7 +4,11 @@
  * `${NAME}` reads the environment variable NAME; `$${` writes a literal `${`. A missing variable
  * is an error. The paths of substituted values are returned so every output can mask them; no
  * message here ever contains a variable's value.
+ *
+ * The walk visits every string of the file, so it also reports each one that is not well-formed
+ * Unicode (a lone surrogate written as `"\uD800"`, issue #14) after substitution.
  */
+import { setOwn, stringProblem } from '../plan/normalize.js';
 import type { InstancePath, PathSegment } from './positions.js';
 
 export interface EnvProblem {
@@ -28,10 +32,16 @@ export function substituteEnv(value: unknown, env: Record<string, string | undef
   const problems: EnvProblem[] = [];
   const walk = (v: unknown, path: PathSegment[]): unknown => {
     if (typeof v === 'string') {
-      if (!v.includes('${')) return v;
+      if (!v.includes('${')) {
+        const bad = stringProblem(v);
+        if (bad) problems.push({ path: [...path], message: bad });
+        return v;
+      }
       const r = substituteString(v, env);
       for (const m of r.problems) problems.push({ path: [...path], message: m });
       if (r.fromEnv) sensitive.push([...path]);
+      // Never the value in the message: it may come from the environment.
+      if (r.problems.length === 0 && stringProblem(r.value)) problems.push({ path: [...path], message: 'holds a lone surrogate: not well-formed Unicode, it cannot be sent to Fyno as written' });
       return r.value;
     }
     if (Array.isArray(v)) {
@@ -51,7 +61,8 @@ export function substituteEnv(value: unknown, env: Record<string, string | undef
         path.push(k);
         const x = walk(obj[k], path);
         path.pop();
-        if (x !== obj[k]) (out ??= { ...obj })[k] = x;
+        // The spread and setOwn keep a `__proto__` key as data (`out[k] = x` would not).
+        if (x !== obj[k]) setOwn((out ??= { ...obj }), k, x);
       }
       return out ?? v;
     }

@@ -17,6 +17,7 @@
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
+import { numberTextProblem } from '../plan/normalize.js';
 import { addRef, joinPath } from './build.js';
 import type { FieldRefs } from './types.js';
 
@@ -335,8 +336,15 @@ function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
   // Everything that could be a number starts with a digit, a sign or a dot.
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-    if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
-    if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+    // A number the double does not hold as written is an issue: the full parser names it.
+    if (/^[-+]?[0-9]+$/.test(s)) {
+      const n = parseInt(s, 10);
+      return Number.isSafeInteger(n) ? n : decline();
+    }
+    if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) {
+      const n = parseFloat(s);
+      return numberTextProblem(s, n) === undefined ? n : decline();
+    }
     // Octal, hex, exponents, .inf and .nan: rare in profiles; the full parser reads them.
     if (/^0o|^0x|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$|^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE]/.test(s)) decline();
   }

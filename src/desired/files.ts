@@ -3,10 +3,13 @@
  * below, sorted) and globs. Unreadable input is reported as an issue, never thrown, so one run
  * reports every problem at once.
  */
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ValidationIssue } from './types.js';
+
+const NOT_REGULAR = 'not a regular file (a named pipe, socket or device is not read)';
 
 /** Files larger than this are refused without being read (override with `maxFileBytes`). */
 export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
@@ -33,11 +36,23 @@ export async function resolveInputs(
 ): Promise<{ files: InputFile[]; issues: ValidationIssue[] }> {
   const files: InputFile[] = [];
   const issues: ValidationIssue[] = [];
+  // By real path: a file reached twice (through a symlink, or a directory symlinked into itself,
+  // `again -> .`) is read once, so it is never "declared twice" against itself (issue #14).
   const seen = new Set<string>();
-  const add = (abs: string) => {
-    if (seen.has(abs)) return;
-    seen.add(abs);
+  const add = async (abs: string) => {
+    const real = await realpath(abs).catch(() => abs);
+    if (seen.has(real)) return;
+    seen.add(real);
     files.push({ abs, display: displayPath(abs, cwd) });
+  };
+  // The shortest path to each file first (the one with no detour through a symlink), then by name.
+  const addFound = async (found: string[]) => {
+    const chosen = new Map<string, string>();
+    for (const f of found.map(path.normalize).sort(byDepthThenName)) {
+      const real = await realpath(f).catch(() => f);
+      if (!chosen.has(real)) chosen.set(real, f);
+    }
+    for (const f of [...chosen.values()].sort()) await add(f);
   };
   for (const p of paths) {
     const abs = path.resolve(cwd, p);
@@ -46,21 +61,26 @@ export async function resolveInputs(
       if (st.isDirectory()) {
         const found = await glob(['**/*.yaml', '**/*.yml'], { cwd: abs, absolute: true, onlyFiles: true });
         if (found.length === 0) issues.push(pathIssue(p, 'directory contains no .yaml or .yml files'));
-        for (const f of found.map(path.normalize).sort()) add(f);
+        await addFound(found);
       } else {
-        add(abs);
+        await add(abs);
       }
       continue;
     }
     if (isDynamicPattern(p)) {
       const found = await glob([p], { cwd, absolute: true, onlyFiles: true });
       if (found.length === 0) issues.push(pathIssue(p, 'no files match this pattern'));
-      for (const f of found.map(path.normalize).sort()) add(f);
+      await addFound(found);
       continue;
     }
     issues.push(pathIssue(p, st.code === 'ENOENT' ? 'no such file or directory' : `cannot read (${st.code ?? st.message})`));
   }
   return { files, issues };
+}
+
+function byDepthThenName(a: string, b: string): number {
+  const d = a.split(path.sep).length - b.split(path.sep).length;
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Reads and decodes one file, or says in one line why it cannot be used. */
@@ -69,15 +89,20 @@ export async function readInput(
   maxBytes: number,
 ): Promise<{ text: string } | { issue: ValidationIssue }> {
   const fileIssue = (message: string, line = 1, column = 1) => ({ issue: { file: f.display, line, column, message } });
+  // Checked before opening: opening a named pipe for reading blocks until a writer comes (issue
+  // #14), and a device may never end. O_NONBLOCK covers one swapped in between the two calls.
+  const before = await stat(f.abs).catch((e: NodeJS.ErrnoException) => e);
+  if (before instanceof Error) return { issue: pathIssue(f.display, `cannot read (${before.code ?? 'error'})`) };
+  if (!before.isFile()) return { issue: pathIssue(f.display, NOT_REGULAR) };
   let handle;
   try {
-    handle = await open(f.abs, 'r');
+    handle = await open(f.abs, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     return { issue: pathIssue(f.display, `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`) };
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) return { issue: pathIssue(f.display, 'not a regular file') };
+    if (!st.isFile()) return { issue: pathIssue(f.display, NOT_REGULAR) };
     if (st.size > maxBytes) {
       return fileIssue(`file is ${mb(st.size)}, larger than the ${mb(maxBytes)} limit (raise it with --max-file-size)`);
     }

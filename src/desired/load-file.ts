@@ -30,6 +30,8 @@ export interface FileSource {
   at(path: InstancePath, opts?: { key?: boolean }): LinePos;
   /** `refs` of the profile-like mapping at `['defaults']` or `['profiles', i]`. */
   refs(path: InstancePath): FieldRefs;
+  /** Values the parser found the data does not hold as written (parse.ts `problems`). */
+  problems?: readonly { path: InstancePath; message: string }[];
 }
 
 /** A file read by the full parser (parse.ts): the reference for positions. */
@@ -37,6 +39,7 @@ export function documentSource(pf: ParsedFile): FileSource {
   return {
     display: pf.display,
     data: pf.data,
+    problems: pf.problems,
     at: (path, opts) => pf.positions.at(path, opts),
     refs: (path) => {
       if (path[0] === 'defaults') return collectRefs(pf.doc.get('defaults', true) as Node | undefined, pf.display, pf.positions);
@@ -120,8 +123,10 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
   const shownId = (i: number): string | undefined =>
     isBlocked(['profiles', i, 'distinct_id']) || isSensitive(['profiles', i, 'distinct_id']) ? undefined : validId(list[i]);
 
-  // 1. Variables, 2. schema (except where a variable is already missing), 3. value checks.
-  for (const p of sub.problems) report(p.path, p.message);
+  // 0. Values not held as written, 1. variables, 2. schema (except where a problem is already
+  // reported), 3. value checks.
+  for (const p of pf.problems ?? []) report(p.path, p.message);
+  for (const p of sub.problems) if (!isBlocked(p.path)) report(p.path, p.message);
   for (const p of checkSchema(data, shown)) if (!isBlocked(p.path)) report(p.path, p.message, p.atKey);
   if (!root) return { profiles, entries, issues: raw.map(toIssue) };
 

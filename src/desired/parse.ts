@@ -2,8 +2,10 @@
  * One file's text → a YAML document with source positions, or the reasons it is not YAML.
  * Parsing never throws: every syntax problem becomes an issue at its line and column.
  */
-import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import { PositionIndex } from './positions.js';
+import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { numberTextProblem } from '../plan/normalize.js';
+import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
+import { MAX_NESTING, scanYaml } from './yaml-scan.js';
 import type { ValidationIssue } from './types.js';
 
 /** Beyond this many syntax errors in one file the rest are summarised: they are mostly echoes. */
@@ -15,26 +17,19 @@ export interface ParsedFile {
   positions: PositionIndex;
   /** The document as plain data (before `${VAR}` substitution). */
   data: unknown;
+  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`). */
+  problems: { path: InstancePath; message: string }[];
 }
 
 export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
+  const deep = nestingIssue(display, text);
+  if (deep) return { issues: [deep] };
   const lineCounter = new LineCounter();
   // YAML 1.2 core schema: `2024-03-01` stays a string (dates are strings in Fyno), `on`/`off`
   // stay strings. Duplicate keys are errors, not "last one wins".
   const doc = withPlainEnv(() => parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' }));
   const positions = new PositionIndex(doc, lineCounter);
-  if (doc.errors.length > 0) {
-    const issues: ValidationIssue[] = [];
-    for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) {
-      const { line, column } = positions.offset(e.pos[0]);
-      issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
-    }
-    if (doc.errors.length > MAX_SYNTAX_ERRORS) {
-      const first = issues[issues.length - 1]!;
-      issues.push({ ...first, message: `YAML syntax error: ${doc.errors.length - MAX_SYNTAX_ERRORS} more syntax errors in this file not shown` });
-    }
-    return { issues };
-  }
+  if (doc.errors.length > 0) return { issues: syntaxIssues(display, text, doc.errors, positions) };
   let data: unknown;
   try {
     // The default alias limit stops "billion laughs" expansion.
@@ -45,7 +40,95 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
     const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
     return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
   }
-  return { file: { display, doc, positions, data } };
+  return { file: { display, doc, positions, data, problems: numberProblems(doc, text) } };
+}
+
+/** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan. */
+const MAYBE_NOT_HELD_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}|0x[0-9a-fA-F]{13}|0o[0-7]{17}|\.(?:inf|nan)/i;
+
+/**
+ * Numbers whose source text the parsed value does not hold (issue #14): `12345678901234567890`
+ * would reach Fyno as `12345678901234567000`, and `.inf` not at all. Keys are left to the schema.
+ */
+function numberProblems(doc: Document.Parsed, text: string): { path: InstancePath; message: string }[] {
+  const out: { path: InstancePath; message: string }[] = [];
+  // Walking every node costs about a tenth of parsing: only when some numeral could be one.
+  if (!MAYBE_NOT_HELD_RE.test(text)) return out;
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'number' || node.source === undefined) return;
+      const message = numberTextProblem(node.source, node.value);
+      if (message) out.push({ path: instancePath([...ancestors, node]), message });
+    },
+  });
+  return out;
+}
+
+/** The data path of the last node of a chain of ancestors (document → … → node). */
+function instancePath(chain: readonly unknown[]): PathSegment[] {
+  const out: PathSegment[] = [];
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const parent = chain[i];
+    const child = chain[i + 1];
+    if (isSeq(parent)) out.push(parent.items.indexOf(child as never));
+    else if (isPair(parent) && child === parent.value) out.push(isScalar(parent.key) ? String(parent.key.value) : String(parent.key));
+  }
+  return out;
+}
+
+/**
+ * The parser's errors as issues: an unclosed bracket or quote at the place it opened, echoes at
+ * the same place dropped, at most `MAX_SYNTAX_ERRORS` (the rest counted). Also for import mappings.
+ */
+export function syntaxIssues(display: string, text: string, errors: readonly YAMLError[], positions: PositionIndex): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const e of errors.slice(0, MAX_SYNTAX_ERRORS)) {
+    const opened = openedAt(text, e.pos[0], e.message);
+    if (opened) {
+      const at = positions.offset(e.pos[0]);
+      issues.push({ file: display, ...positions.offset(opened.offset), message: `YAML syntax error: ${opened.what} is never closed (the file reaches line ${at.line}, column ${at.column} without its ${opened.closer})` });
+      continue;
+    }
+    const { line, column } = positions.offset(e.pos[0]);
+    // A second complaint about the same spot is an echo of the first: one line per place.
+    const last = issues[issues.length - 1];
+    if (last && last.line === line && last.column === column) continue;
+    issues.push({ file: display, line, column, message: `YAML syntax error: ${syntaxMessage(e.code, e.message)}` });
+  }
+  if (errors.length > MAX_SYNTAX_ERRORS) {
+    const first = issues[issues.length - 1]!;
+    issues.push({ ...first, message: `YAML syntax error: ${errors.length - MAX_SYNTAX_ERRORS} more syntax errors in this file not shown` });
+  }
+  return issues;
+}
+
+/** "nesting deeper than N at line L", before the parser recurses that deep (issue #14). */
+export function nestingIssue(display: string, text: string): ValidationIssue | undefined {
+  const { tooDeep } = scanYaml(text);
+  if (tooDeep === undefined) return undefined;
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < tooDeep; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  const { line, col } = lines.linePos(tooDeep);
+  return { file: display, line, column: col, message: `YAML nesting deeper than ${MAX_NESTING} levels at line ${line} (a profile file needs about six; is a bracket never closed?)` };
+}
+
+/**
+ * Where the collection or string opened that an error says was never closed: the parser names the
+ * place it gave up, often the end of the file (issue #14).
+ */
+function openedAt(text: string, offset: number, message: string): { offset: number; what: string; closer: string } | undefined {
+  const flow = /end with an? ([\]}])/.exec(message);
+  if (flow) {
+    const opener = flow[1] === ']' ? '[' : '{';
+    const open = scanYaml(text, offset).flow.filter((f) => f.char === opener).at(-1);
+    return open ? { offset: open.offset, what: `this "${opener}"`, closer: `"${flow[1]}"` } : undefined;
+  }
+  if (/Missing closing ["']quote/.test(message)) {
+    const q = scanYaml(text, offset).quote;
+    return q ? { offset: q.offset, what: `the ${q.char === '"' ? 'double' : 'single'}-quoted string that starts here`, closer: `closing ${q.char}` } : undefined;
+  }
+  return undefined;
 }
 
 function syntaxMessage(code: string, message: string): string {

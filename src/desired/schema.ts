@@ -222,7 +222,7 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 function typeMessage(expected: string, data: unknown): string {
-  if (typeof data === 'number' && !Number.isFinite(data)) return 'must be a finite number (.inf and .nan are not values Fyno stores)';
+  if (typeof data === 'number' && !Number.isFinite(data)) return 'must be a finite number (.inf and .nan are not values Fyno stores); quote it to keep it as a string';
   const words = expected.split(',').map((t) => TYPE_WORDS[t] ?? t);
   const want = words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]!}`;
   let hint = '';

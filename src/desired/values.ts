@@ -4,7 +4,7 @@
  * right type only, and report paths relative to the profile (or `defaults`) mapping.
  */
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, normalizePhone, scalarKey } from '../plan/normalize.js';
+import { dateInstant, idProblem, normalizePhone, prototypeKeyProblem, scalarKey } from '../plan/normalize.js';
 import type { PathSegment } from './positions.js';
 
 export interface ValueProblem {
@@ -25,6 +25,16 @@ const DATE_FORMS = '2020-10-01, 2020-10-01T18:30:00Z, 2020-10-01T18:30:00.000Z, 
 /** Problems of one profile-like mapping (a profile or a file's `defaults`). */
 export function checkValues(obj: Record<string, unknown>, shown: Shown): ValueProblem[] {
   const out: ValueProblem[] = [];
+  // Ids beyond what the schema says (issue #14): not "." or "..", printable, well-formed.
+  if (typeof obj.distinct_id === 'string') {
+    const bad = idProblem(obj.distinct_id);
+    if (bad) out.push({ path: ['distinct_id'], message: bad });
+  }
+  const mf = obj.merge_from;
+  for (const [m, path] of typeof mf === 'string' ? [[mf, ['merge_from']] as const] : Array.isArray(mf) ? mf.map((m: unknown, j) => [m, ['merge_from', j]] as const) : []) {
+    const bad = typeof m === 'string' ? idProblem(m) : undefined;
+    if (bad) out.push({ path: [...path], message: bad });
+  }
   const channels = asRecord(obj.channels);
   if (channels) {
     for (const c of PHONE_CHANNELS) {
@@ -54,6 +64,11 @@ export function checkValues(obj: Record<string, unknown>, shown: Shown): ValuePr
   const props = asRecord(obj.properties);
   if (props) {
     for (const [key, raw] of Object.entries(props)) {
+      const bad = prototypeKeyProblem(key);
+      if (bad) {
+        out.push({ path: ['properties', key], message: bad });
+        continue;
+      }
       const once = asRecord(raw);
       if (once && '$once' in once) checkProperty(once.$once, ['properties', key, '$once'], shown, out);
       else checkProperty(raw, ['properties', key], shown, out);

@@ -48,6 +48,11 @@ export interface ActualProfile {
   timezone?: string;
   channels: Channels;
   properties: Record<string, PropertyValue>;
+  /**
+   * Property key → the numeral Fyno sent where a double cannot hold it (`12345678901234567890`);
+   * `properties` holds the nearest double. Absent when there is none (issue #14).
+   */
+  inexact?: Record<string, string>;
   /** Server-managed fields: never planned, shown for information only. */
   server: {
     profile_id?: string;

@@ -20,6 +20,15 @@ import type {
   Topic,
 } from './types.js';
 import { PREFERENCE_CHANNELS, SINGLE_CHANNELS, TOKEN_CHANNELS } from './types.js';
+import { keyedRecord, parseJsonExact } from '../plan/normalize.js';
+
+/** A number in a response that a double does not hold as Fyno wrote it (issue #14). */
+export class InexactNumeral {
+  constructor(
+    readonly numeral: string,
+    readonly value: number,
+  ) {}
+}
 
 // ---- wire shapes received (all optional: see header) ------------------------------------------
 
@@ -151,18 +160,22 @@ export function channelsFromWire(raw: unknown): Channels {
 
 function propertyScalar(v: unknown): PropertyScalar | undefined {
   if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof InexactNumeral) return v.value;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   return undefined;
 }
 
 /**
  * Properties as stored. `null` means unset (`/profiles/properties/unset` "nullifies"), so it
- * is dropped; nested objects are not a Fyno property type and are dropped too.
+ * is dropped; nested objects are not a Fyno property type and are dropped too. The result has no
+ * prototype: a property named `constructor` or `__proto__` is data like any other (issue #14).
  */
-export function propertiesFromWire(raw: unknown): Record<string, PropertyValue> {
-  const out: Record<string, PropertyValue> = {};
+export function propertiesFromWire(raw: unknown, inexact?: Record<string, string>): Record<string, PropertyValue> {
+  const out = Object.create(null) as Record<string, PropertyValue>;
   if (!isRecord(raw)) return out;
   for (const [k, v] of Object.entries(raw)) {
+    const odd = Array.isArray(v) ? v.find((x) => x instanceof InexactNumeral) : v;
+    if (inexact && odd instanceof InexactNumeral) inexact[k] = odd.numeral;
     if (Array.isArray(v)) {
       out[k] = v.map(propertyScalar).filter((x): x is PropertyScalar => x !== undefined);
       continue;
@@ -181,13 +194,15 @@ export function propertiesFromWire(raw: unknown): Record<string, PropertyValue> 
  */
 export function parseProfile(body: unknown, requestedId: string): ActualProfile {
   const b: Record<string, unknown> = isRecord(body) ? body : {};
+  const inexact = keyedRecord<string>();
   const profile: ActualProfile = {
     distinct_id: str(b.distinct_id) ?? requestedId,
     status: statusFromWire(b.status),
     channels: channelsFromWire(b.channel ?? b.channels),
-    properties: propertiesFromWire(b.properties),
+    properties: propertiesFromWire(b.properties, inexact),
     server: {},
   };
+  if (Object.keys(inexact).length > 0) profile.inexact = inexact;
   const name = str(b.name);
   if (name !== undefined) profile.name = name;
   const timezone = str(b.timezone);
@@ -315,11 +330,15 @@ export function isMissingProfileAnswer(status: number, fynoMessage: string | und
   return /non[- ]?existing|does ?n[o']t exist|not exist|not found|incorrect.*distinct_?id/i.test(fynoMessage);
 }
 
-/** Parse a response body text: JSON when it is JSON, the text otherwise, `undefined` when empty. */
+/**
+ * Parse a response body text: JSON when it is JSON, the text otherwise, `undefined` when empty.
+ * A number a double does not hold as sent becomes an `InexactNumeral` (its nearest double and
+ * its text), so that it is reported instead of silently rounded (issue #14).
+ */
 export function parseBodyText(text: string | undefined): unknown {
   if (text === undefined || text.trim() === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonExact(text, (numeral, value) => new InexactNumeral(numeral, value));
   } catch {
     return text;
   }

@@ -6,7 +6,7 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, normalizePhone, uniqueScalars } from '../plan/normalize.js';
+import { dateInstant, normalizePhone, numberTextProblem, stringProblem, uniqueScalars } from '../plan/normalize.js';
 import { dateProblem } from '../desired/values.js';
 
 export type Coerced<T> = { value: T } | { error: string };
@@ -50,6 +50,8 @@ export function coerceString(c: Cell, o: { truncate?: boolean } = {}): Coerced<s
   const bad = scalarOnly(c);
   if (bad) return { error: bad };
   let s = cellText(c);
+  const ill = stringProblem(s);
+  if (ill) return { error: `${quote(s)} ${ill}` };
   const chars = [...s];
   if (chars.length > MAX_STRING) {
     if (!o.truncate) return { error: `is ${chars.length} characters long; Fyno allows ${MAX_STRING} (set truncate: true to cut it)` };
@@ -85,6 +87,8 @@ export function coerceNumber(c: Cell, o: { decimal?: '.' | ',' } = {}): Coerced<
   if (!NUMBER_RE.test(s)) return { error: `${quote(raw)} is not a number` };
   const n = Number(s);
   if (!Number.isFinite(n)) return { error: `${quote(raw)} is not a finite number` };
+  // `12345678901234567890` would be written as 12345678901234567000 (issue #14).
+  if (numberTextProblem(s, n) !== undefined) return { error: `${quote(raw)} cannot be held exactly by a number (it would become ${String(n)}); map the column with type: string to keep it as text` };
   return { value: n };
 }
 

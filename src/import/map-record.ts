@@ -4,6 +4,7 @@
  */
 import { fynoTimezones } from '../desired/schema.js';
 import type { PropertyScalar } from '../fyno/types.js';
+import { idProblem, keyedRecord, stringProblem } from '../plan/normalize.js';
 import {
   cellText,
   coerceBoolean,
@@ -39,8 +40,6 @@ function timezoneNames(): Set<string> {
   return timezones;
 }
 
-// The desired-state schema's distinctId: no "/", no leading or trailing spaces.
-const ID_RE = /^[^\s/](?:[^/]*[^\s/])?$/;
 
 /** Applies the mapping to one row; `get(column)` returns the row's cell for a column. */
 export function mapRecord(m: ImportMapping, get: (column: string) => Cell): MappedRow {
@@ -56,7 +55,11 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   else {
     id = `${m.id.prefix}${idText}`;
     if ([...id].length > MAX_STRING) fail(m.id.column, `distinct_id is longer than ${MAX_STRING} characters`);
-    else if (!ID_RE.test(id)) fail(m.id.column, `distinct_id ${JSON.stringify(id)} must not contain "/"`);
+    else {
+      // The rule validation applies (issue #14): also no ".", "..", control characters or lone surrogates.
+      const bad = idProblem(id);
+      if (bad) fail(m.id.column, `distinct_id ${JSON.stringify(id)} ${bad}`);
+    }
   }
   const idOk = problems.length === 0;
   const profile: Record<string, unknown> = { distinct_id: id };
@@ -126,6 +129,11 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
           continue;
         }
         const token = cellText(r);
+        const bad = stringProblem(token);
+        if (bad) {
+          fail(s.column, `${t.channel}: a token ${bad}`);
+          continue;
+        }
         const key = `${token}\u0000${s.integrationId ?? ''}`;
         if (seen.has(key)) continue;
         seen.add(key);
@@ -138,7 +146,8 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   if (Object.keys(channels).length > 0) profile.channels = channels;
 
   // 4. preferences
-  const preferences: Record<string, Record<string, string>> = {};
+  // Topic ids and property keys come from the mapping: keyed records keep them as data (issue #14).
+  const preferences = keyedRecord<Record<string, string>>();
   for (const p of m.preferences) {
     const cell = get(p.column);
     if (isEmptyCell(cell)) continue;
@@ -155,7 +164,7 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   if (Object.keys(preferences).length > 0) profile.preferences = preferences;
 
   // 5. properties
-  const properties: Record<string, unknown> = {};
+  const properties = keyedRecord<unknown>();
   for (const p of m.properties) {
     const cell = get(p.column);
     if (isEmptyCell(cell)) {

@@ -5,8 +5,10 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { ChannelName, PreferenceChannel, SingleChannelName } from '../fyno/types.js';
+import { nestingIssue, syntaxIssues } from '../desired/parse.js';
 import { PositionIndex, renderPath, type PathSegment } from '../desired/positions.js';
 import type { ValidationIssue } from '../desired/types.js';
+import { prototypeKeyProblem } from '../plan/normalize.js';
 import { compileDateFormat, DEFAULT_DATE_FORMATS, type DateParser } from './coerce.js';
 import { checkMappingSchema } from './mapping-schema.js';
 
@@ -110,6 +112,8 @@ type Raw = Record<string, unknown>;
  * problem with its line and column.
  */
 export function parseMapping(display: string, text: string): { mapping: ImportMapping } | { issues: ValidationIssue[] } {
+  const deep = nestingIssue(display, text);
+  if (deep) return { issues: [deep] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const positions = new PositionIndex(doc, lineCounter);
@@ -117,14 +121,7 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
     const { line, column } = positions.at(path, { key: atKey });
     return { file: display, line, column, ...(path.length ? { field: renderPath(path) } : {}), message };
   };
-  if (doc.errors.length > 0) {
-    return {
-      issues: doc.errors.slice(0, 10).map((e) => {
-        const { line, column } = positions.offset(e.pos[0]);
-        return { file: display, line, column, message: `YAML syntax error: ${e.message.replace(/\s*\n[\s\S]*$/, '')}` };
-      }),
-    };
-  }
+  if (doc.errors.length > 0) return { issues: syntaxIssues(display, text, doc.errors, positions) };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -232,6 +229,11 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
 
   const properties: PropertySpec[] = [];
   for (const [key, v] of Object.entries((m.properties ?? {}) as Record<string, unknown>)) {
+    const bad = prototypeKeyProblem(key);
+    if (bad) {
+      issues.push(issue(['properties', key], bad, true));
+      continue;
+    }
     const { column, opts } = colOf(v, ['properties', key]);
     const type = (opts.type as PropertyType | undefined) ?? 'string';
     const items = (opts.items as PropertySpec['items'] | undefined) ?? 'string';

@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse, type CsvError, type Options as CsvOptions } from 'csv-parse';
 import { FynoSyncError } from '../errors.js';
+import { parseJsonExact } from '../plan/normalize.js';
 import type { Cell } from './coerce.js';
 
 export type InputFormat = 'csv' | 'jsonl';
@@ -191,7 +192,7 @@ async function* readJsonl(file: string): AsyncGenerator<InputEvent> {
     }
     let obj: unknown;
     try {
-      obj = JSON.parse(text);
+      obj = parseJsonLine(text);
     } catch {
       yield bad('is not valid JSON (a truncated line?)');
       continue;
@@ -203,6 +204,16 @@ async function* readJsonl(file: string): AsyncGenerator<InputEvent> {
     const rec = obj as Record<string, unknown>;
     yield { type: 'row', row: n, line: n, get: (c) => lookup(rec, c) as Cell, fields: [text] };
   }
+}
+
+/**
+ * One line of JSON. A number a double does not hold as written (`12345678901234567890`, which
+ * `JSON.parse` alone turns into 12345678901234567000) is kept as its numeral text instead (issue
+ * #14): an id or a string property keeps every digit, and a number property refuses it with the
+ * row and column (coerce.ts `coerceNumber`).
+ */
+export function parseJsonLine(text: string): unknown {
+  return parseJsonExact(text, (numeral) => numeral);
 }
 
 /** A key, or a dotted path into nested objects when no key of that exact name exists. */

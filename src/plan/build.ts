@@ -5,8 +5,9 @@
  */
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
 import type { DistinctId } from '../fyno/types.js';
-import { planProfile } from './diff.js';
+import { planOperations, planProfile } from './diff.js';
 import { driftRecord, profileDrift } from './document.js';
+import { keyedRecord } from './normalize.js';
 import { fingerprintSnapshot } from './fingerprint.js';
 import { selectProfiles } from './select.js';
 import {
@@ -92,7 +93,7 @@ export function preconditionsFor(profiles: readonly DesiredProfile[], actual: Re
     if (actual.has(d.distinct_id)) ids.add(d.distinct_id);
     if (d.state === 'present') for (const src of d.merge_from) if (actual.has(src)) ids.add(src);
   }
-  const out: Record<DistinctId, string> = {};
+  const out = keyedRecord<string>();
   for (const id of [...ids].sort()) out[id] = fingerprintSnapshot(actual.get(id));
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { PropertyScalar, PropertyValue } from '../fyno/types.js';
 import type { DesiredProfile, SourceRef } from '../desired/types.js';
-import { propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
+import { ownValue, propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
 import type { Operation } from './types.js';
@@ -85,6 +85,8 @@ export function diffProperties(
   diff: ProfileDiff,
   live: Readonly<Record<string, PropertyValue>>,
   record: OwnershipRecord,
+  /** Live numbers a double could not hold (ActualProfile `inexact`). */
+  inexact?: Readonly<Record<string, string>>,
 ): Set<string> | undefined {
   const d = diff.desired;
   const props = d.properties ?? {};
@@ -98,7 +100,8 @@ export function diffProperties(
     }
     // Built only when an operation is needed: most keys of a converged profile need none.
     const base = (): PropBase => propBase(d, path);
-    const have = live[key];
+    // Own keys only: a property named `constructor` is not Object's constructor (issue #14).
+    const have = ownValue(live, key);
     switch (want.op) {
       case 'unset':
         if (have !== undefined) diff.ops.push({ ...base(), type: 'property.unset', key, before: have, idempotent: true });
@@ -113,6 +116,12 @@ export function diffProperties(
         break;
       case 'set': {
         owned.add(key);
+        const numeral = inexact && ownValue(inexact, key);
+        if (numeral !== undefined) {
+          // The live value was rounded when read: comparing it would be comparing another number.
+          addIssue(diff, path, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
+          break;
+        }
         const clash = typeClash(want.value, have);
         if (clash) {
           addIssue(diff, path, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
@@ -135,7 +144,7 @@ export function diffProperties(
   // someone else set is never touched, PRODUCT.md "Desired state").
   for (const key of [...record.properties].sort()) {
     if (Object.hasOwn(props, key) || key === OWNERSHIP_PROPERTY) continue;
-    const have = live[key];
+    const have = ownValue(live, key);
     if (have !== undefined) {
       diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, 'properties'), type: 'property.unset', key, before: have, idempotent: true });
     }

@@ -12,6 +12,7 @@ import { addIssue, isSensitive, refOf, type ProfileDiff } from './diff-context.j
 import { diffChannels } from './diff-channels.js';
 import { diffPreferences } from './diff-preferences.js';
 import { diffProperties, listPropertyOps } from './diff-properties.js';
+import { keyedRecord } from './normalize.js';
 import { predictMerge, predictMergePreferences, predictRename } from './merge.js';
 import { buildOwnership, OWNERSHIP_PROPERTY, readOwnership } from './ownership.js';
 import { selectProfiles } from './select.js';
@@ -171,7 +172,7 @@ function planCreate(diff: ProfileDiff): ActualProfile {
     status: d.status ?? 'active',
     ...(d.timezone !== undefined ? { timezone: d.timezone } : {}),
     channels,
-    properties: {},
+    properties: keyedRecord(),
     server: {},
   };
 }
@@ -209,7 +210,7 @@ function planFields(diff: ProfileDiff, live: ActualProfile): void {
 function planManaged(diff: ProfileDiff, live: ActualProfile, prefs: ActualPreferences | undefined): void {
   const d = diff.desired;
   const record = readOwnership(live.properties);
-  const ownedProps = diffProperties(diff, live.properties, record);
+  const ownedProps = diffProperties(diff, live.properties, record, live.inexact);
   const ownedPrefs = diffPreferences(diff, prefs, record);
   // Without exact mode the record is never touched (docs/planner.md, "Exact management").
   if (!ownedProps && !ownedPrefs) return;

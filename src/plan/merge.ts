@@ -11,8 +11,9 @@
  * the profile after every merge and re-plans the rest (PRODUCT.md, "Applying"), so a wrong guess
  * here costs a different re-plan, never a wrong write.
  */
-import type { ActualPreferences, ActualProfile, DistinctId, Token } from '../fyno/types.js';
+import type { ActualPreferences, ActualProfile, DistinctId, PropertyValue, Token } from '../fyno/types.js';
 import { TOKEN_CHANNELS, SINGLE_CHANNELS } from '../fyno/types.js';
+import { keyedRecord } from './normalize.js';
 
 /** The profile after merging `source` into existing `target`. Pure; inputs are not modified. */
 export function predictMerge(target: ActualProfile, source: ActualProfile): ActualProfile {
@@ -32,7 +33,7 @@ export function predictMerge(target: ActualProfile, source: ActualProfile): Actu
   const out: ActualProfile = {
     ...target,
     channels,
-    properties: { ...source.properties, ...target.properties },
+    properties: Object.assign(keyedRecord<PropertyValue>(), source.properties, target.properties),
     server: { ...target.server },
   };
   if (out.name === undefined && source.name !== undefined) out.name = source.name;

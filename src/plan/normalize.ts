@@ -56,6 +56,164 @@ export function isFynoDate(s: string): boolean {
   return dateInstant(s) !== null;
 }
 
+/**
+ * An object for keys a user or Fyno chose (property keys, topic ids, distinct_ids): it has no
+ * prototype, so `constructor`, `toString` and `__proto__` are keys like any other instead of
+ * inherited members or the prototype itself (issue #14). `JSON.stringify` writes it as usual.
+ */
+export function keyedRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `o[key]` when `key` is an own key of `o`: never an inherited `constructor` or `toString`. */
+export function ownValue<T>(o: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+/** Sets `o[key]` as an own data property, also when `key` is `__proto__` (which `=` would not). */
+export function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Keys refused wherever a user names a property: `__proto__` reaches Fyno only when every
+ * JavaScript object on the way treats it as data, and most (`obj[key] = v`, `Object.assign`)
+ * treat it as the object's prototype and drop it silently.
+ */
+export function prototypeKeyProblem(key: string): string | undefined {
+  return key === '__proto__' ? `key "__proto__" cannot be used: JavaScript objects on the way to Fyno read it as their prototype and drop the value; rename the key` : undefined;
+}
+
+// A decimal numeral as YAML 1.2 and JSON write it: sign, digits, fraction, exponent.
+const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** The exact value a decimal numeral denotes, as `digits e exponent` (no redundant zeros). */
+function decimalValue(text: string): string | undefined {
+  const m = DECIMAL_RE.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const frac = m[3] ?? '';
+  let digits = (m[2]! + frac).replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exp = Number(m[4] ?? 0) - frac.length;
+  const zeros = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - zeros);
+  exp += zeros;
+  return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`;
+}
+
+/** An integral decimal value (`digits e exp`, exp ≥ 0) equals the double `n` exactly (2^60 does). */
+function integerEquals(value: string, n: number): boolean {
+  const m = /^(-?\d+)e(\d+)$/.exec(value);
+  return m !== null && Number.isInteger(n) && BigInt(m[1]!) * 10n ** BigInt(m[2]!) === BigInt(n);
+}
+
+/**
+ * Why the number written as `text` (which parsed to `n`) would not reach Fyno as written, or
+ * undefined when it would. JSON numbers are doubles: `12345678901234567890` becomes
+ * `12345678901234567000` and the next plan sees no change, so such a number is refused with the
+ * hint to quote it (issue #14). Exact in this sense: a numeral that denotes the value of the
+ * double's shortest form (`0.1`, `1.50`, `1e3`), or an integer the double holds exactly (2^60);
+ * `.inf` and `.nan` are never numbers.
+ */
+export function numberTextProblem(text: string, n: number): string | undefined {
+  const t = text.trim();
+  const quoted = JSON.stringify(t);
+  if (!Number.isFinite(n)) return `must be a finite number (.inf and .nan are not values Fyno stores); quote it to keep it as a string: ${quoted}`;
+  let exact: boolean;
+  const radix = /^([+-]?)(0[xXoObB][0-9a-fA-F]+)$/.exec(t);
+  if (radix) {
+    exact = Number.isSafeInteger(n) || (Number.isInteger(n) && BigInt(radix[2]!.toLowerCase()) * (radix[1] === '-' ? -1n : 1n) === BigInt(n));
+  } else {
+    const want = decimalValue(t);
+    exact = want === undefined || want === decimalValue(String(n)) || integerEquals(want, n);
+  }
+  if (exact) return undefined;
+  return `${t} cannot be held exactly by a number (Fyno's numbers are doubles: it would become ${String(n)}); quote it to keep it as a string: ${quoted}`;
+}
+
+const JSON_NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// Only a numeral of 16 or more digits, or with a 3-digit exponent, can be one a double does not
+// hold; it stands where a JSON value starts (not inside a string such as a 24-hex profile_id).
+const LONG_NUMERAL_RE = /[:,[]\s*-?\d(?:[\d.]{15,}|[\d.]*[eE][+-]?\d{3})/;
+
+/**
+ * `JSON.parse(text)`, except that a number a double does not hold as written
+ * (`12345678901234567890`, which `JSON.parse` silently rounds) becomes `keep(numeral, value)`:
+ * its text for import, a marker for wire parsing (issue #14).
+ */
+export function parseJsonExact(text: string, keep: (numeral: string, value: number) => unknown): unknown {
+  if (!LONG_NUMERAL_RE.test(text)) return JSON.parse(text);
+  const numerals = numeralsOf(text);
+  let next = 0;
+  // The reviver sees the leaves in text order (children before their holder), as numeralsOf lists them.
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (typeof v !== 'number') return v;
+    const tok = numerals[next++]!;
+    return numberTextProblem(tok, v) === undefined ? v : keep(tok, v);
+  });
+}
+
+/** The numerals of a JSON text, in order (strings skipped). */
+function numeralsOf(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      i = j;
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      JSON_NUMBER_RE.lastIndex = i;
+      const tok = JSON_NUMBER_RE.exec(text)![0];
+      out.push(tok);
+      i += tok.length - 1;
+    }
+  }
+  return out;
+}
+
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string is not well-formed Unicode (a lone surrogate, as `"\uD800"` writes one), or
+ * undefined. Such a string cannot be sent as UTF-8: it would reach Fyno as U+FFFD or be refused.
+ */
+export function stringProblem(s: string): string | undefined {
+  if (!SURROGATE_RE.test(s)) return undefined;
+  const m = LONE_SURROGATE_RE.exec(s);
+  if (!m) return undefined;
+  const code = m[0].charCodeAt(0).toString(16).toUpperCase();
+  return `holds a lone surrogate \\u${code} (at character ${[...s.slice(0, m.index)].length + 1}): not well-formed Unicode, it cannot be sent to Fyno as written`;
+}
+
+// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides and
+// isolates that make an id read differently from what it is.
+const ID_CONTROL_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * Why a string cannot be a distinct_id, or undefined. Ids are path segments of Fyno's API
+ * (`/profiles/{distinct_id}`) and appear in every output, so: 1 to 255 characters, no `/`, no
+ * leading or trailing white space (as the schema's `distinctId`), not `.` or `..` (URL paths drop
+ * those segments, so no request could name the profile), printable (no control characters) and
+ * well-formed Unicode. Shared by validation, import and pull (issue #14).
+ */
+export function idProblem(id: string): string | undefined {
+  if (id === '') return 'must not be empty';
+  if (id === '.' || id === '..') return `${JSON.stringify(id)} cannot be a distinct_id: URL paths drop "." and ".." segments, so no request could address this profile`;
+  const bad = stringProblem(id);
+  if (bad) return bad;
+  const c = ID_CONTROL_RE.exec(id);
+  if (c) {
+    const code = c[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `holds the control character U+${code} (at character ${[...id.slice(0, c.index)].length + 1}); a distinct_id must be printable`;
+  }
+  if (id.includes('/')) return 'must not contain "/"';
+  if (id.trim() !== id) return 'must not start or end with white space';
+  if ([...id].length > 255) return `is ${[...id].length} characters long; at most 255 are allowed`;
+  return undefined;
+}
+
 export type PropertyKind = 'string' | 'number' | 'boolean' | 'date' | 'list';
 
 /** The Fyno type a value would give a new property (a string in a date form is a date). */
@@ -141,7 +299,7 @@ export function* stableStringifyChunks(value: unknown): Generator<string> {
     let first = true;
     yield '{';
     // The key order of sortKeys' copy: sorted, but as in any object integer-like keys come first.
-    const order: Record<string, true> = {};
+    const order = keyedRecord<true>();
     for (const k of Object.keys(o).sort()) order[k] = true;
     for (const k of Object.keys(order)) {
       const x = o[k];
@@ -160,7 +318,7 @@ export function* stableStringifyChunks(value: unknown): Generator<string> {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
+    const out = keyedRecord<unknown>();
     for (const k of Object.keys(v).sort()) {
       const x = (v as Record<string, unknown>)[k];
       if (x !== undefined) out[k] = sortKeys(x);

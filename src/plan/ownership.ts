@@ -18,6 +18,7 @@
  * when it changes, so a converged profile plans nothing.
  */
 import type { PropertyValue } from '../fyno/types.js';
+import { ownValue } from './normalize.js';
 
 /** Reserved property name holding the ownership record. Desired state may not name it. */
 export const OWNERSHIP_PROPERTY = 'fyno_sync_managed';
@@ -50,7 +51,7 @@ export interface OwnershipRecord {
 }
 
 export function readOwnership(properties: Readonly<Record<string, PropertyValue>>): OwnershipRecord {
-  const raw = properties[OWNERSHIP_PROPERTY];
+  const raw = ownValue(properties, OWNERSHIP_PROPERTY);
   const rec: OwnershipRecord = { raw, properties: new Set(), preferences: new Set(), other: [] };
   if (!Array.isArray(raw)) return rec;
   for (const v of raw) {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import { FynoSyncError } from '../errors.js';
+import { keyedRecord } from './normalize.js';
 import { redactOperation } from './secrets.js';
 import { PLAN_FORMAT_VERSION, type Plan } from './types.js';
 
@@ -41,7 +42,7 @@ function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
   if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
   if (v === null || typeof v !== 'object') return v;
   const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  const out = keyedRecord<unknown>();
   const keys = Object.keys(o).filter((k) => o[k] !== undefined);
   const rest = keys.filter((k) => !first.includes(k)).sort();
   for (const k of [...first.filter((k) => keys.includes(k)), ...rest]) out[k] = sortedKeys(o[k]);

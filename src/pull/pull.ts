@@ -17,6 +17,10 @@ import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { emitSeq } from '../import/emit-yaml.js';
 import { DESIRED_SCHEMA_FILE, schemaHeader, shardName } from '../import/write.js';
 import { pathToFileURL } from 'node:url';
+import type { DesiredState } from '../desired/types.js';
+import { planOperations } from '../plan/diff.js';
+import { idProblem } from '../plan/normalize.js';
+import type { ActualSnapshot, Operation } from '../plan/types.js';
 import { profileToDesired, type PullOmission, type PullOptions } from './to-desired.js';
 
 export const DEFAULT_PULL_FILE_SIZE = 1000;
@@ -68,9 +72,9 @@ const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: PullProfilesOptions = {}): Promise<PullResult> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) throw new FynoSyncError('pull.invalid', 'no distinct_id to pull: name ids, or pass --ids-file with one id per line');
-  const bad = unique.filter((id) => id.includes('/') || id.trim() !== id || id.length > 255);
+  const bad = unique.filter((id) => idProblem(id) !== undefined);
   if (bad.length > 0) {
-    throw new FynoSyncError('pull.invalid', `not a distinct_id (no "/", no leading or trailing spaces, at most 255 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}; nothing was read`, {
+    throw new FynoSyncError('pull.invalid', `not a distinct_id (no "/", ".", "..", control characters or leading or trailing spaces, at most 255 characters): ${bad.map((b) => JSON.stringify(b)).join(', ')}; nothing was read`, {
       ids: bad,
     });
   }
@@ -105,6 +109,7 @@ export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: 
     fileSize: o.fileSize ?? DEFAULT_PULL_FILE_SIZE,
     target,
     schemaRef: o.schemaRef ?? pathToFileURL(DESIRED_SCHEMA_FILE).href,
+    snapshots,
   });
   return { files, pulled, notFound, omitted, reads };
 }
@@ -113,19 +118,31 @@ export async function pullProfiles(api: FynoApi, ids: readonly DistinctId[], o: 
  * Render, load the files back with the desired-state loader, and leave out every field it
  * refuses (a live value Fyno accepted that desired state does not, such as an email the schema's
  * format rejects), reporting each in `omitted`: an omitted key is unmanaged, so the round trip
- * still holds. Fails with `pull.invalid` only when an issue names no removable field.
+ * still holds. Then plan what was loaded against what was read: a field the plan would change was
+ * written in a form that does not read back as the live value, and is left out and reported too
+ * (issue #14: never written changed). Fails with `pull.invalid` only when an issue names no
+ * removable field.
  */
 async function renderValid(
   ids: readonly DistinctId[],
   entries: Record<string, unknown>[],
   omitted: PullOmission[],
-  o: { fileSize: number; target: string; schemaRef: string },
+  o: { fileSize: number; target: string; schemaRef: string; snapshots: ReadonlyMap<DistinctId, ActualSnapshot> },
 ): Promise<PulledFile[]> {
   const byId = new Map(ids.map((id, i) => [id, entries[i]!] as const));
   for (let round = 0; ; round++) {
     const files = renderPullFiles(entries, o);
-    const issues = await loadIssues(files);
-    if (issues.length === 0) return files;
+    const { issues, state } = await loadBack(files);
+    if (issues.length === 0) {
+      const changed = planOperations(state, o.snapshots).operations.map((op) => ({ id: op.distinct_id, field: changedField(op) }));
+      if (changed.length === 0) return files;
+      const unfixable = round >= 2 ? changed : changed.filter((c) => !removeField(byId.get(c.id), c.field));
+      if (unfixable.length > 0) {
+        throw new FynoSyncError('pull.invalid', `live values that desired state cannot hold unchanged: ${unfixable.slice(0, 5).map((c) => `profile ${c.id}: ${c.field ?? 'profile'}`).join('; ')}; nothing was written`, {});
+      }
+      for (const c of changed) omitted.push({ distinct_id: c.id, field: c.field!, reason: 'written as desired state it would not read back as the live value' });
+      continue;
+    }
     const unfixable = round >= 2 ? issues : issues.filter((i) => !removeField(i.distinct_id !== undefined ? byId.get(i.distinct_id) : undefined, i.field));
     if (unfixable.length > 0) throw invalidOutput(unfixable);
     for (const i of issues) omitted.push({ distinct_id: i.distinct_id!, field: i.field!, reason: i.message });
@@ -152,13 +169,35 @@ function removeField(entry: Record<string, unknown> | undefined, field: string |
   return true;
 }
 
-async function loadIssues(files: readonly PulledFile[]): Promise<ValidationIssue[]> {
-  if (files.length === 0) return [];
+/** The field of a pulled entry an operation would change (`properties.plan`, `channels.email`, `name`). */
+function changedField(op: Operation): string | undefined {
+  switch (op.type) {
+    case 'property.set':
+    case 'property.set_once':
+    case 'property.append':
+    case 'property.remove':
+    case 'property.unset':
+      return `properties.${op.key}`;
+    case 'channel.set':
+    case 'channel.delete':
+      return `channels.${op.channel}`;
+    case 'preference.set':
+      return `preferences.${op.topic}.${op.channel}`;
+    case 'profile.update':
+      return op.changes[0]?.field;
+    default:
+      return undefined;
+  }
+}
+
+async function loadBack(files: readonly PulledFile[]): Promise<{ issues: ValidationIssue[]; state: DesiredState }> {
+  if (files.length === 0) return { issues: [], state: { profiles: [], files: [] } };
   const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
   try {
     for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
     // An empty environment: every `${` was escaped, so nothing may depend on a variable.
-    return (await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp })).issues;
+    const r = await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp });
+    return { issues: r.issues, state: r.state };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -14,10 +14,12 @@
  * - every string that holds `${` gets it escaped as `$${`, so the loader does not read it as an
  *   environment variable.
  * Values a desired-state file cannot hold (a property key outside the schema's pattern, a value
- * that is not a Fyno property value, a topic id outside the pattern) are left out and reported.
+ * that is not a Fyno property value, a number a double cannot hold exactly, a topic id outside
+ * the pattern) are left out and reported.
  */
 import { isReservedProperty } from '../plan/ownership.js';
 import { CHANNELS, SINGLE_CHANNELS, type ActualPreferences, type ActualProfile, type PreferenceChannel, type Token } from '../fyno/types.js';
+import { keyedRecord } from '../plan/normalize.js';
 
 export interface PullOptions {
   /** Write push/inapp tokens (secrets). Default: the token channels are left unmanaged. */
@@ -72,7 +74,8 @@ function tokenEntry(t: Token): Record<string, unknown> {
 const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function pullPreferences(prefs: ActualPreferences): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
+  // Topic ids and property keys are Fyno's: keyed records keep `constructor` or `__proto__` as data.
+  const out = keyedRecord<Record<string, string>>();
   const all: Record<string, string> = {};
   for (const ch of Object.keys(prefs.all).sort(byKey) as PreferenceChannel[]) {
     const status = prefs.all[ch];
@@ -122,9 +125,14 @@ export function profileToDesired(profile: ActualProfile, prefs?: ActualPreferenc
     if (Object.keys(p).length > 0) entry.preferences = p;
   }
 
-  const properties: Record<string, unknown> = {};
+  const properties = keyedRecord<unknown>();
   for (const key of Object.keys(profile.properties).sort(byKey)) {
     if (isReservedProperty(key)) continue; // fyno-sync's own ownership record (src/plan/ownership.ts)
+    const numeral = profile.inexact?.[key];
+    if (numeral !== undefined) {
+      omitted.push({ distinct_id: id, field: `properties.${key}`, reason: `Fyno holds the number ${numeral}, which a file cannot hold exactly (it would read as ${JSON.stringify(profile.properties[key])})` });
+      continue;
+    }
     if (!PROPERTY_KEY_RE.test(key)) {
       omitted.push({ distinct_id: id, field: `properties.${key}`, reason: 'key is not one desired state can name (a letter or _ then letters, digits, _ . -)' });
       continue;

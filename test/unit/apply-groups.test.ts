@@ -32,6 +32,19 @@ describe('stepsForProfile', () => {
     expect(steps[3]).toMatchObject({ tokens: { push: ['o'], inapp: [] } });
     expect(steps[6]).toMatchObject({ update: { all: { sms: 'opted-out' }, S1: { email: 'opted-in' } } });
   });
+
+  it('keys a topic or property named like an Object member (constructor, toString) as its own key', () => {
+    const steps = stepsForProfile(
+      keyed(
+        { ...base, type: 'preference.set', topic: 'constructor', channel: 'sms', status: 'opted-out', idempotent: true },
+        { ...base, type: 'preference.set', topic: 'toString', channel: 'email', status: 'opted-in', idempotent: true },
+      ),
+    );
+    const update = (steps[0] as { update: Record<string, Record<string, string>> }).update;
+    expect(JSON.parse(JSON.stringify(update))).toEqual({ constructor: { sms: 'opted-out' }, toString: { email: 'opted-in' } });
+    const items = propertyItems(keyed({ ...base, type: 'property.set', key: 'constructor', value: 'x', idempotent: true }, { ...base, type: 'property.append', key: 'hasOwnProperty', value: 'y', idempotent: false }));
+    expect(JSON.parse(JSON.stringify(items))).toEqual([{ distinct_id: ID, action: { $set: { constructor: 'x' }, $append: { hasOwnProperty: 'y' } } }]);
+  });
 });
 
 describe('propertyItems', () => {

@@ -64,8 +64,9 @@ const CASES: readonly (readonly [string, string, string])[] = [
   ['reserved-property.yaml', 'reserved-property.yaml:5:7', 'keys starting with fyno_sync'],
   ['syntax-bad-indent.yaml', 'syntax-bad-indent.yaml:4:1', 'YAML syntax error'],
   ['syntax-stray-bracket.yaml', 'syntax-stray-bracket.yaml:5:3', 'YAML syntax error'],
-  ['syntax-unclosed-flow.yaml', 'syntax-unclosed-flow.yaml:5:1', 'YAML syntax error: Flow map'],
-  ['syntax-unclosed-quote.yaml', 'syntax-unclosed-quote.yaml:5:1', 'Missing closing "quote'],
+  // Where the bracket and the quote opened, not where the file ends (issue #14).
+  ['syntax-unclosed-flow.yaml', 'syntax-unclosed-flow.yaml:4:15', 'YAML syntax error: this "{" is never closed (the file reaches line 5, column 1 without its "}")'],
+  ['syntax-unclosed-quote.yaml', 'syntax-unclosed-quote.yaml:4:11', 'the double-quoted string that starts here is never closed'],
   ['tabs.yaml', 'tabs.yaml:4:1', 'tabs are not allowed as indentation'],
   ['unknown-channel.yaml', 'unknown-channel.yaml:5:7', 'unknown key "emial" (did you mean "email"?)'],
   ['unknown-profile-key.yaml', 'unknown-profile-key.yaml:4:5', 'unknown key "nmae" (did you mean "name"?)'],

@@ -5,6 +5,7 @@
  */
 import { PREFERENCE_CHANNELS, type PreferenceChannel, type PreferenceStatus } from '../types.js';
 import { fail, isObject, MSG, type ApiRequest, type Ctx, type Params, type Reply } from './api-common.js';
+import { keyedRecord } from '../../plan/normalize.js';
 import type { PrefEntry, TopicDef, UserPrefs } from './store.js';
 
 const PREF_CHANNELS = new Set<string>(PREFERENCE_CHANNELS);
@@ -46,7 +47,7 @@ export function topicsOf(ctx: Ctx): readonly TopicDef[] {
 }
 
 function statusOf(prefs: UserPrefs | undefined, topic: string, ch: PreferenceChannel): PrefEntry | undefined {
-  return prefs?.topics[topic]?.[ch];
+  return prefs && Object.hasOwn(prefs.topics, topic) ? prefs.topics[topic]?.[ch] : undefined;
 }
 
 /** A topic's effective preference: required channels are always opted-in; `off` channels are hidden. */
@@ -78,10 +79,10 @@ export function getPreferences(ctx: Ctx, req: ApiRequest): Reply {
       globalOut[ch] = true;
     }
   }
-  const result: Record<string, unknown[]> = {};
+  const result = keyedRecord<unknown[]>();
   for (const t of topicsOf(ctx)) {
     const updated: Partial<Record<PreferenceChannel, string>> = {};
-    for (const [ch, e] of Object.entries(prefs?.topics[t.subscription_id] ?? {}) as [PreferenceChannel, PrefEntry][]) updated[ch] = e.updated_at;
+    for (const [ch, e] of Object.entries((prefs && Object.hasOwn(prefs.topics, t.subscription_id) ? prefs.topics[t.subscription_id] : undefined) ?? {}) as [PreferenceChannel, PrefEntry][]) updated[ch] = e.updated_at;
     const isGlobal: Partial<Record<PreferenceChannel, true>> = {};
     for (const ch of Object.keys(t.channel_config) as PreferenceChannel[]) if (globalOut[ch]) isGlobal[ch] = true;
     (result[t.section] ??= []).push({
@@ -123,7 +124,8 @@ function collectChanges(ctx: Ctx, topicId: string, map: unknown, out: Change[]):
 function applyChanges(ctx: Ctx, id: string, changes: Change[]): void {
   let prefs = ctx.space.preferences.get(id);
   if (!prefs) {
-    prefs = { all: {}, topics: {} };
+    // Topic ids are keys of a keyed record: a topic `constructor` is not Object's (issue #14).
+    prefs = { all: {}, topics: keyedRecord() };
     ctx.space.preferences.set(id, prefs);
   }
   for (const c of changes) {
@@ -141,7 +143,7 @@ function applyChanges(ctx: Ctx, id: string, changes: Change[]): void {
  */
 function updatedBody(ctx: Ctx, id: string, touched: string[]): Record<string, unknown> {
   const prefs = ctx.space.preferences.get(id);
-  const body: Record<string, unknown> = {};
+  const body = keyedRecord<unknown>();
   const keys = [...topicsOf(ctx).map((t) => t.subscription_id), ...(touched.includes('all') ? ['all'] : [])];
   for (const k of keys) {
     if (k === 'all') {

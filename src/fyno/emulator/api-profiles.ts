@@ -7,6 +7,7 @@ import { fail, hasOwn, isObject, MSG, ok, type ApiRequest, type Ctx, type Params
 import { isReply, isValidTimezone, parseChannels, refreshDerived, renderProfile, upsertToken } from './profile-model.js';
 import { movePreferences } from './api-preferences.js';
 import { tooLongField } from './limits.js';
+import { keyedRecord } from '../../plan/normalize.js';
 import type { ProfileRecord, StoredChannels } from './store.js';
 
 const CHANNEL_SET = new Set<string>(CHANNELS);
@@ -20,7 +21,7 @@ export function newProfile(ctx: Ctx, distinctId: string): ProfileRecord {
     timezone_offset: '',
     country_code: '',
     channels: {},
-    properties: {},
+    properties: keyedRecord(),
     id_list: [],
     created_at: ctx.now,
     updated_at: ctx.now,

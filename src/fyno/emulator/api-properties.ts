@@ -160,16 +160,18 @@ export function applyPropertyOp(store: FynoStore, op: PendingPropertyOp, now: st
       p = newProfile(ctx, item.distinct_id);
       space.profiles.set(p.distinct_id, p);
     }
+    // A keyed record (no prototype): `$set {"__proto__": …}` or a key `constructor` is data (issue #14).
     const props = p.properties;
+    const own = (k: string): PropertyValue | undefined => (hasOwn(props, k) ? props[k] : undefined);
     for (const [k, v] of Object.entries(a.$set ?? {})) if (typed(k, v)) props[k] = structuredClone(v);
     for (const [k, v] of Object.entries(a.$once ?? {})) if (!hasOwn(props, k) && typed(k, v)) props[k] = structuredClone(v);
     for (const [k, v] of Object.entries(a.$add ?? {})) {
-      const cur = props[k];
+      const cur = own(k);
       if (cur !== undefined && typeof cur !== 'number') continue;
       if (typed(k, v, 'number')) props[k] = (cur ?? 0) + v;
     }
     for (const [k, v] of Object.entries(a.$append ?? {})) {
-      const cur = props[k];
+      const cur = own(k);
       if (cur !== undefined && !Array.isArray(cur)) continue;
       if (!typed(k, [v], 'list')) continue;
       const list = cur ?? [];
@@ -178,7 +180,7 @@ export function applyPropertyOp(store: FynoStore, op: PendingPropertyOp, now: st
       props[k] = list;
     }
     for (const [k, v] of Object.entries(a.$remove ?? {})) {
-      const cur = props[k];
+      const cur = own(k);
       if (Array.isArray(cur)) props[k] = cur.filter((x) => scalarKey(x) !== scalarKey(v));
     }
     for (const k of a.$unset ?? []) delete props[k];

@@ -10,7 +10,7 @@
  * it is JSON-safe through `toJSON`/`fromJSON`, which is how snapshots are written.
  */
 import type { ChannelConfig, ChannelName, PreferenceChannel, PreferenceStatus, PropertyBatchItem, PropertyValue, Token } from '../types.js';
-import type { PropertyKind } from '../../plan/normalize.js';
+import { keyedRecord, type PropertyKind } from '../../plan/normalize.js';
 
 export type Env = 'live' | 'test';
 
@@ -222,9 +222,10 @@ export class FynoStore {
     st.counter = snap.counter;
     for (const s of snap.spaces) {
       const sp = st.space(s.workspace, s.env);
-      for (const p of s.profiles) sp.profiles.set(p.distinct_id, p);
+      // User keys go back into keyed records (no prototype), as the handlers make them.
+      for (const p of s.profiles) sp.profiles.set(p.distinct_id, { ...p, properties: Object.assign(keyedRecord<PropertyValue>(), p.properties) });
       sp.topics = s.topics ?? undefined;
-      for (const [k, v] of Object.entries(s.preferences)) sp.preferences.set(k, v);
+      for (const [k, v] of Object.entries(s.preferences)) sp.preferences.set(k, { all: v.all, topics: Object.assign(keyedRecord<UserPrefs['topics'][string]>(), v.topics) });
       for (const [k, v] of Object.entries(s.propertyTypes)) sp.propertyTypes.set(k, v);
       sp.events = s.events;
       // Absent in snapshots written before events could be declared (same format 1).
