@@ -204,6 +204,37 @@ describe('refusals leave the state directory usable', () => {
   });
 });
 
+describe('a saved plan and the profiles it creates', () => {
+  it('reads none of them to check staleness; one created meanwhile is named drifted and nothing of it is written', async () => {
+    await writeFile(
+      path.join(desired, 'new.yaml'),
+      'version: 1\nprofiles:\n' +
+        ['new-1', 'new-2', 'new-3'].map((n) => `  - distinct_id: ${n}\n    name: ${n}\n    properties: { plan: gold }\n    preferences: { S000000003: { sms: opted-out } }\n`).join(''),
+    );
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    // Someone creates new-2 after the review.
+    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ distinct_id: 'new-2', name: 'Made by hand' }),
+    });
+    exchanges.length = 0;
+    const r = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/changed since the plan was made.*new-2/);
+    // No staleness read of the profiles the plan creates; the existing ones are read.
+    const reads = exchanges.filter((e) => e.method === 'GET').map((e) => e.path);
+    expect(reads.filter((p) => /\/profiles\/new-/.test(p))).toEqual([]);
+    expect(reads.filter((p) => p.endsWith(`/profiles/${id(0)}`)).length).toBeGreaterThan(0);
+    // Nothing of new-2 beyond the refused create; new-1 and new-3 are applied.
+    const touching = (n: string) => exchanges.filter((e) => e.method !== 'GET' && (e.path.includes(n) || JSON.stringify(e.requestBody ?? '').includes(`"${n}"`)));
+    expect(touching('new-2').map((e) => `${e.method} ${e.status}`)).toEqual(['POST 400']);
+    expect(touching('new-1').length).toBeGreaterThan(1);
+    const live2 = (await (await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/new-2`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { name: string };
+    expect(live2.name).toBe('Made by hand');
+  });
+});
+
 describe('one apply at a time per state directory', () => {
   it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
     emu.faults.update({ latencyMs: 20 });
