@@ -20,7 +20,7 @@ import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles } from './safety.js';
 import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
-import { verifyConvergence } from './verify.js';
+import { isAsynchronous, verifyConvergence } from './verify.js';
 
 export class Runner {
   private readonly api: FynoApi;
@@ -325,8 +325,9 @@ export class Runner {
 
     const interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
-    if (!interrupted && this.opts.verify && this.ledger.written.size > 0) {
-      this.ledger.emit({ type: 'verify.started', profiles: this.ledger.written.size });
+    const toVerify = [...this.ledger.written.values()].filter((ops) => ops.some(isAsynchronous)).length;
+    if (!interrupted && this.opts.verify && toVerify > 0) {
+      this.ledger.emit({ type: 'verify.started', profiles: toVerify });
       divergences = await verifyConvergence(this.ledger.written, this.settler.readSnapshot, {
         ...this.opts.verify,
         concurrency: this.opts.concurrency,
