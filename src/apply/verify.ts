@@ -28,7 +28,11 @@ export async function verifyConvergence(
 ): Promise<Divergence[]> {
   const now = o.now ?? Date.now;
   const started = now();
-  let pending = new Map([...written].filter(([, ops]) => ops.length > 0));
+  let pending = new Map<DistinctId, readonly Operation[]>();
+  for (const [id, ops] of written) {
+    const expected = netEffects(ops);
+    if (expected.length > 0) pending.set(id, expected);
+  }
   const last = new Map<DistinctId, Divergence[]>();
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
@@ -62,4 +66,32 @@ export async function verifyConvergence(
     }
   }
   return [...last.values()].flat().sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : a.distinct_id > b.distinct_id ? 1 : 0));
+}
+
+/**
+ * What a profile's written operations leave behind, to compare with live state: a token deleted
+ * and then inserted again in the same run (a token stored twice is cleaned up so) is expected
+ * present, so its delete is no longer checked (issue #13 item 5: otherwise verification waits
+ * out its whole timeout for a state that never comes).
+ */
+export function netEffects(ops: readonly Operation[]): readonly Operation[] {
+  const inserted = new Map<string, Set<string>>();
+  for (const op of ops) {
+    if (op.type !== 'channel.set' || typeof op.value === 'string') continue;
+    const set = inserted.get(op.channel) ?? new Set<string>();
+    for (const t of op.value) set.add(t.token);
+    inserted.set(op.channel, set);
+  }
+  if (inserted.size === 0) return ops;
+  const out: Operation[] = [];
+  for (const op of ops) {
+    const again = op.type === 'channel.delete' && op.tokens !== undefined ? inserted.get(op.channel) : undefined;
+    if (op.type === 'channel.delete' && op.tokens !== undefined && again !== undefined) {
+      const gone = op.tokens.filter((t) => !again.has(t));
+      if (gone.length > 0) out.push({ ...op, tokens: gone });
+    } else {
+      out.push(op);
+    }
+  }
+  return out;
 }
