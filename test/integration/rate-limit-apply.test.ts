@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/apply.js';
 import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { HttpFynoClient } from '../../src/fyno/http-client.js';
-import { duplicatesIn, planFor, replanFor, scenario } from './apply-support.js';
+import { duplicatesIn, emulatorAdmin, planFor, replanFor, scenario } from './apply-support.js';
 
 const KEY = 'rate-limit-key';
 let emu: RunningEmulator;
@@ -21,14 +21,7 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function admin(path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${emu.adminUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return (await res.json()) as Record<string, unknown>;
-}
+const admin = (path: string, body?: unknown): Promise<Record<string, unknown>> => emulatorAdmin(emu.adminUrl, path, body);
 
 describe('plan and apply under a server-side rate limit (issue #13 item 8)', () => {
   it('finds the rate by itself: converges in one apply, no give-up, few 429s', async () => {

@@ -10,7 +10,7 @@ import { startEmulator, type Exchange, type RunningEmulator } from '../../src/fy
 import { HttpFynoClient } from '../../src/fyno/http-client.js';
 import type { DesiredState } from '../../src/desired/types.js';
 import { desired, profile } from '../unit/plan-builders.js';
-import { planFor, replanFor } from './apply-support.js';
+import { emulatorAdmin, planFor, replanFor } from './apply-support.js';
 
 const KEY = 'token-update-key';
 let emu: RunningEmulator;
@@ -23,13 +23,12 @@ afterAll(async () => {
   await emu.close();
 });
 beforeEach(async () => {
-  await fetch(`${emu.adminUrl}/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  await emulatorAdmin(emu.adminUrl, '/reset', {});
   exchanges.length = 0;
 });
 
 async function seed(profiles: unknown[]): Promise<void> {
-  const res = await fetch(`${emu.adminUrl}/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ profiles }) });
-  expect(res.status).toBe(200);
+  await emulatorAdmin(emu.adminUrl, '/seed', { profiles });
 }
 
 function client(): HttpFynoClient {
