@@ -36,7 +36,7 @@ describe('AdaptiveRate', () => {
     expect(starts).toEqual([0, 100, 200, 300, 400]);
   });
 
-  it('halves from the rate actually sent at, which may be below the configured rps', () => {
+  it('lowers from the rate actually sent at, which may be below the configured rps', () => {
     const { t, rate, send } = clocked({ rps: 100 });
     for (let i = 0; i < 30; i += 1) {
       send();
@@ -44,12 +44,12 @@ describe('AdaptiveRate', () => {
     }
     send();
     rate.onRateLimited(t.now);
-    // Half of ~20 per second (the measure is over whole-second windows, within a start or two).
-    expect(rate.rate).toBeGreaterThanOrEqual(9.5);
-    expect(rate.rate).toBeLessThanOrEqual(11.5);
+    // 0.7 × ~20 per second (the measure is over whole-second windows, within a start or two).
+    expect(rate.rate).toBeGreaterThanOrEqual(13.3);
+    expect(rate.rate).toBeLessThanOrEqual(16.1);
   });
 
-  it('halves from the rate actually sent at when an unpaced client gets its first 429', () => {
+  it('lowers from the rate actually sent at when an unpaced client gets its first 429', () => {
     const { t, rate, send } = clocked();
     // 40 starts over one second, then a second window begins: 40 per second was sent.
     for (let i = 0; i < 40; i += 1) {
@@ -59,7 +59,7 @@ describe('AdaptiveRate', () => {
     const sentAt = t.now;
     send();
     rate.onRateLimited(sentAt);
-    expect(rate.rate).toBeCloseTo(20, 5);
+    expect(rate.rate).toBeCloseTo(28, 5); // 0.7 × 40
     expect(rate.decreases).toBe(1);
   });
 
@@ -69,13 +69,13 @@ describe('AdaptiveRate', () => {
     const early = t.now;
     send();
     rate.onRateLimited(early);
-    expect(rate.rate).toBe(8);
+    expect(rate.rate).toBeCloseTo(11.2, 9);
     rate.onRateLimited(early); // same episode
-    expect(rate.rate).toBe(8);
+    expect(rate.rate).toBeCloseTo(11.2, 9);
     const later = t.now;
     send();
     rate.onRateLimited(later); // sent after the decrease: news
-    expect(rate.rate).toBe(4);
+    expect(rate.rate).toBeCloseTo(7.84, 9);
     expect(rate.decreases).toBe(2);
   });
 
@@ -104,10 +104,10 @@ describe('AdaptiveRate', () => {
     expect(rate.rate).toBe(20);
     send();
     rate.onRateLimited(t.now);
-    expect(rate.rate).toBe(10);
+    expect(rate.rate).toBeCloseTo(14, 9);
     saturate(2000); // +2 per second by default
-    expect(rate.rate).toBeGreaterThan(13);
-    expect(rate.rate).toBeLessThan(15);
+    expect(rate.rate).toBeGreaterThan(17);
+    expect(rate.rate).toBeLessThan(19);
     saturate(60_000);
     expect(rate.rate).toBe(20);
   });
@@ -117,11 +117,11 @@ describe('AdaptiveRate', () => {
     saturate(2000);
     send();
     rate.onRateLimited(t.now);
-    expect(rate.rate).toBe(10);
+    expect(rate.rate).toBeCloseTo(14, 9);
     for (let i = 0; i < 100; i += 1) {
       t.now += 1000; // far slower than the rate
       rate.onSuccess(send());
     }
-    expect(rate.rate).toBe(10);
+    expect(rate.rate).toBeCloseTo(14, 9);
   });
 });
