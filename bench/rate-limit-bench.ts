@@ -41,7 +41,7 @@ export async function benchRateLimit(o: { count: number; seeds: number[]; failRa
     await writeDesired(dir, gen);
     const { state } = await loadDesired([dir], { env: {}, cwd: dir });
     for (const seed of o.seeds) {
-      const emu = await benchEmulator({ propertyDelayMs: 20, seed });
+      const emu = await benchEmulator({ propertyDelayMs: 20, faultSeed: seed });
       try {
         await seedEmulator(emu.adminUrl, gen);
         // The 'timeout' fault holds the connection until the client gives up: a short timeout.
@@ -57,8 +57,8 @@ export async function benchRateLimit(o: { count: number; seeds: number[]; failRa
           const { plan } = await createPlan({ api, now: () => new Date() }, state, { destination, concurrency: 8 });
           operations = plan.operations.length;
           const s = await applyPlan(plan, { api }, { concurrency: 8, allowDelete: false, maxDeletes: 0, verify: { timeoutMs: 15_000, intervalMs: 250 } });
-          converged = s.failed === 0 && s.notConverged === 0 && !s.interrupted;
-          if (!converged) error = `${s.failed} failed, ${s.notConverged} not converged: ${s.failures[0]?.message ?? s.divergences[0]?.reason ?? ''}`;
+          converged = s.operations.failed === 0 && s.not_converged === 0 && !s.interrupted;
+          if (!converged) error = `${s.operations.failed} failed, ${s.not_converged} not converged: ${s.failures[0]?.message ?? s.divergences[0]?.reason ?? ''}`;
         } catch (e) {
           error = e instanceof Error ? e.message : String(e);
         }

@@ -15,7 +15,7 @@ const KEY = 'rate-limit-key';
 let emu: RunningEmulator;
 
 beforeAll(async () => {
-  emu = await startEmulator({ apiKey: KEY, latencyMs: 2, propertyDelayMs: 15, seed: 11 });
+  emu = await startEmulator({ apiKey: KEY, latencyMs: 2, propertyDelayMs: 15, faultSeed: 11 });
 });
 afterAll(async () => {
   await emu.close();
@@ -37,7 +37,7 @@ describe('plan and apply under a server-side rate limit (issue #13 item 8)', () 
     const stats = await admin('/stats');
 
     expect(summary.failures).toEqual([]);
-    expect(summary.notConverged).toBe(0);
+    expect(summary.not_converged).toBe(0);
     expect(summary.interrupted).toBe(false);
     const total = stats.total as number;
     const limited = (stats.statuses as Record<string, number>)['429'] ?? 0;

@@ -56,7 +56,7 @@ describe('a kept token whose integration_id or status changes (issue #13 item 5)
     expect(plan.operations.map((o) => o.type)).toEqual(['channel.delete', 'channel.set', 'channel.set']);
     expect(summary.failures).toEqual([]);
     expect(summary.divergences).toEqual([]);
-    expect(summary.notConverged).toBe(0);
+    expect(summary.not_converged).toBe(0);
 
     // No request ever removed B: one token delete naming A only, one PATCH carrying B and C.
     const writes = exchanges.filter((x) => x.method !== 'GET');
@@ -79,7 +79,7 @@ describe('a kept token whose integration_id or status changes (issue #13 item 5)
     const d = desired(profile('u2', { channels: { push: [{ token: B }] } }));
     const { summary, api } = await applyOnce(d);
     expect(summary.failures).toEqual([]);
-    expect(summary.notConverged).toBe(0);
+    expect(summary.not_converged).toBe(0);
     expect(exchanges.filter((x) => x.method !== 'GET').map((x) => `${x.method} ${x.path}`)).toEqual(['PATCH /FYEMULATOR/live/profiles/u2/channel']);
     expect((await api.getProfile('u2'))!.channels.push).toEqual([{ token: B, status: 1 }]);
     expect((await planFor(api, d)).operations).toEqual([]);
