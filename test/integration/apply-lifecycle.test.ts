@@ -102,6 +102,12 @@ async function interrupted(argv: string[], after: number): Promise<CliRun> {
   }
 }
 
+/** A change made by hand in Fyno, outside fyno-sync. */
+async function fyno(method: string, route: string, body: unknown): Promise<void> {
+  const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live${route}`, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.ok, await res.text()).toBe(true);
+}
+
 async function planIsEmpty(dir = desired): Promise<void> {
   const p = await cli(['plan', dir, '--detailed-exitcode'], envFor(emu), { cwd });
   expect(p.code, p.stdout + p.stderr).toBe(0);
@@ -149,11 +155,7 @@ describe('refusals leave the state directory usable', () => {
   it('a stale saved plan is refused without leaving an unfinished journal; the next fresh apply runs', async () => {
     expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
     // Someone changes a profile the plan read.
-    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(3)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Changed by hand' }),
-    });
+    await fyno('PUT', `/profiles/${id(3)}`, { name: 'Changed by hand' });
     const stale = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/live state changed since the plan was made.*user-003/);
@@ -213,11 +215,7 @@ describe('a saved plan and the profiles it creates', () => {
     );
     expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
     // Someone creates new-2 after the review.
-    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ distinct_id: 'new-2', name: 'Made by hand' }),
-    });
+    await fyno('POST', '/profiles', { distinct_id: 'new-2', name: 'Made by hand' });
     exchanges.length = 0;
     const r = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
     expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -266,11 +264,7 @@ describe('one apply at a time per state directory', () => {
 describe('dry run tells the truth', () => {
   it('a stale saved plan: the dry run refuses as the real apply would', async () => {
     expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
-    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(1)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Changed by hand' }),
-    });
+    await fyno('PUT', `/profiles/${id(1)}`, { name: 'Changed by hand' });
     const before = writes().length;
     const r = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(r.code).toBe(1);
