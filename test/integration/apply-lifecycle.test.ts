@@ -233,6 +233,19 @@ describe('a saved plan and the profiles it creates', () => {
   });
 });
 
+describe('--target and --exclude on apply, as on plan', () => {
+  it('applies only the profiles named, and refuses them with a saved plan', async () => {
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--target', 'user-00*', '--exclude', 'user-003'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const touched = new Set(writes().map((e) => /\/profiles\/(user-\d+)/.exec(e.path)?.[1] ?? (JSON.stringify(e.requestBody).match(/user-\d+/) ?? [])[0]));
+    expect([...touched].sort()).toEqual(['user-000', 'user-001', 'user-002', 'user-004', 'user-005', 'user-006', 'user-007', 'user-008', 'user-009']);
+    expect((await cli(['plan', desired, '--out', 'p.json'], envFor(emu), { cwd })).code).toBe(0);
+    const refused = await cli(['apply', '--plan', 'p.json', '--target', 'user-010', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--target\/--exclude applies to desired-state PATHs/);
+  });
+});
+
 describe('one apply at a time per state directory', () => {
   it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
     emu.faults.update({ latencyMs: 20 });
