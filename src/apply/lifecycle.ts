@@ -81,6 +81,8 @@ export interface ApplyLifecycleDeps {
   /** Ask to apply a fresh plan (a TTY); absent: a fresh plan needs `yes`. */
   confirm?: (plan: Plan) => Promise<boolean>;
   onEvent?: (e: LifecycleEvent) => void;
+  /** Show a plan that passed every check, before it is confirmed or applied (awaited: a big plan is written in pieces). */
+  showPlan?: (plan: Plan, o: { fresh: boolean }) => Promise<void>;
   /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
   onJournalRecord?: (n: number, record: JournalRecord) => void;
 }
@@ -175,6 +177,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
       });
     }
     emit({ type: 'plan.ready', plan, fresh: p.fresh });
+    await deps.showPlan?.(plan, { fresh: p.fresh });
 
     // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
     if (req.dryRun) return dryRun(p, deleteRefusal, deps);

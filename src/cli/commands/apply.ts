@@ -156,8 +156,6 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
         return;
       case 'plan.ready':
         stopProgress();
-        // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
-        if (e.fresh && flags.yes && !json && !flags.dryRun) void writeChunks(io.stdout, renderTextChunks(e.plan, { style: stdoutStyle }));
         return;
       default:
         return;
@@ -196,6 +194,10 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
           }).api,
         requestCounts: () => counts,
         onEvent,
+        // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
+        showPlan: async (plan, { fresh }) => {
+          if (fresh && flags.yes && !json && !flags.dryRun) await writeChunks(io.stdout, renderTextChunks(plan, { style: stdoutStyle }));
+        },
         ...(seam.journal ? { onJournalRecord: seam.journal } : {}),
         ...(io.confirm
           ? {
