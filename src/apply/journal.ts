@@ -11,7 +11,7 @@
  * writing) is ignored.
  */
 import { createHash } from 'node:crypto';
-import { close, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write, writeSync } from 'node:fs';
+import { close, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { FynoSyncError } from '../errors.js';
@@ -222,6 +222,11 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
     };
     let fd: number;
     if (loaded) {
+      // A torn last line (killed mid-write) is cut off before anything is appended, so the new
+      // records do not glue onto it and turn it into corruption in the middle of the file.
+      const text = readFileSync(path);
+      const end = text.lastIndexOf(0x0a) + 1;
+      if (end < text.length) truncateSync(path, end);
       fd = openSync(path, 'a');
       writeSync(fd, line({ t: 'run', n: run }));
       fsyncSync(fd);
@@ -319,7 +324,9 @@ class GroupCommit {
       const waiters = this.waiters.splice(0);
       try {
         if (text !== '') {
-          await writeAsync(this.fd, text);
+          // A short write is continued, never left as a torn line the next record glues onto.
+          const buf = Buffer.from(text);
+          for (let off = 0; off < buf.length; ) off += (await writeAsync(this.fd, buf, off, buf.length - off)).bytesWritten;
           await fsyncAsync(this.fd);
         }
         if (stop !== undefined) throw stop;

@@ -81,8 +81,11 @@ export interface ApplyLifecycleDeps {
   /** Ask to apply a fresh plan (a TTY); absent: a fresh plan needs `yes`. */
   confirm?: (plan: Plan) => Promise<boolean>;
   onEvent?: (e: LifecycleEvent) => void;
-  /** Show a plan that passed every check, before it is confirmed or applied (awaited: a big plan is written in pieces). */
-  showPlan?: (plan: Plan, o: { fresh: boolean }) => Promise<void>;
+  /**
+   * Show a plan that passed every check, before it is confirmed or applied, or (`refused`) a
+   * fresh plan with issues right before it is refused. Awaited: a big plan is written in pieces.
+   */
+  showPlan?: (plan: Plan, o: { fresh: boolean; refused?: boolean }) => Promise<void>;
   /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
   onJournalRecord?: (n: number, record: JournalRecord) => void;
 }
@@ -239,7 +242,7 @@ function refusal(check: () => void): FynoSyncError | undefined {
 
 async function lockStateDir(req: ApplyRequest): Promise<Awaited<ReturnType<typeof acquireLock>>> {
   try {
-    return await acquireLock(req.stateDir, { timeoutMs: req.lockTimeoutMs ?? 0, command: 'apply' });
+    return await acquireLock(req.stateDir, { timeoutMs: req.lockTimeoutMs ?? 0, command: 'apply', ...(req.signal ? { signal: req.signal } : {}) });
   } catch (e) {
     if (isFynoSyncError(e)) throw e;
     throw stateDirError(req.stateDir, e);
@@ -440,6 +443,7 @@ async function prepareFresh(
   });
   if (plan.issues.length > 0) {
     emit({ type: 'plan.issues', plan });
+    await deps.showPlan?.(plan, { fresh: true, refused: true });
     throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
   }
   if (plan.operations.length === 0) return undefined;

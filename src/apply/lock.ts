@@ -8,7 +8,7 @@
  * refusal says how to remove it by hand.
  */
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FynoSyncError } from '../errors.js';
@@ -41,6 +41,8 @@ export interface LockOptions {
   now?: () => Date;
   isAlive?: (pid: number) => boolean;
   pollMs?: number;
+  /** Ctrl-C while waiting for the lock. */
+  signal?: AbortSignal;
 }
 
 /** `process.kill(pid, 0)`: ESRCH means no such process; EPERM means it runs under another user. */
@@ -71,9 +73,29 @@ function describe(h: LockHolder): string {
   return `${h.command} (pid ${h.pid} on ${h.host}, since ${h.started_at})`;
 }
 
+/** Lock files this process holds: a lock naming our own pid is ours only if it is in here. */
+const HELD = new Set<string>();
+
+function sameHolder(a: LockHolder, b: LockHolder): boolean {
+  return a.pid === b.pid && a.host === b.host && a.started_at === b.started_at;
+}
+
+/** Whether `holder` of a lock on this host is stale: its process is gone (or is us, restarted). */
+function staleLocal(holder: LockHolder, me: LockHolder, path: string, alive: (pid: number) => boolean): boolean {
+  // Same pid as ours: a restarted container (pid 1 again) left it, unless this process holds it.
+  if (holder.pid === me.pid) return !HELD.has(path);
+  return !alive(holder.pid);
+}
+
 /**
  * Takes the lock of `stateDir` (created if missing). Throws `apply.locked` when a live process
  * holds it past `timeoutMs`. Never sends a request.
+ *
+ * The lock file appears with its content (written to a temporary file, then hard-linked into
+ * place, which fails if it exists), so nobody ever reads an empty lock. A stale lock is taken
+ * over under a guard directory (`lock.takeover`, created atomically), re-read under it, and
+ * removed only if it still names the same dead holder: of two runs taking over one stale lock,
+ * exactly one gets it.
  */
 export async function acquireLock(stateDir: string, o: LockOptions = {}): Promise<StateLock> {
   const path = join(stateDir, LOCK_FILE);
@@ -84,48 +106,43 @@ export async function acquireLock(stateDir: string, o: LockOptions = {}): Promis
     command: o.command ?? 'apply',
   };
   const alive = o.isAlive ?? processAlive;
+  const poll = o.pollMs ?? 200;
   const deadline = Date.now() + (o.timeoutMs ?? 0);
   await mkdir(stateDir, { recursive: true });
   let staleHolder: LockHolder | undefined;
-  for (;;) {
-    try {
-      const fh = await open(path, 'wx');
+  const tmp = `${path}.${me.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(me)}\n`, { mode: 0o644 });
+  try {
+    for (;;) {
+      if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while waiting for the state directory lock; nothing was written');
       try {
-        await fh.writeFile(`${JSON.stringify(me)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const holder = await readHolder(path);
-    if (!holder) continue; // released meanwhile: try again
-    const local = holder.host === me.host;
-    if (local && holder.pid !== me.pid && !alive(holder.pid)) {
-      // Stale: move it aside atomically so that of two runs taking it over only one wins.
-      const aside = `${path}.stale-${me.pid}`;
-      try {
-        await rename(path, aside);
-        await unlink(aside);
-        staleHolder = holder;
+        await link(tmp, path);
+        break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      continue;
+      const holder = await readHolder(path);
+      if (!holder) continue; // released meanwhile: try again
+      const local = holder.host === me.host;
+      if (local && staleLocal(holder, me, path, alive)) {
+        if (await takeOver(path, holder, poll)) staleHolder = holder;
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const hint = local
+          ? `wait for it to finish, or pass --lock-timeout to wait; if it is not running, remove ${path}`
+          : `wait for it to finish, or pass --lock-timeout to wait; if no apply runs on ${holder.host}, remove ${path}`;
+        throw new FynoSyncError('apply.locked', `state directory ${stateDir} is locked by ${describe(holder)}; ${hint}; nothing was written`, {
+          lock: path,
+          holder,
+        });
+      }
+      await sleep(poll, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
     }
-    if (Date.now() >= deadline) {
-      const hint = local
-        ? 'wait for it to finish, or pass --lock-timeout to wait'
-        : `wait for it to finish, or pass --lock-timeout to wait; if no apply runs on ${holder.host}, remove ${path}`;
-      throw new FynoSyncError('apply.locked', `state directory ${stateDir} is locked by ${describe(holder)}; ${hint}; nothing was written`, {
-        lock: path,
-        holder,
-      });
-    }
-    await sleep(o.pollMs ?? 200);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
+  HELD.add(path);
   let released = false;
   return {
     path,
@@ -133,10 +150,34 @@ export async function acquireLock(stateDir: string, o: LockOptions = {}): Promis
     async release() {
       if (released) return;
       released = true;
+      HELD.delete(path);
       const now = await readHolder(path);
-      if (now && now.pid === me.pid && now.host === me.host && now.started_at === me.started_at) await unlink(path).catch(() => undefined);
+      if (now && sameHolder(now, me)) await unlink(path).catch(() => undefined);
     },
   };
+}
+
+/** Removes the stale lock of `holder` under the takeover guard; false when another run got there first. */
+async function takeOver(path: string, holder: LockHolder, poll: number): Promise<boolean> {
+  const guard = `${path}.takeover`;
+  try {
+    await mkdir(guard);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // Another run is taking it over; a guard older than 10 s was left by a run killed meanwhile.
+    const age = await stat(guard).then((st) => Date.now() - st.mtimeMs, () => 0);
+    if (age > 10_000) await rm(guard, { recursive: true, force: true });
+    else await sleep(Math.min(poll, 50));
+    return false;
+  }
+  try {
+    const again = await readHolder(path);
+    if (!again || !sameHolder(again, holder)) return false;
+    await unlink(path);
+    return true;
+  } finally {
+    await rm(guard, { recursive: true, force: true });
+  }
 }
 
 /** The message a CLI shows when a stale lock was taken over. */

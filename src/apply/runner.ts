@@ -8,7 +8,7 @@
  * counted is ledger.ts.
  */
 import pLimit from 'p-limit';
-import { InternalError } from '../errors.js';
+import { FynoSyncError, InternalError } from '../errors.js';
 import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { forEachLimited } from '../fyno/pool.js';
@@ -285,7 +285,10 @@ export class Runner {
       });
       this.ledger.emit({ type: 'preconditions.checked', profiles: n });
     }
-    // From here on every refusal has been made: `beforeFirstWrite` opens the journal.
+    // From here on every refusal has been made: `beforeFirstWrite` opens the journal. A Ctrl-C
+    // before it leaves nothing behind (PRODUCT.md: nothing refused before the first write leaves
+    // an unfinished journal).
+    if (this.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted before the first write; nothing was written');
     if (this.deps.beforeFirstWrite) await this.deps.beforeFirstWrite();
     else journal?.begin();
 
@@ -323,7 +326,7 @@ export class Runner {
       else await this.runDeletes(deletes);
     }
 
-    const interrupted = this.aborted;
+    let interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
     const toVerify = [...this.ledger.written.values()].filter((ops) => ops.some(isAsynchronous)).length;
     if (!interrupted && this.opts.verify && toVerify > 0) {
@@ -333,6 +336,11 @@ export class Runner {
         concurrency: this.opts.concurrency,
         ...(this.signal ? { signal: this.signal } : {}),
       });
+      // Ctrl-C during the wait: what was not seen yet is unverified, not diverged.
+      if (this.aborted) {
+        interrupted = true;
+        divergences = [];
+      }
       this.ledger.emit({ type: 'verify.done', notConverged: divergences.length });
     }
     if (interrupted) this.ledger.emit({ type: 'apply.interrupted' });

@@ -3,10 +3,12 @@
  * shard and its share of the rate must come back with the journal"): a resumed run and a saved
  * sharded plan get their share of the workspace's `--rps` with no flag repeated.
  */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inspectJournal, JOURNAL_FILE } from '../../src/apply/journal.js';
 import { runApplyLifecycle, type ApplyRequest } from '../../src/apply/lifecycle.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan } from '../../src/create-plan.js';
@@ -66,5 +68,45 @@ describe('the rate a run was authorised with', () => {
     const r = await runApplyLifecycle({ ...base(root, { kind: 'plan', file: 'plan.json' }), rps: 80 }, { connect: ({ rps }) => (rates.push(rps), store) });
     expect(r.kind).toBe('applied');
     expect(rates).toEqual([10]);
+  });
+});
+
+describe('interruptions around the writes (review of issue #13)', () => {
+  it('Ctrl-C after every check but before the first write leaves no journal: the next apply runs', async () => {
+    const { root, file, store } = await setUp();
+    const ac = new AbortController();
+    const r = runApplyLifecycle({ ...base(root, { kind: 'paths', paths: [file] }), signal: ac.signal }, { connect: () => store, showPlan: async () => ac.abort() });
+    await expect(r).rejects.toMatchObject({ code: 'apply.interrupted', message: expect.stringMatching(/before the first write; nothing was written/) });
+    expect(existsSync(path.join(root, 'st', 'last-apply', JOURNAL_FILE))).toBe(false);
+    expect(store.writeCount).toBe(0);
+    await expect(runApplyLifecycle(base(root, { kind: 'paths', paths: [file] }), { connect: () => store })).resolves.toMatchObject({ kind: 'applied' });
+  });
+
+  it('Ctrl-C while verifying: interrupted, and what was not seen yet is not reported as diverged', async () => {
+    const { root, file } = await setUp();
+    const store = new MemoryFyno({ propertyDelayMs: 60_000 });
+    const ac = new AbortController();
+    try {
+      const r = await runApplyLifecycle(
+        { ...base(root, { kind: 'paths', paths: [file] }), signal: ac.signal, verify: { timeoutMs: 30_000, intervalMs: 20 } },
+        { connect: () => store, onEvent: (e) => void (e.type === 'verify.started' && setTimeout(() => ac.abort(), 50)) },
+      );
+      expect(r).toMatchObject({ kind: 'applied', summary: { interrupted: true, not_converged: 0, divergences: [] } });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a resume after a torn last journal line appends cleanly: the journal stays readable', async () => {
+    const { root, file, store } = await setUp();
+    const ac = new AbortController();
+    let done = 0;
+    await runApplyLifecycle({ ...base(root, { kind: 'paths', paths: [file] }), signal: ac.signal }, { connect: () => store, onEvent: (e) => void (e.type === 'op.done' && ++done === 3 && ac.abort()) });
+    const dir = path.join(root, 'st', 'last-apply');
+    appendFileSync(path.join(dir, JOURNAL_FILE), '{"t":"done","keys":["torn-key"'); // killed mid-write
+    const resumed = await runApplyLifecycle(base(root, { kind: 'resume' }), { connect: () => store });
+    expect(resumed).toMatchObject({ kind: 'applied', summary: { interrupted: false, failures: [] } });
+    expect(() => inspectJournal(dir)).not.toThrow();
+    expect(readFileSync(path.join(dir, JOURNAL_FILE), 'utf8')).not.toContain('torn-key');
   });
 });

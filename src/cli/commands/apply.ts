@@ -152,7 +152,6 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
         return;
       case 'plan.issues':
         stopProgress();
-        if (!json) void writeChunks(io.stderr, renderTextChunks(e.plan));
         return;
       case 'plan.ready':
         stopProgress();
@@ -195,15 +194,23 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
         requestCounts: () => counts,
         onEvent,
         // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
-        showPlan: async (plan, { fresh }) => {
-          if (fresh && flags.yes && !json && !flags.dryRun) await writeChunks(io.stdout, renderTextChunks(plan, { style: stdoutStyle }));
+        showPlan: async (plan, { fresh, refused }) => {
+          if (refused) {
+            if (!json) await writeChunks(io.stderr, renderTextChunks(plan));
+          } else if (fresh && flags.yes && !json && !flags.dryRun) await writeChunks(io.stdout, renderTextChunks(plan, { style: stdoutStyle }));
         },
         ...(seam.journal ? { onJournalRecord: seam.journal } : {}),
         ...(io.confirm
           ? {
               confirm: async (plan: Plan) => {
                 await writeChunks(io.stderr, renderTextChunks(plan, { style: stderrStyle }));
-                return io.confirm!(`Apply these ${plan.operations.length} operations to ${plan.target.workspace} (${plan.target.env})?`);
+                try {
+                  return await io.confirm!(`Apply these ${plan.operations.length} operations to ${plan.target.workspace} (${plan.target.env})?`);
+                } catch (e) {
+                  // Ctrl-C at the question (readline ends it with an AbortError): not a yes.
+                  if ((e as Error).name === 'AbortError' || (e as NodeJS.ErrnoException).code === 'ABORT_ERR') return false;
+                  throw e;
+                }
               },
             }
           : {}),
