@@ -141,4 +141,26 @@ describe('suppressions as code', () => {
     expect(r.stdout.match(/\/suppressions/g)?.length).toBeGreaterThanOrEqual(4);
     expect(writes()).toEqual([]);
   });
+
+  it('pull --suppressions writes the seeded list as a file that plans empty', async () => {
+    // Two records of one entry, and one the files cannot hold, besides the seeded ones.
+    for (const body of [{ channel: 'sms', destination: '+919812345678', description: 'again' }, { channel: 'email', destination: 'ops@localhost' }]) {
+      emu.engine.seed({ workspace: WSID, suppressions: [body] } as never);
+    }
+    const r = await cli(['pull', '--suppressions', '-o', 'adopted', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ profiles: 0, files: ['adopted/suppressions.yaml'], reads: 1, suppressions: { entries: 4 } });
+    expect(out.suppressions.omitted.map((o: { channel: string; reason: string }) => `${o.channel}: ${o.reason}`)).toEqual([
+      'sms: a second record of an entry already written',
+      'email: "ops@localhost" is not a valid email address',
+    ]);
+    const text = await readFile(path.join(cwd, 'adopted', 'suppressions.yaml'), 'utf8');
+    expect(text).toContain('- channel: sms\n      destination: "+919812345678"\n      description: DND\n');
+    expect(text).toContain('description: bounced\n');
+    expect(text).not.toContain('[fyno-sync]');
+    const plan = await cli(['plan', 'adopted', '--detailed-exitcode']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(await specProblems()).toEqual([]);
+  });
 });

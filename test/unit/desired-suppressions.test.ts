@@ -19,8 +19,8 @@ async function files(tree: Record<string, string>): Promise<void> {
   }
 }
 
-async function load(env: Record<string, string> = {}) {
-  const r = await loadDesired(['.'], { env, cwd: dir, workers: 0 });
+async function load(env: Record<string, string> = {}, workers = 0) {
+  const r = await loadDesired(['.'], { env, cwd: dir, workers, ...(workers > 0 ? { workerScript: new URL('../../dist/desired/load-worker.js', import.meta.url) } : {}) });
   return { ...r, lines: r.issues.map(formatIssue) };
 }
 
@@ -47,6 +47,7 @@ suppressions:
     expect(lines).toEqual([]);
     expect(state.suppressions).toEqual({
       manage: 'exact',
+      at: { file: 'a.yaml', line: 4, column: 11 },
       entries: [
         { channel: 'sms', key: 'destination', value: '+919812345678', description: 'DND', state: 'present', at: { file: 'a.yaml', line: 6, column: 7 } },
         { channel: 'email', key: 'distinct_id', value: 'cust-1001', description: 'legal hold', state: 'present', at: { file: 'a.yaml', line: 7, column: 7 } },
@@ -100,5 +101,17 @@ suppressions:
       'b.yaml:11:36: suppressions.entries[5].destination: destination of a suppression must not come from an environment variable: it is shown in every output and cannot be masked',
       'b.yaml:12:52: suppressions.entries[6].description: leave out the marker [fyno-sync]: fyno-sync appends it to the entries it adds',
     ]);
+  });
+
+  it('keeps the list when files are read by worker threads', async () => {
+    const tree: Record<string, string> = {};
+    for (let f = 0; f < 4; f++) {
+      tree[`f${f}.yaml`] = `version: 1\nprofiles: [{ distinct_id: p${f} }]\nsuppressions:\n  entries:\n    - { channel: email, distinct_id: p${f} }\n`;
+    }
+    await files(tree);
+    const { state, lines, filesOnWorkers } = await load({}, 2);
+    expect(lines).toEqual([]);
+    expect(filesOnWorkers).toBe(4);
+    expect(state.suppressions?.entries.map((e) => e.value)).toEqual(['p0', 'p1', 'p2', 'p3']);
   });
 });
