@@ -10,6 +10,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Exchange, RunningEmulator } from '../../src/fyno/emulator/index.js';
 import { envFor, KEY, runCli, startSeeded, tempDir, WSID } from '../cli/harness.js';
 import { checkExchange } from '../support/openapi.js';
+import AjvModule from 'ajv';
+import { readFileSync } from 'node:fs';
+import { ROOT } from '../cli/harness.js';
+
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
+const envelope = new Ajv({ strict: true, allErrors: true }).compile(JSON.parse(readFileSync(path.join(ROOT, 'schemas/cli-output.schema.json'), 'utf8')));
 
 const SEED = {
   profiles: [{ distinct_id: 'cust-1001', name: 'Priya' }],
@@ -75,6 +81,7 @@ describe('suppressions as code', () => {
     const p = await cli(['plan', 'desired', '--json']);
     expect(p.code, p.stderr).toBe(0);
     const plan = JSON.parse(p.stdout);
+    expect(envelope(plan), JSON.stringify(envelope.errors)).toBe(true);
     const old = exchanges.find((x) => x.method === 'GET' && x.path.endsWith('/suppressions'))!.responseBody as { _id: string; destination?: string }[];
     const idOf = (d: string) => old.find((s) => s.destination === d)!._id;
     expect(plan.operations.map((o: Record<string, unknown>) => ({ type: o.type, entry: o.entry, ...(o._id ? { _id: o._id } : {}) }))).toEqual([
@@ -121,6 +128,8 @@ describe('suppressions as code', () => {
     const p = await cli(['plan', 'desired', '--out', 'plan.json']);
     expect(p.code, p.stderr).toBe(0);
     const saved = JSON.parse(await readFile(path.join(cwd, 'plan.json'), 'utf8'));
+    // `show` reads it back through the plan schema (plan-file.ts).
+    expect((await cli(['show', 'plan.json', '--json'])).code).toBe(0);
     expect(saved.suppression_list).toMatchObject({ read: 4, fingerprint: expect.stringMatching(/^sha256:/) });
     // Someone adds an entry in the dashboard.
     await fetch(`${emu.baseUrl}/${WSID}/suppressions`, {
@@ -150,6 +159,7 @@ describe('suppressions as code', () => {
     const r = await cli(['pull', '--suppressions', '-o', 'adopted', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
+    expect(envelope(out), JSON.stringify(envelope.errors)).toBe(true);
     expect(out).toMatchObject({ profiles: 0, files: ['adopted/suppressions.yaml'], reads: 1, suppressions: { entries: 4 } });
     expect(out.suppressions.omitted.map((o: { channel: string; reason: string }) => `${o.channel}: ${o.reason}`)).toEqual([
       'sms: a second record of an entry already written',
