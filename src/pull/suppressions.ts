@@ -12,14 +12,13 @@ import path from 'node:path';
 import { formatIssue, loadDesired } from '../desired/load.js';
 import { FynoSyncError } from '../errors.js';
 import type { FynoApi, Suppression } from '../fyno/types.js';
-import { emitSeq } from '../import/emit-yaml.js';
-import { schemaHeader } from '../import/write.js';
+import { SUPPRESSIONS_FILE, suppressionsYaml } from '../import/write.js';
 import { channelValueKey } from '../plan/normalize.js';
 import { liveKey, planSuppressions, splitMarker } from '../plan/suppressions.js';
 import type { PulledFile } from './pull.js';
 import { escapeEnv } from './to-desired.js';
 
-export const SUPPRESSIONS_FILE = 'suppressions.yaml';
+export { SUPPRESSIONS_FILE };
 
 /** A live record left out of the file, and why. */
 export interface SuppressionOmission {
@@ -96,16 +95,8 @@ export async function pullSuppressions(api: FynoApi, o: { schemaRef: string; sig
 }
 
 function render(entries: readonly Record<string, unknown>[], target: string, schemaRef: string): PulledFile {
-  const text =
-    schemaHeader(schemaRef) +
-    `# Pulled by fyno-sync from ${target}: the suppression list, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}.\n` +
-    '# manage: merge leaves entries not listed here alone; exact removes those fyno-sync added, exact-all every one.\n' +
-    'version: 1\n' +
-    'profiles: []\n' +
-    'suppressions:\n' +
-    '  manage: merge\n' +
-    (entries.length === 0 ? '  entries: []\n' : `  entries:\n${emitSeq(entries, '    ')}`);
-  return { name: SUPPRESSIONS_FILE, text };
+  const comment = `Pulled by fyno-sync from ${target}: the suppression list, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}.`;
+  return { name: SUPPRESSIONS_FILE, text: suppressionsYaml(entries, comment, schemaRef) };
 }
 
 async function loadBack(file: PulledFile) {
