@@ -173,4 +173,29 @@ describe('suppressions as code', () => {
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     expect(await specProblems()).toEqual([]);
   });
+
+  it('an apply interrupted among the suppression writes resumes and sends each write once', async () => {
+    const ac = new AbortController();
+    const timer = setInterval(() => {
+      if (writes().length >= 1) ac.abort();
+    }, 1);
+    emu.faults.update({ latencyMs: 30 });
+    let first;
+    try {
+      first = await runCli(['apply', 'desired', '--yes', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd, signal: ac.signal });
+    } finally {
+      clearInterval(timer);
+      emu.faults.update({ latencyMs: 0 });
+    }
+    expect(first.code, first.stderr).toBe(130);
+    const before = writes().length;
+    expect(before).toBeGreaterThanOrEqual(1);
+    expect(before).toBeLessThan(4);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st']);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    // Every planned write reached Fyno exactly once over both runs.
+    expect(writes().map((x) => `${x.method} ${x.method === 'POST' ? JSON.stringify(x.requestBody) : x.path}`).sort()).toHaveLength(4);
+    expect(new Set(writes().map((x) => `${x.method} ${JSON.stringify(x.requestBody)} ${x.path}`)).size).toBe(4);
+    expect((await cli(['plan', 'desired', '--detailed-exitcode'])).code).toBe(0);
+  });
 });
