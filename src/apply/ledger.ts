@@ -10,7 +10,7 @@
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { profileAction } from '../plan/build.js';
-import { opSubject, profileIdOf, type Operation } from '../plan/types.js';
+import { isSuppressionOp, opSubject, profileIdOf, type Operation, type SuppressionOperation } from '../plan/types.js';
 import type { KeyedOp } from './groups.js';
 import type { Journal } from './journal.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, OperationCounts, ProfileCounts } from './types.js';
@@ -34,6 +34,8 @@ export class Ledger {
   readonly failures: ApplyFailure[] = [];
   /** Operations written in this run, per profile, for verification. */
   readonly written = new Map<DistinctId, Operation[]>();
+  /** The suppression list's operations written in this run, for verification. */
+  readonly writtenList: SuppressionOperation[] = [];
   readonly failedIds = new Set<DistinctId>();
   journalError: string | undefined;
   private succeeded = 0;
@@ -100,7 +102,7 @@ export class Ledger {
         const list = this.written.get(id);
         if (list) list.push(k.op);
         else this.written.set(id, [k.op]);
-      }
+      } else if (isSuppressionOp(k.op)) this.writtenList.push(k.op);
       this.settle(k, 'succeeded');
       this.emit({ type: 'op.done', distinct_id: opSubject(k.op), op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
     }

@@ -198,4 +198,33 @@ describe('suppressions as code', () => {
     expect(new Set(writes().map((x) => `${x.method} ${JSON.stringify(x.requestBody)} ${x.path}`)).size).toBe(4);
     expect((await cli(['plan', 'desired', '--detailed-exitcode'])).code).toBe(0);
   });
+
+  it('answers every response the spec declares for the suppression list, each valid against it', async () => {
+    const call = async (method: string, p: string, body?: unknown, key = KEY) =>
+      (await fetch(`${emu.baseUrl}/${WSID}/suppressions${p}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      })).status;
+    const seen = [
+      await call('GET', ''),
+      await call('GET', '', undefined, 'wrong-key'),
+      await call('POST', '', { channel: 'sms', destination: '+14155550100', description: 'DND' }),
+      await call('POST', '', { channel: 'email', distinct_id: 'cust-1001' }),
+      await call('POST', '', { channel: 'sms', destination: '12' }),
+      await call('POST', '', { channel: 'sms', destination: '+14155550100' }, 'wrong-key'),
+      await call('DELETE', '?distinct_id=cust-1001'),
+      await call('DELETE', '?_id=000000000000000000000000'),
+      await call('DELETE', '?destination=%2B14155550100', undefined, 'wrong-key'),
+    ];
+    expect(seen).toEqual([200, 401, 200, 200, 400, 401, 200, 400, 401]);
+    const problems: string[] = [];
+    for (const x of exchanges) {
+      const r = await checkExchange({ method: x.method, path: x.path, headers: x.headers, body: x.requestBody, status: x.status, responseBody: x.responseBody });
+      // The 400 of an invalid destination is provoked by a body that is well-formed for the spec.
+      if (r.requestErrors.length + r.responseErrors.length > 0) problems.push(`${x.method} ${x.path} ${x.status}: ${[...r.requestErrors, ...r.responseErrors].join('; ')}`);
+    }
+    expect(problems).toEqual([]);
+    expect(new Set(exchanges.map((x) => `${x.method} ${x.status}`))).toEqual(new Set(['GET 200', 'GET 401', 'POST 200', 'POST 400', 'POST 401', 'DELETE 200', 'DELETE 400', 'DELETE 401']));
+  });
 });
