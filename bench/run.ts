@@ -11,6 +11,7 @@ import { benchFaults } from './faults-bench.js';
 import { benchIncremental } from './incremental-bench.js';
 import { benchPlan } from './plan-bench.js';
 import { benchPureDiff } from './plan-diff.js';
+import { benchRateLimit, rateLimitTable } from './rate-limit-bench.js';
 import { benchScale } from './scale-bench.js';
 
 const quick = process.argv.includes('--quick');
@@ -94,6 +95,18 @@ if (want('faults')) {
   out(`| operations in the following plan | ${r.replanOperations} |`);
   out(`| duplicated list values or tokens | ${r.duplicateListValues} |`);
   out(`| wall time | ${ms(r.applyMs)} |`);
+}
+
+if (want('ratelimit')) {
+  const count = quick ? 50 : 200;
+  const seeds = quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const runs = await benchRateLimit({ count, seeds, failRate: 0.2, rateLimit: 20 });
+  out();
+  out(`## Rate limit: ${count} profiles, emulator at 20 requests per second with 20% injected failures, ${seeds.length} seeds`);
+  out();
+  out('Plan and apply with the CLI defaults (concurrency 8, no `--rps`): the client finds the rate by itself.');
+  out();
+  for (const l of rateLimitTable(runs)) out(l);
 }
 
 if (want('incremental')) {

@@ -32,6 +32,8 @@ export class Ledger {
   private readonly replanTrouble = new Map<DistinctId, 'failed' | 'skipped'>();
   private readonly succeededOps: Operation[] = [];
   readonly failures: ApplyFailure[] = [];
+  /** Profiles found changed since the plan was made (a create refused: the id exists by now). */
+  readonly drifted: DistinctId[] = [];
   /** Operations written in this run, per profile, for verification. */
   readonly written = new Map<DistinctId, Operation[]>();
   /** The suppression list's operations written in this run, for verification. */
@@ -117,6 +119,12 @@ export class Ledger {
       this.settle(k, 'failed');
       this.emit({ type: 'op.failed', distinct_id: opSubject(k.op), op: k.op, message, planned: isPlanKey(k.key) });
     }
+  }
+
+  /** A refusal that shows drift: the operations fail with `message`, their profiles are named drifted. */
+  async markDrifted(ops: readonly KeyedOp[], message: string): Promise<void> {
+    for (const id of new Set(ops.map((k) => k.op.distinct_id))) this.drifted.push(id);
+    await this.fail(ops, message);
   }
 
   skip(ops: readonly KeyedOp[], reason: string): void {

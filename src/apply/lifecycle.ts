@@ -81,6 +81,8 @@ export interface ApplyLifecycleDeps {
   /** Ask to apply a fresh plan (a TTY); absent: a fresh plan needs `yes`. */
   confirm?: (plan: Plan) => Promise<boolean>;
   onEvent?: (e: LifecycleEvent) => void;
+  /** Show a plan that passed every check, before it is confirmed or applied (awaited: a big plan is written in pieces). */
+  showPlan?: (plan: Plan, o: { fresh: boolean }) => Promise<void>;
   /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
   onJournalRecord?: (n: number, record: JournalRecord) => void;
 }
@@ -177,6 +179,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
       });
     }
     emit({ type: 'plan.ready', plan, fresh: p.fresh });
+    await deps.showPlan?.(plan, { fresh: p.fresh });
 
     // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
     if (req.dryRun) return dryRun(p, deleteRefusal, deps);
@@ -379,7 +382,10 @@ async function prepare(
   let plan = saved;
   const alreadyApplied = new Set<string>();
   if (withSecrets.size > 0) {
-    const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id))), {
+    // A profile the plan creates was absent and is checked by its create: its values come from
+    // the desired files alone, so it is not read.
+    const creates = new Set(saved.operations.filter((op) => op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent').map((op) => op.distinct_id));
+    const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id) && !creates.has(d.distinct_id))), {
       concurrency: req.concurrency,
       ...(req.signal ? { signal: req.signal } : {}),
     });

@@ -9,6 +9,7 @@
  */
 import pLimit from 'p-limit';
 import { InternalError } from '../errors.js';
+import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { forEachLimited } from '../fyno/pool.js';
 import { isSuppressionOp, opSubject, profileIdOf, type ActualSnapshot, type Operation, type Plan } from '../plan/types.js';
@@ -20,7 +21,7 @@ import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
 import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
-import { verifyConvergence } from './verify.js';
+import { isAsynchronous, verifyConvergence } from './verify.js';
 
 export class Runner {
   private readonly api: FynoApi;
@@ -82,7 +83,10 @@ export class Runner {
       if (!again) throw new InternalError(`lost step ${step.kind} of ${id}`);
       await this.calls.call(request, () => sendStep(this.api, id, again));
     };
-    return { request, ops: step.ops, send };
+    // A create is checked by the create itself (PRODUCT.md, "Commands" → apply): an id that
+    // exists by now is drift, not a failure to retry.
+    const drift = step.kind === 'create' ? (e: unknown) => (isAlreadyExists(e) ? `profile ${id} exists in Fyno: it was created since the plan was made (drift); nothing of it was written — plan again` : undefined) : undefined;
+    return { request, ops: step.ops, send, ...(drift ? { drift } : {}) };
   }
 
   private async sendBatch(ops: KeyedOp[]): Promise<void> {
@@ -224,10 +228,11 @@ export class Runner {
         );
         return undefined;
       }
-      if (r === 'failed' && step.kind === 'create') {
+      if ((r === 'failed' || r === 'drifted') && step.kind === 'create') {
+        // Nothing else of a profile that could not be created, or that exists by now, is written.
         this.ledger.skip(
           steps.slice(i + 1).flatMap((s) => s.ops),
-          'the profile could not be created',
+          r === 'drifted' ? 'drifted' : 'the profile could not be created',
         );
         return undefined;
       }
@@ -348,8 +353,9 @@ export class Runner {
 
     const interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
-    if (!interrupted && this.opts.verify && this.ledger.written.size > 0) {
-      this.ledger.emit({ type: 'verify.started', profiles: this.ledger.written.size });
+    const toVerify = [...this.ledger.written.values()].filter((ops) => ops.some(isAsynchronous)).length;
+    if (!interrupted && this.opts.verify && toVerify > 0) {
+      this.ledger.emit({ type: 'verify.started', profiles: toVerify });
       divergences = await verifyConvergence(this.ledger.written, this.settler.readSnapshot, {
         ...this.opts.verify,
         concurrency: this.opts.concurrency,
@@ -381,6 +387,7 @@ export class Runner {
       divergences,
       requests: this.requestCounts(),
       failures: this.ledger.failures,
+      drifted: this.ledger.drifted,
       interrupted,
       ...(this.ledger.journalError !== undefined ? { journal_error: this.ledger.journalError } : {}),
     };

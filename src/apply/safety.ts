@@ -133,7 +133,10 @@ export async function checkFreshness(
     }
   }
   const drifted: DistinctId[] = [];
-  const ids = Object.keys(plan.preconditions).filter((id) => !o.skip?.has(id));
+  // A profile the plan creates is checked by its create (Fyno refuses an id that exists, and
+  // apply then names it drifted and writes nothing of it): no read (PRODUCT.md, apply).
+  const created = new Set(plan.operations.filter((op) => op.type === 'profile.create').map((op) => op.distinct_id));
+  const ids = Object.keys(plan.preconditions).filter((id) => !o.skip?.has(id) && !(created.has(id) && plan.preconditions[id] === 'absent'));
   await forEachLimited(ids, o.concurrency, async (id) => {
     if (o.signal?.aborted) return;
     const expected = plan.preconditions[id]!;

@@ -12,7 +12,8 @@ import type { KeyedOp } from './groups.js';
 import type { Ledger } from './ledger.js';
 import type { Settler } from './settler.js';
 
-export type GroupResult = 'ok' | 'failed' | 'interrupted';
+/** `drifted`: Fyno refused the request because live state is not what the plan was made from. */
+export type GroupResult = 'ok' | 'failed' | 'interrupted' | 'drifted';
 
 export interface Group {
   /** `METHOD route` for events. */
@@ -20,6 +21,8 @@ export interface Group {
   ops: KeyedOp[];
   /** Send the request(s) for these (remaining) operations. */
   send: (ops: KeyedOp[]) => Promise<void>;
+  /** A refusal that means drift (a create of an id that exists by now): the message to record. */
+  drift?: (e: unknown) => string | undefined;
 }
 
 export interface SendOptions {
@@ -79,6 +82,11 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
           // Aborted while waiting: nothing in flight for this group.
         }
       } else {
+        const drift = g.drift?.(e);
+        if (drift !== undefined) {
+          await ledger.markDrifted(g.ops, drift);
+          return 'drifted';
+        }
         await ledger.fail(g.ops, e.message);
         return 'failed';
       }

@@ -111,6 +111,8 @@ export interface ApplySummary {
   /** Requests sent while applying (and verifying), by `METHOD route` (route as the OpenAPI path template). */
   requests: Record<string, number>;
   failures: ApplyFailure[];
+  /** Profiles found changed since the plan was made while applying (a create of an id that exists by now): nothing of them was written. */
+  drifted: DistinctId[];
   interrupted: boolean;
   /** Set when the journal could not be written: the run stopped scheduling (`interrupted`). */
   journal_error?: string;

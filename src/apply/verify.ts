@@ -1,8 +1,11 @@
 /**
  * Verification after apply (PRODUCT.md, "Applying"; issue #5 part 6): Fyno applies properties
  * asynchronously and silently ignores a value whose type does not match, so a 202 proves
- * nothing. Re-read each changed profile until every written operation shows, or the bounded
- * wait ends; then name every field that did not converge, with the reason when it is known.
+ * nothing. Re-read each profile whose properties were written until every property operation
+ * shows, or the bounded wait ends; then name every field that did not converge, with the reason
+ * when it is known. What Fyno answered synchronously (a 2xx for a create, an update, a channel
+ * or preference write, a merge, a delete) is not read again (issue #17: one verification read
+ * per profile, none for a profile without property writes).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachLimited } from '../fyno/pool.js';
@@ -28,15 +31,18 @@ export async function verifyConvergence(
 ): Promise<Divergence[]> {
   const now = o.now ?? Date.now;
   const started = now();
-  let pending = new Map([...written].filter(([, ops]) => ops.length > 0));
+  let pending = new Map<DistinctId, readonly Operation[]>();
+  for (const [id, ops] of written) {
+    const asynchronous = ops.filter(isAsynchronous);
+    if (asynchronous.length > 0) pending.set(id, asynchronous);
+  }
   const last = new Map<DistinctId, Divergence[]>();
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
     await forEachLimited(pending, o.concurrency, async ([id, ops]) => {
-          const prefs = ops.some((op) => op.type === 'preference.set');
           let snap;
           try {
-            snap = await read(id, prefs);
+            snap = await read(id, false);
           } catch (e) {
             next.set(id, ops);
             last.set(id, [{ distinct_id: id, op: ops[0]!.type, field: 'profile', reason: `could not re-read: ${e instanceof Error ? e.message : String(e)}` }]);
@@ -62,4 +68,9 @@ export async function verifyConvergence(
     }
   }
   return [...last.values()].flat().sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : a.distinct_id > b.distinct_id ? 1 : 0));
+}
+
+/** Operations Fyno applies after answering (202 + request_id): the property endpoints. */
+export function isAsynchronous(op: Operation): boolean {
+  return op.type === 'property.set' || op.type === 'property.set_once' || op.type === 'property.unset' || op.type === 'property.append' || op.type === 'property.remove';
 }

@@ -32,6 +32,15 @@ export function isFynoApiError(e: unknown): e is FynoApiError {
   return typeof e === 'object' && e !== null && (e as { isFynoApiError?: unknown }).isFynoApiError === true;
 }
 
+/**
+ * Fyno refused a create because the distinct_id exists (400 `DistinctIDAlreadyExists`,
+ * fyno-manage-user-profiles-api-openapi.yml `POST /{WSID}/{version}/profiles`): "Distinct ID 'x'
+ * already exists in the 'live' version of your workspace".
+ */
+export function isAlreadyExists(e: unknown): boolean {
+  return isFynoApiError(e) && e.api.status === 400 && /already exists/i.test(e.api.fynoMessage ?? e.message);
+}
+
 /** Error code for an HTTP status from Fyno. */
 export function codeForStatus(status: number): ErrorCode {
   if (status === 401 || status === 403) return 'api.unauthorized';

@@ -7,7 +7,6 @@
 import { setMaxListeners } from 'node:events';
 import { FynoSyncError } from '../errors.js';
 import { isFynoApiError } from './errors.js';
-import { forEachLimited } from './pool.js';
 import type { ActualPreferences, ActualProfile, DistinctId, FynoApi } from './types.js';
 
 /** What the planner needs to know of one profile. */
@@ -32,7 +31,7 @@ export interface FetchOptions {
 
 export interface FetchResult {
   snapshots: Map<DistinctId, LiveSnapshot>;
-  /** Requests issued: one per profile, one more per profile whose preferences are managed. */
+  /** Requests issued: one per profile, one more per existing profile whose preferences are managed, and the default preferences once (docs/requests.md). */
   reads: number;
 }
 
@@ -48,8 +47,10 @@ export function dedupeReads(requests: Iterable<ReadRequest>): ReadRequest[] {
 }
 
 /**
- * Read live state. Profile and preference reads are scheduled as separate jobs under one
- * concurrency limit so the pipeline stays full (the ideal time is reads × latency ÷ concurrency).
+ * Read live state. Each profile is read first; the preferences of one that exists are read next
+ * (before further profiles are started, so what is half-read stays bounded), and those of one
+ * that does not are the workspace's defaults, read once. All under one concurrency limit so the
+ * pipeline stays full (the ideal time is reads × latency ÷ concurrency).
  */
 export async function fetchActual(api: FynoApi, requests: Iterable<ReadRequest>, o: FetchOptions = {}): Promise<FetchResult> {
   const reads = dedupeReads(requests);
@@ -83,48 +84,105 @@ export async function readLive(
   const signal = controller.signal;
 
   const failures: { id: DistinctId; error: unknown }[] = [];
-  const total = reads.reduce((n, r) => n + (r.preferences ? 2 : 1), 0);
+  // Upper bound until each profile is read: an absent profile's preferences are not read.
+  let total = reads.reduce((n, r) => n + (r.preferences ? 2 : 1), 0);
+  let sent = 0;
   let done = 0;
-  /** Snapshots with a read still under way, and how many reads each still waits for. */
-  const open = new Map<DistinctId, { snap: LiveSnapshot; left: number }>();
+  const progress = (): void => o.onProgress?.(done, total);
+  /**
+   * A profile that does not exist has the workspace's default preferences (every topic at its
+   * default; an unknown distinct_id gets them, fyno-manage-user-subscriptions-preferences-api
+   * `GET /subscriptions/preference`): read once, for the first absent profile that needs them,
+   * and shared by the others (issue #17: no preference read for a profile to create).
+   */
+  let defaults: Promise<ActualPreferences> | undefined;
+  /** Existing profiles whose preferences are still to read: taken before new profiles, so what is half-read stays bounded. */
+  const followUps: { r: ReadRequest; snap: LiveSnapshot }[] = [];
+  let next = 0;
+  let inFlight = 0;
+  let wake: (() => void)[] = [];
+  const woken = (): void => {
+    const w = wake;
+    wake = [];
+    for (const f of w) f();
+  };
 
-  function* jobs(): Generator<[ReadRequest, boolean]> {
-    for (const r of reads) {
-      yield [r, false];
-      if (r.preferences) yield [r, true];
-    }
-  }
-  // Once one read failed the plan is impossible: the jobs left are passed over, not sent.
-  const run = async ([r, prefs]: [ReadRequest, boolean]): Promise<void> => {
-    if (signal.aborted) return;
+  const readPreferences = async (id: DistinctId, snap: LiveSnapshot): Promise<void> => {
+    sent += 1;
+    snap.preferences = await api.getPreferences(id, { signal });
+    done += 1;
+    progress();
+    onSnapshot(id, snap);
+  };
+  const readProfile = async (r: ReadRequest): Promise<void> => {
     const id = r.distinct_id;
-    let entry = open.get(id);
-    if (!entry) open.set(id, (entry = { snap: { profile: null }, left: r.preferences ? 2 : 1 }));
-    try {
-      if (prefs) entry.snap.preferences = await api.getPreferences(id, { signal });
-      else entry.snap.profile = await api.getProfile(id, { signal });
-      done += 1;
-      o.onProgress?.(done, total);
-      entry.left -= 1;
-      if (entry.left === 0) {
-        open.delete(id);
-        onSnapshot(id, entry.snap);
+    const snap: LiveSnapshot = { profile: null };
+    sent += 1;
+    snap.profile = await api.getProfile(id, { signal });
+    done += 1;
+    if (!r.preferences) {
+      progress();
+      onSnapshot(id, snap);
+      return;
+    }
+    if (snap.profile) {
+      progress();
+      followUps.push({ r, snap });
+      return;
+    }
+    if (defaults) {
+      total -= 1;
+      progress();
+      snap.preferences = await defaults;
+    } else {
+      progress();
+      defaults = (async () => {
+        sent += 1;
+        const prefs = await api.getPreferences(id, { signal });
+        done += 1;
+        progress();
+        return prefs;
+      })();
+      snap.preferences = await defaults;
+    }
+    onSnapshot(id, snap);
+  };
+  // Once one read failed the plan is impossible: the jobs left are passed over, not sent.
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (signal.aborted) return;
+      const follow = followUps.shift();
+      const r = follow ? undefined : next < reads.length ? reads[next++] : undefined;
+      if (!follow && !r) {
+        if (inFlight === 0) return;
+        await new Promise<void>((resolve) => wake.push(resolve));
+        continue;
       }
-    } catch (error) {
-      failures.push({ id, error });
-      controller.abort();
+      inFlight += 1;
+      const id = (follow?.r ?? r)!.distinct_id;
+      try {
+        if (follow) await readPreferences(id, follow.snap);
+        else await readProfile(r!);
+      } catch (error) {
+        failures.push({ id, error });
+        controller.abort();
+      } finally {
+        inFlight -= 1;
+        woken();
+      }
     }
   };
   const workers = Math.max(1, Math.min(o.concurrency ?? 8, total));
   try {
-    await forEachLimited(jobs(), workers, run);
+    await Promise.all(Array.from({ length: workers }, worker));
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+    woken();
   }
 
   if (failures.length > 0) throw readFailure(failures, total, api.target.baseUrl);
   if (o.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; no plan was made');
-  return total;
+  return sent;
 }
 
 function readFailure(failures: { id: DistinctId; error: unknown }[], total: number, baseUrl: string): FynoSyncError {

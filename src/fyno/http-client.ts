@@ -7,15 +7,20 @@
  * Retries (PRODUCT.md "Applying" → Retries): reads, and writes the caller marks
  * `idempotent: true`, are retried on 429, 5xx, timeouts and network errors. Any other write is
  * retried only when the failure proves it was not applied — 429 (a refusal) or a connection
- * that never opened — and never when its outcome is unknown.
+ * that never opened — and never when its outcome is unknown. 429 answers have a retry budget of
+ * their own (`RetryPolicy.rateLimitLimit`), apart from the one of real failures, and lower the
+ * sending rate (adaptive-rate.ts) that every call shares (issue #13 item 8).
  */
-import got, { HTTPError, type Method, type Response, type RetryOptions } from 'got';
-import pThrottle from 'p-throttle';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { HTTPError, type Method, type Response, type RetryObject, type RetryOptions } from 'got';
+import { AdaptiveRate } from './adaptive-rate.js';
 import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
 import {
   DEFAULT_RETRY,
+  DEFAULT_RATE_LIMIT_RETRIES,
   NOT_SENT_ERROR_CODES,
+  parseRetryAfter,
   RETRY_ERROR_CODES,
   RETRY_STATUSES,
   retryDelay,
@@ -68,8 +73,13 @@ export interface HttpFynoClientOptions {
   /** Per attempt, from sending to the end of the response body. Default 30 s. */
   timeoutMs?: number;
   retry?: RetryPolicy;
-  /** Global request rate (attempts per second, retries included) shared by every call. */
+  /**
+   * Global request rate (attempts per second, retries included) shared by every call: the
+   * ceiling the adaptive rate climbs back to after 429s lowered it. Absent: unpaced until a 429.
+   */
   rps?: number;
+  /** Lowest rate 429 answers bring the sending rate down to, requests per second (default 0.5). */
+  minRps?: number;
   userAgent?: string;
   /** Called after every attempt: metrics, progress, tests. What it throws is ignored. */
   onRequest?: (info: RequestInfo) => void;
@@ -82,32 +92,31 @@ export const DEFAULT_USER_AGENT = 'fyno-sync (+https://github.com/fyno-sync)';
 
 const ALL_METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-/** A limiter of `rps` starts per second, smoothed into slots of ~10 ms rather than 1 s bursts. */
-function createLimiter(rps: number | undefined): ((signal?: AbortSignal) => Promise<void>) | undefined {
-  if (rps === undefined || rps === Infinity) return undefined;
-  if (!(rps > 0)) throw new RangeError(`rps must be a positive number, got ${rps}`);
-  const limit = Math.max(1, Math.ceil(rps / 100));
-  const tick = pThrottle({ limit, interval: (1000 * limit) / rps })(() => undefined);
-  return async (signal) => {
-    if (signal === undefined) return tick();
-    signal.throwIfAborted();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      await Promise.race([tick(), aborted]);
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
-  };
+/** Wait `ms` for a rate slot; an abort ends the wait (nothing was sent yet). */
+async function waitSlot(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) {
+    await sleep(ms);
+    return;
+  }
+  signal.throwIfAborted();
+  await sleep(ms, undefined, { signal });
 }
 
 interface CallState {
   attempts: number;
   reported: number;
   startedAt: number;
+  /** Rate-limiter clock when the current attempt left, and how long its slot made it wait. */
+  sentAt: number;
+  waited: number;
+  /** Retries spent so far on 429 answers, and on every other failure: two budgets. */
+  rateLimited: number;
+  failures: number;
+}
+
+/** What a got hook sees of our per-call state (`options.context`). */
+interface CallContext {
+  call?: CallState;
 }
 
 /** `FynoApi` over HTTP. Throws only `FynoApiError`. */
@@ -119,7 +128,10 @@ export class HttpFynoClient implements FynoApi {
   readonly #userAgent: string;
   readonly #onRequest: ((info: RequestInfo) => void) | undefined;
   readonly #random: () => number;
-  readonly #limit: ((signal?: AbortSignal) => Promise<void>) | undefined;
+  readonly #rate: AdaptiveRate;
+  /** got retry options, built once: for requests safe to repeat, and for the others. */
+  readonly #retrySafe: Partial<RetryOptions>;
+  readonly #retryUnsafe: Partial<RetryOptions>;
 
   constructor(opts: HttpFynoClientOptions) {
     // Checked again here so a hand-built Target cannot send the key over plain HTTP.
@@ -131,7 +143,23 @@ export class HttpFynoClient implements FynoApi {
     this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.#onRequest = opts.onRequest;
     this.#random = opts.random ?? Math.random;
-    this.#limit = createLimiter(opts.rps);
+    this.#rate = new AdaptiveRate({ ...(opts.rps !== undefined ? { rps: opts.rps } : {}), ...(opts.minRps !== undefined ? { floor: opts.minRps } : {}) });
+    const rateLimitLimit = this.#retry.rateLimitLimit ?? DEFAULT_RATE_LIMIT_RETRIES;
+    const shared = {
+      // got counts every retry against one limit; the two budgets are kept in #retryDelay.
+      limit: this.#retry.limit + rateLimitLimit,
+      methods: ALL_METHODS,
+      // A longer Retry-After than we are willing to wait ends the request (details carry it).
+      maxRetryAfter: this.#retry.maxDelayMs,
+      calculateDelay: (r: RetryObject) => this.#retryDelay(r, rateLimitLimit),
+    };
+    this.#retrySafe = { ...shared, statusCodes: [...RETRY_STATUSES], errorCodes: [...RETRY_ERROR_CODES] };
+    this.#retryUnsafe = { ...shared, statusCodes: [429], errorCodes: [...NOT_SENT_ERROR_CODES] };
+  }
+
+  /** The sending rate now, requests per second (`Infinity` while unpaced). */
+  get sendingRate(): number {
+    return this.#rate.rate;
   }
 
   /** Keeps the key out of `util.inspect(client)` and `JSON.stringify(client)`. */
@@ -139,18 +167,23 @@ export class HttpFynoClient implements FynoApi {
     return { target: this.target };
   }
 
-  /** got's retry options for one request; see the header for the rules. */
-  #retryOptions(spec: RequestSpec, o: CallOptions | undefined): Partial<RetryOptions> {
-    const safe = spec.method === 'GET' || o?.idempotent === true;
-    return {
-      limit: this.#retry.limit,
-      methods: ALL_METHODS,
-      statusCodes: safe ? [...RETRY_STATUSES] : [429],
-      errorCodes: safe ? [...RETRY_ERROR_CODES] : [...NOT_SENT_ERROR_CODES],
-      // A longer Retry-After than we are willing to wait ends the request (details carry it).
-      maxRetryAfter: this.#retry.maxDelayMs,
-      calculateDelay: (r) => retryDelay(this.#retry, r, this.#random),
-    };
+  /**
+   * Delay before a retry, or 0 for none. got's rules (method, status, error code, Retry-After
+   * cap) gave `computedValue`; the budget is per kind: 429s count against `rateLimitLimit`,
+   * every other failure against `limit`, and each backs off on its own count.
+   */
+  #retryDelay(r: RetryObject, rateLimitLimit: number): number {
+    const call = (r.error.options.context as CallContext).call;
+    if (r.computedValue === 0 || call === undefined) return 0;
+    let n: number;
+    if (r.error.response?.statusCode === 429) {
+      n = call.rateLimited += 1;
+      if (n > rateLimitLimit) return 0;
+    } else {
+      n = call.failures += 1;
+      if (n > this.#retry.limit) return 0;
+    }
+    return retryDelay(this.#retry, { attemptCount: n, computedValue: r.computedValue, retryAfter: r.retryAfter }, this.#random);
   }
 
   /** Send one spec; returns the parsed body of a 2xx answer. */
@@ -163,7 +196,7 @@ export class HttpFynoClient implements FynoApi {
   async #send(spec: RequestSpec, o: CallOptions | undefined): Promise<unknown> {
     const path = wire.pathWithQuery(spec);
     const signal = o?.signal;
-    const state: CallState = { attempts: 0, reported: 0, startedAt: 0 };
+    const state: CallState = { attempts: 0, reported: 0, startedAt: 0, sentAt: 0, waited: 0, rateLimited: 0, failures: 0 };
     const report = (status: number | undefined): void => {
       if (this.#onRequest === undefined || state.reported >= state.attempts) return;
       state.reported = state.attempts;
@@ -200,18 +233,28 @@ export class HttpFynoClient implements FynoApi {
         // A redirect could carry the key to another host; Fyno does not redirect its API.
         followRedirect: false,
         timeout: { request: this.#timeoutMs },
-        retry: this.#retryOptions(spec, o),
+        retry: spec.method === 'GET' || o?.idempotent === true ? this.#retrySafe : this.#retryUnsafe,
+        context: { call: state } satisfies CallContext,
         ...(signal !== undefined ? { signal } : {}),
         hooks: {
           beforeRequest: [
             async () => {
-              if (this.#limit) await this.#limit(signal);
+              const wait = this.#rate.reserve();
+              if (wait > 0) await waitSlot(wait, signal);
+              state.waited = wait;
+              state.sentAt = this.#rate.now();
               state.attempts += 1;
               state.startedAt = Date.now();
             },
           ],
           afterResponse: [
             (res) => {
+              if (res.statusCode === 429) {
+                const ra = parseRetryAfter(res.headers['retry-after']);
+                this.#rate.onRateLimited(state.sentAt, ra === undefined ? undefined : ra * 1000);
+              } else {
+                this.#rate.onSuccess(state.waited);
+              }
               report(res.statusCode);
               return res;
             },

@@ -12,13 +12,20 @@ import type { ErrorCode } from '../errors.js';
 import { parseBodyText, parseErrorMessage } from './wire-parse.js';
 
 export interface RetryPolicy {
-  /** Retries after the first attempt. */
+  /** Retries after the first attempt, for 5xx, timeouts and network errors. */
   limit: number;
+  /**
+   * Retries of 429 answers, counted apart from `limit` (default `DEFAULT_RATE_LIMIT_RETRIES`): a
+   * refusal to go faster is not a failure, and the client slows down on it (issue #13 item 8).
+   */
+  rateLimitLimit?: number;
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { limit: 5, baseDelayMs: 250, maxDelayMs: 30_000 };
+export const DEFAULT_RATE_LIMIT_RETRIES = 20;
+
+export const DEFAULT_RETRY: RetryPolicy = { limit: 5, rateLimitLimit: DEFAULT_RATE_LIMIT_RETRIES, baseDelayMs: 250, maxDelayMs: 30_000 };
 
 /** 429 and every 5xx. */
 export const RETRY_STATUSES: readonly number[] = [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
@@ -43,7 +50,7 @@ export const RETRY_ERROR_CODES: readonly string[] = [
 /**
  * Delay before retry `attemptCount` (1 = first retry), or 0 for "do not retry".
  * got's own rules (limit, method, status, error code) have already produced `computedValue`;
- * 0 there means no. `Retry-After` wins (capped at `maxDelayMs`); otherwise exponential
+ * 0 there means no. `attemptCount` is the retry's number within its own budget (429s or the rest). `Retry-After` wins (capped at `maxDelayMs`); otherwise exponential
  * backoff with full jitter. Never returns 0 for a retry: got reads 0 as "stop".
  */
 export function retryDelay(policy: RetryPolicy, r: Pick<RetryObject, 'attemptCount' | 'computedValue' | 'retryAfter'>, random: () => number = Math.random): number {

@@ -57,9 +57,15 @@ function diffSingle(diff: ProfileDiff, channel: SingleChannelName, want: string 
 
 /**
  * A present token list is exact (PRODUCT.md, "Desired state"), reached with at most two
- * requests: one delete of the tokens to drop, one insert of the tokens to add.
- * - A token present on both sides with another integration_id/status is deleted and inserted
- *   again (there is no update for a token; the delete is emitted first so the insert survives).
+ * requests: one delete of the tokens to drop, one PATCH that inserts new tokens and updates kept
+ * ones (issue #13 item 5).
+ * - A token live once and wanted with another integration_id/status is updated in place: PATCH
+ *   …/channel upserts by token value (src/fyno/emulator/README.md, "Token insert"), so it is
+ *   written again as desired and never deleted (a crash between a delete and its re-insert would
+ *   lose it). The update carries `status` explicitly, so a server that keeps the stored fields a
+ *   request omits still activates or deactivates it.
+ * - A token stored more than once can only be cleaned up by deleting it by value and inserting
+ *   it again (the delete is emitted first so the insert survives).
  * - `[]` deletes the live tokens by value (one request, like deleting the whole channel, but it
  *   names exactly what goes); YAML `null` deletes the whole channel.
  * Token values are secrets: every token op is `sensitive`.
@@ -79,14 +85,17 @@ function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] 
   for (const t of live) liveByToken.set(t.token, [...(liveByToken.get(t.token) ?? []), t]);
 
   const remove: string[] = [];
+  const update: Token[] = [];
   for (const [token, entries] of liveByToken) {
     const w = wanted.get(token);
-    // Kept only when exactly one live entry matches the desired one in every field.
-    if (!w || entries.length !== 1 || tokenKey(entries[0]!) !== tokenKey(w)) remove.push(token);
+    if (!w || entries.length !== 1) remove.push(token);
+    else if (tokenKey(entries[0]!) !== tokenKey(w)) update.push({ ...w, status: w.status ?? 1 });
   }
   const removed = new Set(remove);
   const add = [...wanted.values()].filter((t) => !liveByToken.has(t.token) || removed.has(t.token));
   if (remove.length > 0) diff.ops.push({ ...base, type: 'channel.delete', channel, tokens: remove, idempotent: true });
+  // Writing a token that is there again leaves the same state: safe to repeat.
+  if (update.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: update, in_place: true, idempotent: true });
   // Insert is not idempotent (PRODUCT.md, "Applying"): apply re-reads before retrying it.
   if (add.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: add.map((t) => ({ ...t })), idempotent: false });
 }

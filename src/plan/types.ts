@@ -55,7 +55,11 @@ export type Operation =
   | (OpBase & { type: 'profile.update'; changes: FieldChange[] })
   /** `from` is merged into `distinct_id`; `rename` when the target did not exist when planned. */
   | (OpBase & { type: 'profile.merge'; from: DistinctId; rename: boolean })
-  | (OpBase & { type: 'channel.set'; channel: ChannelName; value: ChannelValue; before?: string })
+  /**
+   * `in_place`: the tokens in `value` are on the profile already and are written again with a
+   * new integration_id/status (PATCH upserts push/inapp tokens by value); otherwise they are new.
+   */
+  | (OpBase & { type: 'channel.set'; channel: ChannelName; value: ChannelValue; before?: string; in_place?: true })
   /** Without `tokens`: the whole channel. With `tokens`: only those push/inapp tokens. */
   | (OpBase & { type: 'channel.delete'; channel: ChannelName; tokens?: string[]; before?: string })
   | (OpBase & {

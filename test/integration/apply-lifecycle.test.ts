@@ -102,6 +102,12 @@ async function interrupted(argv: string[], after: number): Promise<CliRun> {
   }
 }
 
+/** A change made by hand in Fyno, outside fyno-sync. */
+async function fyno(method: string, route: string, body: unknown): Promise<void> {
+  const res = await fetch(`${emu.baseUrl}/${emu.workspace}/live${route}`, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.ok, await res.text()).toBe(true);
+}
+
 async function planIsEmpty(dir = desired): Promise<void> {
   const p = await cli(['plan', dir, '--detailed-exitcode'], envFor(emu), { cwd });
   expect(p.code, p.stdout + p.stderr).toBe(0);
@@ -149,11 +155,7 @@ describe('refusals leave the state directory usable', () => {
   it('a stale saved plan is refused without leaving an unfinished journal; the next fresh apply runs', async () => {
     expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
     // Someone changes a profile the plan read.
-    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(3)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Changed by hand' }),
-    });
+    await fyno('PUT', `/profiles/${id(3)}`, { name: 'Changed by hand' });
     const stale = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/live state changed since the plan was made.*user-003/);
@@ -204,6 +206,46 @@ describe('refusals leave the state directory usable', () => {
   });
 });
 
+describe('a saved plan and the profiles it creates', () => {
+  it('reads none of them to check staleness; one created meanwhile is named drifted and nothing of it is written', async () => {
+    await writeFile(
+      path.join(desired, 'new.yaml'),
+      'version: 1\nprofiles:\n' +
+        ['new-1', 'new-2', 'new-3'].map((n) => `  - distinct_id: ${n}\n    name: ${n}\n    properties: { plan: gold }\n    preferences: { S000000003: { sms: opted-out } }\n`).join(''),
+    );
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    // Someone creates new-2 after the review.
+    await fyno('POST', '/profiles', { distinct_id: 'new-2', name: 'Made by hand' });
+    exchanges.length = 0;
+    const r = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/changed since the plan was made.*new-2/);
+    // No staleness read of the profiles the plan creates; the existing ones are read.
+    const reads = exchanges.filter((e) => e.method === 'GET').map((e) => e.path);
+    expect(reads.filter((p) => /\/profiles\/new-/.test(p))).toEqual([]);
+    expect(reads.filter((p) => p.endsWith(`/profiles/${id(0)}`)).length).toBeGreaterThan(0);
+    // Nothing of new-2 beyond the refused create; new-1 and new-3 are applied.
+    const touching = (n: string) => exchanges.filter((e) => e.method !== 'GET' && (e.path.includes(n) || JSON.stringify(e.requestBody ?? '').includes(`"${n}"`)));
+    expect(touching('new-2').map((e) => `${e.method} ${e.status}`)).toEqual(['POST 400']);
+    expect(touching('new-1').length).toBeGreaterThan(1);
+    const live2 = (await (await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/new-2`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { name: string };
+    expect(live2.name).toBe('Made by hand');
+  });
+});
+
+describe('--target and --exclude on apply, as on plan', () => {
+  it('applies only the profiles named, and refuses them with a saved plan', async () => {
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--target', 'user-00*', '--exclude', 'user-003'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    const touched = new Set(writes().map((e) => /\/profiles\/(user-\d+)/.exec(e.path)?.[1] ?? (JSON.stringify(e.requestBody).match(/user-\d+/) ?? [])[0]));
+    expect([...touched].sort()).toEqual(['user-000', 'user-001', 'user-002', 'user-004', 'user-005', 'user-006', 'user-007', 'user-008', 'user-009']);
+    expect((await cli(['plan', desired, '--out', 'p.json'], envFor(emu), { cwd })).code).toBe(0);
+    const refused = await cli(['apply', '--plan', 'p.json', '--target', 'user-010', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--target\/--exclude applies to desired-state PATHs/);
+  });
+});
+
 describe('one apply at a time per state directory', () => {
   it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
     emu.faults.update({ latencyMs: 20 });
@@ -235,11 +277,7 @@ describe('one apply at a time per state directory', () => {
 describe('dry run tells the truth', () => {
   it('a stale saved plan: the dry run refuses as the real apply would', async () => {
     expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
-    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/${id(1)}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Changed by hand' }),
-    });
+    await fyno('PUT', `/profiles/${id(1)}`, { name: 'Changed by hand' });
     const before = writes().length;
     const r = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(r.code).toBe(1);

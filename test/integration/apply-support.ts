@@ -170,3 +170,13 @@ export async function duplicatesIn(api: FynoApi, d: DesiredState): Promise<strin
   for (const p of d.profiles) out.push(...duplicates({ profile: await api.getProfile(p.distinct_id) }));
   return out;
 }
+
+/** Call the emulator's admin API (`/_emulator/…`): GET without a body, POST with one. */
+export async function emulatorAdmin(adminUrl: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${adminUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}

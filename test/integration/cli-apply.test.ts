@@ -212,16 +212,23 @@ describe('apply safety against the emulator', () => {
       ].join('\n'),
     );
     const env = envFor(emu);
+    // tok-1 exists (its token is inserted); plain-1 and plain-2 are new.
+    await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ distinct_id: 'tok-1', name: 'Token Holder' }),
+    });
     const p = await cli(['plan', dir, '--out', 'p.json'], env, { cwd: st.cwd });
     expect(p.code, p.stderr).toBe(0);
     exchanges = [];
     const r = await cli(['apply', '--plan', 'p.json', '--no-verify', '--state-dir', 'st'], env, { cwd: st.cwd });
     expect(r.code, r.stderr).toBe(0);
     const reads = (id: string): number => exchanges.filter((e) => e.method === 'GET' && e.path.endsWith(`/profiles/${id}`)).length;
-    // The staleness check reads each profile once; resolving the token reads tok-1 once more.
-    expect([reads('tok-1'), reads('plain-1'), reads('plain-2')]).toEqual([2, 1, 1]);
-    const created = exchanges.find((e) => e.method === 'POST' && /\/profiles$/.test(e.path) && (e.requestBody as { distinct_id?: string }).distinct_id === 'tok-1');
-    expect(JSON.stringify(created?.requestBody)).toContain('ExponentPushToken[OnlyReadMe1]');
+    // tok-1: one staleness read, one more to resolve its token. The new profiles are checked by
+    // their creates (no staleness read) and hold no secret: not read at all.
+    expect([reads('tok-1'), reads('plain-1'), reads('plain-2')]).toEqual([2, 0, 0]);
+    const inserted = exchanges.find((e) => e.method === 'PATCH' && e.path.endsWith('/profiles/tok-1/channel'));
+    expect(JSON.stringify(inserted?.requestBody)).toContain('ExponentPushToken[OnlyReadMe1]');
   });
 });
 

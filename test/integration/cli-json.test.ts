@@ -143,7 +143,7 @@ describe('every command prints one documented JSON envelope', () => {
     expect(validate({ status: 'error', command: 'apply', error: { code: 'api.unauthorized', message: 'm', status: 401 } })).toBe(true);
     // apply's summary: counts in snake_case, operations that add up, the requests sent.
     const operations = { total: 3, succeeded: 3, failed: 0, skipped: 0, skipped_by_reason: {}, replanned: { succeeded: 0, failed: 0, skipped: 0 } };
-    const summary = { operations, profiles: { created: 1, updated: 2, merged: 0, deleted: 0 }, not_converged: 0, divergences: [], failures: [], interrupted: false };
+    const summary = { operations, profiles: { created: 1, updated: 2, merged: 0, deleted: 0 }, not_converged: 0, divergences: [], failures: [], drifted: [], interrupted: false };
     expect(validate({ status: 'ok', command: 'apply', summary, requests: { total: 9, by_route: {} } })).toBe(true);
     expect(validate({ status: 'ok', command: 'apply', summary: { ...summary, notConverged: 0 }, requests: { total: 9, by_route: {} } })).toBe(false);
   });

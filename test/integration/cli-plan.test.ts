@@ -219,8 +219,23 @@ describe('plan: bad input is one line on stderr, exit 1, never a partial plan', 
 });
 
 describe.concurrent('plan: 429 storms and persistent 5xx (retries exhaust)', () => {
+  // A rate limit is not a storm: the client slows down to it and the plan completes (issue #13
+  // item 8). A storm is a server that asks for a longer wait than the client is willing to give.
+  it('a server-side rate limit: the plan completes, slower', async () => {
+    const e = await startSeeded(SEED, { rateLimit: { rps: 5, burst: 1 } });
+    try {
+      const r = await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(e));
+      expect(r.code).toBe(2);
+      expect(r.stdout).toMatch(/^Plan:/);
+      expect(e.faults.counts.rateLimited).toBeGreaterThan(0);
+    } finally {
+      await e.close();
+    }
+  }, 40_000);
+
   it('429 storm', async () => {
-    const e = await startSeeded(SEED, { rateLimit: { rps: 1, burst: 1 } });
+    // One request per 100 s: every 429 asks for a wait beyond the client's longest (30 s).
+    const e = await startSeeded(SEED, { rateLimit: { rps: 0.01, burst: 1 } });
     try {
       const r = await cli(['plan', EXAMPLE, '--detailed-exitcode'], envFor(e));
       expect(r.code).toBe(1);

@@ -17,7 +17,7 @@ import { startEmulator, type RunningEmulator } from '../../src/fyno/emulator/ind
 import type { FaultKind } from '../../src/fyno/emulator/faults.js';
 import { HttpFynoClient, type RequestInfo } from '../../src/fyno/http-client.js';
 import type { Plan } from '../../src/plan/types.js';
-import { duplicatesIn, planFor, replanFor, scenario, type Scenario } from './apply-support.js';
+import { duplicatesIn, emulatorAdmin, planFor, replanFor, scenario, type Scenario } from './apply-support.js';
 
 const KEY = 'fault-test-key';
 let emu: RunningEmulator;
@@ -31,14 +31,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function admin(path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${emu.adminUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return (await res.json()) as Record<string, unknown>;
-}
+const admin = (path: string, body?: unknown): Promise<Record<string, unknown>> => emulatorAdmin(emu.adminUrl, path, body);
 
 interface Counted {
   api: HttpFynoClient;

@@ -182,6 +182,32 @@ describe('HttpFynoClient retries', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
   });
 
+  // Issue #13 item 8: a 429 is a refusal to go faster, not a failure; it has its own budget.
+  it('retries 429s on a budget of their own, apart from the failure limit', async () => {
+    const answers = [429, 429, 429, 429, 200];
+    const { baseUrl, seen } = await serve((_q, res, n) => json(res, answers[n - 1] ?? 200, n === answers.length ? [] : { _message: 'slow down' }, { 'retry-after': '0' }));
+    await client(baseUrl, { retry: { limit: 2, baseDelayMs: 5, maxDelayMs: 2_000 }, minRps: 200 }).listSuppressions();
+    expect(seen).toHaveLength(5);
+  });
+
+  it('spends the failure budget on real failures only, however many 429s came between them', async () => {
+    const answers = [429, 500, 429, 429, 503, 429, 200];
+    const { baseUrl, seen } = await serve((_q, res, n) => json(res, answers[n - 1] ?? 200, n === answers.length ? [] : {}, { 'retry-after': '0' }));
+    await client(baseUrl, { retry: { limit: 2, baseDelayMs: 5, maxDelayMs: 2_000 }, minRps: 200 }).listSuppressions();
+    expect(seen).toHaveLength(7);
+  });
+
+  it('gives up after the failure limit of 5xx, and after the 429 budget of 429s', async () => {
+    const failing = await serve((_q, res) => json(res, 503, {}));
+    const e = await failure(client(failing.baseUrl, { retry: { limit: 2, rateLimitLimit: 10, baseDelayMs: 5, maxDelayMs: 2_000 } }).listSuppressions());
+    expect(failing.seen).toHaveLength(3);
+    expect(e.api.attempts).toBe(3);
+    const limited = await serve((_q, res) => json(res, 429, {}, { 'retry-after': '0' }));
+    const l = await failure(client(limited.baseUrl, { retry: { limit: 0, rateLimitLimit: 3, baseDelayMs: 5, maxDelayMs: 2_000 }, minRps: 200 }).listSuppressions());
+    expect(limited.seen).toHaveLength(4);
+    expect(l.code).toBe('api.rate_limited');
+  });
+
   it('stops when Retry-After is longer than the maximum delay, reporting it', async () => {
     const { baseUrl, seen } = await serve((_q, res) => json(res, 429, { _message: 'slow down' }, { 'retry-after': '120' }));
     const e = await failure(client(baseUrl).getProfile('u1'));

@@ -80,13 +80,15 @@ describe('MemoryFyno profiles', () => {
 });
 
 describe('MemoryFyno channels', () => {
-  it('inserts push tokens without duplicating a token already present', async () => {
+  it('inserts push tokens without duplicating a token already present, whose entry the request replaces in place', async () => {
     const f = new MemoryFyno();
-    await f.createProfile({ distinct_id: 'u', channels: { push: [{ token: 't1', integration_id: 'I1' }] } });
+    await f.createProfile({ distinct_id: 'u', channels: { push: [{ token: 't0' }, { token: 't1', integration_id: 'I1' }] } });
     await f.upsertChannels('u', { push: [{ token: 't1', status: 0 }, { token: 't2' }], email: 'e@x.io' });
     const p = await f.getProfile('u');
+    // t1 keeps its place; the omitted integration_id takes the spec's default (all integrations).
     expect(p?.channels.push).toEqual([
-      { token: 't1', integration_id: 'I1', status: 0 },
+      { token: 't0', status: 1 },
+      { token: 't1', status: 0 },
       { token: 't2', status: 1 },
     ]);
     expect(p?.channels.email).toBe('e@x.io');

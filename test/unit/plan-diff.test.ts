@@ -106,10 +106,23 @@ describe('push and inapp tokens', () => {
   it('plans nothing for the same tokens in another order, status 1 being the default', () => {
     expect(push([{ token: 't2' }, { token: 't1', integration_id: 'I1' }], [{ token: 't1', integration_id: 'I1', status: 1 }, { token: 't2' }])).toEqual([]);
   });
-  it('re-inserts a token whose integration changed', () => {
+  // Issue #13 item 5: a kept token is updated in place (PATCH …/channel upserts by token value,
+  // src/fyno/emulator/README.md "Token insert"), never deleted and inserted again.
+  it('updates a kept token whose integration changed in place, with no delete', () => {
     expect(push([{ token: 't1', integration_id: 'I2' }], [{ token: 't1', integration_id: 'I1' }])).toEqual([
-      op({ type: 'channel.delete', channel: 'push', tokens: ['t1'], sensitive: true, idempotent: true }),
-      op({ type: 'channel.set', channel: 'push', value: [{ token: 't1', integration_id: 'I2' }], sensitive: true, idempotent: false }),
+      op({ type: 'channel.set', channel: 'push', value: [{ token: 't1', integration_id: 'I2', status: 1 }], in_place: true, sensitive: true, idempotent: true }),
+    ]);
+  });
+  it('updates a kept token whose status changed in place, dropping an integration it no longer names', () => {
+    expect(push([{ token: 't1' }], [{ token: 't1', integration_id: 'I1', status: 0 }])).toEqual([
+      op({ type: 'channel.set', channel: 'push', value: [{ token: 't1', status: 1 }], in_place: true, sensitive: true, idempotent: true }),
+    ]);
+  });
+  it('live [A, B], desired [B with an integration, C]: deletes A only, updates B in place, inserts C', () => {
+    expect(push([{ token: 'B', integration_id: 'IPUSH' }, { token: 'C' }], [{ token: 'A' }, { token: 'B' }])).toEqual([
+      op({ type: 'channel.delete', channel: 'push', tokens: ['A'], sensitive: true, idempotent: true }),
+      op({ type: 'channel.set', channel: 'push', value: [{ token: 'B', integration_id: 'IPUSH', status: 1 }], in_place: true, sensitive: true, idempotent: true }),
+      op({ type: 'channel.set', channel: 'push', value: [{ token: 'C' }], sensitive: true, idempotent: false }),
     ]);
   });
   it('cleans up a token stored twice', () => {

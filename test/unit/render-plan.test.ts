@@ -90,6 +90,16 @@ describe('renderText', () => {
     expect(text).toContain('delete token ••••');
   });
 
+  it('shows a kept token whose integration changed as an update, masked, and keeps the mark through a saved plan', () => {
+    const d = desired(profile('tok-1', { channels: { push: [{ token: TOKEN, integration_id: 'I2' }] } }));
+    const plan = buildPlan(d, actual(['tok-1', live('tok-1', { channels: { push: [{ token: TOKEN, integration_id: 'I1' }] } })]), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+    const text = renderText(plan);
+    expect(text).toContain('~ channels.push: update token …f3a] (integration I2)');
+    expect(text).not.toContain('insert');
+    expect(text).not.toContain(TOKEN);
+    expect(renderText(parsePlan(serializePlan(plan), 'p.json'))).toContain('~ channels.push: update token');
+  });
+
   it('says "No changes." for an empty plan', () => {
     expect(renderText(emptyPlan())).toBe('Plan: 0 to create, 0 to update, 0 to merge, 0 to delete, 1 unchanged.\n\nNo changes. Live state matches the desired state.\n');
   });

@@ -156,8 +156,6 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
         return;
       case 'plan.ready':
         stopProgress();
-        // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
-        if (e.fresh && flags.yes && !json && !flags.dryRun) void writeChunks(io.stdout, renderTextChunks(e.plan, { style: stdoutStyle }));
         return;
       default:
         return;
@@ -196,6 +194,10 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
           }).api,
         requestCounts: () => counts,
         onEvent,
+        // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).
+        showPlan: async (plan, { fresh }) => {
+          if (fresh && flags.yes && !json && !flags.dryRun) await writeChunks(io.stdout, renderTextChunks(plan, { style: stdoutStyle }));
+        },
         ...(seam.journal ? { onJournalRecord: seam.journal } : {}),
         ...(io.confirm
           ? {
@@ -331,6 +333,9 @@ function renderSummary(io: CliIO, s: ApplySummary, run: Record<string, number>, 
   if (s.failures.length > 50) writeLine(io.stderr, `… and ${s.failures.length - 50} more failures (see --json)`);
   for (const d of s.divergences.slice(0, 50)) writeLine(io.stderr, `not converged: ${d.distinct_id}: ${d.field}: ${d.reason}`);
   if (s.journal_error) writeLine(io.stderr, `journal: ${s.journal_error}`);
+  if (s.drifted.length > 0) {
+    writeLine(io.stderr, `${s.drifted.length} profile(s) changed since the plan was made (created meanwhile; nothing of them was written): ${s.drifted.slice(0, 20).join(', ')}${s.drifted.length > 20 ? ', …' : ''} — plan again`);
+  }
   writeLine(io.stdout, summaryLine(s, requests.total));
   if (s.interrupted) writeLine(io.stderr, 'Completed operations are recorded; run `fyno-sync apply --resume` to continue.');
   else if (s.operations.failed > 0) writeLine(io.stderr, 'Failed operations can be retried with `fyno-sync apply --resume`, or plan again.');

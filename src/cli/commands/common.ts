@@ -67,7 +67,7 @@ export function addTargetOptions(cmd: Command): Command {
 export function addRateOptions(cmd: Command): Command {
   return cmd
     .option('--concurrency <n>', 'requests in flight at once', positiveInt('--concurrency'), 8)
-    .option('--rps <n>', 'global request rate limit, requests per second', positiveNumber('--rps'));
+    .option('--rps <n>', 'global request rate limit, requests per second (429 answers lower the rate; it climbs back slowly)', positiveNumber('--rps'));
 }
 
 /** `--shard K/N` (plan, apply): this runner's share of the profiles, for a CI matrix of N jobs. */

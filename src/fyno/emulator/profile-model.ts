@@ -55,17 +55,14 @@ function parseToken(t: unknown): Token | null {
 }
 
 /**
- * Insert a token; an already-present token is not duplicated, the fields given in the request
- * (integration_id, status) overwrite the stored ones (README, "Token insert").
+ * Insert a token, or update it in place: a token already present is not duplicated, its entry
+ * is replaced by the request's token, which omits what takes the spec's default (no
+ * integration_id = all integrations, no status = 1) (README, "Token insert and update").
  */
 export function upsertToken(list: Token[], t: Token): void {
-  const existing = list.find((x) => x.token === t.token);
-  if (!existing) {
-    list.push({ ...t });
-    return;
-  }
-  if (t.integration_id !== undefined) existing.integration_id = t.integration_id;
-  if (t.status !== undefined) existing.status = t.status;
+  const i = list.findIndex((x) => x.token === t.token);
+  if (i < 0) list.push({ ...t });
+  else list[i] = { ...t };
 }
 
 export function isReply(x: unknown): x is Reply {

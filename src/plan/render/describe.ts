@@ -91,7 +91,11 @@ export function describeOperation(op: Operation): Line[] {
           : { sign: '~', text: `${c.field}: ${showValue(c.before, s)} → ${showValue(c.after, s)}` };
       });
     case 'channel.set':
-      if (Array.isArray(op.value)) return op.value.map((t) => ({ sign: '+', text: `channels.${op.channel}: insert ${maskToken(t)}` }));
+      if (Array.isArray(op.value)) {
+        return op.in_place
+          ? op.value.map((t) => ({ sign: '~', text: `channels.${op.channel}: update ${maskToken(t)}` }))
+          : op.value.map((t) => ({ sign: '+', text: `channels.${op.channel}: insert ${maskToken(t)}` }));
+      }
       return op.before === undefined
         ? [{ sign: '+', text: `channels.${op.channel}: ${showValue(op.value, op.sensitive)}` }]
         : [{ sign: '~', text: `channels.${op.channel}: ${showValue(op.before, op.sensitive)} → ${showValue(op.value, op.sensitive)}` }];
