@@ -10,7 +10,7 @@
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { profileAction } from '../plan/build.js';
-import { isSuppressionOp, opSubject, profileIdOf, type Operation, type SuppressionOperation } from '../plan/types.js';
+import { opSubject, profileIdOf, type Operation } from '../plan/types.js';
 import type { KeyedOp } from './groups.js';
 import type { Journal } from './journal.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, OperationCounts, ProfileCounts } from './types.js';
@@ -36,8 +36,6 @@ export class Ledger {
   readonly drifted: DistinctId[] = [];
   /** Operations written in this run, per profile, for verification. */
   readonly written = new Map<DistinctId, Operation[]>();
-  /** The suppression list's operations written in this run, for verification. */
-  readonly writtenList: SuppressionOperation[] = [];
   readonly failedIds = new Set<DistinctId>();
   journalError: string | undefined;
   private succeeded = 0;
@@ -104,7 +102,7 @@ export class Ledger {
         const list = this.written.get(id);
         if (list) list.push(k.op);
         else this.written.set(id, [k.op]);
-      } else if (isSuppressionOp(k.op)) this.writtenList.push(k.op);
+      }
       this.settle(k, 'succeeded');
       this.emit({ type: 'op.done', distinct_id: opSubject(k.op), op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
     }
@@ -123,7 +121,7 @@ export class Ledger {
 
   /** A refusal that shows drift: the operations fail with `message`, their profiles are named drifted. */
   async markDrifted(ops: readonly KeyedOp[], message: string): Promise<void> {
-    for (const id of new Set(ops.map((k) => k.op.distinct_id))) this.drifted.push(id);
+    for (const id of new Set(ops.flatMap((k) => profileIdOf(k.op) ?? []))) this.drifted.push(id);
     await this.fail(ops, message);
   }
 

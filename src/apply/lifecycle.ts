@@ -384,7 +384,7 @@ async function prepare(
   if (withSecrets.size > 0) {
     // A profile the plan creates was absent and is checked by its create: its values come from
     // the desired files alone, so it is not read.
-    const creates = new Set(saved.operations.filter((op) => op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent').map((op) => op.distinct_id));
+    const creates = new Set(saved.operations.flatMap((op) => (op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent' ? [op.distinct_id] : [])));
     const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id) && !creates.has(d.distinct_id))), {
       concurrency: req.concurrency,
       ...(req.signal ? { signal: req.signal } : {}),

@@ -12,8 +12,7 @@ import { InternalError } from '../errors.js';
 import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { forEachLimited } from '../fyno/pool.js';
-import { isSuppressionOp, opSubject, profileIdOf, type ActualSnapshot, type Operation, type Plan } from '../plan/types.js';
-import { suppressionSatisfied } from './settle.js';
+import { isSuppressionOp, profileIdOf, type ActualSnapshot, type Operation, type Plan } from '../plan/types.js';
 import { PropertyBatcher } from './batcher.js';
 import { itemsIdempotent, propertyItems, routeKey, sendStep, sendSuppression, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp, type Step } from './groups.js';
 import { CallCounter, Ledger } from './ledger.js';
@@ -362,19 +361,6 @@ export class Runner {
         ...(this.signal ? { signal: this.signal } : {}),
       });
       this.ledger.emit({ type: 'verify.done', notConverged: divergences.length });
-    }
-    // The suppression list is written synchronously: one read shows every write or not.
-    if (!interrupted && this.opts.verify && this.ledger.writtenList.length > 0) {
-      let live: Awaited<ReturnType<Settler['readSuppressions']>> | undefined;
-      let why = 'the suppression list read after applying does not show it';
-      try {
-        live = await this.settler.readSuppressions();
-      } catch (e) {
-        why = `could not read the suppression list to verify: ${e instanceof Error ? e.message : String(e)}`;
-      }
-      for (const op of this.ledger.writtenList) {
-        if (!live || !suppressionSatisfied(op, live)) divergences.push({ distinct_id: opSubject(op), op: op.type, field: 'suppressions', reason: why });
-      }
     }
     if (interrupted) this.ledger.emit({ type: 'apply.interrupted' });
     const counts = this.ledger.counts();
