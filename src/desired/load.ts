@@ -81,6 +81,9 @@ export async function loadInput(f: InputFile, maxBytes: number, env: LoadOptions
   return loadText(f.display, read.text, env, onPart);
 }
 
+/** A `suppressions` key anywhere (block or flow, quoted or not): conservative, never misses the top-level one. */
+const MAY_HOLD_LIST = /(?:^|[{,\s])["']?suppressions["']?\s*:/m;
+
 /**
  * A clean file takes the fast path (fast-parse.ts); a file with any problem, or one the fast
  * path declines, is read (again) by the full parser, which names every error's position.
@@ -107,7 +110,7 @@ function loadText(display: string, text: string, env: LoadOptions['env'], onPart
   };
   // The fast path hands a long profiles list over chunk by chunk, each with the rest of the
   // file: a file that may hold the suppression list (one per file, small) takes the full parser.
-  const fast = text.includes('suppressions') ? undefined : parseFast(text, { onChunk: take });
+  const fast = MAY_HOLD_LIST.test(text) ? undefined : parseFast(text, { onChunk: take });
   if (fast) {
     if (!fast.chunked) take(fast);
     if (clean) return acc;

@@ -114,4 +114,16 @@ suppressions:
     expect(filesOnWorkers).toBe(4);
     expect(state.suppressions?.entries.map((e) => e.value)).toEqual(['p0', 'p1', 'p2', 'p3']);
   });
+
+  it('reads the list of a long file once, wherever the key is (the fast path cuts long profile lists in chunks)', async () => {
+    const profiles = Array.from({ length: 3000 }, (_, i) => `  - distinct_id: p${i}\n    name: P ${i}\n`).join('');
+    await files({
+      'big.yaml': `version: 1\nsuppressions:\n  entries:\n    - { channel: email, distinct_id: p1 }\nprofiles:\n${profiles}`,
+      'flow.yaml': `{ version: 1, profiles: [], "suppressions": { entries: [{ channel: sms, distinct_id: p2 }] } }\n`,
+    });
+    const { state, lines } = await load();
+    expect(lines).toEqual([]);
+    expect(state.profiles).toHaveLength(3000);
+    expect(state.suppressions?.entries.map((e) => `${e.at.file}:${e.at.line} ${e.value}`)).toEqual(['big.yaml:4 p1', 'flow.yaml:1 p2']);
+  });
 });
