@@ -227,4 +227,13 @@ describe('suppressions as code', () => {
     expect(problems).toEqual([]);
     expect(new Set(exchanges.map((x) => `${x.method} ${x.status}`))).toEqual(new Set(['GET 200', 'GET 401', 'POST 200', 'POST 400', 'POST 401', 'DELETE 200', 'DELETE 400', 'DELETE 401']));
   });
+
+  it('a plan narrowed to some profiles leaves the list out, reads it not, and says so', async () => {
+    const r = await cli(['plan', 'desired', '--target', 'cust-*', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'ok', operations: [] });
+    expect(JSON.parse(r.stdout).suppression_list).toBeUndefined();
+    expect(r.stderr).toContain('warning: the files manage the suppression list, but a plan narrowed by --target');
+    expect(exchanges.some((x) => x.path.includes('/suppressions'))).toBe(false);
+  });
 });
