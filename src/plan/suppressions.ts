@@ -79,11 +79,13 @@ export function planSuppressions(desired: DesiredSuppressions, live: readonly Su
     }
     // Listed without a description: whatever the live one says is kept.
     if (d.description === undefined) continue;
-    const now = splitMarker(first.description);
-    if (now.description === d.description) continue;
+    if (matches.some((m) => splitMarker(m.description).description === d.description)) continue;
+    // Re-added with the identifier exactly as Fyno holds it (`919812345678`, not the file's
+    // `+919812345678`), so that the add finds the same record instead of making a second one.
+    const held: SuppressionEntry = { channel: first.channel, ...(first.distinct_id ? { distinct_id: first.distinct_id } : { destination: first.destination! }) };
     adds.push({
       type: 'suppression.add',
-      entry: { ...entry, description: withMarker(d.description) },
+      entry: { ...held, description: withMarker(d.description) },
       at: d.at,
       idempotent: false,
       before: first.description !== undefined ? { description: first.description } : {},

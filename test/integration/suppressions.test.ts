@@ -236,4 +236,14 @@ describe('suppressions as code', () => {
     expect(r.stderr).toContain('warning: the files manage the suppression list, but a plan narrowed by --target');
     expect(exchanges.some((x) => x.path.includes('/suppressions'))).toBe(false);
   });
+
+  it('re-describes an entry Fyno holds in another format without making a second record', async () => {
+    await writeFile(path.join(cwd, 'desired', 'list.yaml'), DESIRED.replace('description: DND }', 'description: legal hold }'));
+    const applied = await cli(['apply', 'desired', '--yes', '--allow-delete', '--state-dir', 'st']);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const sms = (await liveList()).filter((s) => s.channel === 'sms');
+    expect(sms).toEqual([{ channel: 'sms', destination: '919812345678', description: 'legal hold [fyno-sync]' }]);
+    const again = await cli(['plan', 'desired', '--detailed-exitcode']);
+    expect(again.code, again.stdout).toBe(0);
+  });
 });
