@@ -94,6 +94,7 @@ describe('suppressions as code', () => {
     // The expired entry is not listed, so not part of the state read.
     expect(old.some((s) => s.destination === 'gone@example.com')).toBe(false);
 
+    expect((await cli(['validate', 'desired'])).stdout).toBe('1 profile and 4 suppression list entries in 1 file are valid\n');
     const text = await cli(['plan', 'desired']);
     expect(text.stdout).toContain('Suppressions: 2 to add, 2 to remove.');
     expect(text.stdout).toContain('- whatsapp +14155550123 (test number): remove record');
