@@ -149,6 +149,10 @@ describe('suppressions as code', () => {
     const r = await cli(['apply', 'desired', '--dry-run', '--allow-delete', '--state-dir', 'st']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/\/suppressions/g)?.length).toBeGreaterThanOrEqual(4);
+    const j = await cli(['apply', 'desired', '--dry-run', '--allow-delete', '--state-dir', 'st', '--json']);
+    const doc = JSON.parse(j.stdout);
+    expect(envelope(doc), JSON.stringify(envelope.errors)).toBe(true);
+    expect(JSON.stringify(doc.would_send).match(/suppressions/g)?.length).toBeGreaterThanOrEqual(4);
     expect(writes()).toEqual([]);
   });
 
