@@ -11,6 +11,7 @@ import { applyPlan, planRequests } from '../src/apply/index.js';
 import { createPlan } from '../src/create-plan.js';
 import { loadDesired } from '../src/desired/load.js';
 import type { DesiredState } from '../src/desired/types.js';
+import { profileIdOf } from '../src/plan/types.js';
 import type { HttpFynoClient } from '../src/fyno/http-client.js';
 import { benchEmulator, BENCH_WS, clientFor, recordingApi, sum, timed, type BenchEmulator } from './util.js';
 import { profileAt, seedEmulator, writeDesired, type GenOptions } from './gen.js';
@@ -54,7 +55,7 @@ export async function benchApply(o: { count: number; differ: number; latencyMs: 
     if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
     const api = clientFor(emu);
     const { plan: p } = await plan(api, emu, state, o.concurrency);
-    const changedIds = new Set(p.operations.map((op) => op.distinct_id));
+    const changedIds = new Set(p.operations.flatMap((op) => profileIdOf(op) ?? []));
     const writesNeeded = planRequests(p, api.target).length;
 
     await emu.faults({ latencyMs: o.latencyMs });

@@ -8,7 +8,7 @@ import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from './fyno/types.js';
-import { assemblePlan } from './plan/build.js';
+import { assemblePlan, isNarrowed, plansSuppressions, suppressionPart } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
 import { driftRecord, profileDrift } from './plan/document.js';
 import type { ProfileDiff } from './plan/diff-context.js';
@@ -145,6 +145,14 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
         skipped: skipped + (opts.scope?.skipped ?? 0),
       }
     : undefined;
+  // The suppression list: one read, when the files manage it and the plan is not narrowed.
+  let listPart: ReturnType<typeof suppressionPart> | undefined;
+  let listReads = 0;
+  if (plansSuppressions(desired, narrowed || isNarrowed(opts))) {
+    const live = await deps.api.listSuppressions(opts.signal ? { signal: opts.signal } : {});
+    listReads = 1;
+    listPart = suppressionPart(desired, live);
+  }
   const operations: Operation[] = [];
   const issues: PlanIssue[] = [];
   const drift: [DistinctId, ProfileDrift][] = [];
@@ -157,6 +165,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     for (const entry of r.drift) drift.push(entry);
     results[i] = undefined;
   }
+  if (listPart) for (const op of listPart.ops) operations.push(op);
   // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
   const preconditions = keyedRecord<string>();
   for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;
@@ -171,11 +180,12 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       ...(opts.only ? { only: opts.only } : {}),
     },
     ...(scope ? { scope } : {}),
+    ...(listPart ? { suppressionList: listPart.list } : {}),
   }, ids, operations, issues, preconditions, driftRecord(drift));
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();
   if (keep) for (const r of dedupeReads(readRequests)) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);
-  return { plan, actual: snapshots, reads };
+  return { plan, actual: snapshots, reads: reads + listReads };
 }
 
 /**

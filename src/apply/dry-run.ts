@@ -7,15 +7,17 @@
  */
 import type { DistinctId, Target } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
-import type { Plan } from '../plan/types.js';
-import { propertyItems, stepRequest, stepsForProfile, type KeyedOp } from './groups.js';
+import { isSuppressionOp, type Plan } from '../plan/types.js';
+import { propertyItems, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp } from './groups.js';
 
 export function planRequests(plan: Plan, target: Target, o: { batchSize?: number } = {}): wire.RequestSpec[] {
   const size = Math.max(1, o.batchSize ?? 100);
   const byProfile = new Map<DistinctId, KeyedOp[]>();
   const deletes: DistinctId[] = [];
+  const suppressions: wire.RequestSpec[] = [];
   plan.operations.forEach((op, i) => {
-    if (op.type === 'profile.delete') deletes.push(op.distinct_id);
+    if (isSuppressionOp(op)) suppressions.push(suppressionRequest(target, op));
+    else if (op.type === 'profile.delete') deletes.push(op.distinct_id);
     else byProfile.set(op.distinct_id, [...(byProfile.get(op.distinct_id) ?? []), { key: `p:${i}`, op }]);
   });
   const out: wire.RequestSpec[] = [];
@@ -31,5 +33,7 @@ export function planRequests(plan: Plan, target: Target, o: { batchSize?: number
   for (let i = 0; i < props.length; i += size) out.push(wire.buildBatchProperties(target, propertyItems(props.slice(i, i + size).flat())));
   out.push(...prefs);
   for (let i = 0; i < deletes.length; i += size) out.push(wire.buildDeleteProfiles(target, deletes.slice(i, i + size)));
+  // The suppression list after every profile (runner.ts).
+  out.push(...suppressions);
   return out;
 }

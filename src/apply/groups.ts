@@ -15,11 +15,11 @@
  * - every `preference.set` → one `PUT /subscriptions/preference` keyed by topic or `all`.
  */
 import { InternalError } from '../errors.js';
-import type { ChannelName, Channels, DistinctId, FynoApi, PreferenceUpdate, ProfileUpdate, PropertyActions, PropertyBatchItem, PropertyScalar, Target, Token } from '../fyno/types.js';
+import type { ChannelName, Channels, DistinctId, FynoApi, PreferenceUpdate, ProfileUpdate, PropertyActions, PropertyBatchItem, PropertyScalar, SuppressionAdd, SuppressionDelete, Target, Token } from '../fyno/types.js';
 import { TOKEN_CHANNELS } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import { keyedRecord } from '../plan/normalize.js';
-import { OP_INFO, type Operation } from '../plan/types.js';
+import { OP_INFO, opSubject, type Operation, type SuppressionOperation } from '../plan/types.js';
 
 /** An operation with its journal key (`p:<index in plan>` or `r<run>:<id>:<n>` after a re-plan). */
 export interface KeyedOp {
@@ -119,7 +119,7 @@ export function createBody(op: OpOf<'profile.create'>): Parameters<typeof wire.b
 
 function scalar(op: Operation, v: unknown): PropertyScalar {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
-  throw new InternalError(`${op.type} of ${op.distinct_id} needs a single value`);
+  throw new InternalError(`${op.type} of ${opSubject(op)} needs a single value`);
 }
 
 /**
@@ -129,9 +129,10 @@ function scalar(op: Operation, v: unknown): PropertyScalar {
 export function propertyItems(ops: readonly KeyedOp[]): PropertyBatchItem[] {
   const items: PropertyBatchItem[] = [];
   const open = new Map<DistinctId, { item: PropertyBatchItem; keys: Set<string> }>();
-  for (const { op } of ops) {
-    if (!op.type.startsWith('property.')) throw new InternalError(`${op.type} is not a property operation`);
-    const key = (op as OpOf<'property.set'>).key;
+  for (const { op: any } of ops) {
+    if (!any.type.startsWith('property.')) throw new InternalError(`${any.type} is not a property operation`);
+    const op = any as OpOf<'property.set' | 'property.set_once' | 'property.unset' | 'property.append' | 'property.remove'>;
+    const key = op.key;
     let cur = open.get(op.distinct_id);
     if (!cur || cur.keys.has(key)) {
       cur = { item: { distinct_id: op.distinct_id, action: {} }, keys: new Set() };
@@ -237,4 +238,35 @@ export async function sendStep(api: FynoApi, id: DistinctId, step: ProfileStep):
       throw new InternalError(`unexpected step ${JSON.stringify(never)}`);
     }
   }
+}
+
+// ---- the suppression list (issue #18): one request per operation -------------------------------
+
+/** The body of `POST /{WSID}/suppressions` for an add: the channel, one identifier, the description. */
+export function suppressionAddBody(op: SuppressionOperation & { type: 'suppression.add' }): SuppressionAdd {
+  const e = op.entry;
+  const desc = e.description !== undefined ? { description: e.description } : {};
+  if (e.distinct_id !== undefined) return { channel: e.channel, distinct_id: e.distinct_id, ...desc };
+  if (e.destination === undefined) throw new InternalError('suppression.add without destination or distinct_id');
+  return { channel: e.channel, destination: e.destination, ...desc };
+}
+
+/**
+ * A removal deletes the record by the `_id` the plan read: `distinct_id` and `destination`
+ * delete every matching record on every channel (`DELETE /{WSID}/suppressions`, its parameters).
+ */
+function suppressionDeleteQuery(op: SuppressionOperation & { type: 'suppression.remove' }): SuppressionDelete {
+  return { _id: op._id };
+}
+
+/** The request one suppression operation sends. */
+export function suppressionRequest(t: Target, op: SuppressionOperation): wire.RequestSpec {
+  return op.type === 'suppression.add' ? wire.buildAddSuppression(t, suppressionAddBody(op)) : wire.buildDeleteSuppression(t, suppressionDeleteQuery(op));
+}
+
+/** Send one suppression operation through the API port. */
+export async function sendSuppression(api: FynoApi, op: SuppressionOperation): Promise<void> {
+  const o = { idempotent: suppressionRequest(api.target, op).idempotentByNature };
+  if (op.type === 'suppression.add') return api.addSuppression(suppressionAddBody(op), o);
+  return api.deleteSuppression(suppressionDeleteQuery(op), o);
 }

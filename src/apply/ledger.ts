@@ -10,7 +10,7 @@
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { profileAction } from '../plan/build.js';
-import type { Operation } from '../plan/types.js';
+import { opSubject, profileIdOf, type Operation } from '../plan/types.js';
 import type { KeyedOp } from './groups.js';
 import type { Journal } from './journal.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, OperationCounts, ProfileCounts } from './types.js';
@@ -72,8 +72,10 @@ export class Ledger {
   private settle(k: KeyedOp, outcome: Outcome, reason?: string): boolean {
     if (!isPlanKey(k.key)) {
       this.replannedCounts[outcome] += 1;
-      if (outcome === 'failed') this.replanTrouble.set(k.op.distinct_id, 'failed');
-      else if (outcome === 'skipped' && !this.replanTrouble.has(k.op.distinct_id)) this.replanTrouble.set(k.op.distinct_id, 'skipped');
+      // Re-planned operations are a profile's (runner.ts, after a merge).
+      const id = opSubject(k.op);
+      if (outcome === 'failed') this.replanTrouble.set(id, 'failed');
+      else if (outcome === 'skipped' && !this.replanTrouble.has(id)) this.replanTrouble.set(id, 'skipped');
       return true;
     }
     if (this.outcomes.has(k.key)) return false;
@@ -94,34 +96,39 @@ export class Ledger {
   async succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string> = new Set()): Promise<void> {
     await this.record(this.journal?.completed(ops.map((k) => k.key)));
     for (const k of ops) {
-      const list = this.written.get(k.op.distinct_id);
-      if (list) list.push(k.op);
-      else this.written.set(k.op.distinct_id, [k.op]);
+      // Verification re-reads profiles; the suppression list is not one.
+      const id = profileIdOf(k.op);
+      if (id !== undefined) {
+        const list = this.written.get(id);
+        if (list) list.push(k.op);
+        else this.written.set(id, [k.op]);
+      }
       this.settle(k, 'succeeded');
-      this.emit({ type: 'op.done', distinct_id: k.op.distinct_id, op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
+      this.emit({ type: 'op.done', distinct_id: opSubject(k.op), op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
     }
   }
 
   async fail(ops: readonly KeyedOp[], message: string): Promise<void> {
     await this.record(this.journal?.failed(ops.map((k) => k.key), message));
     for (const k of ops) {
-      this.failedIds.add(k.op.distinct_id);
-      this.failures.push({ distinct_id: k.op.distinct_id, op: k.op.type, message });
+      const id = profileIdOf(k.op);
+      if (id !== undefined) this.failedIds.add(id);
+      this.failures.push({ distinct_id: opSubject(k.op), op: k.op.type, message });
       this.settle(k, 'failed');
-      this.emit({ type: 'op.failed', distinct_id: k.op.distinct_id, op: k.op, message, planned: isPlanKey(k.key) });
+      this.emit({ type: 'op.failed', distinct_id: opSubject(k.op), op: k.op, message, planned: isPlanKey(k.key) });
     }
   }
 
   /** A refusal that shows drift: the operations fail with `message`, their profiles are named drifted. */
   async markDrifted(ops: readonly KeyedOp[], message: string): Promise<void> {
-    for (const id of new Set(ops.map((k) => k.op.distinct_id))) this.drifted.push(id);
+    for (const id of new Set(ops.flatMap((k) => profileIdOf(k.op) ?? []))) this.drifted.push(id);
     await this.fail(ops, message);
   }
 
   skip(ops: readonly KeyedOp[], reason: string): void {
     for (const k of ops) {
       this.settle(k, 'skipped', reason);
-      this.emit({ type: 'op.skipped', distinct_id: k.op.distinct_id, op: k.op, reason, planned: isPlanKey(k.key) });
+      this.emit({ type: 'op.skipped', distinct_id: opSubject(k.op), op: k.op, reason, planned: isPlanKey(k.key) });
     }
   }
 
@@ -172,9 +179,11 @@ export class Ledger {
   profiles(): ProfileCounts {
     const byId = new Map<DistinctId, Operation[]>();
     for (const op of this.succeededOps) {
-      const list = byId.get(op.distinct_id);
+      const id = profileIdOf(op);
+      if (id === undefined) continue;
+      const list = byId.get(id);
       if (list) list.push(op);
-      else byId.set(op.distinct_id, [op]);
+      else byId.set(id, [op]);
     }
     const out: ProfileCounts = { created: 0, updated: 0, merged: 0, deleted: 0 };
     for (const [id, ops] of byId) {

@@ -32,13 +32,13 @@ import { planProfile } from '../plan/diff.js';
 import { savedPlan } from '../plan/plan-file.js';
 import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from '../plan/secrets.js';
 import type { Shard } from '../plan/shard.js';
-import type { ActualSnapshot, Operation, Plan, PlanTarget } from '../plan/types.js';
+import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanTarget } from '../plan/types.js';
 import { applyPlan } from './apply.js';
 import { planRequests } from './dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './journal.js';
 import { readPlanFile, writePlanFile } from './kept-plan.js';
 import { acquireLock, type LockHolder } from './lock.js';
-import { checkFreshness, checkPlanSafety, touchedProfiles, type SafetyOptions } from './safety.js';
+import { checkFreshness, checkPlanSafety, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './safety.js';
 import type { ApplyEvent, ApplySummary } from './types.js';
 
 export type ApplySource =
@@ -176,6 +176,8 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
       await checkFreshness(plan, snapshotReader(p.api), {
         concurrency: req.concurrency,
         skip: touchedProfiles(plan, p.resumed),
+        readSuppressions: () => p.api.listSuppressions(),
+        listTouched: touchedSuppressionList(plan, p.resumed),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     }
@@ -379,13 +381,13 @@ async function prepare(
   // Secrets: only the operations still to do, from their own profiles' values (desired and live).
   const done = resumed?.done ?? new Set<string>();
   const todo = (i: number): boolean => !done.has(`p:${i}`);
-  const withSecrets = new Set(saved.operations.filter((op, i) => todo(i) && hasSecrets(op)).map((op) => op.distinct_id));
+  const withSecrets = new Set(saved.operations.filter((op, i) => todo(i) && hasSecrets(op)).flatMap((op) => profileIdOf(op) ?? []));
   let plan = saved;
   const alreadyApplied = new Set<string>();
   if (withSecrets.size > 0) {
     // A profile the plan creates was absent and is checked by its create: its values come from
     // the desired files alone, so it is not read.
-    const creates = new Set(saved.operations.filter((op) => op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent').map((op) => op.distinct_id));
+    const creates = new Set(saved.operations.flatMap((op) => (op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent' ? [op.distinct_id] : [])));
     const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id) && !creates.has(d.distinct_id))), {
       concurrency: req.concurrency,
       ...(req.signal ? { signal: req.signal } : {}),

@@ -12,13 +12,13 @@ import { FynoSyncError, InternalError } from '../errors.js';
 import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { forEachLimited } from '../fyno/pool.js';
-import type { ActualSnapshot, Operation, Plan } from '../plan/types.js';
+import { isSuppressionOp, profileIdOf, type ActualSnapshot, type Operation, type Plan } from '../plan/types.js';
 import { PropertyBatcher } from './batcher.js';
-import { itemsIdempotent, propertyItems, routeKey, sendStep, stepRequest, stepsForProfile, type KeyedOp, type Step } from './groups.js';
+import { itemsIdempotent, propertyItems, routeKey, sendStep, sendSuppression, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp, type Step } from './groups.js';
 import { CallCounter, Ledger } from './ledger.js';
 import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
-import { checkFreshness, touchedProfiles } from './safety.js';
+import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
 import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
 import { isAsynchronous, verifyConvergence } from './verify.js';
 
@@ -180,7 +180,7 @@ export class Runner {
       }
       let fresh: Operation[];
       try {
-        fresh = this.deps.replan(id, snap).filter((op) => op.distinct_id === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
+        fresh = this.deps.replan(id, snap).filter((op) => profileIdOf(op) === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
       } catch (e) {
         await this.ledger.fail(ops, `re-planning ${id} after its merge failed: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
@@ -254,7 +254,7 @@ export class Runner {
             request: ROUTE.delete,
             ops: chunk,
             send: async (remaining) => {
-              const ids = remaining.map((k) => k.op.distinct_id);
+              const ids = remaining.map((k) => profileIdOf(k.op)!);
               // `POST /profiles/delete` answers 400 when a repeat finds nothing: not idempotent.
               await this.calls.call(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
             },
@@ -262,6 +262,24 @@ export class Runner {
         }),
       ),
     );
+  }
+
+  // ---- the suppression list ----------------------------------------------------------------
+
+  /** One request per operation, in plan order (adds, then removals), each settled on its own. */
+  private async runSuppressions(ops: KeyedOp[]): Promise<void> {
+    const todo = await this.settler.dropApplied(ops);
+    if (!todo) return;
+    for (const k of todo) {
+      if (this.aborted) {
+        this.ledger.skip(todo.slice(todo.indexOf(k)), 'interrupted');
+        return;
+      }
+      const op = k.op;
+      if (!isSuppressionOp(op)) throw new InternalError(`${op.type} among suppression operations`);
+      const request = routeKey(suppressionRequest(this.api.target, op));
+      await this.exec({ request, ops: [k], send: async () => this.calls.call(request, () => sendSuppression(this.api, op)) });
+    }
   }
 
   // ---- run ---------------------------------------------------------------------------------
@@ -281,6 +299,8 @@ export class Runner {
       const n = await checkFreshness(this.plan, this.settler.readSnapshot, {
         concurrency: this.opts.concurrency,
         skip: touched,
+        readSuppressions: () => this.settler.readSuppressions(),
+        listTouched: touchedSuppressionList(this.plan, journal && { done: journal.done, uncertain: journal.uncertain }),
         ...(this.signal ? { signal: this.signal } : {}),
       });
       this.ledger.emit({ type: 'preconditions.checked', profiles: n });
@@ -294,8 +314,10 @@ export class Runner {
 
     const byProfile = new Map<DistinctId, KeyedOp[]>();
     const deletes: KeyedOp[] = [];
+    const suppressions: KeyedOp[] = [];
     for (const k of todo) {
-      if (k.op.type === 'profile.delete') deletes.push(k);
+      if (isSuppressionOp(k.op)) suppressions.push(k);
+      else if (k.op.type === 'profile.delete') deletes.push(k);
       else {
         const list = byProfile.get(k.op.distinct_id);
         if (list) list.push(k);
@@ -324,6 +346,11 @@ export class Runner {
     if (deletes.length > 0) {
       if (this.aborted) this.ledger.skip(deletes, 'interrupted');
       else await this.runDeletes(deletes);
+    }
+    // The suppression list after every profile (issue #18).
+    if (suppressions.length > 0) {
+      if (this.aborted) this.ledger.skip(suppressions, 'interrupted');
+      else await this.runSuppressions(suppressions);
     }
 
     let interrupted = this.aborted;

@@ -5,9 +5,10 @@
  * any profile since the plan was computed. Each refusal throws before a single request is sent.
  */
 import { FynoSyncError } from '../errors.js';
-import type { DistinctId, Target } from '../fyno/types.js';
+import type { DistinctId, Suppression, Target } from '../fyno/types.js';
+import { fingerprintSuppressions } from '../plan/suppressions.js';
 import { fingerprintSnapshot } from '../plan/fingerprint.js';
-import type { ActualSnapshot, Plan } from '../plan/types.js';
+import { isSuppressionOp, type ActualSnapshot, type Plan } from '../plan/types.js';
 import { forEachLimited } from '../fyno/pool.js';
 
 export interface SafetyOptions {
@@ -60,6 +61,13 @@ export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): v
       deletes: deletes.length,
     });
   }
+  // Removing a do-not-contact entry lets messages reach someone again: as risky as a delete.
+  const unsuppress = plan.operations.filter((op) => op.type === 'suppression.remove').length;
+  if (unsuppress > 0 && !o.allowDelete) {
+    throw new FynoSyncError('apply.delete_refused', `the plan removes ${unsuppress} suppression list entr${unsuppress === 1 ? 'y' : 'ies'}; pass --allow-delete to apply it; nothing was written`, {
+      suppression_removals: unsuppress,
+    });
+  }
   if (deletes.length > o.maxDeletes) {
     throw new FynoSyncError(
       'apply.delete_refused',
@@ -79,10 +87,20 @@ export function touchedProfiles(plan: Plan, earlier: { done: ReadonlySet<string>
   plan.operations.forEach((op, i) => {
     const key = `p:${i}`;
     if (!earlier.done.has(key) && !earlier.started?.has(key) && !earlier.uncertain?.has(key)) return;
+    if (isSuppressionOp(op)) return;
     out.add(op.distinct_id);
     if (op.type === 'profile.merge') out.add(op.from);
   });
   return out;
+}
+
+/** Whether an earlier run of the same plan already wrote (or may have written) to the suppression list. */
+export function touchedSuppressionList(plan: Plan, earlier: { done: ReadonlySet<string>; started?: ReadonlySet<string>; uncertain?: ReadonlySet<string> } | undefined): boolean {
+  if (!earlier) return false;
+  return plan.operations.some((op, i) => {
+    const key = `p:${i}`;
+    return isSuppressionOp(op) && (earlier.done.has(key) || earlier.started?.has(key) === true || earlier.uncertain?.has(key) === true);
+  });
 }
 
 /** Reads one profile's snapshot; `withPreferences` adds its preferences. */
@@ -96,8 +114,24 @@ export type SnapshotReader = (id: DistinctId, withPreferences: boolean) => Promi
 export async function checkFreshness(
   plan: Plan,
   read: SnapshotReader,
-  o: { concurrency: number; skip?: ReadonlySet<DistinctId>; signal?: AbortSignal },
+  o: {
+    concurrency: number;
+    skip?: ReadonlySet<DistinctId>;
+    signal?: AbortSignal;
+    /** Reads the suppression list, for a plan that recorded its fingerprint (issue #18). */
+    readSuppressions?: () => Promise<Suppression[]>;
+    /** An earlier run of this plan wrote to the list: it changed by our own hand, not checked. */
+    listTouched?: boolean;
+  },
 ): Promise<number> {
+  // The list first: one read, and a stale list refuses as a stale profile does.
+  const list = plan.suppression_list;
+  if (list && o.readSuppressions && !o.listTouched) {
+    const now = fingerprintSuppressions(await o.readSuppressions());
+    if (now !== list.fingerprint) {
+      throw new FynoSyncError('plan.stale', 'the suppression list changed since the plan was made; nothing was written — plan again', { suppression_list: true });
+    }
+  }
   const drifted: DistinctId[] = [];
   // A profile the plan creates is checked by its create (Fyno refuses an id that exists, and
   // apply then names it drifted and writes nothing of it): no read (PRODUCT.md, apply).

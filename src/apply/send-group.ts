@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFynoApiError } from '../fyno/errors.js';
+import { opSubject } from '../plan/types.js';
 import type { KeyedOp } from './groups.js';
 import type { Ledger } from './ledger.js';
 import type { Settler } from './settler.js';
@@ -56,7 +57,7 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
         return 'interrupted';
       }
       if (e.api.outcomeUnknown) {
-        ledger.emit({ type: 'settle', request: g.request, profiles: new Set(remaining.map((k) => k.op.distinct_id)).size, reason: e.message });
+        ledger.emit({ type: 'settle', request: g.request, profiles: new Set(remaining.map((k) => opSubject(k.op))).size, reason: e.message });
         let left: KeyedOp[];
         try {
           left = await settler.unsatisfied(remaining);

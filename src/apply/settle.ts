@@ -5,10 +5,11 @@
  * verification to name what did not converge.
  */
 import { assertNever } from '../errors.js';
-import type { ActualProfile, PropertyValue, Token } from '../fyno/types.js';
+import type { ActualProfile, PropertyValue, Suppression, Token } from '../fyno/types.js';
 import { liveStatus } from '../plan/diff-preferences.js';
-import { channelValueKey, propertyEquals, propertyKind, scalarKey, tokenKey } from '../plan/normalize.js';
-import type { ActualSnapshot, Operation } from '../plan/types.js';
+import { channelValueKey, propertyEquals, propertyKind, scalarKey, suppressionKey, tokenKey } from '../plan/normalize.js';
+import { liveKey } from '../plan/suppressions.js';
+import type { ActualSnapshot, Operation, SuppressionOperation } from '../plan/types.js';
 
 /**
  * `true` when the snapshot shows `op` applied, `false` when it does not, `undefined` when the
@@ -57,9 +58,26 @@ export function opSatisfied(op: Operation, snap: ActualSnapshot): boolean | unde
       return p !== null && listHas(p.properties[op.key], op.value);
     case 'property.remove':
       return p !== null && !listHas(p.properties[op.key], op.value);
+    case 'suppression.add':
+    case 'suppression.remove':
+      // Judged on the list, not on a profile: `suppressionSatisfied`.
+      return undefined;
     default:
       return assertNever(op);
   }
+}
+
+/**
+ * Whether the list as read shows a suppression operation applied: an add, a record with its
+ * channel and identifier (and its description, when it sets one); a removal, no record `_id`.
+ */
+export function suppressionSatisfied(op: SuppressionOperation, live: readonly Suppression[]): boolean {
+  if (op.type === 'suppression.remove') return !live.some((s) => s._id === op._id);
+  const e = op.entry;
+  const want = e.distinct_id !== undefined
+    ? suppressionKey({ channel: e.channel, key: 'distinct_id', value: e.distinct_id })
+    : suppressionKey({ channel: e.channel, key: 'destination', value: channelValueKey(e.channel, e.destination ?? '') });
+  return live.some((s) => liveKey(s) === want && (e.description === undefined || s.description === e.description));
 }
 
 /** A merge happened: the source is gone and the target exists. */
@@ -106,6 +124,9 @@ export function fieldOf(op: Operation): string {
     case 'property.append':
     case 'property.remove':
       return `properties.${op.key}`;
+    case 'suppression.add':
+    case 'suppression.remove':
+      return 'suppressions';
     default:
       return assertNever(op);
   }

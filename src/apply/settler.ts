@@ -3,13 +3,13 @@
  * blindly retried — re-read, re-diff, then act): after a timeout, a lost response or a 5xx, and
  * on resume for the operations an earlier run started but did not record as done.
  */
-import type { DistinctId, FynoApi, Token } from '../fyno/types.js';
+import type { DistinctId, FynoApi, Suppression, Token } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import pLimit from 'p-limit';
-import type { ActualSnapshot } from '../plan/types.js';
+import { isSuppressionOp, profileIdOf, type ActualSnapshot } from '../plan/types.js';
 import { routeKey, type KeyedOp } from './groups.js';
 import type { CallCounter, Ledger } from './ledger.js';
-import { mergeSettled, missingTokens, opSatisfied } from './settle.js';
+import { mergeSettled, missingTokens, opSatisfied, suppressionSatisfied } from './settle.js';
 
 const DUMMY = { baseUrl: 'http://127.0.0.1', workspace: 'W', env: 'live' as const };
 export const ROUTE = {
@@ -17,6 +17,7 @@ export const ROUTE = {
   getPreferences: routeKey(wire.buildGetPreferences(DUMMY, 'x')),
   batch: routeKey(wire.buildBatchProperties(DUMMY, [])),
   delete: routeKey(wire.buildDeleteProfiles(DUMMY, [])),
+  listSuppressions: routeKey(wire.buildListSuppressions(DUMMY)),
 };
 
 export class Settler {
@@ -34,6 +35,8 @@ export class Settler {
     this.readLimit = pLimit(Math.max(1, concurrency));
   }
 
+  readSuppressions = (): Promise<Suppression[]> => this.calls.call(ROUTE.listSuppressions, () => this.api.listSuppressions());
+
   readSnapshot = async (id: DistinctId, withPreferences: boolean): Promise<ActualSnapshot> => {
     const profile = await this.calls.call(ROUTE.getProfile, () => this.api.getProfile(id));
     if (!withPreferences || !profile) return { profile };
@@ -48,12 +51,23 @@ export class Settler {
    */
   async unsatisfied(ops: readonly KeyedOp[]): Promise<KeyedOp[]> {
     const byId = new Map<DistinctId, KeyedOp[]>();
+    const listOps: KeyedOp[] = [];
     for (const k of ops) {
-      const list = byId.get(k.op.distinct_id);
+      const id = profileIdOf(k.op);
+      if (id === undefined) {
+        listOps.push(k);
+        continue;
+      }
+      const list = byId.get(id);
       if (list) list.push(k);
-      else byId.set(k.op.distinct_id, [k]);
+      else byId.set(id, [k]);
     }
     const left: KeyedOp[] = [];
+    // The suppression list's operations: one read of the list settles them all.
+    if (listOps.length > 0) {
+      const live = await this.readLimit(() => this.readSuppressions());
+      for (const k of listOps) if (!isSuppressionOp(k.op) || !suppressionSatisfied(k.op, live)) left.push(k);
+    }
     await Promise.all([...byId].map(([id, list]) => this.readLimit(async () => {
       const snap = await this.readSnapshot(id, list.some((k) => k.op.type === 'preference.set'));
       for (const k of list) {

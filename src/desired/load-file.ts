@@ -11,12 +11,15 @@ import type { ParsedFile } from './parse.js';
 import { renderPath, type InstancePath, type LinePos, type PathSegment } from './positions.js';
 import { checkSchema } from './schema.js';
 import { fieldRef, type DesiredProfile, type FieldRefs, type SourceRef, type ValidationIssue } from './types.js';
+import { fileSuppressions, type FileSuppressions } from './suppressions.js';
 import { asRecord, checkValues } from './values.js';
 
 export interface FileResult {
   profiles: DesiredProfile[];
   entries: ProfileEntry[];
   issues: ValidationIssue[];
+  /** The file's `suppressions:` key (issue #18), when it has one. */
+  suppressions?: FileSuppressions;
 }
 
 const ABSENT_KEYS = new Set(['distinct_id', 'state', 'protected']);
@@ -134,7 +137,9 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
   for (const p of checkValues(defaultsValue, (rel, v) => shown(['defaults', ...rel], v))) {
     if (!isBlocked(['defaults', ...p.path])) report(['defaults', ...p.path], p.message);
   }
-  if (!Array.isArray(root.profiles)) return { profiles, entries, issues: raw.map(toIssue) };
+  const suppressions = fileSuppressions(root.suppressions, { display: pf.display, at: (p) => pf.at(p), report, isBlocked, isSensitive });
+  const withList = suppressions ? { suppressions } : {};
+  if (!Array.isArray(root.profiles)) return { profiles, entries, issues: raw.map(toIssue), ...withList };
   const defaults: Layer = {
     value: defaultsValue,
     refs: pf.refs(['defaults']),
@@ -188,7 +193,7 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
     if (badProfiles.has(i) || defaultsBad) return;
     profiles.push(buildProfile(id, at, { value: p, refs, sensitive: new Set(own.map(fieldPathOf)) }, defaults));
   });
-  return { profiles, entries, issues: raw.map(toIssue) };
+  return { profiles, entries, issues: raw.map(toIssue), ...withList };
 }
 
 /** `['profiles', 3, 'channels', 'sms']` → profile 3, `['channels', 'sms']`; `['defaults', …]` → -1. */

@@ -9,6 +9,7 @@ import { loadFilesInParallel } from './load-parallel.js';
 import { parseFast, type FastParsed } from './fast-parse.js';
 import { documentSource, fastSource, loadFile, type FileResult } from './load-file.js';
 import { parseYaml } from './parse.js';
+import { mergeSuppressions } from './suppressions.js';
 import type { DesiredProfile, DesiredState, ValidationIssue } from './types.js';
 
 export interface LoadOptions {
@@ -54,10 +55,13 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
     for (const e of r.entries) entries.push(e);
   }
   issues.push(...checkAcrossFiles(entries));
+  const merged = mergeSuppressions(outcomes.map((r) => ('profiles' in r ? r.suppressions : undefined)));
+  issues.push(...merged.issues);
   const order = new Map(files.map((f, i) => [f.display, i] as const));
   const rank = (i: ValidationIssue) => order.get(i.file) ?? -1;
   issues.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
-  return { state: { profiles, files: files.map((f) => f.display) }, issues, filesOnWorkers: onWorkers };
+  const state: DesiredState = { profiles, files: files.map((f) => f.display), ...(merged.suppressions ? { suppressions: merged.suppressions } : {}) };
+  return { state, issues, filesOnWorkers: onWorkers };
 }
 
 /** What one file gave: its profiles and issues, or only issues. */
@@ -76,6 +80,9 @@ export async function loadInput(f: InputFile, maxBytes: number, env: LoadOptions
   if ('issue' in read) return { issues: [read.issue] };
   return loadText(f.display, read.text, env, onPart);
 }
+
+/** A `suppressions` key anywhere (block or flow, quoted or not): conservative, never misses the top-level one. */
+const MAY_HOLD_LIST = /(?:^|[{,\s])["']?suppressions["']?\s*:/m;
 
 /**
  * A clean file takes the fast path (fast-parse.ts); a file with any problem, or one the fast
@@ -101,7 +108,9 @@ function loadText(display: string, text: string, env: LoadOptions['env'], onPart
       for (const e of r.entries) acc.entries.push(e);
     }
   };
-  const fast = parseFast(text, { onChunk: take });
+  // The fast path hands a long profiles list over chunk by chunk, each with the rest of the
+  // file: a file that may hold the suppression list (one per file, small) takes the full parser.
+  const fast = MAY_HOLD_LIST.test(text) ? undefined : parseFast(text, { onChunk: take });
   if (fast) {
     if (!fast.chunked) take(fast);
     if (clean) return acc;

@@ -89,9 +89,33 @@ export interface DesiredProfile {
   sensitive: string[];
 }
 
+/** How much of the suppression list the files own (schemas/desired-state.schema.json, `suppressions.manage`). */
+export type SuppressionManage = 'merge' | 'exact' | 'exact-all';
+
+/** One `suppressions.entries` item, validated and with its key normalised for its channel. */
+export interface DesiredSuppression {
+  channel: string;
+  /** Which identifier the entry names, and its value (phones in E.164, emails with a lower-case domain). */
+  key: 'destination' | 'distinct_id';
+  value: string;
+  description?: string;
+  state: 'present' | 'absent';
+  /** Where the entry's mapping starts. */
+  at: SourceRef;
+}
+
+export interface DesiredSuppressions {
+  manage: SuppressionManage;
+  /** Where `manage` is set (or the first file's `suppressions` key): the source of exact removals. */
+  at: SourceRef;
+  entries: DesiredSuppression[];
+}
+
 export interface DesiredState {
   /** In a stable order: by file, then position in the file. */
   profiles: DesiredProfile[];
+  /** Set when any file has a `suppressions:` key: the workspace list is then managed. */
+  suppressions?: DesiredSuppressions;
   /** The files that were read, as given/resolved (relative to cwd where possible). */
   files: string[];
 }

@@ -28,7 +28,8 @@ export interface RowProblem {
 }
 
 export type MappedRow =
-  | { profile: Record<string, unknown> }
+  /** `suppressions`: the row's entries of the suppression list (YAML shape), when the mapping has any. */
+  | { profile: Record<string, unknown>; suppressions?: Record<string, unknown>[] }
   /** `distinct_id` is set when the id itself was fine (duplicates of a rejected row are still duplicates). */
   | { problems: RowProblem[]; distinct_id?: string };
 
@@ -179,7 +180,32 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   }
   if (Object.keys(properties).length > 0) profile.properties = properties;
 
-  if (problems.length === 0) return { profile };
+  // 6. suppression list entries from yes/no columns (issue #18)
+  const entries: Record<string, unknown>[] = [];
+  for (const sp of m.suppressions) {
+    const cell = get(sp.column);
+    if (isEmptyCell(cell)) continue;
+    const b = coerceBoolean(cell, words(sp));
+    if ('error' in b) {
+      fail(sp.column, `suppressions: ${b.error}`);
+      continue;
+    }
+    if (!b.value) continue;
+    const e: Record<string, unknown> = { channel: sp.channel };
+    if (sp.by === 'distinct_id') e.distinct_id = id;
+    else {
+      const dest = channels[sp.channel];
+      if (typeof dest !== 'string') {
+        fail(sp.column, `suppressions: the row has no ${sp.channel} destination to suppress`);
+        continue;
+      }
+      e.destination = dest;
+    }
+    if (sp.description !== undefined) e.description = sp.description;
+    entries.push(e);
+  }
+
+  if (problems.length === 0) return entries.length > 0 ? { profile, suppressions: entries } : { profile };
   return idOk ? { problems, distinct_id: id } : { problems };
 }
 

@@ -63,6 +63,15 @@ export interface PreferenceSpec extends FlagWords {
   whenTrue: 'opted-in' | 'opted-out';
 }
 
+/** A yes/no column that puts the row's user on the suppression list (issue #18). */
+export interface SuppressionSpec extends FlagWords {
+  column: string;
+  field: string;
+  channel: string;
+  by: 'distinct_id' | 'destination';
+  description: string | undefined;
+}
+
 export interface StatusSpec extends FlagWords {
   column: string;
   field: string;
@@ -99,6 +108,7 @@ export interface ImportMapping {
   tokens: TokenSpec[];
   preferences: PreferenceSpec[];
   properties: PropertySpec[];
+  suppressions: SuppressionSpec[];
   /** Written as `defaults:` of every output file; already valid per the desired-state schema. */
   defaults: Record<string, unknown> | undefined;
   /** Every column the mapping names, in mapping order (a column may appear several times). */
@@ -266,6 +276,22 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
     });
   }
 
+  const suppressions: SuppressionSpec[] = [];
+  ((m.suppressions ?? []) as Raw[]).forEach((o, i) => {
+    const channel = String(o.channel);
+    const by = (o.by as SuppressionSpec['by'] | undefined) ?? 'distinct_id';
+    const mapped = channel === 'email' ? email !== undefined : phones.some((p) => p.channel === channel) || destinations.some((d) => d.channel === channel);
+    if (by === 'destination' && !mapped) issues.push(issue(['suppressions', i, 'by'], `by: destination needs the ${channel} destination mapped under channels.${channel}`));
+    suppressions.push({
+      column: use(String(o.column), ['suppressions', i, 'column']),
+      field: `suppressions[${i}]`,
+      channel,
+      by,
+      description: o.description as string | undefined,
+      ...words(o),
+    });
+  });
+
   if (issues.length > 0) return { issues };
   const input = (m.input ?? {}) as Raw;
   return {
@@ -283,6 +309,7 @@ export function parseMapping(display: string, text: string): { mapping: ImportMa
       tokens,
       preferences,
       properties,
+      suppressions,
       defaults: m.defaults as Record<string, unknown> | undefined,
       columns,
     },

@@ -35,6 +35,26 @@ export function shardName(n: number): string {
   return `profiles-${String(n).padStart(4, '0')}.yaml`;
 }
 
+/** The file of the suppression list's entries (issue #18): `pull --suppressions` and `import` write it. */
+export const SUPPRESSIONS_FILE = 'suppressions.yaml';
+
+/**
+ * A desired-state file holding only suppression list entries (YAML shape), `manage: merge`.
+ * `comment` is the first comment line (without `# `).
+ */
+export function suppressionsYaml(entries: readonly Record<string, unknown>[], comment: string, schemaRef: string): string {
+  return (
+    schemaHeader(schemaRef) +
+    `# ${comment.replace(/[\r\n]+/g, ' ')}\n` +
+    '# manage: merge leaves entries not listed here alone; exact removes those fyno-sync added, exact-all every one.\n' +
+    'version: 1\n' +
+    'profiles: []\n' +
+    'suppressions:\n' +
+    '  manage: merge\n' +
+    (entries.length === 0 ? '  entries: []\n' : `  entries:\n${emitSeq(entries, '    ')}`)
+  );
+}
+
 /** Writes profiles into numbered shard files of `shardSize` profiles each, in the order given. */
 export class ShardWriter {
   private lines: string[] = [];

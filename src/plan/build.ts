@@ -4,7 +4,8 @@
  * plan checks before any write. Pure: no I/O, no clock (`createdAt` is passed in), no randomness.
  */
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
-import type { DistinctId } from '../fyno/types.js';
+import type { DistinctId, Suppression } from '../fyno/types.js';
+import { fingerprintSuppressions, planSuppressions } from './suppressions.js';
 import { planOperations, planProfile } from './diff.js';
 import { driftRecord, profileDrift } from './document.js';
 import { keyedRecord } from './normalize.js';
@@ -22,6 +23,8 @@ import {
   type PlanTarget,
   type ProfileAction,
   type ProfileDrift,
+  type ProfileOperation,
+  isSuppressionOp,
 } from './types.js';
 
 export interface BuildPlanOptions {
@@ -34,6 +37,26 @@ export interface BuildPlanOptions {
   select?: PlanOptions;
   /** Recorded as is when the caller narrowed the desired state (shards, incremental plans). */
   scope?: PlanScope;
+  /**
+   * The suppression list as read, when the desired state manages it (`buildPlan` plans it), or
+   * its fingerprint once planned (`assemblePlan`, the operations already among the others).
+   */
+  suppressions?: readonly Suppression[];
+  suppressionList?: { fingerprint: string; read: number };
+}
+
+/**
+ * Whether a plan takes the suppression list in: when the files manage it and the plan is not
+ * narrowed to some profiles (`--target`, `--exclude`, `--shard`, `--changed-since`), so that the
+ * N plans of a sharded run never add or remove the same entry N times.
+ */
+export function plansSuppressions(desired: DesiredState, narrowed: boolean): boolean {
+  return desired.suppressions !== undefined && !narrowed;
+}
+
+/** The operations and fingerprint of the suppression list part of a plan. */
+export function suppressionPart(desired: DesiredState, live: readonly Suppression[]): { ops: Operation[]; list: { fingerprint: string; read: number } } {
+  return { ops: planSuppressions(desired.suppressions!, live), list: { fingerprint: fingerprintSuppressions(live), read: live.length } };
 }
 
 /** The plan for `desired` against `actual`. Arguments are never modified. */
@@ -51,7 +74,18 @@ export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId,
     issues.push(...diff.issues);
     drift.push(...profileDrift(diff, actual));
   }
-  return assemblePlan(opts, profiles, operations, issues, preconditionsFor(profiles, actual), driftRecord(drift));
+  let o = opts;
+  if (opts.suppressions && plansSuppressions(desired, isNarrowed(select) || opts.scope !== undefined)) {
+    const part = suppressionPart(desired, opts.suppressions);
+    operations.push(...part.ops);
+    o = { ...opts, suppressionList: part.list };
+  }
+  return assemblePlan(o, profiles, operations, issues, preconditionsFor(profiles, actual), driftRecord(drift));
+}
+
+/** `--target`, `--exclude`, `--shard` or an `only` set narrows a plan to some profiles. */
+export function isNarrowed(o: PlanOptions): boolean {
+  return (o.target?.length ?? 0) > 0 || (o.exclude?.length ?? 0) > 0 || o.shard !== undefined || o.only !== undefined;
 }
 
 /**
@@ -74,7 +108,8 @@ export function assemblePlan(
     target: { ...opts.target },
     sources: [...opts.sources],
     preconditions,
-    summary: summarize(profiles.map((p) => p.distinct_id), operations),
+    ...(opts.suppressionList ? { suppression_list: { ...opts.suppressionList } } : {}),
+    summary: summarize(profiles.map((p) => p.distinct_id), operations, opts.suppressionList !== undefined),
     operations,
     issues,
     ...(opts.scope ? { scope: structuredClone(opts.scope) } : {}),
@@ -114,10 +149,11 @@ export function profileAction(ops: readonly Operation[]): ProfileAction {
   return action;
 }
 
-/** Operations grouped by distinct_id, in first-seen order. */
-export function groupByProfile(operations: readonly Operation[]): Map<DistinctId, Operation[]> {
-  const out = new Map<DistinctId, Operation[]>();
+/** Profile operations grouped by distinct_id, in first-seen order (the suppression list's are left out). */
+export function groupByProfile(operations: readonly Operation[]): Map<DistinctId, ProfileOperation[]> {
+  const out = new Map<DistinctId, ProfileOperation[]>();
   for (const op of operations) {
+    if (isSuppressionOp(op)) continue;
     const list = out.get(op.distinct_id);
     if (list) list.push(op);
     else out.set(op.distinct_id, [op]);
@@ -126,7 +162,7 @@ export function groupByProfile(operations: readonly Operation[]): Map<DistinctId
 }
 
 /** Counts per profile action and per operation type. `profileIds` are the profiles in scope. */
-export function summarize(profileIds: readonly DistinctId[], operations: readonly Operation[]): PlanSummary {
+export function summarize(profileIds: readonly DistinctId[], operations: readonly Operation[], suppressionsManaged = false): PlanSummary {
   const groups = groupByProfile(operations);
   const summary: PlanSummary = { create: 0, update: 0, merge: 0, delete: 0, unchanged: 0, operations: operations.length, by_type: {} };
   const seen = new Set<DistinctId>();
@@ -146,5 +182,6 @@ export function summarize(profileIds: readonly DistinctId[], operations: readonl
   const byType: Record<string, number> = {};
   for (const op of operations) byType[op.type] = (byType[op.type] ?? 0) + 1;
   for (const t of Object.keys(byType).sort()) (summary.by_type as Record<string, number>)[t] = byType[t]!;
+  if (suppressionsManaged) summary.suppressions = { add: byType['suppression.add'] ?? 0, remove: byType['suppression.remove'] ?? 0 };
   return summary;
 }

@@ -1,6 +1,6 @@
 /** Shared helpers of the per-profile diff modules. Pure. */
 import { fieldRef, type DesiredProfile, type SourceRef } from '../desired/types.js';
-import type { ActualSnapshot, Operation, PlanIssue } from './types.js';
+import type { ActualSnapshot, ProfileOperation as Operation, PlanIssue } from './types.js';
 
 /** Collects the operations and issues of one desired profile. */
 export interface ProfileDiff {

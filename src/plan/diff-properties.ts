@@ -7,7 +7,7 @@ import type { DesiredProfile, SourceRef } from '../desired/types.js';
 import { ownValue, propertyEquals, scalarKey, uniqueScalars } from './normalize.js';
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
-import type { Operation } from './types.js';
+import type { ProfileOperation as Operation } from './types.js';
 
 interface PropBase {
   distinct_id: string;

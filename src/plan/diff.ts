@@ -16,7 +16,7 @@ import { keyedRecord } from './normalize.js';
 import { predictMerge, predictMergePreferences, predictRename } from './merge.js';
 import { buildOwnership, OWNERSHIP_PROPERTY, readOwnership } from './ownership.js';
 import { selectProfiles } from './select.js';
-import { OP_INFO, type FieldChange, type Operation, type PlanIssue, type PlanOptions, type ProfileField, type ProfileFields } from './types.js';
+import { OP_INFO, type FieldChange, type ProfileOperation as Operation, type PlanIssue, type PlanOptions, type ProfileField, type ProfileFields } from './types.js';
 import type { ActualSnapshot } from './types.js';
 
 export interface PlannedOperations {

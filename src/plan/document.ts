@@ -215,6 +215,10 @@ function applyToProfile(p: ActualProfile, op: Exclude<Operation, { type: 'profil
       if (Array.isArray(cur)) props[op.key] = cur.filter((x) => scalarKey(x) !== k);
       return;
     }
+    case 'suppression.add':
+    case 'suppression.remove':
+      // The workspace list is no profile's document.
+      return;
     default:
       assertNever(op);
   }

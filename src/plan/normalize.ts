@@ -353,3 +353,15 @@ export function uniqueScalars(values: readonly PropertyScalar[]): PropertyScalar
   }
   return out;
 }
+
+/**
+ * Appended to the description of every entry fyno-sync adds, so that `manage: exact` can tell
+ * its own entries from those added in the dashboard: the API records nothing else
+ * (`add_suppression_list` has only `channel`, the identifier and `description`).
+ */
+export const SUPPRESSION_MARKER = '[fyno-sync]';
+
+/** The identity of an entry in the list: channel, which identifier, its normalised value. */
+export function suppressionKey(e: { channel: string; key: 'destination' | 'distinct_id'; value: string }): string {
+  return `${e.channel}\u0000${e.key}\u0000${e.value}`;
+}

@@ -14,7 +14,7 @@ import type { DesiredState } from '../desired/types.js';
 import type { DistinctId, PropertyValue, Token } from '../fyno/types.js';
 import { assertNever, FynoSyncError } from '../errors.js';
 import { stableStringify, uniqueScalars } from './normalize.js';
-import type { ActualSnapshot, Operation, Plan } from './types.js';
+import { isSuppressionOp, opSubject, type ActualSnapshot, type Operation, type Plan } from './types.js';
 
 /** Placeholder of a secret value in a serialized plan. */
 export interface SecretRef {
@@ -35,7 +35,7 @@ function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown
   const copy = structuredClone(op);
   const c = copy as unknown as Record<string, unknown>;
   const hasBefore = 'before' in c && c.before !== undefined;
-  const fields = new Set(op.sensitive_fields ?? []);
+  const fields = new Set(isSuppressionOp(op) ? [] : (op.sensitive_fields ?? []));
   switch (op.type) {
     case 'profile.create': {
       const p = c.profile as Record<string, unknown>;
@@ -78,6 +78,9 @@ function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown
     case 'profile.merge':
     case 'profile.delete':
     case 'preference.set':
+    // The loader refuses `${VAR}` in a suppression's identifier: nothing to mask.
+    case 'suppression.add':
+    case 'suppression.remove':
       return copy;
     default:
       return assertNever(op);
@@ -89,6 +92,7 @@ function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown
  * written as is (`redactOperation`), so it holds no placeholder either.
  */
 function maySecrets(op: Operation): boolean {
+  if (isSuppressionOp(op)) return false;
   return op.sensitive === true || op.type === 'channel.set' || op.type === 'channel.delete' || op.type === 'profile.create';
 }
 
@@ -103,7 +107,7 @@ export function hasSecrets(op: Operation): boolean {
 /** The operation with every secret replaced by its placeholder. */
 export function redactOperation(op: Operation): Operation {
   if (!maySecrets(op)) return op;
-  return mapSecrets(op, (v) => (isSecretRef(v) ? v : { $secret: secretHash(op.distinct_id, v) }));
+  return mapSecrets(op, (v) => (isSecretRef(v) ? v : { $secret: secretHash(opSubject(op), v) }));
 }
 
 /** The plan as it may be written to disk or printed: secrets replaced by placeholders. */
@@ -202,7 +206,7 @@ export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: 
     const resolved = mapSecrets(op, (v, required) => {
       if (!isSecretRef(v)) return v;
       placeholders = true;
-      const hit = lookup(op.distinct_id).get(v.$secret);
+      const hit = lookup(opSubject(op)).get(v.$secret);
       if (hit !== undefined) return hit;
       if (required && !removal) missing = true;
       return required && !removal ? v : DROP;
@@ -220,7 +224,7 @@ export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: 
       r.value = op.value;
       satisfied.push(i);
     }
-    if (missing) unresolved.push(`#${i + 1} ${op.type} ${op.distinct_id}`);
+    if (missing) unresolved.push(`#${i + 1} ${op.type} ${opSubject(op)}`);
     return placeholders ? resolved : op;
   });
   if (unresolved.length > 0) {

@@ -76,7 +76,42 @@ export type Operation =
       before?: PropertyValue;
     })
   | (OpBase & { type: 'property.unset'; key: string; before?: PropertyValue })
-  | (OpBase & { type: 'profile.delete' });
+  | (OpBase & { type: 'profile.delete' })
+  | SuppressionOperation;
+
+/**
+ * One entry of the workspace suppression list (fyno-suppression-list-api-openapi.yml,
+ * `add_suppression_list`): a channel and exactly one of `destination` or `distinct_id`.
+ * `description` is as written on the wire (with fyno-sync's ownership marker when it adds one).
+ */
+export interface SuppressionEntry {
+  channel: string;
+  destination?: string;
+  distinct_id?: string;
+  description?: string;
+}
+
+interface SuppressionOpBase {
+  entry: SuppressionEntry;
+  at: SourceRef;
+  idempotent: boolean;
+}
+
+/**
+ * Workspace-wide operations (issue #18): not about one profile, so no `distinct_id` of their own.
+ * `suppression.add` also changes the description of an entry that exists (`before` holds the live
+ * one); `suppression.remove` deletes the record `_id` the plan read.
+ */
+export type SuppressionOperation =
+  | (SuppressionOpBase & { type: 'suppression.add'; before?: { description?: string } })
+  | (SuppressionOpBase & { type: 'suppression.remove'; _id: string });
+
+/** Operations on one profile (every kind but the workspace's suppression list). */
+export type ProfileOperation = Exclude<Operation, SuppressionOperation>;
+
+export function isSuppressionOp(op: Operation): op is SuppressionOperation {
+  return op.type === 'suppression.add' || op.type === 'suppression.remove';
+}
 
 export type OperationType = Operation['type'];
 
@@ -98,6 +133,8 @@ export const OP_INFO = {
   'property.remove': { symbol: '-', risky: false, order: 4, verb: 'remove from property' },
   'preference.set': { symbol: '~', risky: false, order: 5, verb: 'set preference' },
   'profile.delete': { symbol: '-', risky: true, order: 6, verb: 'delete' },
+  'suppression.add': { symbol: '+', risky: false, order: 7, verb: 'suppress' },
+  'suppression.remove': { symbol: '-', risky: true, order: 7, verb: 'unsuppress' },
 } as const satisfies Record<OperationType, { symbol: string; risky: boolean; order: number; verb: string }>;
 
 export const OPERATION_TYPES = Object.keys(OP_INFO) as OperationType[];
@@ -114,6 +151,8 @@ export interface PlanSummary {
   unchanged: number;
   operations: number;
   by_type: Partial<Record<OperationType, number>>;
+  /** When the plan manages the suppression list (issue #18): entries to add (or re-describe) and to remove. */
+  suppressions?: { add: number; remove: number };
 }
 
 /** Something the desired state asks for that cannot be planned (e.g. a `required` channel). */
@@ -145,6 +184,12 @@ export interface Plan {
    * not exist. Apply of a saved plan refuses to write if any differs now (`plan.stale`).
    */
   readonly preconditions: Readonly<Record<DistinctId, string>>;
+  /**
+   * When the files manage the suppression list (issue #18): the fingerprint of the list as read
+   * and how many records it held. Apply of a saved plan re-reads the list and refuses to write
+   * when it changed (`plan.stale`).
+   */
+  readonly suppression_list?: { fingerprint: string; read: number };
   readonly summary: PlanSummary;
   readonly operations: readonly Operation[];
   /** Non-empty means the plan cannot be applied. */
@@ -205,4 +250,16 @@ export interface PlanOptions {
   shard?: { index: number; count: number };
   /** Only these distinct_ids (exact), e.g. the profiles an incremental plan found changed. */
   only?: ReadonlySet<DistinctId>;
+}
+
+/** The profile an operation is about; `undefined` for the suppression list's operations. */
+export function profileIdOf(op: Operation): DistinctId | undefined {
+  return isSuppressionOp(op) ? undefined : op.distinct_id;
+}
+
+/** What an operation is about, for events and failures: its profile, or the list entry. */
+export function opSubject(op: Operation): string {
+  if (!isSuppressionOp(op)) return op.distinct_id;
+  const e = op.entry;
+  return `suppression ${e.channel} ${e.distinct_id !== undefined ? `distinct_id ${e.distinct_id}` : e.destination ?? ''}`.trimEnd();
 }

@@ -83,6 +83,23 @@ describe('persistence across kill -9', () => {
     expect(new Set(ids).size).toBe(3);
   });
 
+  it('keeps the suppression list, seeded expiry included, and honours expiry_ts on read after restart', async () => {
+    const state = path.join(dir, 'state.json');
+    const a = await spawnEmulator(state);
+    const future = '2999-01-01T00:00:00.000Z';
+    const seed = { suppressions: [{ channel: 'email', destination: 'a@example.com', expiry_ts: future }, { channel: 'sms', destination: '+14155550100', expiry_ts: '2001-01-01T00:00:00.000Z' }] };
+    const seeded = await fetch(a.baseUrl.replace('/v1', '/_emulator/seed'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(seed) });
+    expect(seeded.status).toBe(200);
+    expect(await post(a.baseUrl, '/FYEMULATOR/suppressions', { channel: 'sms', distinct_id: 'u1', description: 'DND' })).toBe(200);
+    await killHard(a.child);
+    const b = await spawnEmulator(state);
+    const list = (await (await fetch(`${b.baseUrl}/FYEMULATOR/suppressions`, { headers: H })).json()) as Record<string, unknown>[];
+    expect(list.map((r) => [r.channel, r.destination ?? r.distinct_id, r.expiry_ts ?? null])).toEqual([
+      ['email', 'a@example.com', future],
+      ['sms', 'u1', null],
+    ]);
+  });
+
   it('keeps every write that was answered while the process is killed mid-traffic', async () => {
     const state = path.join(dir, 'state.json');
     const a = await spawnEmulator(state);

@@ -11,6 +11,7 @@ import { changedSince, createPlan, readsFor } from '../../src/create-plan.js';
 import { loadDesired } from '../../src/desired/load.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { dedupeReads } from '../../src/fyno/fetch-actual.js';
+import { profileIdOf } from '../../src/plan/types.js';
 import { commitAll, git, gitRepo } from './incremental-support.js';
 import { seededRandom as prng } from '../../src/fyno/emulator/faults.js';
 
@@ -205,7 +206,7 @@ describe('incremental plan = full plan restricted to the changed profiles', () =
         const inc = await createPlan({ api, now }, desired, { destination, ...narrowing });
 
         const changed = new Set(expected);
-        expect(inc.plan.operations, `seed ${seed}`).toEqual(full.plan.operations.filter((op) => changed.has(op.distinct_id)));
+        expect(inc.plan.operations, `seed ${seed}`).toEqual(full.plan.operations.filter((op) => changed.has(profileIdOf(op)!)));
         expect(inc.plan.issues, `seed ${seed}`).toEqual(full.plan.issues.filter((i) => changed.has(i.distinct_id)));
         const wanted = desired.profiles.filter((p) => changed.has(p.distinct_id));
         const readIds = new Set(wanted.flatMap((p) => [p.distinct_id, ...(p.state === 'present' ? p.merge_from : [])]));

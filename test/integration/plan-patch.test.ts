@@ -17,7 +17,7 @@ import { HttpFynoClient } from '../../src/fyno/http-client.js';
 import type { DistinctId } from '../../src/fyno/types.js';
 import { profileDocument } from '../../src/plan/document.js';
 import { parsePlan } from '../../src/plan/plan-file.js';
-import type { Plan } from '../../src/plan/types.js';
+import { profileIdOf, type Plan } from '../../src/plan/types.js';
 import { envFor, EXAMPLE, KEY, runCli, startSeeded, tempDir, WSID } from '../cli/harness.js';
 
 const SEED = JSON.parse(readFileSync(path.join(EXAMPLE, 'emulator-seed.json'), 'utf8')) as unknown;
@@ -78,7 +78,7 @@ describe('plan --out: profiles carry their drift as JSON Patch', () => {
     const plan: Plan = parsePlan(text, 'plan.json');
     const drift = plan.profiles!;
     // The example: 4 creates, 1 update, 1 merge (its source goes away), 2 deletes, 1 unchanged.
-    const changed = new Set(plan.operations.map((o) => o.distinct_id));
+    const changed = new Set(plan.operations.map((o) => profileIdOf(o)));
     for (const o of plan.operations) if (o.type === 'profile.merge') changed.add(o.from);
     expect(Object.keys(drift).sort()).toEqual([...changed].sort());
     expect(drift['env-1']!.patch).toEqual([

@@ -12,7 +12,7 @@ import { assertNever } from '../../src/errors.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import type { ActualPreferences, Channels, DistinctId, PreferenceStatus, PropertyValue, Token } from '../../src/fyno/types.js';
 import { planOperations, planProfile } from '../../src/plan/diff.js';
-import type { ActualSnapshot, Operation } from '../../src/plan/types.js';
+import { profileIdOf, type ActualSnapshot, type Operation, type ProfileOperation } from '../../src/plan/types.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import { collectSecretCandidates, resolveSecrets, secretHash } from '../../src/plan/secrets.js';
@@ -158,9 +158,11 @@ async function read(api: MemoryFyno, ids: readonly DistinctId[]): Promise<Map<Di
  * outcome the API does not define exactly, the profile is re-read and its remaining operations
  * re-planned.
  */
-async function applyPlan(api: MemoryFyno, desired: DesiredState, ops: readonly Operation[]): Promise<void> {
+async function applyPlan(api: MemoryFyno, desired: DesiredState, planned: readonly Operation[]): Promise<void> {
   const byId = new Map(desired.profiles.map((p) => [p.distinct_id, p] as const));
-  const groups = new Map<DistinctId, Operation[]>();
+  const groups = new Map<DistinctId, ProfileOperation[]>();
+  const ops = planned.filter((o): o is ProfileOperation => profileIdOf(o) !== undefined);
+  expect(ops.length).toBe(planned.length);
   for (const op of ops) groups.set(op.distinct_id, [...(groups.get(op.distinct_id) ?? []), op]);
   for (const [id, group] of groups) {
     const merges = group.filter((o) => o.type === 'profile.merge');
@@ -178,7 +180,7 @@ async function applyPlan(api: MemoryFyno, desired: DesiredState, ops: readonly O
 }
 
 /** The small reference applier: one FynoApi call per operation, in order. */
-async function applyOps(api: MemoryFyno, ops: readonly Operation[]): Promise<void> {
+async function applyOps(api: MemoryFyno, ops: readonly ProfileOperation[]): Promise<void> {
   for (const op of ops) {
     const id = op.distinct_id;
     switch (op.type) {
@@ -391,7 +393,7 @@ describe('plan.profiles: the drift as JSON Patch (issue #19)', () => {
 
         const sensitive = new Map(desired.profiles.map((d) => [d.distinct_id, d.sensitive] as const));
         const merged = new Set(plan.operations.filter((o) => o.type === 'profile.merge').map((o) => o.distinct_id));
-        const touched = new Set(plan.operations.flatMap((o) => (o.type === 'profile.merge' ? [o.distinct_id, o.from] : [o.distinct_id])));
+        const touched = new Set(plan.operations.flatMap((o) => (o.type === 'profile.merge' ? [o.distinct_id, o.from] : [profileIdOf(o)])));
         for (const id of all) {
           const live = documentOf(id, before.get(id), sensitive.get(id) ?? []);
           const want = documentOf(id, after.get(id), sensitive.get(id) ?? []);

@@ -4,7 +4,7 @@ import { buildPlan } from '../../src/plan/build.js';
 import { fingerprintSnapshot } from '../../src/plan/fingerprint.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import { collectSecretCandidates, resolveSecrets } from '../../src/plan/secrets.js';
-import type { Plan } from '../../src/plan/types.js';
+import { profileIdOf, type Plan } from '../../src/plan/types.js';
 import { actual, CREATED_AT, desired, live, prefs, profile, TARGET, topic } from './plan-builders.js';
 
 const SECRET_TOKEN = 'ExponentPushToken[s3cr3t-d3v1c3-t0k3n]';
@@ -64,7 +64,7 @@ describe('buildPlan', () => {
   it('records the scope and plans only the selected profiles', () => {
     const { d, a } = samplePlan();
     const plan = buildPlan(d, a, { createdAt: CREATED_AT, target: TARGET, sources: d.files, select: { target: ['upd-*'] }, scope: { target: ['upd-*'], skipped: 5 } });
-    expect(plan.operations.every((o) => o.distinct_id === 'upd-1')).toBe(true);
+    expect(plan.operations.every((o) => profileIdOf(o) === 'upd-1')).toBe(true);
     expect(plan.summary.update + plan.summary.unchanged).toBe(1);
     expect(plan.scope).toEqual({ target: ['upd-*'], skipped: 5 });
     expect(Object.keys(plan.preconditions)).toEqual(['upd-1']);

@@ -3,7 +3,7 @@ import type { DesiredProfile } from '../../src/desired/types.js';
 import type { ActualPreferences, ActualProfile } from '../../src/fyno/types.js';
 import { planOperations } from '../../src/plan/diff.js';
 import { sameDestination } from '../../src/plan/diff-channels.js';
-import type { Operation } from '../../src/plan/types.js';
+import { profileIdOf, type Operation } from '../../src/plan/types.js';
 import { actual, AT, desired, live, prefs, profile, topic } from './plan-builders.js';
 
 const ID = 'cust-1';
@@ -367,7 +367,7 @@ describe('planOperations as a whole', () => {
   it('narrows to --target and --exclude globs', () => {
     const d = desired(profile('a-1', { name: 'x' }), profile('a-2', { name: 'x' }), profile('b-1', { name: 'x' }));
     const a = actual(['a-1', null], ['a-2', null], ['b-1', null]);
-    expect(planOperations(d, a, { target: ['a-*'], exclude: ['a-2'] }).operations.map((o) => o.distinct_id)).toEqual(['a-1']);
+    expect(planOperations(d, a, { target: ['a-*'], exclude: ['a-2'] }).operations.map((o) => profileIdOf(o))).toEqual(['a-1']);
   });
   it('never modifies its arguments', () => {
     const d = desired(

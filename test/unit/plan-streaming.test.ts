@@ -17,7 +17,7 @@ import { parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../
 import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
 import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine } from '../../src/plan/render/describe.js';
 import { collectSecretCandidates, hasSecrets, redactPlan, resolveSecrets } from '../../src/plan/secrets.js';
-import type { Plan } from '../../src/plan/types.js';
+import { profileIdOf, type Plan } from '../../src/plan/types.js';
 import { actual, CREATED_AT, desired, live, profile, TARGET } from './plan-builders.js';
 
 const TOKEN = 'ExponentPushToken[streamed-s3cr3t]';
@@ -189,7 +189,7 @@ describe('secrets of a big saved plan', () => {
 
   it('candidates for only the profiles with placeholders resolve the same plan', () => {
     const saved = parsePlan(serializePlan(big), 'plan.json');
-    const only = new Set(saved.operations.filter(hasSecrets).map((op) => op.distinct_id));
+    const only = new Set(saved.operations.filter(hasSecrets).map((op) => profileIdOf(op)!));
     expect(only.size).toBeLessThan(bigDesired.profiles.length);
     const some = collectSecretCandidates(bigDesired, bigActual, only);
     expect([...some.keys()].sort()).toEqual([...only].sort());

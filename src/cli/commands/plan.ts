@@ -80,6 +80,9 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   }
 
   if (flags.out) await writePlanFile(path.resolve(io.cwd, flags.out), plan);
+  if (desired.suppressions && !plan.suppression_list) {
+    writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
+  }
 
   await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
   if (flags.out && plan.operations.length > 0 && plan.issues.length === 0) {

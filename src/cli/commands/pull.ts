@@ -1,10 +1,10 @@
-/** `fyno-sync pull ID… | --ids-file F [-o DIR]`: live profiles as desired-state YAML (adoption). */
+/** `fyno-sync pull ID… | --ids-file F [-o DIR] [--suppressions]`: live profiles (and the suppression list) as desired-state YAML (adoption). */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
 import { schemaRefFrom } from '../../import/write.js';
-import { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, writePulled, type PullResult } from '../../pull/index.js';
+import { DEFAULT_PULL_FILE_SIZE, parseIdsFile, pullProfiles, pullSuppressions, SUPPRESSIONS_FILE, writePulled, type PulledSuppressions, type PullResult } from '../../pull/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { writeEnvelope, writeLine, type CliIO } from '../output.js';
@@ -19,6 +19,7 @@ interface PullFlags extends TargetOpts, RateOpts {
   force?: boolean;
   fileSize: number;
   json?: boolean;
+  suppressions?: boolean;
 }
 
 export function registerPull(program: Command, ctx: CommandContext): void {
@@ -32,6 +33,7 @@ export function registerPull(program: Command, ctx: CommandContext): void {
     .option('--include-preferences', 'also read and write preferences (the choices Fyno shows; without it they stay unmanaged)')
     .option('--force', 'replace a non-empty output directory')
     .option('--file-size <n>', 'profiles per output file with -o', positiveInt('--file-size'), DEFAULT_PULL_FILE_SIZE)
+    .option('--suppressions', `also write the workspace suppression list (${SUPPRESSIONS_FILE}); ids are then optional`)
     .option('--json', 'print the result as one JSON document (the YAML goes to files: needs -o)');
   addTargetOptions(cmd);
   addRateOptions(cmd);
@@ -55,12 +57,19 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
     ids.push(...parseIdsFile(text));
   }
   const outDir = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
+  const withList = Boolean(flags.suppressions);
+  const profilesToo = !withList || ids.length > 0 || flags.idsFile !== undefined;
+  if (withList && profilesToo && outDir === undefined) {
+    throw new FynoSyncError('config.invalid', `ids and --suppressions make two files (profiles and ${SUPPRESSIONS_FILE}): pass -o DIR`);
+  }
 
   const { api } = connect(io, flags);
   const progress = createProgress(io, 'Reading live profiles', { silent: json || outDir === undefined });
-  let result: PullResult;
+  let result: PullResult = { files: [], pulled: [], notFound: [], omitted: [], reads: 0 };
+  let list: PulledSuppressions | undefined;
   try {
-    result = await pullProfiles(api, ids, {
+    if (withList) list = await pullSuppressions(api, { schemaRef: schemaRefFrom(outDir ?? io.cwd), ...(io.signal ? { signal: io.signal } : {}) });
+    if (profilesToo) result = await pullProfiles(api, ids, {
       includeTokens: Boolean(flags.includeTokens),
       includePreferences: Boolean(flags.includePreferences),
       concurrency: flags.concurrency,
@@ -75,9 +84,10 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
     progress.stop();
   }
 
+  const files = list ? [...result.files, list.file] : result.files;
   let written: string[] = [];
-  if (outDir !== undefined) written = await writePulled(outDir, result.files, { force: Boolean(flags.force) });
-  else for (const f of result.files) io.stdout.write(f.text);
+  if (outDir !== undefined) written = await writePulled(outDir, files, { force: Boolean(flags.force) });
+  else for (const f of files) io.stdout.write(f.text);
 
   const rel = (p: string) => path.relative(io.cwd, p) || '.';
   if (json) {
@@ -86,13 +96,23 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
       io.stdout,
       'pull',
       missing > 0 ? 'error' : 'ok',
-      { profiles: result.pulled.length, out_dir: rel(outDir!), files: written.map(rel), not_found: result.notFound, omitted: result.omitted, reads: result.reads },
+      {
+        profiles: result.pulled.length,
+        out_dir: rel(outDir!),
+        files: written.map(rel),
+        not_found: result.notFound,
+        omitted: result.omitted,
+        reads: result.reads + (list?.reads ?? 0),
+        ...(list ? { suppressions: { entries: list.entries, omitted: list.omitted } } : {}),
+      },
       missing > 0 ? { code: 'api.not_found', message: `${missing} of the ${missing + result.pulled.length} profiles asked for ${missing === 1 ? 'does' : 'do'} not exist in Fyno` } : undefined,
     );
   } else {
     for (const id of result.notFound) writeLine(io.stderr, `not found: ${id}`);
     for (const o of result.omitted) writeLine(io.stderr, `left out ${o.distinct_id} ${o.field}: ${o.reason}`);
-    const summary = `Pulled ${result.pulled.length} profile${result.pulled.length === 1 ? '' : 's'}${outDir !== undefined ? ` into ${rel(outDir)} (${written.length} file${written.length === 1 ? '' : 's'})` : ''}${result.notFound.length > 0 ? `; ${result.notFound.length} not found` : ''}`;
+    for (const o of list?.omitted ?? []) writeLine(io.stderr, `left out suppression ${o._id} (${o.channel}): ${o.reason}`);
+    const listPart = list ? `${profilesToo ? ' and ' : ''}the suppression list (${list.entries} entr${list.entries === 1 ? 'y' : 'ies'})` : '';
+    const summary = `Pulled ${profilesToo ? `${result.pulled.length} profile${result.pulled.length === 1 ? '' : 's'}` : ''}${listPart}${outDir !== undefined ? ` into ${rel(outDir)} (${written.length} file${written.length === 1 ? '' : 's'})` : ''}${result.notFound.length > 0 ? `; ${result.notFound.length} not found` : ''}`;
     // On stdout only when stdout is not the YAML itself.
     writeLine(outDir !== undefined ? io.stdout : io.stderr, summary);
   }

@@ -33,7 +33,11 @@ export async function runValidate(io: CliIO, paths: string[], flags: ValidateFla
   const files = state.files.length;
   if (issues.length === 0) {
     if (flags.json) writeEnvelope(io.stdout, 'validate', 'ok', { profiles, files });
-    else writeLine(io.stdout, `${count(profiles, 'profile')} in ${count(files, 'file')} ${profiles === 1 ? 'is' : 'are'} valid`);
+    else {
+      const n = state.suppressions?.entries.length;
+      const list = n === undefined ? '' : ` and ${n} suppression list entr${n === 1 ? 'y' : 'ies'}`;
+      writeLine(io.stdout, `${count(profiles, 'profile')}${list} in ${count(files, 'file')} ${profiles === 1 && list === '' ? 'is' : 'are'} valid`);
+    }
     return EXIT.ok;
   }
   const badFiles = new Set(issues.map((i) => i.file)).size;

@@ -8,9 +8,18 @@ import type { SuppressionRecord } from './store.js';
 
 const PHONE_CHANNELS = new Set(['sms', 'whatsapp', 'voice']);
 
-/** GET /{WSID}/suppressions → SuppressionListSuccess (an array). */
+/**
+ * GET /{WSID}/suppressions → SuppressionListSuccess (an array of fetch_suppression_list). An
+ * entry whose `expiry_ts` ("Optional timestamp for expiration of suppression") has passed is no
+ * longer listed: it no longer suppresses anything.
+ */
 export function listSuppressions(ctx: Ctx): Reply {
-  return { status: 200, body: ctx.store.suppressionList(ctx.workspace).map((s) => ({ ...s })) };
+  return { status: 200, body: liveSuppressions(ctx).map((s) => ({ ...s })) };
+}
+
+function liveSuppressions(ctx: Ctx): SuppressionRecord[] {
+  const now = Date.parse(ctx.now);
+  return ctx.store.suppressionList(ctx.workspace).filter((s) => s.expiry_ts === undefined || !(Date.parse(s.expiry_ts) <= now));
 }
 
 /**
@@ -39,6 +48,8 @@ export function addSuppression(ctx: Ctx, req: ApiRequest): Reply {
   );
   if (same) {
     if (description !== undefined) same.description = description;
+    // Added again: suppressed from now on, whatever expiry was seeded.
+    delete same.expiry_ts;
   } else {
     const rec: SuppressionRecord = { _id: ctx.store.nextObjectId(), channel, ...key, created_at: ctx.now };
     if (description !== undefined) rec.description = description;

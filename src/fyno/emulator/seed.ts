@@ -30,6 +30,12 @@ export interface SeedInput {
   events?: unknown[] | null;
   /** OTPs to validate with `POST /verify/validate`: `{otp, destination?, request_id?}`. */
   otps?: unknown[];
+  /**
+   * Suppression list entries of the workspace: bodies of `POST /{WSID}/suppressions`
+   * (add_suppression_list), each with an optional `expiry_ts` (ISO 8601), which the API cannot
+   * set but `fetch_suppression_list` shows: an entry past it is no longer listed.
+   */
+  suppressions?: unknown[];
 }
 
 const CONFIGS = new Set(['on', 'off', 'required']);
@@ -150,6 +156,19 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
     if (!Array.isArray(input.otps)) throw new Error('otps must be an array of {otp, destination?, request_id?}');
     for (const o of input.otps.map((raw, i) => parseOtp(raw, i, now))) issueOtp(space, o);
     store.touch();
+  }
+  if (input.suppressions !== undefined) {
+    if (!Array.isArray(input.suppressions)) throw new Error('suppressions must be an array of {channel, destination | distinct_id, description?, expiry_ts?}');
+    input.suppressions.forEach((raw, i) => {
+      if (!isObject(raw)) throw new Error(`suppressions[${i}] must be an object`);
+      const { expiry_ts, ...body } = raw;
+      if (expiry_ts !== undefined && (typeof expiry_ts !== 'string' || Number.isNaN(Date.parse(expiry_ts)))) throw new Error(`suppressions[${i}].expiry_ts must be an ISO 8601 date-time`);
+      check(handleApi(store, { method: 'POST', segments: [workspace, 'suppressions'], query: {}, body }, now), `suppressions[${i}]`);
+      if (typeof expiry_ts === 'string') {
+        const list = store.suppressionList(workspace);
+        list[list.length - 1]!.expiry_ts = expiry_ts;
+      }
+    });
   }
   return { profiles: n };
 }

@@ -114,6 +114,8 @@ export interface SuppressionRecord {
   destination?: string;
   description?: string;
   created_at: string;
+  /** Seeded only (the API cannot set it): once past, the entry is no longer listed. */
+  expiry_ts?: string;
 }
 
 export interface Space {

@@ -8,7 +8,7 @@ import { assertNever } from '../../errors.js';
 import { CHANNELS, type DistinctId, type Token } from '../../fyno/types.js';
 import { groupByProfile, profileAction } from '../build.js';
 import { isSecretRef } from '../secrets.js';
-import type { Operation, Plan, PlanIssue, PlanSummary, ProfileAction } from '../types.js';
+import { isSuppressionOp, type Operation, type Plan, type PlanIssue, type PlanSummary, type ProfileAction, type ProfileOperation, type SuppressionEntry, type SuppressionOperation } from '../types.js';
 
 export const SENSITIVE = '(sensitive)';
 
@@ -22,7 +22,13 @@ export interface Line {
 
 /** The summary line, e.g. "Plan: 2 to create, 3 to update, 1 to merge, 0 to delete, 5 unchanged." */
 export function summaryLine(s: PlanSummary): string {
-  return `Plan: ${s.create} to create, ${s.update} to update, ${s.merge} to merge, ${s.delete} to delete, ${s.unchanged} unchanged.`;
+  const list = s.suppressions ? ` Suppressions: ${s.suppressions.add} to add, ${s.suppressions.remove} to remove.` : '';
+  return `Plan: ${s.create} to create, ${s.update} to update, ${s.merge} to merge, ${s.delete} to delete, ${s.unchanged} unchanged.${list}`;
+}
+
+/** The suppression list's operations of a plan, in plan order. */
+export function suppressionChanges(plan: Plan): SuppressionOperation[] {
+  return plan.operations.filter(isSuppressionOp);
 }
 
 /**
@@ -46,7 +52,12 @@ export function showValue(v: unknown, sensitive = false): string {
 
 function fieldSensitive(op: Operation, field: string): boolean {
   if (op.type === 'profile.create' || op.type === 'profile.update') return (op.sensitive_fields ?? []).includes(field);
-  return op.sensitive === true;
+  return !isSuppressionOp(op) && op.sensitive === true;
+}
+
+/** A suppression entry as one reads it: `sms +919812345678` or `email distinct_id cust-1001`. */
+export function suppressionName(e: SuppressionEntry): string {
+  return e.distinct_id !== undefined ? `${e.channel} distinct_id ${e.distinct_id}` : `${e.channel} ${e.destination ?? ''}`;
 }
 
 /** The lines of one operation (without the profile it belongs to). */
@@ -112,6 +123,15 @@ export function describeOperation(op: Operation): Line[] {
       return [{ sign: '-', text: `properties.${op.key}: ${op.before !== undefined ? `${showValue(op.before, op.sensitive)} → ` : ''}(unset)` }];
     case 'profile.delete':
       return [{ sign: '-', text: 'delete profile' }];
+    case 'suppression.add': {
+      const d = op.entry.description;
+      if (op.before) return [{ sign: '~', text: `${suppressionName(op.entry)}: description ${showValue(op.before.description ?? null)} → ${showValue(d ?? null)}` }];
+      return [{ sign: '+', text: `${suppressionName(op.entry)}${d !== undefined ? ` (${d})` : ''}` }];
+    }
+    case 'suppression.remove': {
+      const d = op.entry.description;
+      return [{ sign: '-', text: `${suppressionName(op.entry)}${d !== undefined ? ` (${d})` : ''}: remove record ${op._id}` }];
+    }
     default:
       return assertNever(op);
   }
@@ -126,6 +146,8 @@ export function describeRisk(op: Operation): string {
       return op.rename ? `rename ${op.from} to this id (merge)` : `merge ${op.from} into it (${op.from} is deleted)`;
     case 'channel.delete':
       return op.tokens ? `delete ${op.tokens.length} ${op.channel} token(s)` : `delete channel ${op.channel}`;
+    case 'suppression.remove':
+      return `remove suppression ${suppressionName(op.entry)} (messages can reach it again)`;
     default:
       return describeOperation(op).map((l) => l.text).join('; ');
   }
@@ -136,7 +158,7 @@ export const ACTION_SIGN: Record<ProfileAction, Sign | ' '> = { create: '+', upd
 export interface ProfileChanges {
   distinct_id: DistinctId;
   action: ProfileAction;
-  operations: Operation[];
+  operations: ProfileOperation[];
 }
 
 /** Operations grouped per profile, in plan order, with each profile's summary action. */

@@ -6,8 +6,8 @@
  * out and counted ("N profiles (M operations) not shown").
  */
 import type { Operation, Plan } from '../types.js';
-import { OP_INFO } from '../types.js';
-import { ACTION_SIGN, describeOperation, describeRisk, issueLine, profileChanges, scopeLine, summaryLine, type Line } from './describe.js';
+import { isSuppressionOp, OP_INFO } from '../types.js';
+import { ACTION_SIGN, describeOperation, describeRisk, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type Line } from './describe.js';
 
 export interface RenderMarkdownOptions {
   /** Upper bound (exclusive) on the length of the result. Default 60,000. */
@@ -92,7 +92,7 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
   const risky = riskyOps(plan);
   if (risky.length > 0) {
     body.push('', `#### ⚠️ Destructive operations (${risky.length})`, '');
-    const r = takeWhile(body, risky.map((op) => `- ${code(op.distinct_id)}: ${escapeMd(describeRisk(op))}`), Math.floor(budget * 0.2));
+    const r = takeWhile(body, risky.map((op) => `- ${isSuppressionOp(op) ? 'suppression list' : code(op.distinct_id)}: ${escapeMd(describeRisk(op))}`), Math.floor(budget * 0.2));
     if (r.added < risky.length) {
       body.push(`- … and ${risky.length - r.added} more`);
       cut.push(`${risky.length - r.added} destructive operation(s) not listed above`);
@@ -100,9 +100,26 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
     budget -= r.used + 200;
   }
 
-  // 3. One collapsible section per profile, while they fit.
+  // 3. The suppression list in its own section (issue #18), before the profiles: it is short.
+  const list = suppressionChanges(plan);
+  if (list.length > 0) {
+    body.push('', `#### Suppression list (${list.length} operation${list.length === 1 ? '' : 's'})`, '');
+    const lines = list.flatMap((op) => describeOperation(op).map(diffLine));
+    const block = fenced('diff', lines.join('\n'));
+    if (block.length + 2 <= Math.floor(budget * 0.3)) {
+      body.push(block);
+      budget -= block.length + 2;
+    } else {
+      body.push(`${list.length} suppression operation(s) not shown: run \`fyno-sync plan\` for them.`);
+      cut.push(`${list.length} suppression operation(s) not shown`);
+    }
+  }
+
+  // 4. One collapsible section per profile, while they fit.
   const profiles = profileChanges(plan);
-  if (profiles.length === 0) {
+  if (profiles.length === 0 && list.length > 0) {
+    // Nothing else to say.
+  } else if (profiles.length === 0) {
     body.push('', plan.issues.length > 0 ? 'No other changes.' : '**No changes.** Live state matches the desired state.');
   } else {
     body.push('', '#### Changes by profile');
@@ -119,7 +136,7 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
       shownOps += p.operations.length;
     }
     if (shown < profiles.length) {
-      cut.push(`${profiles.length - shown} profile(s) (${plan.operations.length - shownOps} operation(s)) not shown`);
+      cut.push(`${profiles.length - shown} profile(s) (${plan.operations.length - list.length - shownOps} operation(s)) not shown`);
     }
   }
 

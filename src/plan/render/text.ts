@@ -4,7 +4,7 @@
  * only through the style the CLI hands over (off unless given).
  */
 import { inspect } from 'node:util';
-import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, type Sign } from './describe.js';
+import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type Sign } from './describe.js';
 import type { Plan } from '../types.js';
 
 export type StyleName = 'red' | 'green' | 'yellow' | 'cyan' | 'bold' | 'dim' | 'magenta';
@@ -65,6 +65,11 @@ export function* renderTextChunks(plan: Plan, opts: RenderTextOptions = {}): Gen
       yield `${lines.join('\n')}\n`;
       lines = [];
     }
+  }
+  const list = suppressionChanges(plan);
+  if (list.length > 0) {
+    lines.push('', st('bold', `Suppression list (${list.length} operation${list.length === 1 ? '' : 's'})`));
+    for (const op of list) for (const l of describeOperation(op)) lines.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
   }
   lines.push('', st('bold', `${plan.summary.operations} operation(s) on ${plan.summary.create + plan.summary.update + plan.summary.merge + plan.summary.delete} profile(s).`));
   yield `${lines.join('\n')}\n`;
