@@ -3,6 +3,7 @@
  * live state for exactly the profiles a desired state names, then hand both to the pure planner.
  * Never prints, never exits.
  */
+import { hashFiles } from './desired/files.js';
 import { invalidBaseWarning, loadDesiredAtRevision } from './desired/git.js';
 import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
@@ -44,6 +45,11 @@ export interface CreatePlanOptions extends PlanOptions {
    * place of the profiles in memory instead of adding to them.
    */
   releaseDesired?: boolean;
+  /**
+   * Where the desired files' relative paths start: a plan with merges records their content
+   * hashes (`source_hashes`), since apply re-plans merged profiles from those files.
+   */
+  cwd?: string;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -182,10 +188,12 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     ...(scope ? { scope } : {}),
     ...(listPart ? { suppressionList: listPart.list } : {}),
   }, ids, operations, issues, preconditions, driftRecord(drift));
+  const withHashes = opts.cwd !== undefined && desired.files.length > 0 && operations.some((op) => op.type === 'profile.merge');
+  const hashed: Plan = withHashes ? { ...plan, source_hashes: await hashFiles(desired.files, opts.cwd!) } : plan;
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();
   if (keep) for (const r of dedupeReads(readRequests)) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);
-  return { plan, actual: snapshots, reads: reads + listReads };
+  return { plan: hashed, actual: snapshots, reads: reads + listReads };
 }
 
 /**

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { changedSince, createPlan, readsFor } from '../create-plan.js';
+import { hashFiles } from '../desired/files.js';
 import { loadDesired } from '../desired/load.js';
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
 import { FynoSyncError, isFynoSyncError } from '../errors.js';
@@ -300,19 +301,6 @@ function snapshotReader(api: FynoApi) {
   };
 }
 
-/** The desired files by content hash (`sha256:<hex>`), in the order given; missing ones as `absent`. */
-async function fileHashes(files: readonly string[], cwd: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of files) {
-    try {
-      out[f] = `sha256:${createHash('sha256').update(await readFile(path.resolve(cwd, f))).digest('hex')}`;
-    } catch {
-      out[f] = 'absent';
-    }
-  }
-  return out;
-}
-
 async function loadOrFail(paths: readonly string[], req: ApplyRequest): Promise<DesiredState> {
   const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd });
   if (issues.length === 0) return state;
@@ -357,13 +345,25 @@ async function prepare(
   }
   // The desired state the plan came from: protected ids, re-plans after merges, secret values.
   const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req) : { profiles: [], files: [] };
-  const hashes = await fileHashes(saved.sources, req.cwd);
+  const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);
     if (changed.length > 0) {
       throw new FynoSyncError(
         'apply.journal',
         `${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''} changed since the interrupted apply was planned; resuming would run the old plan: apply the files afresh with --discard-journal, or restore them to resume; nothing was written`,
+        { changed },
+      );
+    }
+  }
+  // Profiles with merges are re-planned after them from the desired files: those must be the
+  // files the plan was reviewed from, or apply would write what nobody reviewed.
+  if (!resumed && saved.source_hashes) {
+    const changed = Object.keys({ ...saved.source_hashes, ...hashes }).filter((f) => saved.source_hashes![f] !== hashes[f]);
+    if (changed.length > 0) {
+      throw new FynoSyncError(
+        'plan.stale',
+        `${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''} changed since the plan was made, and the plan's merged profiles are re-planned from them after their merges: plan again; nothing was written`,
         { changed },
       );
     }
@@ -424,7 +424,7 @@ async function prepareFresh(
   emit: (e: LifecycleEvent) => void,
 ): Promise<Prepared | undefined> {
   const desired = await loadOrFail(src.paths, req);
-  const hashes = await fileHashes(desired.files, req.cwd);
+  const hashes = await hashFiles(desired.files, req.cwd);
   const incremental = src.changedSince !== undefined ? await changedSince(desired, src.paths, src.changedSince, { env: req.env, cwd: req.cwd }) : undefined;
   if (incremental?.warning) emit({ type: 'warning', message: incremental.warning });
   const allowDelete = req.allowDelete ?? false;
@@ -433,6 +433,7 @@ async function prepareFresh(
   const target: PlanTarget = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
   const { plan } = await createPlan({ api, now: deps.now ?? (() => new Date()) }, desired, {
     destination: target,
+    cwd: req.cwd,
     concurrency: req.concurrency,
     // The plan is executed as made; secrets are still in it, so no snapshot is needed later.
     keepSnapshots: false,

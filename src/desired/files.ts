@@ -3,8 +3,9 @@
  * below, sorted) and globs. Unreadable input is reported as an issue, never thrown, so one run
  * reports every problem at once.
  */
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, realpath, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ValidationIssue } from './types.js';
@@ -153,4 +154,21 @@ export async function putDirInPlace(tmp: string, outDir: string, replacing: bool
   await rename(outDir, aside);
   await rename(tmp, outDir);
   await rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * The content hash (`sha256:<hex>`) of each desired-state file, by the path it was given as
+ * (relative to `cwd`); a file that cannot be read is `absent`. Apply compares them to tell a
+ * saved plan or an interrupted run from files edited since (src/apply/lifecycle.ts).
+ */
+export async function hashFiles(files: readonly string[], cwd: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of files) {
+    try {
+      out[f] = `sha256:${createHash('sha256').update(await readFile(path.resolve(cwd, f))).digest('hex')}`;
+    } catch {
+      out[f] = 'absent';
+    }
+  }
+  return out;
 }

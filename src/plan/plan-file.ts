@@ -32,7 +32,7 @@ function validatePlanShape(): ValidateFunction {
 }
 
 /** Top-level keys in the order a reader expects them; nested objects get sorted keys. */
-const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'scope', 'summary', 'issues', 'preconditions', 'suppression_list', 'operations', 'profiles'] as const;
+const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'source_hashes', 'scope', 'summary', 'issues', 'preconditions', 'suppression_list', 'operations', 'profiles'] as const;
 /** Written in chunks after the head (one line per operation / per profile), not as part of it. */
 const STREAMED: ReadonlySet<string> = new Set(['operations', 'profiles']);
 /** Operations start with what a reader scans for. */

@@ -180,6 +180,11 @@ export interface Plan {
   /** Desired-state paths the plan was computed from. */
   readonly sources: readonly string[];
   /**
+   * Content hash of each source file (`sha256:<hex>`), recorded when the plan has merges: apply
+   * re-plans a merged profile after its merge from these files, and refuses when they changed.
+   */
+  readonly source_hashes?: Readonly<Record<string, string>>;
+  /**
    * Fingerprint of each profile as read (profile + preferences when read), `absent` when it did
    * not exist. Apply of a saved plan refuses to write if any differs now (`plan.stale`).
    */

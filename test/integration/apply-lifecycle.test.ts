@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Exchange, RunningEmulator } from '../../src/fyno/emulator/index.js';
-import { EXAMPLE, envFor, KEY, resetStats, runCli, startSeeded, stats, tempDir, type CliRun } from '../cli/harness.js';
+import { copyExample, EXAMPLE, envFor, KEY, resetStats, runCli, startSeeded, stats, tempDir, type CliRun } from '../cli/harness.js';
 
 const N = 24;
 const id = (i: number): string => `user-${String(i).padStart(3, '0')}`;
@@ -230,6 +230,26 @@ describe('a saved plan and the profiles it creates', () => {
     expect(touching('new-1').length).toBeGreaterThan(1);
     const live2 = (await (await fetch(`${emu.baseUrl}/${emu.workspace}/live/profiles/new-2`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { name: string };
     expect(live2.name).toBe('Made by hand');
+  });
+});
+
+describe('a saved plan with merges and the files it was made from', () => {
+  it('is refused when the files changed since: its merged profiles would be re-planned from what nobody reviewed', async () => {
+    const basic = await startSeeded(JSON.parse(await readFile(path.join(EXAMPLE, 'emulator-seed.json'), 'utf8')));
+    try {
+      const copy = await copyExample(cwd);
+      expect((await cli(['plan', copy, '--out', 'plan.json'], envFor(basic), { cwd })).code).toBe(0);
+      expect(JSON.parse(await readFile(path.join(cwd, 'plan.json'), 'utf8')).source_hashes).toBeDefined();
+      const file = path.join(copy, 'customers-india.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace(/plan: \w+/, 'plan: not-reviewed'));
+      const before = (await stats(basic)).writes;
+      const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(basic), { cwd });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/customers-india\.yaml changed since the plan was made.*plan again; nothing was written/);
+      expect((await stats(basic)).writes).toBe(before);
+    } finally {
+      await basic.close();
+    }
   });
 });
 

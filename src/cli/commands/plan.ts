@@ -59,6 +59,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   try {
     ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
       destination: target,
+      cwd: io.cwd,
       concurrency: flags.concurrency,
       // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
       keepSnapshots: false,
