@@ -240,6 +240,13 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
       fsyncSync(t);
       closeSync(t);
       renameSync(tmp, path);
+      // The rename itself durable too (the directory entry), before any request is sent.
+      const dirFd = openSync(dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
       fd = openSync(path, 'a');
     }
     writer = new GroupCommit(fd, seam ? (r) => seam(count++, r) : undefined);

@@ -5,7 +5,7 @@
  * `parsePlan` (schema, format version), whose text is not kept.
  */
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FynoSyncError } from '../errors.js';
@@ -16,6 +16,13 @@ export async function writePlanFile(file: string, plan: Plan): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 }));
+    // On disk before it is in place: after a power cut the journal never points at an empty plan.
+    const fh = await open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);

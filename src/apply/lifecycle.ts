@@ -392,7 +392,16 @@ async function prepare(
       concurrency: req.concurrency,
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    const resolved = resolvePlanSecrets(saved, collectSecretCandidates(desired, snapshots, withSecrets), { skip: (i) => !todo(i) });
+    let resolved: ReturnType<typeof resolvePlanSecrets>;
+    try {
+      resolved = resolvePlanSecrets(saved, collectSecretCandidates(desired, snapshots, withSecrets), { skip: (i) => !todo(i) });
+    } catch (e) {
+      // Resuming, the advice is not to plan again but to give the run back its environment.
+      if (resumed && isFynoSyncError(e) && e.code === 'plan.invalid') {
+        throw new FynoSyncError('plan.invalid', `${e.message.replace(/; re-run plan with the same environment$/, '')}; set the environment variables (\${VAR}) as in the interrupted run, or apply afresh with --discard-journal`, e.details, { cause: e });
+      }
+      throw e;
+    }
     plan = resolved.plan;
     for (const i of resolved.satisfied) alreadyApplied.add(`p:${i}`);
   }
@@ -485,9 +494,12 @@ function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: App
     ...p.plan,
     operations: p.plan.operations.filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
   };
-  const refusedDeletes = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;
+  // Which requests the refusal is about: the deletes, or the merge of a protected source.
+  const why = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;
+  const mergeOf = deleteRefusal?.details.op === 'profile.merge' ? String(deleteRefusal.details.distinct_id) : undefined;
   const requests = planRequests(remaining, p.api.target).map((spec): DryRunRequest => {
-    if (refusedDeletes && spec.route.endsWith('/profiles/delete')) return { spec, refused: refusedDeletes };
+    if (why && mergeOf === undefined && spec.route.endsWith('/profiles/delete')) return { spec, refused: why };
+    if (why && mergeOf !== undefined && spec.route.includes('/merge/') && spec.path.includes(`/${encodeURIComponent(mergeOf)}/merge/`)) return { spec, refused: why };
     return { spec };
   });
   return { kind: 'dry_run', plan: remaining, requests, ...(deleteRefusal ? { refusal: deleteRefusal } : {}), read_requests: counts(deps) };

@@ -8,13 +8,17 @@ const controller = new AbortController();
 // Every in-flight request listens to it; with high concurrency that is many listeners by design.
 setMaxListeners(0, controller.signal);
 let interrupts = 0;
-process.on('SIGINT', () => {
+const interrupt = (): void => {
   interrupts += 1;
   // First Ctrl-C: stop scheduling, let in-flight requests finish (commands watch the signal).
   // Second Ctrl-C: leave now.
   if (interrupts > 1) process.exit(130);
   controller.abort();
-});
+};
+process.on('SIGINT', interrupt);
+// A cancelled CI job or a stopped pod sends SIGTERM: the same graceful stop (journal flushed,
+// lock released), so the run can be resumed where a lock from another host could not be judged.
+process.on('SIGTERM', interrupt);
 
 const code = await main(process.argv.slice(2), {
   // `| head` closes stdout early: the command then ends quietly (output.ts).

@@ -84,6 +84,8 @@ async function writesNeeded(emu: RunningEmulator, cwd: string): Promise<number> 
 describe.each([
   { signal: 'SIGKILL' as const, expectCode: null },
   { signal: 'SIGINT' as const, expectCode: 130 },
+  // A cancelled CI job or a stopped pod: the same graceful stop as Ctrl-C.
+  { signal: 'SIGTERM' as const, expectCode: 130 },
 ])('apply killed with $signal, then --resume', ({ signal, expectCode }) => {
   it('resumes to convergence without repeating completed writes', async () => {
     const emu = await startSeeded(seed());
