@@ -301,9 +301,15 @@ function snapshotReader(api: FynoApi) {
   };
 }
 
-async function loadOrFail(paths: readonly string[], req: ApplyRequest): Promise<DesiredState> {
+/**
+ * Loads and validates desired state. `spare`: profiles whose desired values nothing still needs
+ * (a resume whose remaining operations are elsewhere): a `${VAR}` missing only in those is no
+ * error, since operations already done never need their values again (issue #13 part 1).
+ */
+async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean): Promise<DesiredState> {
   const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd });
   if (issues.length === 0) return state;
+  if (spare && issues.every((i) => i.distinct_id !== undefined && spare(i.distinct_id) && /^environment variable \S+ is not set$/.test(i.message))) return state;
   throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
 }
 
@@ -344,7 +350,18 @@ async function prepare(
     throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
   }
   // The desired state the plan came from: protected ids, re-plans after merges, secret values.
-  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req) : { profiles: [], files: [] };
+  // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
+  const needed = new Set<DistinctId>();
+  if (resumed) {
+    saved.operations.forEach((op, i) => {
+      if (resumed.done.has(`p:${i}`)) return;
+      const id = profileIdOf(op);
+      if (id !== undefined) needed.add(id);
+      if (op.type === 'profile.merge') needed.add(op.from);
+    });
+  }
+  const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
+  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare) : { profiles: [], files: [] };
   const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);

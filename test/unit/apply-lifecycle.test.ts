@@ -110,3 +110,42 @@ describe('interruptions around the writes (review of issue #13)', () => {
     expect(readFileSync(path.join(dir, JOURNAL_FILE), 'utf8')).not.toContain('torn-key');
   });
 });
+
+describe('a resume and the ${VAR}s of operations already done', () => {
+  async function interruptedAfterFirstProfile(): Promise<{ root: string; file: string; store: MemoryFyno }> {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-lifecycle-env-'));
+    dirs.push(root);
+    const lines = ['version: 1', 'profiles:', '  - distinct_id: u-0', '    name: First', '    channels: { push: [{ token: "${PUSH_TOKEN}" }] }'];
+    for (let i = 1; i < 30; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`);
+    const file = path.join(root, 'p.yaml');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const store = new MemoryFyno();
+    const ac = new AbortController();
+    const first = await runApplyLifecycle(
+      { ...base(root, { kind: 'paths', paths: [file] }), env: { PUSH_TOKEN: 'ExponentPushToken[envtok]' }, concurrency: 1, signal: ac.signal },
+      { connect: () => store, onEvent: (e) => void (e.type === 'profile.done' && e.distinct_id === 'u-0' && ac.abort()) },
+    );
+    expect(first).toMatchObject({ kind: 'applied', summary: { interrupted: true } });
+    return { root, file, store };
+  }
+
+  it('resumes without the variable once every operation that used it is done', async () => {
+    const { root, store } = await interruptedAfterFirstProfile();
+    const resumed = await runApplyLifecycle(base(root, { kind: 'resume' }), { connect: () => store });
+    expect(resumed).toMatchObject({ kind: 'applied', summary: { interrupted: false, failures: [] } });
+    expect((await store.getProfile('u-29'))?.name).toBe('User 29');
+    expect((await store.getProfile('u-0'))?.channels.push).toEqual([expect.objectContaining({ token: 'ExponentPushToken[envtok]' })]);
+  });
+
+  it('still refuses when a remaining operation needs it, naming the variable', async () => {
+    const { root, store } = await interruptedAfterFirstProfile();
+    // Put u-0's operations back to "not done": a resume would need the token again.
+    const j = path.join(root, 'st', 'last-apply', JOURNAL_FILE);
+    const kept = readFileSync(j, 'utf8').split('\n').filter((l) => !l.startsWith('{"t":"done"'));
+    await writeFile(j, `${kept.join('\n')}\n`);
+    await expect(runApplyLifecycle(base(root, { kind: 'resume' }), { connect: () => store })).rejects.toMatchObject({
+      code: 'desired.invalid',
+      details: { issues: [expect.objectContaining({ distinct_id: 'u-0', message: 'environment variable PUSH_TOKEN is not set' })] },
+    });
+  });
+});
