@@ -38,7 +38,7 @@ import { applyPlan } from './apply.js';
 import { planRequests } from './dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './journal.js';
 import { readPlanFile, writePlanFile } from './kept-plan.js';
-import { acquireLock, type LockHolder } from './lock.js';
+import { acquireLock, checkLockFree, type LockHolder } from './lock.js';
 import { checkFreshness, checkPlanSafety, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './safety.js';
 import type { ApplyEvent, ApplySummary } from './types.js';
 
@@ -148,6 +148,8 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
   }
   // 2. The lock: one apply at a time per state directory.
+  // A dry run takes no lock (it writes nothing there) but is refused as the real run would be.
+  if (req.dryRun) await checkLockFree(req.stateDir);
   const lock = req.dryRun ? undefined : await lockStateDir(req);
   if (lock?.staleHolder) emit({ type: 'lock.stale', path: lock.path, holder: lock.staleHolder });
   try {

@@ -157,6 +157,20 @@ export async function acquireLock(stateDir: string, o: LockOptions = {}): Promis
   };
 }
 
+/**
+ * Whether a real apply would find the lock taken: throws `apply.locked` as `acquireLock` would
+ * (without waiting), returns when it is free or stale. For dry runs, which take no lock.
+ */
+export async function checkLockFree(stateDir: string, o: Pick<LockOptions, 'pid' | 'host' | 'isAlive'> = {}): Promise<void> {
+  const path = join(stateDir, LOCK_FILE);
+  const holder = await readHolder(path);
+  if (!holder) return;
+  const me = { pid: o.pid ?? process.pid, host: o.host ?? hostname(), started_at: '', command: 'apply' };
+  const local = holder.host === me.host;
+  if (local && staleLocal(holder, me, path, o.isAlive ?? processAlive)) return;
+  throw new FynoSyncError('apply.locked', `state directory ${stateDir} is locked by ${describe(holder)}: a real apply would wait or be refused; nothing was written`, { lock: path, holder });
+}
+
 /** Removes the stale lock of `holder` under the takeover guard; false when another run got there first. */
 async function takeOver(path: string, holder: LockHolder, poll: number): Promise<boolean> {
   const guard = `${path}.takeover`;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, LOCK_FILE } from '../../src/apply/lock.js';
+import { acquireLock, checkLockFree, LOCK_FILE } from '../../src/apply/lock.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -58,6 +58,16 @@ describe('acquireLock', () => {
     const lock = await acquireLock(d);
     expect(lock.staleHolder).toMatchObject({ pid: process.pid, started_at: '2026-01-01T00:00:00.000Z' });
     await lock.release();
+  });
+
+  it('checkLockFree (dry runs): refused while a live apply holds it, free when it is stale or released', async () => {
+    const d = dir();
+    await expect(checkLockFree(d)).resolves.toBeUndefined();
+    const held = await acquireLock(d);
+    await expect(checkLockFree(d)).rejects.toThrow(/locked by apply .*a real apply would wait or be refused/);
+    await held.release();
+    writeFileSync(join(d, LOCK_FILE), JSON.stringify(holder(DEAD)));
+    await expect(checkLockFree(d, { isAlive: () => false })).resolves.toBeUndefined();
   });
 
   it('stops waiting on Ctrl-C', async () => {
