@@ -179,6 +179,16 @@ describe('refusals leave the state directory usable', () => {
     expect((await stats(emu)).total).toBe(0);
   });
 
+  it('Ctrl-C at the confirmation question (readline rejects with an AbortError) is a no, not an internal error', async () => {
+    const abortError = Object.assign(new Error('Aborted with Ctrl+C'), { name: 'AbortError', code: 'ABORT_ERR' });
+    const r = await cli(['apply', desired, '--state-dir', 'st'], envFor(emu), { cwd, confirm: async () => Promise.reject(abortError) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Apply cancelled; nothing was written\.$/m);
+    expect(r.stderr).not.toMatch(/Internal error/);
+    expect(writes()).toEqual([]);
+    expect(existsSync(journalPath())).toBe(false);
+  });
+
   it('a corrupt journal says what to run, and --discard-journal clears the way', async () => {
     const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 6);
     expect(first.code).toBe(130);
