@@ -87,6 +87,8 @@ export function planHash(plan: Plan): string {
 export interface OpenJournalOptions {
   /** Continue the journal in `dir` (it must exist and belong to `plan`). */
   resume?: boolean;
+  /** The journal as `inspectJournal` just read it: not read again. */
+  loaded?: Loaded;
   /** A fresh journal: what authorised the run, kept in its header. */
   config?: RunConfig;
   /**
@@ -105,12 +107,17 @@ export interface Loaded {
   started: Set<string>;
   replanned: Set<string>;
   finished: boolean;
+  /** The byte length of the complete lines, when a torn last line follows them. */
+  torn: number | undefined;
 }
 
 function parseJournal(path: string): Loaded {
-  const text = readFileSync(path, 'utf8');
+  const bytes = readFileSync(path);
+  const text = bytes.toString('utf8');
   const lines = text.split('\n');
-  const out: Loaded = { plan: '', config: undefined, runs: 0, done: new Set(), started: new Set(), replanned: new Set(), finished: false };
+  // Up to the last newline: a torn last line (killed mid-write) lies beyond it.
+  const complete = bytes.lastIndexOf(0x0a) + 1;
+  const out: Loaded = { plan: '', config: undefined, runs: 0, done: new Set(), started: new Set(), replanned: new Set(), finished: false, torn: complete < bytes.length ? complete : undefined };
   for (let i = 0; i < lines.length; i += 1) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
@@ -186,8 +193,8 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
   const path = join(dir, JOURNAL_FILE);
   const hash = planHash(plan);
   let loaded: Loaded | undefined;
-  if (existsSync(path)) {
-    const prev = parseJournal(path);
+  if (opts.loaded || existsSync(path)) {
+    const prev = opts.loaded ?? parseJournal(path);
     if (opts.resume) {
       if (prev.plan !== hash) {
         throw new FynoSyncError('apply.journal', `journal ${path} belongs to another plan (${prev.plan.slice(0, 19)}…, this plan is ${hash.slice(0, 19)}…); nothing was written; ${DISCARD_HINT}`, {
@@ -224,9 +231,7 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
     if (loaded) {
       // A torn last line (killed mid-write) is cut off before anything is appended, so the new
       // records do not glue onto it and turn it into corruption in the middle of the file.
-      const text = readFileSync(path);
-      const end = text.lastIndexOf(0x0a) + 1;
-      if (end < text.length) truncateSync(path, end);
+      if (loaded.torn !== undefined) truncateSync(path, loaded.torn);
       fd = openSync(path, 'a');
       writeSync(fd, line({ t: 'run', n: run }));
       fsyncSync(fd);

@@ -286,7 +286,7 @@ async function keepPlan(dir: string, saved: Plan): Promise<void> {
 function openJournalOrFail(dir: string, p: Prepared, deps: ApplyLifecycleDeps): ReturnType<typeof openJournal> {
   try {
     return openJournal(dir, p.saved, {
-      ...(p.resumed ? { resume: true } : { config: p.config }),
+      ...(p.resumed ? { resume: true, loaded: p.resumed } : { config: p.config }),
       ...(deps.onJournalRecord ? { onRecord: deps.onJournalRecord } : {}),
     });
   } catch (e) {
