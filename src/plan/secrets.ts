@@ -104,6 +104,26 @@ export function hasSecrets(op: Operation): boolean {
   return found;
 }
 
+/**
+ * Every secret value the operations carry (a list value's elements one by one), as text: what a
+ * dry run masks wherever it appears in a request.
+ */
+export function secretValuesOf(operations: Iterable<Operation>): string[] {
+  const out = new Set<string>();
+  const add = (x: unknown): void => {
+    if (typeof x === 'string' || typeof x === 'number') out.add(String(x));
+  };
+  for (const op of operations) {
+    if (!maySecrets(op)) continue;
+    mapSecrets(op, (v) => {
+      if (Array.isArray(v)) v.forEach(add);
+      else if (!isSecretRef(v)) add(v);
+      return v;
+    });
+  }
+  return [...out];
+}
+
 /** The operation with every secret replaced by its placeholder. */
 export function redactOperation(op: Operation): Operation {
   if (!maySecrets(op)) return op;

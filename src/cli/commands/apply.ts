@@ -15,7 +15,7 @@ import { formatIssue } from '../../desired/load.js';
 import type { ValidationIssue } from '../../desired/types.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
 import { renderTextChunks } from '../../plan/render/text.js';
-import { hasSecrets, isSecretRef, redactOperation } from '../../plan/secrets.js';
+import { secretValuesOf } from '../../plan/secrets.js';
 import type { Plan } from '../../plan/types.js';
 import type { Shard } from '../../plan/shard.js';
 import { EXIT } from '../exit-codes.js';
@@ -255,26 +255,8 @@ function renderOutcome(io: CliIO, o: ApplyOutcome, json: boolean): number {
   }
 }
 
-/** Values the saved form of an operation hides: masked in dry-run output. */
-function secretValues(plan: Plan): string[] {
-  const out = new Set<string>();
-  const walk = (orig: unknown, red: unknown): void => {
-    if (isSecretRef(red)) {
-      if (typeof orig === 'string' || typeof orig === 'number') out.add(String(orig));
-      else if (Array.isArray(orig)) for (const x of orig) if (typeof x === 'string' || typeof x === 'number') out.add(String(x));
-      return;
-    }
-    if (Array.isArray(orig) && Array.isArray(red)) orig.forEach((x, i) => walk(x, red[i]));
-    else if (orig && red && typeof orig === 'object' && typeof red === 'object') {
-      for (const [k, v] of Object.entries(orig)) walk(v, (red as Record<string, unknown>)[k]);
-    }
-  };
-  for (const op of plan.operations) if (hasSecrets(op)) walk(op, redactOperation(op));
-  return [...out];
-}
-
 function renderDryRun(io: CliIO, o: Extract<ApplyOutcome, { kind: 'dry_run' }>, json: boolean): number {
-  const secrets = secretValues(o.plan);
+  const secrets = secretValuesOf(o.plan.operations);
   const shown = o.requests.map((r) => ({ spec: maskRequest(r.spec, secrets), refused: r.refused }));
   const code = o.refusal ? EXIT.error : EXIT.ok;
   if (json) {
