@@ -50,6 +50,8 @@ export interface CreatePlanOptions extends PlanOptions {
    * hashes (`source_hashes`), since apply re-plans merged profiles from those files.
    */
   cwd?: string;
+  /** The desired files' content hashes when the caller has them already (not read again). */
+  sourceHashes?: Readonly<Record<string, string>>;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -188,8 +190,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     ...(scope ? { scope } : {}),
     ...(listPart ? { suppressionList: listPart.list } : {}),
   }, ids, operations, issues, preconditions, driftRecord(drift));
-  const withHashes = opts.cwd !== undefined && desired.files.length > 0 && operations.some((op) => op.type === 'profile.merge');
-  const hashed: Plan = withHashes ? { ...plan, source_hashes: await hashFiles(desired.files, opts.cwd!) } : plan;
+  const withHashes = (opts.sourceHashes !== undefined || opts.cwd !== undefined) && desired.files.length > 0 && operations.some((op) => op.type === 'profile.merge');
+  const hashed: Plan = withHashes ? { ...plan, source_hashes: opts.sourceHashes ?? (await hashFiles(desired.files, opts.cwd!)) } : plan;
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();
   if (keep) for (const r of dedupeReads(readRequests)) snapshots.set(r.distinct_id, actual.get(r.distinct_id)!);

@@ -133,6 +133,8 @@ interface Prepared {
   /** Plan operations (keys) whose effect is already there: recorded done without a request. */
   alreadyApplied: Set<string>;
   fresh: boolean;
+  /** What `checkPlanSafety` refuses the plan with (deletes, protected profiles); a dry run goes on with it. */
+  refused: FynoSyncError | undefined;
 }
 
 const KEPT_PLAN = 'plan.json';
@@ -173,7 +175,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     const p = await prepare(req, deps, src, dir, journal, emit);
     if (!p) return { kind: 'no_changes', requests: counts(deps) };
     const { plan } = p;
-    const deleteRefusal = refusal(() => checkPlanSafety(plan, p.api.target, p.safety));
+    const deleteRefusal = p.refused;
     if (deleteRefusal && !(req.dryRun && deleteRefusal.code === 'apply.delete_refused')) throw deleteRefusal;
     if (p.checkFresh) {
       await checkFreshness(plan, snapshotReader(p.api), {
@@ -394,8 +396,8 @@ async function prepare(
   const safety = safetyFrom(allowDelete, maxDeletes, desired);
   const api = deps.connect(rateFor(rps, shard));
   // A plan for another target (or one that would be refused anyway) is refused before any read.
-  const early = refusal(() => checkPlanSafety(saved, api.target, safety));
-  if (early && !(req.dryRun && early.code === 'apply.delete_refused')) throw early;
+  const refused = refusal(() => checkPlanSafety(saved, api.target, safety));
+  if (refused && !(req.dryRun && refused.code === 'apply.delete_refused')) throw refused;
 
   // Secrets: only the operations still to do, from their own profiles' values (desired and live).
   const done = resumed?.done ?? new Set<string>();
@@ -442,6 +444,7 @@ async function prepare(
     ...(resumed ? { resumed } : {}),
     alreadyApplied,
     fresh: false,
+    refused,
   };
 }
 
@@ -461,7 +464,7 @@ async function prepareFresh(
   const target: PlanTarget = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
   const { plan } = await createPlan({ api, now: deps.now ?? (() => new Date()) }, desired, {
     destination: target,
-    cwd: req.cwd,
+    sourceHashes: hashes,
     concurrency: req.concurrency,
     // The plan is executed as made; secrets are still in it, so no snapshot is needed later.
     keepSnapshots: false,
@@ -494,6 +497,7 @@ async function prepareFresh(
     checkFresh: false,
     alreadyApplied: new Set(),
     fresh: true,
+    refused: refusal(() => checkPlanSafety(plan, api.target, safety)),
   };
 }
 
