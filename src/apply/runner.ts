@@ -20,7 +20,7 @@ import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
 import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
-import { isAsynchronous, verifyConvergence } from './verify.js';
+import { asynchronousWrites, verifyConvergence } from './verify.js';
 
 export class Runner {
   private readonly api: FynoApi;
@@ -355,10 +355,10 @@ export class Runner {
 
     let interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
-    const toVerify = [...this.ledger.written.values()].filter((ops) => ops.some(isAsynchronous)).length;
-    if (!interrupted && this.opts.verify && toVerify > 0) {
-      this.ledger.emit({ type: 'verify.started', profiles: toVerify });
-      divergences = await verifyConvergence(this.ledger.written, this.settler.readSnapshot, {
+    const toVerify = asynchronousWrites(this.ledger.written);
+    if (!interrupted && this.opts.verify && toVerify.size > 0) {
+      this.ledger.emit({ type: 'verify.started', profiles: toVerify.size });
+      divergences = await verifyConvergence(toVerify, this.settler.readSnapshot, {
         ...this.opts.verify,
         concurrency: this.opts.concurrency,
         ...(this.signal ? { signal: this.signal } : {}),

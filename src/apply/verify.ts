@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachLimited } from '../fyno/pool.js';
 import type { DistinctId } from '../fyno/types.js';
-import type { Operation } from '../plan/types.js';
+import { OP_INFO, type Operation } from '../plan/types.js';
 import type { SnapshotReader } from './safety.js';
 import { divergenceReason, fieldOf, opSatisfied } from './settle.js';
 import type { Divergence } from './types.js';
@@ -31,11 +31,7 @@ export async function verifyConvergence(
 ): Promise<Divergence[]> {
   const now = o.now ?? Date.now;
   const started = now();
-  let pending = new Map<DistinctId, readonly Operation[]>();
-  for (const [id, ops] of written) {
-    const asynchronous = ops.filter(isAsynchronous);
-    if (asynchronous.length > 0) pending.set(id, asynchronous);
-  }
+  let pending = asynchronousWrites(written);
   const last = new Map<DistinctId, Divergence[]>();
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
@@ -70,7 +66,17 @@ export async function verifyConvergence(
   return [...last.values()].flat().sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : a.distinct_id > b.distinct_id ? 1 : 0));
 }
 
-/** Operations Fyno applies after answering (202 + request_id): the property endpoints. */
+/** The written operations that verification re-reads, per profile (those without any are left out). */
+export function asynchronousWrites(written: ReadonlyMap<DistinctId, readonly Operation[]>): Map<DistinctId, readonly Operation[]> {
+  const out = new Map<DistinctId, readonly Operation[]>();
+  for (const [id, ops] of written) {
+    const asynchronous = ops.filter(isAsynchronous);
+    if (asynchronous.length > 0) out.set(id, asynchronous);
+  }
+  return out;
+}
+
+/** Operations Fyno applies after answering (202 + request_id): the property endpoints (`OP_INFO`). */
 export function isAsynchronous(op: Operation): boolean {
-  return op.type === 'property.set' || op.type === 'property.set_once' || op.type === 'property.unset' || op.type === 'property.append' || op.type === 'property.remove';
+  return OP_INFO[op.type].asynchronous;
 }

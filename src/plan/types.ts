@@ -118,24 +118,25 @@ export type OperationType = Operation['type'];
 /**
  * Per-type facts the compiler keeps complete. `order` is the per-profile execution order
  * (PRODUCT.md, "Applying"): merge → create → profile fields → channels → properties → preferences;
- * delete alone.
+ * delete alone. `asynchronous`: Fyno applies it after answering (202 + `request_id`), so apply
+ * verifies it by re-reading (src/apply/verify.ts); what Fyno answered synchronously is not read again.
  */
 export const OP_INFO = {
-  'profile.merge': { symbol: '»', risky: true, order: 0, verb: 'merge' },
-  'profile.create': { symbol: '+', risky: false, order: 1, verb: 'create' },
-  'profile.update': { symbol: '~', risky: false, order: 2, verb: 'update' },
-  'channel.set': { symbol: '~', risky: false, order: 3, verb: 'set channel' },
-  'channel.delete': { symbol: '-', risky: true, order: 3, verb: 'delete channel' },
-  'property.set': { symbol: '~', risky: false, order: 4, verb: 'set property' },
-  'property.set_once': { symbol: '~', risky: false, order: 4, verb: 'set property once' },
-  'property.unset': { symbol: '-', risky: false, order: 4, verb: 'unset property' },
-  'property.append': { symbol: '+', risky: false, order: 4, verb: 'append to property' },
-  'property.remove': { symbol: '-', risky: false, order: 4, verb: 'remove from property' },
-  'preference.set': { symbol: '~', risky: false, order: 5, verb: 'set preference' },
-  'profile.delete': { symbol: '-', risky: true, order: 6, verb: 'delete' },
-  'suppression.add': { symbol: '+', risky: false, order: 7, verb: 'suppress' },
-  'suppression.remove': { symbol: '-', risky: true, order: 7, verb: 'unsuppress' },
-} as const satisfies Record<OperationType, { symbol: string; risky: boolean; order: number; verb: string }>;
+  'profile.merge': { symbol: '»', risky: true, order: 0, verb: 'merge', asynchronous: false },
+  'profile.create': { symbol: '+', risky: false, order: 1, verb: 'create', asynchronous: false },
+  'profile.update': { symbol: '~', risky: false, order: 2, verb: 'update', asynchronous: false },
+  'channel.set': { symbol: '~', risky: false, order: 3, verb: 'set channel', asynchronous: false },
+  'channel.delete': { symbol: '-', risky: true, order: 3, verb: 'delete channel', asynchronous: false },
+  'property.set': { symbol: '~', risky: false, order: 4, verb: 'set property', asynchronous: true },
+  'property.set_once': { symbol: '~', risky: false, order: 4, verb: 'set property once', asynchronous: true },
+  'property.unset': { symbol: '-', risky: false, order: 4, verb: 'unset property', asynchronous: true },
+  'property.append': { symbol: '+', risky: false, order: 4, verb: 'append to property', asynchronous: true },
+  'property.remove': { symbol: '-', risky: false, order: 4, verb: 'remove from property', asynchronous: true },
+  'preference.set': { symbol: '~', risky: false, order: 5, verb: 'set preference', asynchronous: false },
+  'profile.delete': { symbol: '-', risky: true, order: 6, verb: 'delete', asynchronous: false },
+  'suppression.add': { symbol: '+', risky: false, order: 7, verb: 'suppress', asynchronous: false },
+  'suppression.remove': { symbol: '-', risky: true, order: 7, verb: 'unsuppress', asynchronous: false },
+} as const satisfies Record<OperationType, { symbol: string; risky: boolean; order: number; verb: string; asynchronous: boolean }>;
 
 export const OPERATION_TYPES = Object.keys(OP_INFO) as OperationType[];
 
