@@ -1,6 +1,5 @@
 export { applyPlan, isRefusal } from './apply.js';
 export { openJournal, inspectJournal, discardJournal, planHash, JOURNAL_FILE, type Journal, type OpenJournalOptions, type RunConfig } from './journal.js';
-export { runApplyLifecycle, type ApplyRequest, type ApplySource, type ApplyLifecycleDeps, type ApplyOutcome, type LifecycleEvent, type DryRunRequest } from './lifecycle.js';
 export { acquireLock, processAlive, staleLockNote, LOCK_FILE, type LockHolder, type StateLock } from './lock.js';
 export { writePlanFile, readPlanFile } from './kept-plan.js';
 export { checkPlanSafety, checkFreshness, touchedProfiles, type SafetyOptions, type SnapshotReader } from './safety.js';

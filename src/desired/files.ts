@@ -159,7 +159,7 @@ export async function putDirInPlace(tmp: string, outDir: string, replacing: bool
 /**
  * The content hash (`sha256:<hex>`) of each desired-state file, by the path it was given as
  * (relative to `cwd`); a file that cannot be read is `absent`. Apply compares them to tell a
- * saved plan or an interrupted run from files edited since (src/apply/lifecycle.ts).
+ * saved plan or an interrupted run from files edited since (src/apply-lifecycle.ts).
  */
 export async function hashFiles(files: readonly string[], cwd: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runApplyLifecycle, type ApplyOutcome, type ApplyRequest } from '../../src/apply/lifecycle.js';
+import { runApplyLifecycle, type ApplyOutcome, type ApplyRequest } from '../../src/apply-lifecycle.js';
 import { loadDesired } from '../../src/desired/load.js';
 import type { DesiredState } from '../../src/desired/types.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectJournal, JOURNAL_FILE } from '../../src/apply/journal.js';
-import { runApplyLifecycle, type ApplyRequest } from '../../src/apply/lifecycle.js';
+import { runApplyLifecycle, type ApplyRequest } from '../../src/apply-lifecycle.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan } from '../../src/create-plan.js';
 import { loadDesired } from '../../src/desired/load.js';

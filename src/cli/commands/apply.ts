@@ -1,14 +1,15 @@
 /**
  * `fyno-sync apply [PATH… | --plan FILE | --resume]`: execute a plan.
  *
- * The command parses flags, calls `runApplyLifecycle` (src/apply/lifecycle.ts: lock, journal,
+ * The command parses flags, calls `runApplyLifecycle` (src/apply-lifecycle.ts: lock, journal,
  * freshness, secrets, execution, verification), renders its events and outcome, and maps the
  * outcome to an exit code. Every run keeps its plan and journal under `<state-dir>/last-apply/`
  * so that `--resume` continues it after a crash, a kill or Ctrl-C.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runApplyLifecycle, staleLockNote, type ApplyOutcome, type ApplySource, type ApplySummary, type LifecycleEvent } from '../../apply/index.js';
+import { runApplyLifecycle, type ApplyOutcome, type ApplySource, type LifecycleEvent } from '../../apply-lifecycle.js';
+import { staleLockNote, type ApplySummary } from '../../apply/index.js';
 import type { JournalRecord } from '../../apply/journal.js';
 import { FynoSyncError, isFynoSyncError } from '../../errors.js';
 import { formatIssue } from '../../desired/load.js';

@@ -1,5 +1,8 @@
 /**
- * The apply lifecycle, the counterpart of `createPlan` for plan (issue #13): one library call
+ * The apply lifecycle, the counterpart of `createPlan` for plan (issue #13), and like it the
+ * effectful shell around the pure parts: it loads desired state and plans (fresh plans, and the
+ * re-plan of a profile after its merge), so it stands beside create-plan.ts, not in src/apply,
+ * whose applier never decides what to change. One library call
  * that takes a run from its flags to its outcome, in this order:
  *
  * 1. refuse what needs no reading (mode, confirmation without a TTY);
@@ -18,29 +21,28 @@
  * released on every way out. The library never prints: it reports through `onEvent`, returns an
  * outcome, or throws a `FynoSyncError` for a refusal.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { changedSince, createPlan, readsFor } from '../create-plan.js';
-import { hashFiles } from '../desired/files.js';
-import { loadDesired } from '../desired/load.js';
-import type { DesiredProfile, DesiredState } from '../desired/types.js';
-import { FynoSyncError, isFynoSyncError } from '../errors.js';
-import { fetchActual } from '../fyno/fetch-actual.js';
-import type { DistinctId, FynoApi } from '../fyno/types.js';
-import type { RequestSpec } from '../fyno/wire.js';
-import { planProfile } from '../plan/diff.js';
-import { savedPlan } from '../plan/plan-file.js';
-import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from '../plan/secrets.js';
-import type { Shard } from '../plan/shard.js';
-import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanTarget } from '../plan/types.js';
-import { applyPlan } from './apply.js';
-import { planRequests } from './dry-run.js';
-import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './journal.js';
-import { readPlanFile, writePlanFile } from './kept-plan.js';
-import { acquireLock, checkLockFree, type LockHolder } from './lock.js';
-import { checkFreshness, checkPlanSafety, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './safety.js';
-import type { ApplyEvent, ApplySummary } from './types.js';
+import { changedSince, createPlan, readsFor } from './create-plan.js';
+import { hashFiles } from './desired/files.js';
+import { loadDesired } from './desired/load.js';
+import type { DesiredProfile, DesiredState } from './desired/types.js';
+import { FynoSyncError, isFynoSyncError } from './errors.js';
+import { fetchActual } from './fyno/fetch-actual.js';
+import type { DistinctId, FynoApi } from './fyno/types.js';
+import type { RequestSpec } from './fyno/wire.js';
+import { planProfile } from './plan/diff.js';
+import { savedPlan } from './plan/plan-file.js';
+import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from './plan/secrets.js';
+import type { Shard } from './plan/shard.js';
+import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanTarget } from './plan/types.js';
+import { applyPlan } from './apply/apply.js';
+import { planRequests } from './apply/dry-run.js';
+import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
+import { readPlanFile, writePlanFile } from './apply/kept-plan.js';
+import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
+import { checkFreshness, checkPlanSafety, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
+import type { ApplyEvent, ApplySummary } from './apply/types.js';
 
 export type ApplySource =
   | { kind: 'paths'; paths: string[]; changedSince?: string; shard?: Shard; target?: string[]; exclude?: string[] }
