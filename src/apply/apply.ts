@@ -5,7 +5,7 @@
  *
  * The parts, each readable alone: scheduling (runner.ts), sending one request group
  * (send-group.ts), settling unknown outcomes (settler.ts), journaling and counting (ledger.ts).
- * The whole lifecycle around it — lock, journal, freshness, secrets — is lifecycle.ts.
+ * The whole lifecycle around it — lock, journal, freshness, secrets — is src/apply-lifecycle.ts.
  */
 import { isFynoSyncError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
