@@ -69,16 +69,16 @@ export class Ledger {
   }
 
   /** The final outcome of one operation; a plan operation gets exactly one. */
-  private settle(k: KeyedOp, outcome: Outcome, reason?: string): boolean {
+  private settle(k: KeyedOp, outcome: Outcome, reason?: string): void {
     if (!isPlanKey(k.key)) {
       this.replannedCounts[outcome] += 1;
       // Re-planned operations are a profile's (runner.ts, after a merge).
       const id = opSubject(k.op);
       if (outcome === 'failed') this.replanTrouble.set(id, 'failed');
       else if (outcome === 'skipped' && !this.replanTrouble.has(id)) this.replanTrouble.set(id, 'skipped');
-      return true;
+      return;
     }
-    if (this.outcomes.has(k.key)) return false;
+    if (this.outcomes.has(k.key)) return;
     this.outcomes.set(k.key, outcome);
     if (outcome === 'succeeded') {
       this.succeeded += 1;
@@ -90,7 +90,6 @@ export class Ledger {
       this.skippedBy[r] = (this.skippedBy[r] ?? 0) + 1;
     }
     this.emit({ type: 'progress', done: this.outcomes.size, total: this.total, failed: this.failed });
-    return true;
   }
 
   async succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string> = new Set()): Promise<void> {
