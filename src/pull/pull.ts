@@ -191,13 +191,14 @@ function changedField(op: Operation): string | undefined {
   }
 }
 
-async function loadBack(files: readonly PulledFile[]): Promise<{ issues: ValidationIssue[]; state: DesiredState }> {
+/** Loads pulled files back from a temp directory with the desired-state loader (`workers` as `loadDesired`'s). */
+export async function loadBack(files: readonly PulledFile[], workers?: number): Promise<{ issues: ValidationIssue[]; state: DesiredState }> {
   if (files.length === 0) return { issues: [], state: { profiles: [], files: [] } };
   const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
   try {
     for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
     // An empty environment: every `${` was escaped, so nothing may depend on a variable.
-    const r = await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp });
+    const r = await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp, ...(workers !== undefined ? { workers } : {}) });
     return { issues: r.issues, state: r.state };
   } finally {
     await rm(tmp, { recursive: true, force: true });
