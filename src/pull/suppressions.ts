@@ -36,7 +36,8 @@ export interface PulledSuppressions {
 /** Reads the list once and renders it; `schemaRef` as for profiles. */
 export async function pullSuppressions(api: FynoApi, o: { schemaRef: string; signal?: AbortSignal }): Promise<PulledSuppressions> {
   const live = await api.listSuppressions(o.signal ? { signal: o.signal } : {});
-  const target = `${api.target.workspace} (${api.target.env})`.replace(/[\r\n]+/g, ' ');
+  // One line in the file's comment: suppressionsYaml folds its line breaks.
+  const target = `${api.target.workspace} (${api.target.env})`;
   const omitted: SuppressionOmission[] = [];
   const seen = new Set<string>();
   const kept: { record: Suppression; entry: Record<string, unknown> }[] = [];
