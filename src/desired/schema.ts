@@ -32,7 +32,16 @@ interface SchemaMessages {
   suggest?: readonly string[];
 }
 
-let compiled: { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } | undefined;
+/** The compiled schema and what its error messages are looked up by. */
+interface Compiled {
+  validate: ValidateFunction;
+  schema: JsonSchema;
+  messages: Map<object, SchemaMessages>;
+  skipped: Set<object>;
+  skippedKeyword: Map<object, string>;
+}
+
+let compiled: Compiled | undefined;
 
 type JsonSchema = Record<string, unknown>;
 
@@ -82,7 +91,7 @@ export function desiredStateSchema(): JsonSchema {
   return compile().schema;
 }
 
-function compile(): { validate: ValidateFunction; schema: JsonSchema; messages: Map<object, SchemaMessages>; skipped: Set<object>; skippedKeyword: Map<object, string> } {
+function compile(): Compiled {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });

@@ -6,7 +6,7 @@
 import type { DesiredProfile, DesiredState } from '../desired/types.js';
 import type { DistinctId, Suppression } from '../fyno/types.js';
 import { fingerprintSuppressions, planSuppressions } from './suppressions.js';
-import { planOperations, planProfile } from './diff.js';
+import { planProfile } from './diff.js';
 import { driftRecord, profileDrift } from './document.js';
 import { keyedRecord } from './normalize.js';
 import { fingerprintSnapshot } from './fingerprint.js';

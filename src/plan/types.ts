@@ -263,9 +263,13 @@ export function profileIdOf(op: Operation): DistinctId | undefined {
   return isSuppressionOp(op) ? undefined : op.distinct_id;
 }
 
+/** A suppression entry as one reads it: `sms +919812345678` or `email distinct_id cust-1001`. */
+export function suppressionName(e: SuppressionEntry): string {
+  return e.distinct_id !== undefined ? `${e.channel} distinct_id ${e.distinct_id}` : `${e.channel} ${e.destination ?? ''}`;
+}
+
 /** What an operation is about, for events and failures: its profile, or the list entry. */
 export function opSubject(op: Operation): string {
   if (!isSuppressionOp(op)) return op.distinct_id;
-  const e = op.entry;
-  return `suppression ${e.channel} ${e.distinct_id !== undefined ? `distinct_id ${e.distinct_id}` : e.destination ?? ''}`.trimEnd();
+  return `suppression ${suppressionName(op.entry)}`.trimEnd();
 }

@@ -18,7 +18,6 @@ import { emitSeq } from '../import/emit-yaml.js';
 import { DESIRED_SCHEMA_FILE, schemaHeader, shardName } from '../import/write.js';
 import { pathToFileURL } from 'node:url';
 import type { DesiredState } from '../desired/types.js';
-import { groupByProfile } from '../plan/build.js';
 import { planOperations } from '../plan/diff.js';
 import { idProblem } from '../plan/normalize.js';
 import type { ActualSnapshot, Operation } from '../plan/types.js';
@@ -135,7 +134,7 @@ async function renderValid(
     const files = renderPullFiles(entries, o);
     const { issues, state } = await loadBack(files);
     if (issues.length === 0) {
-      const changed = [...groupByProfile(planOperations(state, o.snapshots).operations).values()].flat().map((op) => ({ id: op.distinct_id, field: changedField(op) }));
+      const changed = planOperations(state, o.snapshots).operations.map((op) => ({ id: op.distinct_id, field: changedField(op) }));
       if (changed.length === 0) return files;
       const unfixable = round >= 2 ? changed : changed.filter((c) => !removeField(byId.get(c.id), c.field));
       if (unfixable.length > 0) {
@@ -191,13 +190,14 @@ function changedField(op: Operation): string | undefined {
   }
 }
 
-async function loadBack(files: readonly PulledFile[]): Promise<{ issues: ValidationIssue[]; state: DesiredState }> {
+/** Loads pulled files back from a temp directory with the desired-state loader (`workers` as `loadDesired`'s). */
+export async function loadBack(files: readonly PulledFile[], workers?: number): Promise<{ issues: ValidationIssue[]; state: DesiredState }> {
   if (files.length === 0) return { issues: [], state: { profiles: [], files: [] } };
   const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
   try {
     for (const f of files) await writeFile(path.join(tmp, f.name), f.text, 'utf8');
     // An empty environment: every `${` was escaped, so nothing may depend on a variable.
-    const r = await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp });
+    const r = await loadDesired(files.map((f) => path.join(tmp, f.name)), { env: {}, cwd: tmp, ...(workers !== undefined ? { workers } : {}) });
     return { issues: r.issues, state: r.state };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -6,16 +6,13 @@
  * record of the same entry) is left out and reported. The file is loaded back and planned against
  * the list as read: anything but an empty plan is an error, and nothing is written.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { formatIssue, loadDesired } from '../desired/load.js';
+import { formatIssue } from '../desired/load.js';
 import { FynoSyncError } from '../errors.js';
 import type { FynoApi, Suppression } from '../fyno/types.js';
 import { SUPPRESSIONS_FILE, suppressionsYaml } from '../import/write.js';
 import { channelValueKey } from '../plan/normalize.js';
 import { liveKey, planSuppressions, splitMarker } from '../plan/suppressions.js';
-import type { PulledFile } from './pull.js';
+import { loadBack, type PulledFile } from './pull.js';
 import { escapeEnv } from './to-desired.js';
 
 export { SUPPRESSIONS_FILE };
@@ -39,7 +36,8 @@ export interface PulledSuppressions {
 /** Reads the list once and renders it; `schemaRef` as for profiles. */
 export async function pullSuppressions(api: FynoApi, o: { schemaRef: string; signal?: AbortSignal }): Promise<PulledSuppressions> {
   const live = await api.listSuppressions(o.signal ? { signal: o.signal } : {});
-  const target = `${api.target.workspace} (${api.target.env})`.replace(/[\r\n]+/g, ' ');
+  // One line in the file's comment: suppressionsYaml folds its line breaks.
+  const target = `${api.target.workspace} (${api.target.env})`;
   const omitted: SuppressionOmission[] = [];
   const seen = new Set<string>();
   const kept: { record: Suppression; entry: Record<string, unknown> }[] = [];
@@ -64,9 +62,9 @@ export async function pullSuppressions(api: FynoApi, o: { schemaRef: string; sig
   // Records the loader refuses (a destination its channel does not accept, …) are left out.
   for (let round = 0; ; round++) {
     const file = render(kept.map((k) => k.entry), target, o.schemaRef);
-    const back = await loadBack(file);
+    const back = await loadBack([file], 0);
     if (back.issues.length === 0) {
-      const ops = back.suppressions ? planSuppressions(back.suppressions, live) : [];
+      const ops = back.state.suppressions ? planSuppressions(back.state.suppressions, live) : [];
       if (ops.length > 0) throw new FynoSyncError('pull.invalid', `the suppression list cannot be written as desired state that plans no change (${ops.length} operation(s), first ${ops[0]!.type}); nothing was written`, {});
       return { file, entries: kept.length, omitted, reads: 1 };
     }
@@ -97,15 +95,4 @@ export async function pullSuppressions(api: FynoApi, o: { schemaRef: string; sig
 function render(entries: readonly Record<string, unknown>[], target: string, schemaRef: string): PulledFile {
   const comment = `Pulled by fyno-sync from ${target}: the suppression list, ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}.`;
   return { name: SUPPRESSIONS_FILE, text: suppressionsYaml(entries, comment, schemaRef) };
-}
-
-async function loadBack(file: PulledFile) {
-  const tmp = await mkdtemp(path.join(tmpdir(), 'fyno-sync-pull-'));
-  try {
-    await writeFile(path.join(tmp, file.name), file.text, 'utf8');
-    const r = await loadDesired([path.join(tmp, file.name)], { env: {}, cwd: tmp, workers: 0 });
-    return { issues: r.issues, suppressions: r.state.suppressions };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
 }

@@ -1,27 +1,13 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempTree } from '../support/temp-tree.js';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
 import { fieldRef, type DesiredProfile } from '../../src/desired/types.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fyno-desired-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function files(tree: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(tree)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
-}
+const tmp = useTempTree('fyno-desired-');
+const files = tmp.files;
 
 async function load(paths: string[] = ['.'], env: Record<string, string> = {}) {
-  const r = await loadDesired(paths, { env, cwd: dir });
+  const r = await loadDesired(paths, { env, cwd: tmp.dir });
   return { ...r, lines: r.issues.map(formatIssue) };
 }
 

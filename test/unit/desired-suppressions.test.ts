@@ -1,26 +1,12 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempTree } from '../support/temp-tree.js';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fyno-suppr-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function files(tree: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(tree)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), text);
-  }
-}
+const tmp = useTempTree('fyno-suppr-');
+const files = tmp.files;
 
 async function load(env: Record<string, string> = {}, workers = 0) {
-  const r = await loadDesired(['.'], { env, cwd: dir, workers, ...(workers > 0 ? { workerScript: new URL('../../dist/desired/load-worker.js', import.meta.url) } : {}) });
+  const r = await loadDesired(['.'], { env, cwd: tmp.dir, workers, ...(workers > 0 ? { workerScript: new URL('../../dist/desired/load-worker.js', import.meta.url) } : {}) });
   return { ...r, lines: r.issues.map(formatIssue) };
 }
 

@@ -2,10 +2,10 @@
  * `import` produces suppression list entries from a yes/no column (issue #18): written to
  * suppressions.yaml, loaded with the profiles, planned, applied, and then planned empty.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempTree } from '../support/temp-tree.js';
 import { applyPlan } from '../../src/apply/apply.js';
 import { createPlan } from '../../src/create-plan.js';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
@@ -13,9 +13,7 @@ import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { importFile } from '../../src/import/import.js';
 import { parseMapping } from '../../src/import/mapping.js';
 
-let dir: string;
-beforeEach(async () => void (dir = await mkdtemp(path.join(tmpdir(), 'fyno-import-suppr-'))));
-afterEach(async () => rm(dir, { recursive: true, force: true }));
+const tmp = useTempTree('fyno-import-suppr-');
 
 const MAPPING = `version: 1
 distinct_id: id
@@ -37,15 +35,15 @@ describe('import: suppressions from a CSV column', () => {
   it('writes the entries of the rows that say yes, once each, and they converge', async () => {
     const parsed = parseMapping('mapping.yaml', MAPPING);
     if ('issues' in parsed) throw new Error(parsed.issues.map(formatIssue).join('\n'));
-    await writeFile(path.join(dir, 'contacts.csv'), CSV);
-    const r = await importFile({ input: path.join(dir, 'contacts.csv'), mapping: parsed.mapping, outDir: path.join(dir, 'out'), rejectsFile: path.join(dir, 'rejects.csv') });
+    await writeFile(path.join(tmp.dir, 'contacts.csv'), CSV);
+    const r = await importFile({ input: path.join(tmp.dir, 'contacts.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
     expect(r.profiles).toBe(3);
     expect(r.rejected).toBe(1);
     expect(r.files).toContain('suppressions.yaml');
-    const text = await readFile(path.join(dir, 'out', 'suppressions.yaml'), 'utf8');
+    const text = await readFile(path.join(tmp.dir, 'out', 'suppressions.yaml'), 'utf8');
     expect(text).toContain('suppressions:\n  manage: merge\n  entries:\n');
 
-    const { state, issues } = await loadDesired([path.join(dir, 'out')], { env: {}, cwd: dir, workers: 0 });
+    const { state, issues } = await loadDesired([path.join(tmp.dir, 'out')], { env: {}, cwd: tmp.dir, workers: 0 });
     expect(issues.map(formatIssue)).toEqual([]);
     expect(state.suppressions?.entries.map((e) => `${e.channel} ${e.key} ${e.value} ${e.description ?? ''}`.trim())).toEqual([
       'email destination one@example.com unsubscribed in CRM',

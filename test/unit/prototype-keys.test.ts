@@ -3,10 +3,10 @@
  * `hasOwnProperty`, `__proto__` as a property name, topic id or distinct_id) round-trips through
  * desired state, plan, the wire and the emulator, or is refused with file:line.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempTree } from '../support/temp-tree.js';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { FynoStore } from '../../src/fyno/emulator/store.js';
@@ -19,17 +19,11 @@ import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import { profileToDesired } from '../../src/pull/to-desired.js';
 import { actual, CREATED_AT, desired, live, profile, set, TARGET } from './plan-builders.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fyno-proto-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempTree('fyno-proto-');
 
 async function load(text: string, env: Record<string, string> = {}) {
-  await writeFile(path.join(dir, 'p.yaml'), text);
-  const r = await loadDesired(['p.yaml'], { env, cwd: dir, workers: 0 });
+  await writeFile(path.join(tmp.dir, 'p.yaml'), text);
+  const r = await loadDesired(['p.yaml'], { env, cwd: tmp.dir, workers: 0 });
   return { ...r, lines: r.issues.map(formatIssue) };
 }
 

@@ -4,10 +4,10 @@
  * column on import), never sent in a changed form.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempTree } from '../support/temp-tree.js';
 import { formatIssue, loadDesired } from '../../src/desired/load.js';
 import { importFile } from '../../src/import/import.js';
 import { parseMapping, type ImportMapping } from '../../src/import/mapping.js';
@@ -18,17 +18,11 @@ import { profileToDesired } from '../../src/pull/to-desired.js';
 import { actual, desired, profile, set } from './plan-builders.js';
 import { runMain } from '../support/cli.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fyno-values-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempTree('fyno-values-');
 
 async function load(text: string, name = 'p.yaml') {
-  await writeFile(path.join(dir, name), text);
-  const r = await loadDesired([name], { env: {}, cwd: dir, workers: 0 });
+  await writeFile(path.join(tmp.dir, name), text);
+  const r = await loadDesired([name], { env: {}, cwd: tmp.dir, workers: 0 });
   return { ...r, lines: r.issues.map(formatIssue) };
 }
 
@@ -85,15 +79,15 @@ profiles:
       return r.mapping;
     };
     const mapping = m('version: 1\ndistinct_id: id\nproperties:\n  n: { column: n, type: number }\n  s: s\n');
-    await writeFile(path.join(dir, 'in.csv'), 'id,n,s\nu1,12345678901234567890,a\nu2,7,b\n');
-    const csv = await importFile({ input: path.join(dir, 'in.csv'), mapping, outDir: path.join(dir, 'out1'), rejectsFile: path.join(dir, 'r1.csv') });
+    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,n,s\nu1,12345678901234567890,a\nu2,7,b\n');
+    const csv = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping, outDir: path.join(tmp.dir, 'out1'), rejectsFile: path.join(tmp.dir, 'r1.csv') });
     expect(csv.rejects).toEqual([{ row: 2, line: 2, column: 'n', reason: 'properties.n: "12345678901234567890" cannot be held exactly by a number (it would become 12345678901234567000); map the column with type: string to keep it as text' }]);
 
-    await writeFile(path.join(dir, 'in.jsonl'), '{"id": 12345678901234567890, "n": 7, "s": 98765432109876543210}\n{"id": "u3", "n": 9007199254740993, "s": "x"}\n');
-    const jsonl = await importFile({ input: path.join(dir, 'in.jsonl'), mapping, outDir: path.join(dir, 'out2'), rejectsFile: path.join(dir, 'r2.csv') });
+    await writeFile(path.join(tmp.dir, 'in.jsonl'), '{"id": 12345678901234567890, "n": 7, "s": 98765432109876543210}\n{"id": "u3", "n": 9007199254740993, "s": "x"}\n');
+    const jsonl = await importFile({ input: path.join(tmp.dir, 'in.jsonl'), mapping, outDir: path.join(tmp.dir, 'out2'), rejectsFile: path.join(tmp.dir, 'r2.csv') });
     expect(jsonl.rejects.map((x) => [x.row, x.column, x.reason])).toEqual([[2, 'n', 'properties.n: "9007199254740993" cannot be held exactly by a number (it would become 9007199254740992); map the column with type: string to keep it as text']]);
-    const files = await readdir(path.join(dir, 'out2'));
-    const text = await readFile(path.join(dir, 'out2', files.find((f) => f.endsWith('.yaml'))!), 'utf8');
+    const files = await readdir(path.join(tmp.dir, 'out2'));
+    const text = await readFile(path.join(tmp.dir, 'out2', files.find((f) => f.endsWith('.yaml'))!), 'utf8');
     expect(text).toContain('distinct_id: "12345678901234567890"');
     expect(text).toContain('s: "98765432109876543210"');
   });
@@ -120,8 +114,8 @@ profiles:
   });
 
   it('refuses a lone surrogate that comes from ${VAR} without printing the value', async () => {
-    await writeFile(path.join(dir, 'e.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n    name: "${N}"\n');
-    const r = await loadDesired(['e.yaml'], { env: { N: 'secret\uD800' }, cwd: dir, workers: 0 });
+    await writeFile(path.join(tmp.dir, 'e.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n    name: "${N}"\n');
+    const r = await loadDesired(['e.yaml'], { env: { N: 'secret\uD800' }, cwd: tmp.dir, workers: 0 });
     const lines = r.issues.map(formatIssue);
     expect(lines).toEqual(['e.yaml:4:11: profile u1: name: holds a lone surrogate: not well-formed Unicode, it cannot be sent to Fyno as written']);
   });
@@ -153,10 +147,10 @@ profiles:
     const r = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nname: name\nchannels:\n  push: { column: tok }\n');
     if ('issues' in r) throw new Error('mapping');
     await writeFile(
-      path.join(dir, 'in.jsonl'),
+      path.join(tmp.dir, 'in.jsonl'),
       ['{"id": "..", "name": "a"}', '{"id": "a\\u001bb", "name": "b"}', '{"id": "u3", "name": "c\\ud800"}', '{"id": "u4", "name": "d", "tok": "t\\udc00"}', '{"id": "u5", "name": "ok \\ud83d\\ude00"}'].join('\n') + '\n',
     );
-    const res = await importFile({ input: path.join(dir, 'in.jsonl'), mapping: r.mapping, outDir: path.join(dir, 'out'), rejectsFile: path.join(dir, 'rej.csv') });
+    const res = await importFile({ input: path.join(tmp.dir, 'in.jsonl'), mapping: r.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rej.csv') });
     expect(res.rejects.map((x) => [x.row, x.column, x.reason.replace(/ \(at character.*$|; a distinct_id.*$|: URL paths.*$/, '')])).toEqual([
       [1, 'id', 'distinct_id ".." ".." cannot be a distinct_id'],
       [2, 'id', 'distinct_id "a\\u001bb" holds the control character U+001B'],
@@ -173,11 +167,11 @@ describe('files', () => {
     Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms).unref())]);
 
   it('refuses a named pipe given as a file without opening it (no hang), and passes over one in a directory', async () => {
-    await mkdir(path.join(dir, 'd'));
-    execFileSync('mkfifo', [path.join(dir, 'pipe.yaml')]);
-    execFileSync('mkfifo', [path.join(dir, 'd', 'pipe.yaml')]);
-    await writeFile(path.join(dir, 'd', 'ok.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
-    const r = await within(runMain(['validate', 'pipe.yaml', 'd'], { cwd: dir }));
+    await mkdir(path.join(tmp.dir, 'd'));
+    execFileSync('mkfifo', [path.join(tmp.dir, 'pipe.yaml')]);
+    execFileSync('mkfifo', [path.join(tmp.dir, 'd', 'pipe.yaml')]);
+    await writeFile(path.join(tmp.dir, 'd', 'ok.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
+    const r = await within(runMain(['validate', 'pipe.yaml', 'd'], { cwd: tmp.dir }));
     expect(r.code).toBe(1);
     // In a directory the listing (tinyglobby) only yields regular files and links to them.
     expect(r.stderr.split('\n').filter((l) => l.includes('pipe.yaml'))).toEqual(['pipe.yaml: not a regular file (a named pipe, socket or device is not read)']);
@@ -185,13 +179,13 @@ describe('files', () => {
   });
 
   it('reads each file once through a symlink loop (again -> .) or a second link to it', async () => {
-    await mkdir(path.join(dir, 'd', 'sub'), { recursive: true });
-    await writeFile(path.join(dir, 'd', 'a.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
-    await writeFile(path.join(dir, 'd', 'sub', 'b.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u2\n');
-    await symlink('.', path.join(dir, 'd', 'again'));
-    await symlink('../sub', path.join(dir, 'd', 'sub', 'up'));
-    await symlink('a.yaml', path.join(dir, 'd', 'link.yaml'));
-    const r = await within(loadDesired(['d', 'd/sub/b.yaml'], { env: {}, cwd: dir, workers: 0 }));
+    await mkdir(path.join(tmp.dir, 'd', 'sub'), { recursive: true });
+    await writeFile(path.join(tmp.dir, 'd', 'a.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u1\n');
+    await writeFile(path.join(tmp.dir, 'd', 'sub', 'b.yaml'), 'version: 1\nprofiles:\n  - distinct_id: u2\n');
+    await symlink('.', path.join(tmp.dir, 'd', 'again'));
+    await symlink('../sub', path.join(tmp.dir, 'd', 'sub', 'up'));
+    await symlink('a.yaml', path.join(tmp.dir, 'd', 'link.yaml'));
+    const r = await within(loadDesired(['d', 'd/sub/b.yaml'], { env: {}, cwd: tmp.dir, workers: 0 }));
     expect(r.issues.map(formatIssue)).toEqual([]);
     expect(r.state.files).toEqual(['d/a.yaml', 'd/sub/b.yaml']);
     expect(r.state.profiles.map((p) => p.distinct_id)).toEqual(['u1', 'u2']);

@@ -8,7 +8,7 @@ import { assertNever } from '../../errors.js';
 import { CHANNELS, type DistinctId, type Token } from '../../fyno/types.js';
 import { groupByProfile, profileAction } from '../build.js';
 import { isSecretRef } from '../secrets.js';
-import { isSuppressionOp, type Operation, type Plan, type PlanIssue, type PlanSummary, type ProfileAction, type ProfileOperation, type SuppressionEntry, type SuppressionOperation } from '../types.js';
+import { isSuppressionOp, suppressionName, type Operation, type Plan, type PlanIssue, type PlanSummary, type ProfileAction, type ProfileOperation, type SuppressionOperation } from '../types.js';
 
 export const SENSITIVE = '(sensitive)';
 
@@ -53,11 +53,6 @@ export function showValue(v: unknown, sensitive = false): string {
 function fieldSensitive(op: Operation, field: string): boolean {
   if (op.type === 'profile.create' || op.type === 'profile.update') return (op.sensitive_fields ?? []).includes(field);
   return !isSuppressionOp(op) && op.sensitive === true;
-}
-
-/** A suppression entry as one reads it: `sms +919812345678` or `email distinct_id cust-1001`. */
-export function suppressionName(e: SuppressionEntry): string {
-  return e.distinct_id !== undefined ? `${e.channel} distinct_id ${e.distinct_id}` : `${e.channel} ${e.destination ?? ''}`;
 }
 
 /** The lines of one operation (without the profile it belongs to). */

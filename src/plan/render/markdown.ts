@@ -117,10 +117,9 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
 
   // 4. One collapsible section per profile, while they fit.
   const profiles = profileChanges(plan);
-  if (profiles.length === 0 && list.length > 0) {
-    // Nothing else to say.
-  } else if (profiles.length === 0) {
-    body.push('', plan.issues.length > 0 ? 'No other changes.' : '**No changes.** Live state matches the desired state.');
+  if (profiles.length === 0) {
+    // With suppression list changes above there is nothing else to say.
+    if (list.length === 0) body.push('', plan.issues.length > 0 ? 'No other changes.' : '**No changes.** Live state matches the desired state.');
   } else {
     body.push('', '#### Changes by profile');
     budget -= 30;
