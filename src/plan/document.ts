@@ -20,7 +20,7 @@ import jsonPatch from 'fast-json-patch';
 import { assertNever } from '../errors.js';
 import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token } from '../fyno/types.js';
 import type { ProfileDiff } from './diff-context.js';
-import { scalarKey } from './normalize.js';
+import { scalarKey, keyedRecord } from './normalize.js';
 import { isReservedProperty } from './ownership.js';
 import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
@@ -76,7 +76,8 @@ function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken
 function documentPreferences(prefs: ActualPreferences): Record<string, Record<string, string>> {
   const all: Record<string, string> = {};
   for (const ch of Object.keys(prefs.all).sort(byString) as (keyof ActualPreferences['all'])[]) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
-  const out: Record<string, Record<string, string>> = { all };
+  const out = keyedRecord<Record<string, string>>();
+  out.all = all;
   for (const t of [...prefs.topics].sort((a, b) => byString(a.subscription_id, b.subscription_id))) {
     const chosen: Record<string, string> = {};
     // Only channels a user may choose (`on`), as pull writes them; required and off ones are not.
@@ -101,7 +102,7 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
     status: mask('status', profile.status),
     ...(profile.timezone !== undefined && profile.timezone !== '' ? { timezone: mask('timezone', profile.timezone) } : {}),
     channels: {},
-    properties: {},
+    properties: keyedRecord(),
   };
   for (const c of SINGLE_CHANNELS) {
     const v = profile.channels[c];
@@ -120,6 +121,10 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
   return doc;
 }
 
+function withKeyedProperties(p: ActualProfile): ActualProfile {
+  return { ...p, properties: Object.assign(keyedRecord<ActualProfile['properties'][string]>(), p.properties) };
+}
+
 /**
  * The state after `ops` (other than merges, already in `start`), as Fyno applies them
  * (src/fyno/emulator/README.md): a token insert updates a token already there, `$append` adds a
@@ -127,12 +132,13 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
  * only while unset. `start` is not modified.
  */
 export function simulateOperations(start: ActualSnapshot, ops: readonly Operation[]): ActualSnapshot {
-  let profile = start.profile ? structuredClone(start.profile) : null;
+  // A clone is a plain object again: user keys go back into a keyed record (issue #14).
+  let profile = start.profile ? withKeyedProperties(structuredClone(start.profile)) : null;
   const preferences = start.preferences ? structuredClone(start.preferences) : undefined;
   for (const op of ops) {
     if (op.type === 'profile.create') {
       const { channels, ...fields } = op.profile;
-      profile = { distinct_id: op.distinct_id, status: 'active', ...fields, channels: structuredClone(channels ?? {}), properties: {}, server: {} } as ActualProfile;
+      profile = { distinct_id: op.distinct_id, status: 'active', ...fields, channels: structuredClone(channels ?? {}), properties: keyedRecord(), server: {} } as ActualProfile;
       continue;
     }
     if (op.type === 'profile.delete') {

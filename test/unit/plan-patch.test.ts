@@ -95,4 +95,17 @@ describe('plan.profiles', () => {
     expect(p.issues).toHaveLength(1);
     expect(p.profiles).toEqual({});
   });
+
+  it('keys named like Object members (constructor, toString) are data in the patch too', () => {
+    const d = desired(profile('u1', { properties: { constructor: { op: 'once' as const, value: 'x' }, toString: set(['a']) } }));
+    const a = actual(['u1', live('u1', { properties: { hasOwnProperty: 1 } })]);
+    expect(plan(d, a).profiles).toEqual({
+      u1: {
+        patch: [
+          { op: 'add', path: '/properties/constructor', value: 'x' },
+          { op: 'add', path: '/properties/toString', value: ['a'] },
+        ],
+      },
+    });
+  });
 });
