@@ -13,6 +13,17 @@ plan_file="${INPUT_PLAN_FILE:-fyno-plan.json}"
 markdown="${INPUT_MARKDOWN_FILE:-fyno-plan.md}"
 out="${GITHUB_OUTPUT:-/dev/null}"
 yes_no() { if [ "$1" = 2 ]; then echo true; else echo false; fi; }
+# fyno-sync ARGS… (a plan with --detailed-exitcode) into $markdown; outputs exitcode and NAME
+# (true when there are changes). 0: nothing to change, 2: changes; anything else is an error
+# (message on stderr above).
+markdown_plan() {
+  local name="$1" rc=0
+  shift
+  fyno-sync "$@" >"$markdown" || rc=$?
+  echo "exitcode=$rc" >>"$out"
+  echo "$name=$(yes_no "$rc")" >>"$out"
+  if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then exit "$rc"; fi
+}
 
 case "$cmd" in
   plan)
@@ -23,22 +34,13 @@ case "$cmd" in
       base="$(git merge-base "$INPUT_BASE_REF" HEAD)"
       args+=(--changed-since "$base")
     fi
-    set +e
-    fyno-sync "${args[@]}" >"$markdown"
-    rc=$?
-    set -e
-    echo "exitcode=$rc" >>"$out"
-    echo "has-changes=$(yes_no "$rc")" >>"$out"
-    # 0: nothing to change, 2: changes; anything else is an error (message on stderr above).
-    if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then exit "$rc"; fi
+    markdown_plan has-changes "${args[@]}"
     ;;
   apply)
     args=(apply --plan "$plan_file" --json)
     if [ "${INPUT_ALLOW_DELETE:-false}" = true ]; then args+=(--allow-delete); fi
-    set +e
-    fyno-sync "${args[@]}" >apply.json
-    rc=$?
-    set -e
+    rc=0
+    fyno-sync "${args[@]}" >apply.json || rc=$?
     cat apply.json
     echo "exitcode=$rc" >>"$out"
     if [ "$rc" != 0 ]; then
@@ -52,16 +54,10 @@ case "$cmd" in
     fi
     ;;
   drift)
-    set +e
     args=(plan "$path" --detailed-exitcode --markdown)
     # With a plan file the drift plan is kept too: its `profiles` hold each profile's JSON Patch.
     if [ -n "${INPUT_PLAN_FILE:-}" ]; then args+=(--out "$INPUT_PLAN_FILE"); fi
-    fyno-sync "${args[@]}" >"$markdown"
-    rc=$?
-    set -e
-    echo "exitcode=$rc" >>"$out"
-    echo "drift=$(yes_no "$rc")" >>"$out"
-    if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then exit "$rc"; fi
+    markdown_plan drift "${args[@]}"
     ;;
   *)
     echo "::error::unknown command '$cmd': use plan, apply or drift"

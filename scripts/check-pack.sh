@@ -42,13 +42,11 @@ bin=node_modules/.bin/fyno-sync
 tail -1 demo.out | grep -q 'live state matches the files'
 
 # 3. The emulator, and the commands that talk to it.
-"$bin" emulator --port 0 >emulator.out 2>emulator.err &
+"$bin" emulator --port 0 --seed-file "$pkg/examples/basic/emulator-seed.json" >emulator.out 2>emulator.err &
 emu_pid=$!
 for _ in $(seq 1 100); do if [ -s emulator.out ]; then break; fi; sleep 0.1; done
 base_url="$(head -1 emulator.out)"
 export FYNO_BASE_URL="$base_url" FYNO_API_KEY=emulator-key FYNO_WSID=FYEMULATOR NO_COLOR=1
-admin="${base_url%/v1}/_emulator"
-node -e 'fetch(process.argv[1] + "/seed", { method: "POST", headers: { "content-type": "application/json" }, body: require("fs").readFileSync(process.argv[2]) }).then((r) => { if (!r.ok) process.exit(1); })' "$admin" "$pkg/examples/basic/emulator-seed.json"
 "$bin" plan "$pkg/examples/basic" --out plan.json >/dev/null
 "$bin" show plan.json >show.out
 grep -q '^Plan: ' show.out

@@ -29,12 +29,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      // Under --json nothing but the JSON document is written (commander's usage hint included).
+      // Under --json nothing but the JSON document is written: a usage error is the document on
+      // stdout (below), not commander's text and usage hint (its outputError writes through here).
       writeErr: (s) => void (json ? undefined : io.stderr.write(s)),
-      // Under --json a usage error is the JSON document on stdout (below), not text.
-      outputError: (s, write) => {
-        if (!json) write(s);
-      },
       // A fixed width keeps help identical everywhere (docs/cli.md is generated from it).
       getOutHelpWidth: () => 100,
       getErrHelpWidth: () => 100,

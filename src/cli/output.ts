@@ -47,10 +47,6 @@ export function writeLine(stream: { write(s: string): unknown }, line = ''): voi
   stream.write(line.endsWith('\n') ? line : `${line}\n`);
 }
 
-export function writeJson(stream: { write(s: string): unknown }, value: unknown): void {
-  stream.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
 /** What `guardClosedStream` returns: a stream for `CliIO` that also reports whether its reader left. */
 export interface GuardedStream {
   write(s: string): boolean;
@@ -126,7 +122,7 @@ export function jsonEnvelope(command: string | undefined, status: JsonStatus, bo
 }
 
 export function writeEnvelope(stream: { write(s: string): unknown }, command: string | undefined, status: JsonStatus, body: Record<string, unknown> = {}, error?: JsonError): void {
-  writeJson(stream, jsonEnvelope(command, status, body, error));
+  stream.write(`${JSON.stringify(jsonEnvelope(command, status, body, error), null, 2)}\n`);
 }
 
 /**

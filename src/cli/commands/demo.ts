@@ -76,11 +76,12 @@ export async function runDemo(io: CliIO, dir: string, flags: DemoFlags): Promise
     };
     for (const step of steps) {
       writeLine(out);
-      writeLine(out, `$ fyno-sync ${step.args.join(' ')}`);
+      const command = `fyno-sync ${step.args.join(' ')}`;
+      writeLine(out, `$ ${command}`);
       const code = await main([...step.args, ...(step.hidden ?? [])], sub);
-      ran.push({ command: `fyno-sync ${step.args.join(' ')}`, exit_code: code });
+      ran.push({ command, exit_code: code });
       if (!step.expect.includes(code)) {
-        const message = `\`fyno-sync ${step.args.join(' ')}\` exited ${code}; stopping`;
+        const message = `\`${command}\` exited ${code}; stopping`;
         if (json) result('error', { code: 'demo.failed', message });
         else writeLine(io.stderr, `demo: ${message}`);
         return EXIT.error;

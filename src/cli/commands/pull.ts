@@ -67,16 +67,17 @@ export async function runPull(io: CliIO, args: string[], flags: PullFlags): Prom
   const progress = createProgress(io, 'Reading live profiles', { silent: json || outDir === undefined });
   let result: PullResult = { files: [], pulled: [], notFound: [], omitted: [], reads: 0 };
   let list: PulledSuppressions | undefined;
+  // YAML on stdout is saved by the user; most likely here.
+  const schemaRef = schemaRefFrom(outDir ?? io.cwd);
   try {
-    if (withList) list = await pullSuppressions(api, { schemaRef: schemaRefFrom(outDir ?? io.cwd), ...(io.signal ? { signal: io.signal } : {}) });
+    if (withList) list = await pullSuppressions(api, { schemaRef, ...(io.signal ? { signal: io.signal } : {}) });
     if (profilesToo) result = await pullProfiles(api, ids, {
       includeTokens: Boolean(flags.includeTokens),
       includePreferences: Boolean(flags.includePreferences),
       concurrency: flags.concurrency,
       // On stdout the YAML is one stream: one file.
       fileSize: outDir !== undefined ? flags.fileSize : Number.MAX_SAFE_INTEGER,
-      // YAML on stdout is saved by the user; most likely here.
-      schemaRef: schemaRefFrom(outDir ?? io.cwd),
+      schemaRef,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
     });
