@@ -78,7 +78,7 @@ export class AdaptiveRate {
     this.#count(now);
     if (this.#rate === Infinity && this.#nextAt <= now) return 0;
     const at = this.#nextAt > now ? this.#nextAt : now;
-    this.#nextAt = at + (this.#rate === Infinity ? 0 : 1000 / this.#rate);
+    this.#nextAt = at + 1000 / this.#rate; // 0 while unpaced (Retry-After hold only)
     return at - now;
   }
 

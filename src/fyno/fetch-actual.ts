@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { FynoSyncError } from '../errors.js';
 import { isFynoApiError } from './errors.js';
+import { forEachLimited } from './pool.js';
 import type { ActualPreferences, ActualProfile, DistinctId, FynoApi } from './types.js';
 
 /** What the planner needs to know of one profile. */
@@ -96,88 +97,47 @@ export async function readLive(
    * and shared by the others (issue #17: no preference read for a profile to create).
    */
   let defaults: Promise<ActualPreferences> | undefined;
-  /** Existing profiles whose preferences are still to read: taken before new profiles, so what is half-read stays bounded. */
-  const followUps: { r: ReadRequest; snap: LiveSnapshot }[] = [];
-  let next = 0;
-  let inFlight = 0;
-  let wake: (() => void)[] = [];
-  const woken = (): void => {
-    const w = wake;
-    wake = [];
-    for (const f of w) f();
-  };
 
-  const readPreferences = async (id: DistinctId, snap: LiveSnapshot): Promise<void> => {
+  const readPreferences = async (id: DistinctId): Promise<ActualPreferences> => {
     sent += 1;
-    snap.preferences = await api.getPreferences(id, { signal });
+    const preferences = await api.getPreferences(id, { signal });
     done += 1;
     progress();
-    onSnapshot(id, snap);
+    return preferences;
   };
-  const readProfile = async (r: ReadRequest): Promise<void> => {
+  // A profile's preferences are read by the worker that read the profile, before it starts
+  // another one, so what is half-read stays bounded by the concurrency.
+  const readOne = async (r: ReadRequest): Promise<void> => {
     const id = r.distinct_id;
-    const snap: LiveSnapshot = { profile: null };
     sent += 1;
-    snap.profile = await api.getProfile(id, { signal });
+    const snap: LiveSnapshot = { profile: await api.getProfile(id, { signal }) };
     done += 1;
-    if (!r.preferences) {
-      progress();
-      onSnapshot(id, snap);
-      return;
-    }
-    if (snap.profile) {
-      progress();
-      followUps.push({ r, snap });
-      return;
-    }
-    if (defaults) {
-      total -= 1;
-      progress();
-      snap.preferences = await defaults;
-    } else {
-      progress();
-      defaults = (async () => {
-        sent += 1;
-        const prefs = await api.getPreferences(id, { signal });
-        done += 1;
-        progress();
-        return prefs;
-      })();
-      snap.preferences = await defaults;
+    if (r.preferences && !snap.profile && defaults) total -= 1;
+    progress();
+    if (r.preferences) {
+      if (snap.profile) {
+        if (signal.aborted) return;
+        snap.preferences = await readPreferences(id);
+      } else {
+        snap.preferences = await (defaults ??= readPreferences(id));
+      }
     }
     onSnapshot(id, snap);
   };
   // Once one read failed the plan is impossible: the jobs left are passed over, not sent.
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (signal.aborted) return;
-      const follow = followUps.shift();
-      const r = follow ? undefined : next < reads.length ? reads[next++] : undefined;
-      if (!follow && !r) {
-        if (inFlight === 0) return;
-        await new Promise<void>((resolve) => wake.push(resolve));
-        continue;
-      }
-      inFlight += 1;
-      const id = (follow?.r ?? r)!.distinct_id;
-      try {
-        if (follow) await readPreferences(id, follow.snap);
-        else await readProfile(r!);
-      } catch (error) {
-        failures.push({ id, error });
-        controller.abort();
-      } finally {
-        inFlight -= 1;
-        woken();
-      }
+  const run = async (r: ReadRequest): Promise<void> => {
+    if (signal.aborted) return;
+    try {
+      await readOne(r);
+    } catch (error) {
+      failures.push({ id: r.distinct_id, error });
+      controller.abort();
     }
   };
-  const workers = Math.max(1, Math.min(o.concurrency ?? 8, total));
   try {
-    await Promise.all(Array.from({ length: workers }, worker));
+    await forEachLimited(reads, Math.max(1, Math.min(o.concurrency ?? 8, reads.length)), run);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    woken();
   }
 
   if (failures.length > 0) throw readFailure(failures, total, api.target.baseUrl);

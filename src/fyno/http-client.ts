@@ -132,10 +132,13 @@ export class HttpFynoClient implements FynoApi {
   /** got retry options, built once: for requests safe to repeat, and for the others. */
   readonly #retrySafe: Partial<RetryOptions>;
   readonly #retryUnsafe: Partial<RetryOptions>;
+  /** Said with every 404 when the base URL has no /v1 (issue #16): every path is missing there. */
+  readonly #baseUrlHint: string | undefined;
 
   constructor(opts: HttpFynoClientOptions) {
     // Checked again here so a hand-built Target cannot send the key over plain HTTP.
     this.target = { ...opts.target, baseUrl: checkBaseUrl(opts.target.baseUrl, 'baseUrl') };
+    this.#baseUrlHint = missingVersionHint(this.target.baseUrl);
     if (/[\r\n]/.test(opts.apiKey)) throw new RangeError('apiKey contains a line break');
     this.#apiKey = opts.apiKey;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -186,13 +189,13 @@ export class HttpFynoClient implements FynoApi {
     return retryDelay(this.#retry, { attemptCount: n, computedValue: r.computedValue, retryAfter: r.retryAfter }, this.#random);
   }
 
-  /** Send one spec; returns the parsed body of a 2xx answer. */
   /** A 404 from a base URL without /v1 says so (issue #16): every path is missing there. */
   #withBaseUrlHint(error: FynoApiError): FynoApiError {
-    const hint = error.api.status === 404 ? missingVersionHint(this.target.baseUrl) : undefined;
+    const hint = error.api.status === 404 ? this.#baseUrlHint : undefined;
     return hint ? new FynoApiError(error.code, `${error.message}: ${hint}`, error.api) : error;
   }
 
+  /** Send one spec; returns the parsed body of a 2xx answer. */
   async #send(spec: RequestSpec, o: CallOptions | undefined): Promise<unknown> {
     const path = wire.pathWithQuery(spec);
     const signal = o?.signal;
@@ -305,7 +308,7 @@ export class HttpFynoClient implements FynoApi {
       // Fyno answers 400 `incorrect/non existing distinct_id provided` (spec
       // `DistinctIDDoesNotExist`) rather than 404; both mean "no such profile".
       // Except a 404 for a base URL without /v1: every path is missing there, not the profile.
-      const wrongBase = error instanceof FynoApiError && error.api.status === 404 && missingVersionHint(this.target.baseUrl) !== undefined;
+      const wrongBase = error instanceof FynoApiError && error.api.status === 404 && this.#baseUrlHint !== undefined;
       if (!wrongBase && error instanceof FynoApiError && error.api.status !== undefined && wire.isMissingProfileAnswer(error.api.status, error.api.fynoMessage)) {
         return null;
       }

@@ -171,7 +171,7 @@ function propertyScalar(v: unknown): PropertyScalar | undefined {
  * prototype: a property named `constructor` or `__proto__` is data like any other (issue #14).
  */
 export function propertiesFromWire(raw: unknown, inexact?: Record<string, string>): Record<string, PropertyValue> {
-  const out = Object.create(null) as Record<string, PropertyValue>;
+  const out = keyedRecord<PropertyValue>();
   if (!isRecord(raw)) return out;
   for (const [k, v] of Object.entries(raw)) {
     const odd = Array.isArray(v) ? v.find((x) => x instanceof InexactNumeral) : v;

@@ -5,7 +5,7 @@
  */
 import { PREFERENCE_CHANNELS, type PreferenceChannel, type PreferenceStatus } from '../types.js';
 import { fail, isObject, MSG, type ApiRequest, type Ctx, type Params, type Reply } from './api-common.js';
-import { keyedRecord } from '../../plan/normalize.js';
+import { keyedRecord, ownValue } from '../../plan/normalize.js';
 import type { PrefEntry, TopicDef, UserPrefs } from './store.js';
 
 const PREF_CHANNELS = new Set<string>(PREFERENCE_CHANNELS);
@@ -47,7 +47,7 @@ export function topicsOf(ctx: Ctx): readonly TopicDef[] {
 }
 
 function statusOf(prefs: UserPrefs | undefined, topic: string, ch: PreferenceChannel): PrefEntry | undefined {
-  return prefs && Object.hasOwn(prefs.topics, topic) ? prefs.topics[topic]?.[ch] : undefined;
+  return prefs ? ownValue(prefs.topics, topic)?.[ch] : undefined;
 }
 
 /** A topic's effective preference: required channels are always opted-in; `off` channels are hidden. */
@@ -82,7 +82,7 @@ export function getPreferences(ctx: Ctx, req: ApiRequest): Reply {
   const result = keyedRecord<unknown[]>();
   for (const t of topicsOf(ctx)) {
     const updated: Partial<Record<PreferenceChannel, string>> = {};
-    for (const [ch, e] of Object.entries((prefs && Object.hasOwn(prefs.topics, t.subscription_id) ? prefs.topics[t.subscription_id] : undefined) ?? {}) as [PreferenceChannel, PrefEntry][]) updated[ch] = e.updated_at;
+    for (const [ch, e] of Object.entries((prefs && ownValue(prefs.topics, t.subscription_id)) ?? {}) as [PreferenceChannel, PrefEntry][]) updated[ch] = e.updated_at;
     const isGlobal: Partial<Record<PreferenceChannel, true>> = {};
     for (const ch of Object.keys(t.channel_config) as PreferenceChannel[]) if (globalOut[ch]) isGlobal[ch] = true;
     (result[t.section] ??= []).push({

@@ -4,12 +4,12 @@
  * (PropertyUpdateRequestAccepted) and only queues the change; the engine applies it later
  * (`propertyDelayMs`), as Fyno does.
  */
-import { propertyKind, scalarKey, isFynoDate, type PropertyKind } from '../../plan/normalize.js';
+import { ownValue, propertyKind, scalarKey, isFynoDate, type PropertyKind } from '../../plan/normalize.js';
 import type { PropertyActions, PropertyBatchItem, PropertyScalar, PropertyValue } from '../types.js';
 import { fail, hasOwn, isObject, MSG, type ApiRequest, type Ctx, type Reply } from './api-common.js';
 import { newProfile } from './api-profiles.js';
 import { isReply } from './profile-model.js';
-import { tooLongField } from './limits.js';
+import { MAX_STRING, tooLongField } from './limits.js';
 import type { FynoStore, PendingPropertyOp } from './store.js';
 
 type ActionKey = keyof PropertyActions;
@@ -128,8 +128,8 @@ function fits(kind: PropertyKind, v: PropertyValue): boolean {
 
 /** Strings are at most 255 characters (set_user_property description); longer ones are ignored. */
 function tooLong(v: PropertyValue): boolean {
-  if (typeof v === 'string') return v.length > 255;
-  return Array.isArray(v) && v.some((x) => typeof x === 'string' && x.length > 255);
+  if (typeof v === 'string') return v.length > MAX_STRING;
+  return Array.isArray(v) && v.some((x) => typeof x === 'string' && x.length > MAX_STRING);
 }
 
 /**
@@ -162,16 +162,15 @@ export function applyPropertyOp(store: FynoStore, op: PendingPropertyOp, now: st
     }
     // A keyed record (no prototype): `$set {"__proto__": …}` or a key `constructor` is data (issue #14).
     const props = p.properties;
-    const own = (k: string): PropertyValue | undefined => (hasOwn(props, k) ? props[k] : undefined);
     for (const [k, v] of Object.entries(a.$set ?? {})) if (typed(k, v)) props[k] = structuredClone(v);
     for (const [k, v] of Object.entries(a.$once ?? {})) if (!hasOwn(props, k) && typed(k, v)) props[k] = structuredClone(v);
     for (const [k, v] of Object.entries(a.$add ?? {})) {
-      const cur = own(k);
+      const cur = ownValue(props, k);
       if (cur !== undefined && typeof cur !== 'number') continue;
       if (typed(k, v, 'number')) props[k] = (cur ?? 0) + v;
     }
     for (const [k, v] of Object.entries(a.$append ?? {})) {
-      const cur = own(k);
+      const cur = ownValue(props, k);
       if (cur !== undefined && !Array.isArray(cur)) continue;
       if (!typed(k, [v], 'list')) continue;
       const list = cur ?? [];
@@ -180,7 +179,7 @@ export function applyPropertyOp(store: FynoStore, op: PendingPropertyOp, now: st
       props[k] = list;
     }
     for (const [k, v] of Object.entries(a.$remove ?? {})) {
-      const cur = own(k);
+      const cur = ownValue(props, k);
       if (Array.isArray(cur)) props[k] = cur.filter((x) => scalarKey(x) !== scalarKey(v));
     }
     for (const k of a.$unset ?? []) delete props[k];

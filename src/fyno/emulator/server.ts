@@ -120,22 +120,27 @@ export function parseJsonBody(text: string): { body: unknown } | { error: Reply 
   }
 }
 
-/** The seed file's JSON; an Error naming the file when it cannot be read or is not an object. */
-async function readSeedFile(file: string): Promise<SeedInput> {
+/** Seed from a file; an Error naming the file when it cannot be read, is not an object or does not seed. */
+async function seedFromFile(engine: EmulatorEngine, file: string): Promise<void> {
+  const failed = (what: string, e: unknown): Error => new Error(`seed file ${file}: ${what}${e instanceof Error ? e.message : String(e)}`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new Error(`seed file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    throw failed('', e);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new Error(`seed file ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw failed('not JSON: ', e);
   }
   if (!isObject(data)) throw new Error(`seed file ${file}: must hold a JSON object (the body of POST /_emulator/seed)`);
-  return data as SeedInput;
+  try {
+    engine.seed(data as SeedInput);
+  } catch (e) {
+    throw failed('', e);
+  }
 }
 
 function maskHeaders(h: IncomingMessage['headers']): Record<string, string | string[] | undefined> {
@@ -176,12 +181,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   );
   if (opts.seedFile !== undefined) {
     try {
-      const input = await readSeedFile(opts.seedFile);
-      try {
-        engine.seed(input);
-      } catch (e) {
-        throw new Error(`seed file ${opts.seedFile}: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      await seedFromFile(engine, opts.seedFile);
     } catch (e) {
       engine.close();
       if (stateFile) await stateFile.close();
