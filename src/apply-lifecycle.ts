@@ -27,7 +27,7 @@ import { changedSince, createPlan, readsFor } from './create-plan.js';
 import { hashFiles } from './desired/files.js';
 import { loadDesired } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
-import { FynoSyncError, isFynoSyncError } from './errors.js';
+import { FynoSyncError, isFynoSyncError, messageOf } from './errors.js';
 import { fetchActual } from './fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from './fyno/types.js';
 import type { RequestSpec } from './fyno/wire.js';
@@ -260,7 +260,7 @@ async function lockStateDir(req: ApplyRequest): Promise<Awaited<ReturnType<typeo
 
 /** The state dir is the user's setting (a file in the way, no permission): not an internal error. */
 function stateDirError(dir: string, e: unknown): FynoSyncError {
-  const reason = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+  const reason = (e as NodeJS.ErrnoException).code ?? (messageOf(e));
   return new FynoSyncError('apply.journal', `cannot keep the apply journal in ${dir} (${reason}); check --state-dir; nothing was written`, { dir });
 }
 

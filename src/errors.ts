@@ -63,3 +63,8 @@ export function isFynoSyncError(e: unknown): e is FynoSyncError {
 export function assertNever(x: never): never {
   throw new InternalError(`unexpected value ${JSON.stringify(x)}`);
 }
+
+/** The message of anything thrown (an `Error`'s message, else its string form). */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { close, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { FynoSyncError } from '../errors.js';
+import { FynoSyncError, messageOf } from '../errors.js';
 import { stableStringifyChunks } from '../plan/normalize.js';
 import type { Plan } from '../plan/types.js';
 
@@ -344,7 +344,7 @@ class GroupCommit {
         if (stop !== undefined) throw stop;
         for (const w of waiters) w.resolve();
       } catch (e) {
-        const err = new FynoSyncError('apply.journal', `could not write the journal: ${e instanceof Error ? e.message : String(e)}`);
+        const err = new FynoSyncError('apply.journal', `could not write the journal: ${messageOf(e)}`);
         for (const w of waiters) w.reject(err);
       }
     }

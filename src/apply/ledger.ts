@@ -7,6 +7,7 @@
  * Operations the applier makes itself (the re-plan of a profile after its merge) are counted
  * apart (`replanned`); the plan operations they replace take the re-plan's outcome as a whole.
  */
+import { messageOf } from '../errors.js';
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { profileAction } from '../plan/build.js';
@@ -58,7 +59,7 @@ export class Ledger {
     try {
       await p;
     } catch (e) {
-      this.journalError ??= e instanceof Error ? e.message : String(e);
+      this.journalError ??= messageOf(e);
     }
   }
 

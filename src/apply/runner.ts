@@ -8,7 +8,7 @@
  * counted is ledger.ts.
  */
 import pLimit from 'p-limit';
-import { FynoSyncError, InternalError } from '../errors.js';
+import { FynoSyncError, InternalError, messageOf } from '../errors.js';
 import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import { forEachLimited } from '../fyno/pool.js';
@@ -175,14 +175,14 @@ export class Runner {
       try {
         snap = await this.settler.readSnapshot(id, true);
       } catch (e) {
-        await this.ledger.fail(ops, `could not re-read ${id} after its merge: ${e instanceof Error ? e.message : String(e)}`);
+        await this.ledger.fail(ops, `could not re-read ${id} after its merge: ${messageOf(e)}`);
         return undefined;
       }
       let fresh: Operation[];
       try {
         fresh = this.deps.replan(id, snap).filter((op) => profileIdOf(op) === id && op.type !== 'profile.merge' && op.type !== 'profile.delete');
       } catch (e) {
-        await this.ledger.fail(ops, `re-planning ${id} after its merge failed: ${e instanceof Error ? e.message : String(e)}`);
+        await this.ledger.fail(ops, `re-planning ${id} after its merge failed: ${messageOf(e)}`);
         return undefined;
       }
       const run = this.deps.journal?.run ?? 1;

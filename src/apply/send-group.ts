@@ -5,6 +5,7 @@
  * (only what is not applied is sent again), a refused one (429, other retryable answers the
  * client did not retry) is sent again after `Retry-After` or a backoff.
  */
+import { messageOf } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFynoApiError } from '../fyno/errors.js';
 import { opSubject } from '../plan/types.js';
@@ -48,7 +49,7 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
       return 'ok';
     } catch (e) {
       if (!isFynoApiError(e)) {
-        await ledger.fail(g.ops, e instanceof Error ? e.message : String(e));
+        await ledger.fail(g.ops, messageOf(e));
         return 'failed';
       }
       lastMessage = e.message;
@@ -62,7 +63,7 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
         try {
           left = await settler.unsatisfied(remaining);
         } catch (readError) {
-          await ledger.fail(g.ops, `${e.message}; re-reading to settle it failed: ${readError instanceof Error ? readError.message : String(readError)}`);
+          await ledger.fail(g.ops, `${e.message}; re-reading to settle it failed: ${messageOf(readError)}`);
           return 'failed';
         }
         const leftKeys = new Set(left.map((k) => k.key));

@@ -3,6 +3,7 @@
  * blindly retried — re-read, re-diff, then act): after a timeout, a lost response or a 5xx, and
  * on resume for the operations an earlier run started but did not record as done.
  */
+import { messageOf } from '../errors.js';
 import type { DistinctId, FynoApi, Suppression, Token } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import pLimit from 'p-limit';
@@ -103,7 +104,7 @@ export class Settler {
       await this.ledger.doneEarlier(maybe.filter((k) => !left.has(k.key)));
       return ops.filter((k) => !uncertain!.has(k.key) || left.has(k.key));
     } catch (e) {
-      await this.ledger.fail(ops, `could not re-read to resume: ${e instanceof Error ? e.message : String(e)}`);
+      await this.ledger.fail(ops, `could not re-read to resume: ${messageOf(e)}`);
       return undefined;
     }
   }

@@ -7,6 +7,7 @@
  * or preference write, a merge, a delete) is not read again (issue #17: one verification read
  * per profile, none for a profile without property writes).
  */
+import { messageOf } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachLimited } from '../fyno/pool.js';
 import type { DistinctId } from '../fyno/types.js';
@@ -41,7 +42,7 @@ export async function verifyConvergence(
             snap = await read(id, false);
           } catch (e) {
             next.set(id, ops);
-            last.set(id, [{ distinct_id: id, op: ops[0]!.type, field: 'profile', reason: `could not re-read: ${e instanceof Error ? e.message : String(e)}` }]);
+            last.set(id, [{ distinct_id: id, op: ops[0]!.type, field: 'profile', reason: `could not re-read: ${messageOf(e)}` }]);
             return;
           }
           const open = ops.filter((op) => opSatisfied(op, snap) === false);

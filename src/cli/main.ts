@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isFynoSyncError } from '../errors.js';
+import { isFynoSyncError, messageOf } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { errorDetails, writeEnvelope, writeLine, type CliIO, type JsonError } from './output.js';
 import { registerCommands } from './commands/index.js';
@@ -67,7 +67,7 @@ export function jsonError(e: unknown): JsonError {
     const { issues, ...rest } = e.details;
     return { code: e.code, message: e.message, ...errorDetails(rest), ...(Array.isArray(issues) ? { issues } : {}) };
   }
-  return { code: 'internal', message: oneLine(e instanceof Error ? e.message : String(e)) };
+  return { code: 'internal', message: oneLine(messageOf(e)) };
 }
 
 export function reportError(e: unknown, io: CliIO, o: { json: boolean; debug: boolean; command?: string | undefined }): void {
@@ -80,7 +80,7 @@ export function reportError(e: unknown, io: CliIO, o: { json: boolean; debug: bo
     if (o.debug && e.code === 'internal' && e.stack) writeLine(io.stderr, e.stack);
     return;
   }
-  const message = e instanceof Error ? e.message : String(e);
+  const message = messageOf(e);
   writeLine(io.stderr, `Internal error: ${oneLine(message)} (please report this; run with --debug for details)`);
   if (o.debug && e instanceof Error && e.stack) writeLine(io.stderr, e.stack);
 }

@@ -5,7 +5,7 @@
  * client's retries fails the whole fetch: a partial live state must never become a plan.
  */
 import { setMaxListeners } from 'node:events';
-import { FynoSyncError } from '../errors.js';
+import { FynoSyncError, messageOf } from '../errors.js';
 import { isFynoApiError } from './errors.js';
 import { forEachLimited } from './pool.js';
 import type { ActualPreferences, ActualProfile, DistinctId, FynoApi } from './types.js';
@@ -172,6 +172,6 @@ function readFailure(failures: { id: DistinctId; error: unknown }[], total: numb
     );
   }
   if (e instanceof FynoSyncError) return e;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = messageOf(e);
   return new FynoSyncError('internal', `reading live state of "${first.id}" failed unexpectedly: ${message}`);
 }

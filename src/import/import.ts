@@ -10,7 +10,7 @@
  */
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FynoSyncError, isFynoSyncError } from '../errors.js';
+import { FynoSyncError, isFynoSyncError, messageOf } from '../errors.js';
 import type { ValidationIssue } from '../desired/types.js';
 import { didYouMean } from '../desired/suggest.js';
 import { putDirInPlace } from '../desired/files.js';
@@ -205,7 +205,7 @@ function fsError(e: unknown, what: string): unknown {
   if (isFynoSyncError(e)) return e;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== 'string') return e;
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = messageOf(e);
   return new FynoSyncError('import.invalid', `${what}: ${detail}`, { errno: code }, { cause: e });
 }
 

@@ -1,6 +1,6 @@
 /** `fyno-sync emulator`: run the local Fyno (src/fyno/emulator) until SIGINT/SIGTERM. */
 import { Option, type Command } from 'commander';
-import { FynoSyncError } from '../../errors.js';
+import { FynoSyncError, messageOf } from '../../errors.js';
 import { startEmulator, type EmulatorOptions } from '../../fyno/emulator/index.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
@@ -82,7 +82,7 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   try {
     em = await startEmulator(opts);
   } catch (e) {
-    throw new FynoSyncError('config.invalid', `emulator could not start: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+    throw new FynoSyncError('config.invalid', `emulator could not start: ${messageOf(e)}`, {}, { cause: e });
   }
   if (flags.json) {
     // One line, so that a reader of the first line gets the whole document.

@@ -12,6 +12,7 @@
  * - `GET  /_emulator/sent`         → messages fired events would have sent (filters in the query)
  * - `GET  /_emulator/state`        → the whole store as JSON
  */
+import { messageOf } from '../../errors.js';
 import { fail, isObject, type Reply } from './api-common.js';
 import type { EmulatorEngine } from './engine.js';
 import { emptyCounts } from './engine.js';
@@ -111,6 +112,6 @@ export function handleAdmin(d: AdminDeps, method: string, pathname: string, body
         return fail(404, `Cannot ${route}`);
     }
   } catch (e) {
-    return fail(400, e instanceof Error ? e.message : String(e));
+    return fail(400, messageOf(e));
   }
 }

@@ -4,6 +4,7 @@
  * lives in the FynoStore and every generated id comes from the store's counter, so replaying
  * the same requests with the same clock values rebuilds the same state (persistence.ts).
  */
+import { messageOf } from '../../errors.js';
 import { fail, type ApiRequest, type Ctx, type Handler, type Params, type Reply } from './api-common.js';
 import { createProfile, deleteChannels, deleteProfiles, getProfile, mergeProfiles, patchChannels, updateProfile } from './api-profiles.js';
 import { getPreferences, postPreference, putPreferences } from './api-preferences.js';
@@ -112,6 +113,6 @@ export function handleApi(store: FynoStore, req: ApiRequest, now: string): Reply
   try {
     return m.route.handler(ctx, req, m.params);
   } catch (e) {
-    return fail(500, `Internal emulator error: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(500, `Internal emulator error: ${messageOf(e)}`);
   }
 }

@@ -7,6 +7,7 @@
  * content type or bad JSON) →
  * injected fault → engine → WAL fsync → answer. Nothing a client sends can crash the server.
  */
+import { messageOf } from '../../errors.js';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -122,7 +123,7 @@ export function parseJsonBody(text: string): { body: unknown } | { error: Reply 
 
 /** Seed from a file; an Error naming the file when it cannot be read, is not an object or does not seed. */
 async function seedFromFile(engine: EmulatorEngine, file: string): Promise<void> {
-  const failed = (what: string, e: unknown): Error => new Error(`seed file ${file}: ${what}${e instanceof Error ? e.message : String(e)}`);
+  const failed = (what: string, e: unknown): Error => new Error(`seed file ${file}: ${what}${messageOf(e)}`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -284,7 +285,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
           send(res, 404, fail(404, `Cannot ${req.method ?? 'GET'} ${url.pathname}`).body);
         }
       } catch (e) {
-        send(res, 500, fail(500, `Internal emulator error: ${e instanceof Error ? e.message : String(e)}`).body);
+        send(res, 500, fail(500, `Internal emulator error: ${messageOf(e)}`).body);
       }
     })();
   });
