@@ -18,6 +18,7 @@ import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
 import {
   DEFAULT_RETRY,
+  DEFAULT_UNREACHABLE_RETRIES,
   DEFAULT_RATE_LIMIT_RETRIES,
   NOT_SENT_ERROR_CODES,
   parseRetryAfter,
@@ -184,7 +185,8 @@ export class HttpFynoClient implements FynoApi {
       if (n > rateLimitLimit) return 0;
     } else {
       n = call.failures += 1;
-      if (n > this.#retry.limit) return 0;
+      const unreachable = NOT_SENT_ERROR_CODES.includes(r.error.code);
+      if (n > (unreachable ? Math.min(this.#retry.limit, this.#retry.unreachableLimit ?? DEFAULT_UNREACHABLE_RETRIES) : this.#retry.limit)) return 0;
     }
     return retryDelay(this.#retry, { attemptCount: n, computedValue: r.computedValue, retryAfter: r.retryAfter }, this.#random);
   }

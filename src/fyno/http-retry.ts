@@ -19,11 +19,19 @@ export interface RetryPolicy {
    * refusal to go faster is not a failure, and the client slows down on it (issue #13 item 8).
    */
   rateLimitLimit?: number;
+  /**
+   * Of `limit`, at most this many retries when nothing answered at all (connection refused, no
+   * such host: `NOT_SENT_ERROR_CODES`; default `DEFAULT_UNREACHABLE_RETRIES`): a wrong
+   * FYNO_BASE_URL is reported in seconds, not after the minute the full backoff would take.
+   */
+  unreachableLimit?: number;
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
 export const DEFAULT_RATE_LIMIT_RETRIES = 20;
+
+export const DEFAULT_UNREACHABLE_RETRIES = 4;
 
 /**
  * 8 retries of a failure (9 attempts): with one request in five failing (a flaky network, the

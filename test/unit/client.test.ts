@@ -160,6 +160,16 @@ describe('HttpFynoClient retries', () => {
     expect(e.message).toContain('(after 3 attempts)');
   });
 
+  it('gives up sooner when nothing answers at all (connection refused): a wrong base URL is reported in seconds', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const e = await failure(client(`http://127.0.0.1:${port}/v1`, { retry: { limit: 8, unreachableLimit: 2, baseDelayMs: 5, maxDelayMs: 50 } }).getProfile('u1'));
+    expect(e.code).toBe('api.network');
+    expect(e.api.attempts).toBe(3);
+  });
+
   it('does not retry a non-idempotent write on 5xx and marks its outcome unknown', async () => {
     const { baseUrl, seen } = await serve((_q, res) => json(res, 502, { _message: 'bad gateway' }));
     const e = await failure(client(baseUrl).appendToProperties('u1', { tags: 'x' }));
