@@ -1,0 +1,81 @@
+/**
+ * Client CPU per request (issue #17): `plan` of N existing profiles against the emulator in its
+ * own process, no latency, concurrency 64, so the client's CPU is what limits the run. The
+ * figure is the client process's CPU time (user + system, `process.cpuUsage`) while planning,
+ * divided by the requests the emulator recorded; the desired files are loaded before the clock
+ * starts. For reference, the same count of bare GETs through got, fetch and undici.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import got from 'got';
+import { Agent, request } from 'undici';
+import { createPlan } from '../src/create-plan.js';
+import { loadDesired } from '../src/desired/load.js';
+import { forEachLimited } from '../src/fyno/pool.js';
+import { benchEmulator, BENCH_KEY, BENCH_WS, clientFor, timed } from './util.js';
+import { profileAt, seedEmulator, writeDesired, type GenOptions } from './gen.js';
+
+export interface CpuBenchResult {
+  profiles: number;
+  concurrency: number;
+  requests: number;
+  cpuUsPerRequest: number;
+  wallMs: number;
+  /** The emulator's own CPU per request, from its process (as a yardstick). */
+  bare: { client: string; cpuUsPerRequest: number }[];
+}
+
+async function cpuOf(fn: () => Promise<void>): Promise<{ cpuUs: number; ms: number }> {
+  const c0 = process.cpuUsage();
+  const r = await timed(fn);
+  const c = process.cpuUsage(c0);
+  return { cpuUs: c.user + c.system, ms: r.ms };
+}
+
+export async function benchCpu(o: { count: number; concurrency: number; bare?: number }): Promise<CpuBenchResult> {
+  const gen: GenOptions = { count: o.count, differ: 0.05, missing: 0 };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-cpu-'));
+  const emu = await benchEmulator();
+  try {
+    await writeDesired(dir, gen);
+    await seedEmulator(emu.adminUrl, gen);
+    const { state, issues } = await loadDesired([dir], { env: {}, cwd: dir });
+    if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
+    const api = clientFor(emu);
+    const plan = (): Promise<unknown> =>
+      createPlan({ api, now: () => new Date() }, state, { destination: { base_url: emu.baseUrl, workspace: BENCH_WS, env: 'live' }, concurrency: o.concurrency, keepSnapshots: false });
+    // Warm up (JIT, sockets) on a plan of its own, then measure the next one.
+    await plan();
+    await emu.resetCounts();
+    const run = await cpuOf(async () => void (await plan()));
+    const requests = (await emu.counts()).total;
+
+    const n = o.bare ?? o.count;
+    const urls = Array.from({ length: n }, (_, i) => `${emu.baseUrl}/${BENCH_WS}/live/profiles/${profileAt(i).distinct_id}`);
+    const headers = { authorization: `Bearer ${BENCH_KEY}`, accept: 'application/json' };
+    const gotClient = got.extend({ headers, responseType: 'text', retry: { limit: 0 } });
+    const agent = new Agent({ connections: o.concurrency, pipelining: 1 });
+    const bareClients: [string, (u: string) => Promise<unknown>][] = [
+      ['got (got.extend once, no hooks)', (u) => gotClient(u).then((r) => JSON.parse(r.body) as unknown)],
+      ['fetch', (u) => fetch(u, { headers }).then((r) => r.json())],
+      ['undici.request', (u) => request(u, { headers, dispatcher: agent }).then((r) => r.body.json())],
+    ];
+    const bare: CpuBenchResult['bare'] = [];
+    for (const [client, get] of bareClients) {
+      await forEachLimited(urls.slice(0, 1000), o.concurrency, async (u) => void (await get(u)));
+      const r = await cpuOf(() => forEachLimited(urls, o.concurrency, async (u) => void (await get(u))));
+      bare.push({ client, cpuUsPerRequest: r.cpuUs / n });
+    }
+    await agent.close();
+    return { profiles: o.count, concurrency: o.concurrency, requests, cpuUsPerRequest: run.cpuUs / requests, wallMs: run.ms, bare };
+  } finally {
+    await emu.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const count = Number(process.argv[2] ?? 10_000);
+  console.log(JSON.stringify(await benchCpu({ count, concurrency: 64 }), null, 2));
+}
