@@ -4,8 +4,12 @@
  * figure is the client process's CPU time (user + system, `process.cpuUsage`) while planning,
  * divided by the requests the emulator recorded; the desired files are loaded before the clock
  * starts. For reference, the same count of bare GETs through got, fetch and undici.
+ *   npx tsx bench/cpu-bench.ts [profiles]           prints the figures
+ *   CPU_PROFILE=plan.cpuprofile npx tsx bench/…     also writes a V8 CPU profile of the measured
+ *                                                   plan alone (open it in Chrome DevTools)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import got from 'got';
@@ -24,6 +28,21 @@ export interface CpuBenchResult {
   wallMs: number;
   /** The emulator's own CPU per request, from its process (as a yardstick). */
   bare: { client: string; cpuUsPerRequest: number }[];
+}
+
+/** `fn` under the V8 profiler, written to `file`. */
+async function profiled(file: string, fn: () => Promise<void>): Promise<void> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 async function cpuOf(fn: () => Promise<void>): Promise<{ cpuUs: number; ms: number }> {
@@ -50,6 +69,8 @@ export async function benchCpu(o: { count: number; concurrency: number; bare?: n
     await emu.resetCounts();
     const run = await cpuOf(async () => void (await plan()));
     const requests = (await emu.counts()).total;
+    const profileFile = process.env.CPU_PROFILE;
+    if (profileFile) await profiled(profileFile, async () => void (await plan()));
 
     const n = o.bare ?? o.count;
     const urls = Array.from({ length: n }, (_, i) => `${emu.baseUrl}/${BENCH_WS}/live/profiles/${profileAt(i).distinct_id}`);

@@ -1,8 +1,17 @@
 /**
- * `HttpFynoClient`: the `FynoApi` port over HTTP with got. Sends the `RequestSpec`s that
- * wire.ts builds, parses answers with wire-parse.ts, and turns every failure into a
- * `FynoApiError` (http-retry.ts) that carries no got object, so the API key cannot leak
- * through `cause`, `options.headers` or a logged error.
+ * `HttpFynoClient`: the `FynoApi` port over HTTP. Sends the `RequestSpec`s that wire.ts builds
+ * through an undici `Pool` (one per client, keep-alive), parses answers with wire-parse.ts, and
+ * turns every failure into a `FynoApiError` (http-retry.ts) that carries no transport object,
+ * so the API key cannot leak through `cause`, options or a logged error.
+ *
+ * Why undici and not got (issue #17): on this kind of machine a bare GET to the emulator costs
+ * the caller ~190 µs of CPU through got even with its options built once and no hooks
+ * (`got.extend`), against ~50 µs through `undici.request` (bench/cpu-bench.ts); got alone is over
+ * the 150 µs a request may cost in all. undici is Node's own HTTP client (the one under `fetch`).
+ * What got did besides sending is policy we already owned (http-retry.ts: which failures are
+ * retried, the two budgets, backoff, Retry-After), so the loop in `#send` runs that policy.
+ * undici's own RetryHandler is not used: it retries inside the dispatcher, where the shared
+ * rate (adaptive-rate.ts) cannot hold an attempt back and `onRequest` cannot see it.
  *
  * Retries (PRODUCT.md "Applying" → Retries): reads, and writes the caller marks
  * `idempotent: true`, are retried on 429, 5xx, timeouts and network errors. Any other write is
@@ -12,23 +21,11 @@
  * sending rate (adaptive-rate.ts) that every call shares (issue #13 item 8).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { HTTPError, type Method, type Response, type RetryObject, type RetryOptions } from 'got';
+import { Pool, type Dispatcher } from 'undici';
 import { AdaptiveRate } from './adaptive-rate.js';
 import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
-import {
-  DEFAULT_RETRY,
-  DEFAULT_UNREACHABLE_RETRIES,
-  DEFAULT_RATE_LIMIT_RETRIES,
-  NOT_SENT_ERROR_CODES,
-  parseRetryAfter,
-  RETRY_ERROR_CODES,
-  RETRY_STATUSES,
-  retryDelay,
-  toFynoApiError,
-  type FailureFacts,
-  type RetryPolicy,
-} from './http-retry.js';
+import { DEFAULT_RETRY, nextRetryDelay, parseRetryAfter, toFynoApiError, transportErrorCode, type FailureFacts, type RetryCounts, type RetryPolicy } from './http-retry.js';
 import type {
   Accepted,
   ActualPreferences,
@@ -91,33 +88,13 @@ export interface HttpFynoClientOptions {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_USER_AGENT = 'fyno-sync (+https://github.com/fyno-sync)';
 
-const ALL_METHODS: Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
-/** Wait `ms` for a rate slot; an abort ends the wait (nothing was sent yet). */
-async function waitSlot(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) {
-    await sleep(ms);
-    return;
-  }
-  signal.throwIfAborted();
-  await sleep(ms, undefined, { signal });
-}
-
-interface CallState {
-  attempts: number;
-  reported: number;
-  startedAt: number;
-  /** Rate-limiter clock when the current attempt left, and how long its slot made it wait. */
-  sentAt: number;
-  waited: number;
-  /** Retries spent so far on 429 answers, and on every other failure: two budgets. */
-  rateLimited: number;
-  failures: number;
-}
-
-/** What a got hook sees of our per-call state (`options.context`). */
-interface CallContext {
-  call?: CallState;
+/** What one attempt came back with: an answer, or the code of the failure that stopped it. */
+interface Attempt {
+  status?: number;
+  text?: string;
+  retryAfterHeader?: string | string[];
+  errorCode?: string;
+  timedOut?: boolean;
 }
 
 /** `FynoApi` over HTTP. Throws only `FynoApiError`. */
@@ -126,13 +103,16 @@ export class HttpFynoClient implements FynoApi {
   readonly #apiKey: string;
   readonly #timeoutMs: number;
   readonly #retry: RetryPolicy;
-  readonly #userAgent: string;
   readonly #onRequest: ((info: RequestInfo) => void) | undefined;
   readonly #random: () => number;
   readonly #rate: AdaptiveRate;
-  /** got retry options, built once: for requests safe to repeat, and for the others. */
-  readonly #retrySafe: Partial<RetryOptions>;
-  readonly #retryUnsafe: Partial<RetryOptions>;
+  /** Keep-alive connections to the base URL's origin; redirects are never followed. */
+  readonly #pool: Pool;
+  /** The base URL's path (`/v1`), which every request path starts with. */
+  readonly #basePath: string;
+  /** Request headers, built once: for requests without a body and for JSON bodies. */
+  readonly #headers: Record<string, string>;
+  readonly #jsonHeaders: Record<string, string>;
   /** Said with every 404 when the base URL has no /v1 (issue #16): every path is missing there. */
   readonly #baseUrlHint: string | undefined;
 
@@ -144,21 +124,15 @@ export class HttpFynoClient implements FynoApi {
     this.#apiKey = opts.apiKey;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#retry = opts.retry ?? DEFAULT_RETRY;
-    this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.#onRequest = opts.onRequest;
     this.#random = opts.random ?? Math.random;
     this.#rate = new AdaptiveRate({ ...(opts.rps !== undefined ? { rps: opts.rps } : {}), ...(opts.minRps !== undefined ? { floor: opts.minRps } : {}) });
-    const rateLimitLimit = this.#retry.rateLimitLimit ?? DEFAULT_RATE_LIMIT_RETRIES;
-    const shared = {
-      // got counts every retry against one limit; the two budgets are kept in #retryDelay.
-      limit: this.#retry.limit + rateLimitLimit,
-      methods: ALL_METHODS,
-      // A longer Retry-After than we are willing to wait ends the request (details carry it).
-      maxRetryAfter: this.#retry.maxDelayMs,
-      calculateDelay: (r: RetryObject) => this.#retryDelay(r, rateLimitLimit),
-    };
-    this.#retrySafe = { ...shared, statusCodes: [...RETRY_STATUSES], errorCodes: [...RETRY_ERROR_CODES] };
-    this.#retryUnsafe = { ...shared, statusCodes: [429], errorCodes: [...NOT_SENT_ERROR_CODES] };
+    const url = new URL(this.target.baseUrl);
+    this.#basePath = url.pathname === '/' ? '' : url.pathname;
+    // Our own timer per attempt bounds it (undici's coarse timers would let 100 ms run to 1 s).
+    this.#pool = new Pool(url.origin, { headersTimeout: 0, bodyTimeout: 0 });
+    this.#headers = { authorization: `Bearer ${opts.apiKey}`, accept: 'application/json', 'user-agent': opts.userAgent ?? DEFAULT_USER_AGENT };
+    this.#jsonHeaders = { ...this.#headers, 'content-type': 'application/json' };
   }
 
   /** The sending rate now, requests per second (`Infinity` while unpaced). */
@@ -166,29 +140,14 @@ export class HttpFynoClient implements FynoApi {
     return this.#rate.rate;
   }
 
+  /** Closes the kept-alive connections (idle ones never hold the process open). */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
   /** Keeps the key out of `util.inspect(client)` and `JSON.stringify(client)`. */
   toJSON(): { target: Target } {
     return { target: this.target };
-  }
-
-  /**
-   * Delay before a retry, or 0 for none. got's rules (method, status, error code, Retry-After
-   * cap) gave `computedValue`; the budget is per kind: 429s count against `rateLimitLimit`,
-   * every other failure against `limit`, and each backs off on its own count.
-   */
-  #retryDelay(r: RetryObject, rateLimitLimit: number): number {
-    const call = (r.error.options.context as CallContext).call;
-    if (r.computedValue === 0 || call === undefined) return 0;
-    let n: number;
-    if (r.error.response?.statusCode === 429) {
-      n = call.rateLimited += 1;
-      if (n > rateLimitLimit) return 0;
-    } else {
-      n = call.failures += 1;
-      const unreachable = NOT_SENT_ERROR_CODES.includes(r.error.code);
-      if (n > (unreachable ? Math.min(this.#retry.limit, this.#retry.unreachableLimit ?? DEFAULT_UNREACHABLE_RETRIES) : this.#retry.limit)) return 0;
-    }
-    return retryDelay(this.#retry, { attemptCount: n, computedValue: r.computedValue, retryAfter: r.retryAfter }, this.#random);
   }
 
   /** A 404 from a base URL without /v1 says so (issue #16): every path is missing there. */
@@ -197,109 +156,105 @@ export class HttpFynoClient implements FynoApi {
     return hint ? new FynoApiError(error.code, `${error.message}: ${hint}`, error.api) : error;
   }
 
-  /** Send one spec; returns the parsed body of a 2xx answer. */
+  /**
+   * One attempt: its answer read to the end, or what stopped it. Bounded by the timeout from
+   * sending to the end of the body; the caller's abort ends it too (`signal.aborted` then).
+   */
+  async #attempt(method: Dispatcher.HttpMethod, path: string, body: string | undefined, signal: AbortSignal | undefined): Promise<Attempt> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const onAbort = (): void => controller.abort();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      const res = await this.#pool.request({
+        path: this.#basePath + path,
+        method,
+        headers: body === undefined ? this.#headers : this.#jsonHeaders,
+        ...(body !== undefined ? { body } : {}),
+        signal: controller.signal,
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, text, retryAfterHeader: res.headers['retry-after'] };
+    } catch (error) {
+      if (timedOut) return { errorCode: 'ETIMEDOUT', timedOut: true };
+      return { errorCode: transportErrorCode(error) };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Send one spec, retrying as the policy says; returns the parsed body of a 2xx answer. */
   async #send(spec: RequestSpec, o: CallOptions | undefined): Promise<unknown> {
     const path = wire.pathWithQuery(spec);
     const signal = o?.signal;
-    const state: CallState = { attempts: 0, reported: 0, startedAt: 0, sentAt: 0, waited: 0, rateLimited: 0, failures: 0 };
-    const report = (status: number | undefined): void => {
-      if (this.#onRequest === undefined || state.reported >= state.attempts) return;
-      state.reported = state.attempts;
-      const info: RequestInfo = { method: spec.method, route: spec.route, path, attempt: state.attempts, ms: Date.now() - state.startedAt };
-      if (status !== undefined) info.status = status;
-      try {
-        this.#onRequest(info);
-      } catch {
-        // An observer's bug must not turn into a failed (or retried) request.
-      }
-    };
+    const safe = spec.method === 'GET' || o?.idempotent === true;
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const counts: RetryCounts = { rateLimited: 0, failures: 0 };
+    let attempts = 0;
     const facts = (extra: Partial<FailureFacts>): FailureFacts => ({
       method: spec.method,
       path,
-      attempts: state.attempts,
+      attempts,
       timeoutMs: this.#timeoutMs,
       aborted: false,
-      retryable: spec.method === 'GET' || o?.idempotent === true,
+      retryable: safe,
       ...extra,
     });
+    const aborted = (): FynoApiError => toFynoApiError(facts({ aborted: true }), this.#apiKey);
 
-    if (signal?.aborted) throw toFynoApiError(facts({ aborted: true }), this.#apiKey);
-    try {
-      const response: Response<string> = await got(`${this.target.baseUrl}${path}`, {
-        method: spec.method,
-        ...(spec.body !== undefined ? { json: spec.body } : {}),
-        headers: {
-          authorization: `Bearer ${this.#apiKey}`,
-          accept: 'application/json',
-          'user-agent': this.#userAgent,
-        },
-        responseType: 'text',
-        throwHttpErrors: true,
-        // A redirect could carry the key to another host; Fyno does not redirect its API.
-        followRedirect: false,
-        timeout: { request: this.#timeoutMs },
-        retry: spec.method === 'GET' || o?.idempotent === true ? this.#retrySafe : this.#retryUnsafe,
-        context: { call: state } satisfies CallContext,
-        ...(signal !== undefined ? { signal } : {}),
-        hooks: {
-          beforeRequest: [
-            async () => {
-              const wait = this.#rate.reserve();
-              if (wait > 0) await waitSlot(wait, signal);
-              state.waited = wait;
-              state.sentAt = this.#rate.now();
-              state.attempts += 1;
-              state.startedAt = Date.now();
-            },
-          ],
-          afterResponse: [
-            (res) => {
-              if (res.statusCode === 429) {
-                const ra = parseRetryAfter(res.headers['retry-after']);
-                this.#rate.onRateLimited(state.sentAt, ra === undefined ? undefined : ra * 1000);
-              } else {
-                this.#rate.onSuccess(state.waited);
-              }
-              report(res.statusCode);
-              return res;
-            },
-          ],
-          beforeRetry: [
-            (error) => {
-              report(error.response?.statusCode);
-            },
-          ],
-        },
-      });
-      // 3xx are not followed and not errors for got: treat them as the failures they are.
-      if (response.statusCode < 200 || response.statusCode > 299) {
-        throw this.#withBaseUrlHint(toFynoApiError(facts({ status: response.statusCode, bodyText: response.body }), this.#apiKey));
+    for (;;) {
+      if (signal?.aborted) throw aborted();
+      const wait = this.#rate.reserve();
+      if (wait > 0) {
+        try {
+          await (signal === undefined ? sleep(wait) : sleep(wait, undefined, { signal }));
+        } catch {
+          throw aborted();
+        }
       }
-      return wire.parseBodyText(response.body);
-    } catch (error) {
-      if (error instanceof FynoApiError) throw error;
-      const e = error as { code?: unknown; name?: unknown };
-      if (signal?.aborted || e.code === 'ERR_ABORTED' || e.name === 'AbortError' || e.name === 'CancelError') {
-        report(undefined);
-        throw toFynoApiError(facts({ aborted: true }), this.#apiKey);
+      const sentAt = this.#rate.now();
+      attempts += 1;
+      const startedAt = Date.now();
+      const a = await this.#attempt(spec.method, path, body, signal);
+      if (a.status === 429) {
+        const ra = parseRetryAfter(a.retryAfterHeader);
+        this.#rate.onRateLimited(sentAt, ra === undefined ? undefined : ra * 1000);
+      } else if (a.status !== undefined) {
+        this.#rate.onSuccess(wait);
       }
-      if (error instanceof HTTPError) {
-        const res = error.response as Response<unknown>;
-        throw this.#withBaseUrlHint(
-          toFynoApiError(
-            facts({
-              status: res.statusCode,
-              bodyText: typeof res.body === 'string' ? res.body : undefined,
-              retryAfterHeader: res.headers['retry-after'],
-            }),
-            this.#apiKey,
-          ),
+      this.#report(spec, path, attempts, startedAt, a.status);
+      if (a.status === undefined && signal?.aborted) throw aborted();
+      if (a.status !== undefined && a.status >= 200 && a.status <= 299) return wire.parseBodyText(a.text);
+
+      const delay = nextRetryDelay(this.#retry, a, safe, counts, this.#random);
+      if (delay === 0) {
+        const error = toFynoApiError(
+          facts(a.status !== undefined ? { status: a.status, bodyText: a.text, retryAfterHeader: a.retryAfterHeader } : a.errorCode !== undefined ? { errorCode: a.errorCode } : {}),
+          this.#apiKey,
         );
+        throw a.status !== undefined ? this.#withBaseUrlHint(error) : error;
       }
-      report(undefined);
-      // Only the code is kept: got's message may quote the URL, its options hold the headers.
-      const code = typeof e.code === 'string' && /^[A-Z0-9_]{1,64}$/.test(e.code) ? e.code : undefined;
-      throw toFynoApiError(facts(code !== undefined ? { errorCode: code } : {}), this.#apiKey);
+      try {
+        await (signal === undefined ? sleep(delay) : sleep(delay, undefined, { signal }));
+      } catch {
+        throw aborted();
+      }
+    }
+  }
+
+  #report(spec: RequestSpec, path: string, attempt: number, startedAt: number, status: number | undefined): void {
+    if (this.#onRequest === undefined) return;
+    const info: RequestInfo = { method: spec.method, route: spec.route, path, attempt, ms: Date.now() - startedAt };
+    if (status !== undefined) info.status = status;
+    try {
+      this.#onRequest(info);
+    } catch {
+      // An observer's bug must not turn into a failed (or retried) request.
     }
   }
 

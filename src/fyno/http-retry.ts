@@ -1,12 +1,11 @@
 /**
  * Retry policy and error translation for `HttpFynoClient`: which failures are retried, how
- * long to wait, and how a got failure becomes a `FynoApiError` that never carries the key.
+ * long to wait, and how a failure becomes a `FynoApiError` that never carries the key.
  *
  * PRODUCT.md ("Applying" → retries): 429, 5xx and network errors are retried with exponential
  * backoff and jitter, honouring `Retry-After`; a non-idempotent write whose result is unknown
  * is never blindly retried.
  */
-import type { RetryObject } from 'got';
 import { codeForStatus, FynoApiError, type FynoApiErrorDetails } from './errors.js';
 import type { ErrorCode } from '../errors.js';
 import { parseBodyText, parseErrorMessage } from './wire-parse.js';
@@ -53,7 +52,7 @@ export const NOT_SENT_ERROR_CODES: readonly string[] = ['ECONNREFUSED', 'ENOTFOU
 /** Every network error worth retrying for a request that is safe to repeat. */
 export const RETRY_ERROR_CODES: readonly string[] = [
   ...NOT_SENT_ERROR_CODES,
-  'ETIMEDOUT', // got's TimeoutError
+  'ETIMEDOUT', // the attempt's timeout (transportErrorCode)
   'ECONNRESET',
   'EPIPE',
   'ECONNABORTED',
@@ -61,19 +60,65 @@ export const RETRY_ERROR_CODES: readonly string[] = [
   'UND_ERR_SOCKET',
 ];
 
+/** Retries spent so far by one call, per budget: 429 answers, and every other failure. */
+export interface RetryCounts {
+  rateLimited: number;
+  failures: number;
+}
+
+/** What an attempt that did not succeed came back with. */
+export interface AttemptFailure {
+  status?: number;
+  retryAfterHeader?: string | string[];
+  /** Transport error code (`ECONNREFUSED`, `ETIMEDOUT`, `UND_ERR_SOCKET`…) when no answer came. */
+  errorCode?: string;
+}
+
 /**
- * Delay before retry `attemptCount` (1 = first retry), or 0 for "do not retry".
- * got's own rules (limit, method, status, error code) have already produced `computedValue`;
- * 0 there means no. `attemptCount` is the retry's number within its own budget (429s or the rest). `Retry-After` wins (capped at `maxDelayMs`); otherwise exponential
- * backoff with full jitter. Never returns 0 for a retry: got reads 0 as "stop".
+ * Delay in ms before retrying a failed attempt, or 0 for "do not retry"; counts the retry in
+ * `counts`. `safe`: a read, or a write the caller marked idempotent; the rest are retried only
+ * on 429 and on failures before a connection existed (nothing was sent). The budget is per
+ * kind: 429s against `rateLimitLimit`, every other failure against `limit` (at most
+ * `unreachableLimit` of them when nothing answered), each backing off on its own count.
+ * `Retry-After` wins over backoff (an answer asking for longer than `maxDelayMs` ends the
+ * call); otherwise exponential backoff with full jitter. Never 0 for a retry.
  */
-export function retryDelay(policy: RetryPolicy, r: Pick<RetryObject, 'attemptCount' | 'computedValue' | 'retryAfter'>, random: () => number = Math.random): number {
-  if (r.computedValue === 0) return 0;
-  if (r.retryAfter !== undefined && Number.isFinite(r.retryAfter)) {
-    return Math.max(1, Math.min(r.retryAfter, policy.maxDelayMs));
+export function nextRetryDelay(policy: RetryPolicy, f: AttemptFailure, safe: boolean, counts: RetryCounts, random: () => number = Math.random): number {
+  const retryable =
+    f.status !== undefined
+      ? safe
+        ? RETRY_STATUSES.includes(f.status)
+        : f.status === 429
+      : f.errorCode !== undefined && (safe ? RETRY_ERROR_CODES : NOT_SENT_ERROR_CODES).includes(f.errorCode);
+  if (!retryable) return 0;
+  const retryAfterS = f.status !== undefined ? parseRetryAfter(f.retryAfterHeader) : undefined;
+  if (retryAfterS !== undefined && retryAfterS * 1000 > policy.maxDelayMs) return 0;
+  let n: number;
+  if (f.status === 429) {
+    n = counts.rateLimited += 1;
+    if (n > (policy.rateLimitLimit ?? DEFAULT_RATE_LIMIT_RETRIES)) return 0;
+  } else {
+    n = counts.failures += 1;
+    const unreachable = f.errorCode !== undefined && NOT_SENT_ERROR_CODES.includes(f.errorCode);
+    if (n > (unreachable ? Math.min(policy.limit, policy.unreachableLimit ?? DEFAULT_UNREACHABLE_RETRIES) : policy.limit)) return 0;
   }
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (r.attemptCount - 1));
+  if (retryAfterS !== undefined) return Math.max(1, retryAfterS * 1000);
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
   return Math.max(1, Math.floor(random() * cap));
+}
+
+/** undici's codes for a request that ran out of time, as one. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * The code of a transport failure (Node's `ECONNREFUSED`…, undici's `UND_ERR_…`), the only
+ * thing kept of it: its message may quote the URL and its options hold the headers.
+ * Timeouts are `ETIMEDOUT`; a code that does not look like one is `undefined`.
+ */
+export function transportErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[A-Z0-9_]{1,64}$/.test(code)) return undefined;
+  return TIMEOUT_CODES.has(code) ? 'ETIMEDOUT' : code;
 }
 
 /** `Retry-After` in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -86,7 +131,7 @@ export function parseRetryAfter(v: string | string[] | undefined, now: number = 
   return Math.max(0, Math.ceil((t - now) / 1000));
 }
 
-/** What the client knows about a failed request, free of got objects (and so of the key). */
+/** What the client knows about a failed request, free of transport objects (and so of the key). */
 export interface FailureFacts {
   method: string;
   path: string;
@@ -95,7 +140,7 @@ export interface FailureFacts {
   status?: number;
   bodyText?: string;
   retryAfterHeader?: string | string[];
-  /** got / Node error code for failures without a response. */
+  /** Transport error code for failures without a response. */
   errorCode?: string;
   aborted: boolean;
   /** The request was retried under the policy (a read, or a write marked idempotent). */
@@ -107,7 +152,7 @@ export function redact(s: string, secret: string): string {
   return secret === '' ? s : s.split(secret).join('***');
 }
 
-/** Build the `FynoApiError` for a failure. No `cause`: got's errors hold the Authorization header. */
+/** Build the `FynoApiError` for a failure. No `cause`: transport errors hold the Authorization header. */
 export function toFynoApiError(f: FailureFacts, apiKey: string): FynoApiError {
   const isWrite = f.method !== 'GET';
   const attemptsNote = f.attempts > 1 ? ` (after ${f.attempts} attempts)` : '';

@@ -153,7 +153,7 @@ export interface Target {
 
 /**
  * The Fyno API port: one method per published endpoint fyno-sync uses.
- * Implemented by `HttpFynoClient` (got → real Fyno or the emulator) and `MemoryFyno`
+ * Implemented by `HttpFynoClient` (undici → real Fyno or the emulator) and `MemoryFyno`
  * (in-process, same store and rules as the emulator). Failures throw `FynoApiError`.
  */
 export interface FynoApi {
