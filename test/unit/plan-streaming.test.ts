@@ -114,6 +114,23 @@ describe('plan file in pieces', () => {
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(chunks.join('').length / 3);
   });
 
+  // Operations and patches are written without building a sorted copy first (issue #17): any
+  // JSON value in them, integer-like keys ("10", "2") and nesting included, gives the same bytes.
+  it('writes any JSON value in an operation or a patch as the sorted-copy serializer did', () => {
+    const keyish = fc.oneof(fc.string().filter((k) => k !== '__proto__'), fc.constantFrom('0', '1', '2', '10', '01', '-1', '4294967294', '4294967295', 'type', 'distinct_id'));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(keyish, tie('v'), { maxKeys: 4 })),
+    })).v;
+    fc.assert(
+      fc.property(value, fc.dictionary(keyish, value, { maxKeys: 4 }), (v, extra) => {
+        const op = { ...extra, type: 'property.set', distinct_id: 'p-1', key: 'k', value: v, before: v };
+        const plan = { ...empty, operations: [op], profiles: { 'p-1': [{ op: 'add', path: '/k', value: v }] } } as unknown as Plan;
+        expect(serializePlan(plan)).toBe(referenceSerialize(plan));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('is byte-identical for an empty plan and still parses', () => {
     expect([...serializePlanChunks(empty)].join('')).toBe(referenceSerialize(empty));
     expect(parsePlan(serializePlan(empty), 'p.json')).toEqual(empty);
