@@ -17,6 +17,7 @@ import { Agent, request } from 'undici';
 import { createPlan } from '../src/create-plan.js';
 import { loadDesired } from '../src/desired/load.js';
 import { forEachLimited } from '../src/fyno/pool.js';
+import { naiveUpsert } from './naive.js';
 import { benchEmulator, BENCH_KEY, BENCH_WS, clientFor, timed } from './util.js';
 import { profileAt, seedEmulator, writeDesired, type GenOptions } from './gen.js';
 
@@ -25,8 +26,12 @@ export interface CpuBenchResult {
   concurrency: number;
   requests: number;
   cpuUsPerRequest: number;
+  /** The emulator's CPU per request over the same plan, from its process (a yardstick). */
+  emulatorCpuUsPerRequest: number;
   wallMs: number;
-  /** The emulator's own CPU per request, from its process (as a yardstick). */
+  /** The naive upsert script (bench/naive.ts) over the same profiles, same client and concurrency. */
+  naive: { requests: number; cpuUsPerRequest: number };
+  /** Bare GETs of the same profiles through each HTTP client, for reference. */
   bare: { client: string; cpuUsPerRequest: number }[];
 }
 
@@ -67,10 +72,16 @@ export async function benchCpu(o: { count: number; concurrency: number; bare?: n
     // Warm up (JIT, sockets) on a plan of its own, then measure the next one.
     await plan();
     await emu.resetCounts();
+    const emuCpu0 = await emu.cpuUs();
     const run = await cpuOf(async () => void (await plan()));
     const requests = (await emu.counts()).total;
+    const emulatorCpuUs = (await emu.cpuUs()) - emuCpu0;
     const profileFile = process.env.CPU_PROFILE;
     if (profileFile) await profiled(profileFile, async () => void (await plan()));
+
+    await emu.resetCounts();
+    const naiveRun = await cpuOf(async () => void (await naiveUpsert(api, state.profiles, o.concurrency)));
+    const naiveRequests = (await emu.counts()).total;
 
     const n = o.bare ?? o.count;
     const urls = Array.from({ length: n }, (_, i) => `${emu.baseUrl}/${BENCH_WS}/live/profiles/${profileAt(i).distinct_id}`);
@@ -89,7 +100,16 @@ export async function benchCpu(o: { count: number; concurrency: number; bare?: n
       bare.push({ client, cpuUsPerRequest: r.cpuUs / n });
     }
     await agent.close();
-    return { profiles: o.count, concurrency: o.concurrency, requests, cpuUsPerRequest: run.cpuUs / requests, wallMs: run.ms, bare };
+    return {
+      profiles: o.count,
+      concurrency: o.concurrency,
+      requests,
+      cpuUsPerRequest: run.cpuUs / requests,
+      emulatorCpuUsPerRequest: emulatorCpuUs / requests,
+      wallMs: run.ms,
+      naive: { requests: naiveRequests, cpuUsPerRequest: naiveRun.cpuUs / naiveRequests },
+      bare,
+    };
   } finally {
     await emu.close();
     await rm(dir, { recursive: true, force: true });

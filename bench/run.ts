@@ -7,12 +7,13 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { benchApply } from './apply-bench.js';
+import { benchCpu, type CpuBenchResult } from './cpu-bench.js';
 import { benchFaults } from './faults-bench.js';
 import { benchIncremental } from './incremental-bench.js';
 import { benchPlan } from './plan-bench.js';
 import { benchPureDiff } from './plan-diff.js';
 import { benchRateLimit, rateLimitTable } from './rate-limit-bench.js';
-import { benchScale } from './scale-bench.js';
+import { benchScale, type ScaleRun } from './scale-bench.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
@@ -44,14 +45,32 @@ if (want('plan')) {
   out(`| ${r.profiles} | ${r.reads} | ${r.readsPerProfile.toFixed(2)} | ${ms(r.wallMs)} | ${ms(r.idealMs)} | ${r.ratio.toFixed(2)}× | ${r.operations} | ${ms(r.loadMs)} |`);
 }
 
+let diffResult: Awaited<ReturnType<typeof benchPureDiff>> | undefined;
 if (want('diff')) {
   const r = await benchPureDiff(SCALE);
+  diffResult = r;
   out();
   out(`## Pure diff: ${SCALE.toLocaleString('en')} profiles in-process (no I/O)`);
   out();
   out('| profiles | buildPlan (diff + fingerprints + summary) | diff alone | fingerprints | operations | peak RSS of the process |');
   out('|---|---|---|---|---|---|');
   out(`| ${r.profiles} | ${ms(r.ms)} | ${ms(r.diffMs)} | ${ms(r.fingerprintMs)} | ${r.operations} | ${r.peakRssMb} MB |`);
+}
+
+let cpuResult: CpuBenchResult | undefined;
+if (want('cpu')) {
+  const r = await benchCpu({ count: N, concurrency: 64 });
+  cpuResult = r;
+  out();
+  out(`## Client CPU per request: plan of ${N.toLocaleString('en')} existing profiles, no latency, concurrency 64`);
+  out();
+  out('CPU time (user + system) of the client process while planning (desired files loaded before the clock starts), divided by the requests the emulator recorded; the emulator\'s own CPU from its process. `npx tsx bench/cpu-bench.ts 10000`; `CPU_PROFILE=plan.cpuprofile` adds a V8 profile of the measured plan.');
+  out();
+  out('| client | requests | client CPU per request | emulator CPU per request | wall time |');
+  out('|---|---|---|---|---|');
+  out(`| fyno-sync plan | ${r.requests} | ${Math.round(r.cpuUsPerRequest)} µs | ${Math.round(r.emulatorCpuUsPerRequest)} µs | ${ms(r.wallMs)} |`);
+  out(`| naive upsert (bench/naive.ts) of the same profiles | ${r.naive.requests} | ${Math.round(r.naive.cpuUsPerRequest)} µs | | |`);
+  for (const b of r.bare) out(`| bare GET: ${b.client} | ${N} | ${Math.round(b.cpuUsPerRequest)} µs | | |`);
 }
 
 if (want('apply')) {
@@ -120,16 +139,46 @@ if (want('incremental')) {
   out(`| \`plan --changed-since\` | ${r.incReads} | ${ms(r.incMs)} (of which loading both revisions: ${ms(r.incLoadMs)}) | ${r.incOperations} |`);
 }
 
+let scaleResult: ScaleRun | undefined;
 if (want('scale')) {
-  const { rows, profiles, runs } = await benchScale({ count: SCALE, latencyMs: LAT, concurrency: 64 });
+  const r = await benchScale({ count: SCALE, latencyMs: LAT, concurrency: 64 });
+  scaleResult = r;
   out();
-  out(`## Scale: ${profiles.toLocaleString('en')} imported profiles through the CLI (${LAT} ms latency, concurrency 64)`);
+  out(`## Scale: ${r.profiles.toLocaleString('en')} imported profiles through the CLI (${LAT} ms latency, concurrency 64)`);
   out();
-  out(`A HubSpot-style export of ${rows.toLocaleString('en')} rows (scripts/gen-crm-export.ts, seed 7, with its bad phones, bad emails and repeated ids), imported with examples/crm-migration/mapping.yaml into ${profiles.toLocaleString('en')} profiles; then each command in its own process under \`/usr/bin/time\` (peak RSS), against an empty emulator.`);
+  out(`A HubSpot-style export of ${r.rows.toLocaleString('en')} rows (scripts/gen-crm-export.ts, seed 7, with its bad phones, bad emails and repeated ids), imported with examples/crm-migration/mapping.yaml into ${r.profiles.toLocaleString('en')} profiles; then each command in its own process under \`/usr/bin/time\` (peak RSS, CPU), against an empty emulator (bench/scale-bench.ts). Ideal: requests × latency ÷ concurrency. Last row: the naive upsert script (bench/naive.ts) migrating the same profiles into an emptied workspace.`);
   out();
-  out('| command | exit | wall time | peak RSS | requests |');
-  out('|---|---|---|---|---|');
-  for (const r of runs) out(`| \`${r.command}\` | ${r.exitCode} | ${r.wallS} s | ${r.peakRssMb} MB | ${r.requests} |`);
+  out('| command | exit | wall time | ideal | wall ÷ ideal | peak RSS | requests | requests per profile | client CPU per request |');
+  out('|---|---|---|---|---|---|---|---|---|');
+  for (const c of [...r.runs, r.naive]) {
+    const perReq = c.requests > 0 ? `${Math.round((c.cpuS * 1e6) / c.requests)} µs` : '';
+    const ideal = c.idealS !== undefined ? `${c.idealS.toFixed(1)} s` : '';
+    const ratio = c.idealS ? `${(c.wallS / c.idealS).toFixed(2)}×` : '';
+    out(`| \`${c.command}\` | ${c.exitCode} | ${c.wallS} s | ${ideal} | ${ratio} | ${c.peakRssMb} MB | ${c.requests} | ${c.requests > 0 ? (c.requests / r.profiles).toFixed(2) : ''} | ${perReq} |`);
+  }
+}
+
+if (want('cpu') && want('diff') && want('scale') && cpuResult && diffResult && scaleResult) {
+  const planRun = scaleResult.runs.find((c) => c.command.includes('plan profiles --out'))!;
+  const applyRun = scaleResult.runs.find((c) => c.command.includes('apply --plan'))!;
+  const naive = scaleResult.naive;
+  const p = scaleResult.profiles;
+  const ratio = (c: { wallS: number; idealS?: number }): string => `${c.wallS} s ÷ ${c.idealS!.toFixed(1)} s = ${(c.wallS / c.idealS!).toFixed(2)}×`;
+  const head: string[] = [];
+  head.push('', '## Issue #17: the figures and their targets', '');
+  head.push('"Before" is main as issue #17 measured it (2026-11-23, the tables of that run); "now" is this run, from the sections below; the naive upsert script (bench/naive.ts) does the same job blindly: no reads, no verification, no record, no resume.', '');
+  head.push('| figure | before | target | now | naive upsert |');
+  head.push('|---|---|---|---|---|');
+  head.push(`| requests for a ${p.toLocaleString('en')}-profile migration into an empty workspace (plan + apply + verification) | 6.2 per profile | ≤ 4.0 per profile | plan ${planRun.requests} + apply ${applyRun.requests} = ${((planRun.requests + applyRun.requests) / p).toFixed(2)} per profile | ${naive.requests} = ${(naive.requests / p).toFixed(2)} per profile |`);
+  head.push(`| client CPU per request, \`plan\` of ${N.toLocaleString('en')} existing profiles, no latency, concurrency 64 | ~600 µs | ≤ 150 µs | ${Math.round(cpuResult.cpuUsPerRequest)} µs (emulator ${Math.round(cpuResult.emulatorCpuUsPerRequest)} µs) | ${Math.round(cpuResult.naive.cpuUsPerRequest)} µs |`);
+  head.push(`| \`plan\` of ${p.toLocaleString('en')} profiles at ${LAT} ms latency, concurrency 64: wall ÷ ideal | 222.8 s ÷ 59.3 s = 3.8× | ≤ 1.25× | ${ratio(planRun)} | (no plan) |`);
+  head.push(`| \`apply --plan\` of that migration: wall ÷ ideal | 391.9 s ÷ 133.6 s = 2.9× | ≤ 1.25× | ${ratio(applyRun)} | ${ratio(naive)} |`);
+  head.push(`| peak RSS: \`plan\` / \`apply --plan\` of ${p.toLocaleString('en')} profiles | 579 MB / 955 MB | ≤ 512 MB each | ${planRun.peakRssMb} MB / ${applyRun.peakRssMb} MB | ${naive.peakRssMb} MB |`);
+  head.push(`| pure diff of ${SCALE.toLocaleString('en')} profiles (buildPlan, no I/O) | 3.5 s | ≤ 2 s | ${ms(diffResult.ms)} | |`);
+  head.push('', 'Reproduce: `npm run bench` (all), or one section: `npx tsx bench/run.ts --only=cpu|diff|scale|plan|apply|faults|ratelimit|incremental`.');
+  // After the run header, before the sections.
+  lines.splice(4, 0, ...head);
+  for (const l of head) console.log(l);
 }
 
 if (!only) await writeFile(new URL('./RESULTS.md', import.meta.url), `${lines.join('\n')}\n`);

@@ -11,28 +11,33 @@ import { writeContacts } from '../scripts/gen-crm-export.js';
 import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const NAIVE = path.join(ROOT, 'bench/naive-upsert.ts');
 
 export interface CommandRun {
   command: string;
   exitCode: number;
   wallS: number;
+  /** User + system CPU time of the command's process. */
+  cpuS: number;
   peakRssMb: number;
   requests: number;
+  /** requests × latency ÷ concurrency, for the commands that send requests. */
+  idealS?: number;
 }
 
-/** Runs `node CLI args` under /usr/bin/time for the peak RSS. */
-function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; rssMb: number; stdout: string; stderr: string }> {
+/** Runs `node …args` under /usr/bin/time for the peak RSS and CPU time. */
+function runNode(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; cpuS: number; rssMb: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
-      const m = /TIME ([\d.]+) (\d+)/.exec(stderr);
+      const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (!m) return reject(new Error(`no timing for ${args.join(' ')}: ${stderr.slice(-500)}`));
-      resolve({ code: code ?? 1, wallS: Number(m[1]), rssMb: Math.round(Number(m[2]) / 1024), stdout, stderr });
+      resolve({ code: code ?? 1, wallS: Number(m[1]), cpuS: Number(m[3]) + Number(m[4]), rssMb: Math.round(Number(m[2]) / 1024), stdout, stderr });
     });
   });
 }
@@ -41,7 +46,11 @@ export interface ScaleRun {
   /** Rows in the generated export, and the profiles `import` made of them (the rest rejected). */
   rows: number;
   profiles: number;
+  latencyMs: number;
+  concurrency: number;
   runs: CommandRun[];
+  /** The naive upsert script (bench/naive.ts) migrating the same profiles into an empty workspace. */
+  naive: CommandRun;
 }
 
 /**
@@ -69,13 +78,30 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
       ['plan', 'profiles', '--detailed-exitcode', ...conc],
     ];
     let profiles = 0;
+    const ideal = (requests: number): number => (requests * o.latencyMs) / o.concurrency / 1000;
     for (const args of steps) {
       await emu.resetCounts();
-      const r = await runCli(args, env, dir);
+      const r = await runNode([CLI, ...args], env, dir);
       if (args[0] === 'import') profiles = Number(/Imported ([\d,]+) profiles/.exec(r.stderr + r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
-      runs.push({ command: `fyno-sync ${args.filter((a) => a !== '--json').join(' ')}`, exitCode: r.code, wallS: r.wallS, peakRssMb: r.rssMb, requests: sum((await emu.counts()).requests) });
+      const requests = sum((await emu.counts()).requests);
+      runs.push({
+        command: `fyno-sync ${args.filter((a) => a !== '--json').join(' ')}`,
+        exitCode: r.code,
+        wallS: r.wallS,
+        cpuS: r.cpuS,
+        peakRssMb: r.rssMb,
+        requests,
+        ...(requests > 0 ? { idealS: ideal(requests) } : {}),
+      });
     }
-    return { rows, profiles, runs };
+    // The same migration by the naive script, into an emptied workspace.
+    await emu.reset();
+    await emu.faults({ latencyMs: o.latencyMs });
+    // tsx by its own location: the data directory has no node_modules to find it in.
+    const n = await runNode(['--import', import.meta.resolve('tsx'), NAIVE, 'profiles', String(o.concurrency)], env, dir);
+    const requests = sum((await emu.counts()).requests);
+    const naive: CommandRun = { command: `node --import tsx bench/naive-upsert.ts profiles ${o.concurrency}`, exitCode: n.code, wallS: n.wallS, cpuS: n.cpuS, peakRssMb: n.rssMb, requests, idealS: ideal(requests) };
+    return { rows, profiles, latencyMs: o.latencyMs, concurrency: o.concurrency, runs, naive };
   } finally {
     await emu.close();
     await rm(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * for one event loop, and request counts come from its admin API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +24,13 @@ export interface Counts {
 
 export interface BenchEmulator {
   baseUrl: string;
+  /** CPU time the emulator process has used so far, µs (Linux /proc; 10 ms resolution). */
+  cpuUs(): Promise<number>;
   adminUrl: string;
   counts(): Promise<Counts>;
   resetCounts(): Promise<void>;
+  /** Empties the emulator's state and its counts. */
+  reset(): Promise<void>;
   faults(f: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,8 +55,15 @@ export async function benchEmulator(o: { latencyMs?: number; propertyDelayMs?: n
   return {
     baseUrl,
     adminUrl,
+    cpuUs: async () => {
+      // Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks (100 per second).
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    },
     counts: async () => (await (await fetch(`${adminUrl}/stats`)).json()) as Counts,
     resetCounts: () => post('/stats/reset'),
+    reset: () => post('/reset'),
     faults: (f) => post('/faults', f),
     close: async () => {
       child.kill('SIGTERM');
