@@ -52,6 +52,12 @@ export interface CreatePlanOptions extends PlanOptions {
   cwd?: string;
   /** The desired files' content hashes when the caller has them already (not read again). */
   sourceHashes?: Readonly<Record<string, string>>;
+  /**
+   * Called with each profile's operations as soon as it and every profile before it are planned,
+   * so in plan order (the suppression list's last): concatenated, the calls give exactly the
+   * plan's `operations`. `plan --out` writes them to the plan file's scratch copy meanwhile.
+   */
+  onOperations?: (ops: readonly Operation[]) => void;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -120,6 +126,12 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
   const fingerprints = new Map<DistinctId, string>();
   const unplanned = new Map<DistinctId, number>();
   for (const [id, list] of users) unplanned.set(id, list.length);
+  // The first profile whose operations have not been handed to onOperations.
+  let handed = 0;
+  const handOver = (): void => {
+    if (!opts.onOperations) return;
+    while (handed < results.length && results[handed] !== undefined) opts.onOperations(results[handed++]!.ops);
+  };
   const onSnapshot = (id: DistinctId, snap: ActualSnapshot): void => {
     actual.set(id, snap);
     for (const i of users.get(id) ?? []) {
@@ -137,6 +149,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
         if (left === 0 && !keep) actual.delete(need);
       }
     }
+    handOver();
   };
   const reads = await readLive(deps.api, readRequests, {
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
@@ -174,6 +187,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     results[i] = undefined;
   }
   if (listPart) for (const op of listPart.ops) operations.push(op);
+  if (listPart) opts.onOperations?.(listPart.ops);
   // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
   const preconditions = keyedRecord<string>();
   for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;

@@ -4,18 +4,95 @@
  * plan and a plan of a million operations is never one string in memory; read back with
  * `parsePlan` (schema, format version), whose text is not kept.
  */
-import { createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FynoSyncError } from '../errors.js';
-import { parsePlan, serializePlanChunks } from '../plan/plan-file.js';
-import type { Plan } from '../plan/types.js';
+import { operationLine, parsePlan, serializePlanChunks, serializePlanChunksWith } from '../plan/plan-file.js';
+import type { Operation, Plan } from '../plan/types.js';
 
-export async function writePlanFile(file: string, plan: Plan): Promise<void> {
+/**
+ * The operations of a plan still being read, written ahead as their plan-file lines to a scratch
+ * file beside it (`plan --out`): for a 100,000-profile plan writing them is most of the work of
+ * saving it, and while the live state is read the process mostly waits for answers (issue #17).
+ * `writePlanFile` splices the lines in. Add operations in plan order; `discard` when no plan
+ * comes of it. Lines are redacted as they are written (`operationLine`).
+ */
+export class OperationSpool {
+  readonly file: string;
+  #count = 0;
+  #buffer = '';
+  readonly #fh: Promise<FileHandle>;
+  #writes: Promise<unknown>;
+  #error: unknown;
+
+  constructor(planFile: string) {
+    this.file = `${planFile}.${process.pid}.ops.tmp`;
+    this.#fh = open(this.file, 'w', 0o600);
+    // A failure to open or write is reported by close(); writePlanFile then writes the plan whole.
+    this.#writes = this.#fh.catch((e: unknown) => (this.#error ??= e));
+  }
+
+  /** Operations written so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  add(ops: readonly Operation[]): void {
+    for (const op of ops) {
+      this.#buffer += `${this.#count > 0 ? ',\n' : ''}${operationLine(op)}`;
+      this.#count += 1;
+    }
+    if (this.#buffer.length >= 1 << 20) this.#flush();
+  }
+
+  #flush(): void {
+    const text = this.#buffer;
+    this.#buffer = '';
+    if (text === '') return;
+    this.#writes = this.#writes.then(async () => {
+      if (this.#error === undefined) await (await this.#fh).write(text);
+    }).catch((e: unknown) => (this.#error ??= e));
+  }
+
+  /** Everything added is on disk; false when the scratch file could not be written. */
+  async close(): Promise<boolean> {
+    this.#flush();
+    await this.#writes;
+    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
+    return this.#error === undefined;
+  }
+
+  async discard(): Promise<void> {
+    await this.close();
+    await rm(this.file, { force: true });
+  }
+}
+
+/** Marks where a spool's lines go among the plan's chunks. */
+const SPOOLED: unique symbol = Symbol('spooled operations');
+
+/**
+ * Writes `plan` to `file` (secrets redacted). With `spool` (closed or not) holding exactly the
+ * plan's operations, their lines are copied from it instead of serialized again; the spool's
+ * scratch file is removed either way.
+ */
+export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
+  const spooled = spool !== undefined && (await spool.close()) && spool.count === plan.operations.length;
+  async function* chunks(): AsyncGenerator<string | Buffer> {
+    if (!spooled) {
+      yield* serializePlanChunks(plan);
+      return;
+    }
+    for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
+      if (piece === SPOOLED) yield* createReadStream(spool!.file) as AsyncIterable<Buffer>;
+      else yield piece;
+    }
+  }
   try {
-    await pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 }));
+    await pipeline(Readable.from(chunks()), createWriteStream(tmp, { mode: 0o600 }));
     // On disk before it is in place: after a power cut the journal never points at an empty plan.
     const fh = await open(tmp, 'r');
     try {
@@ -29,6 +106,8 @@ export async function writePlanFile(file: string, plan: Plan): Promise<void> {
     // A user's path problem (no such directory, a directory in the way), not an internal error.
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
+  } finally {
+    if (spool) await rm(spool.file, { force: true }).catch(() => undefined);
   }
 }
 

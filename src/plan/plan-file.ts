@@ -10,7 +10,7 @@ import formatsModule from 'ajv-formats';
 import { FynoSyncError } from '../errors.js';
 import { keyedRecord } from './normalize.js';
 import { redactOperation } from './secrets.js';
-import { PLAN_FORMAT_VERSION, type Plan } from './types.js';
+import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
 
 // ajv and ajv-formats are CommonJS; their default exports under ESM interop.
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -72,27 +72,45 @@ const OPS_PER_CHUNK = 1000;
  * `profiles` (already masked when built) follows in chunks the same way.
  */
 export function* serializePlanChunks(plan: Plan): Generator<string> {
+  yield* serializePlanChunksWith(plan, operationChunks(plan.operations));
+}
+
+/**
+ * The text of one operation in a plan file, without its separator: operations are written
+ * `operationLine(op)` joined by `,\n`. Redacted here: the line never holds a secret.
+ */
+export function operationLine(op: Operation): string {
+  return `    ${JSON.stringify(sortedKeys(redactOperation(op), OP_FIRST))}`;
+}
+
+function* operationChunks(ops: readonly Operation[]): Generator<string> {
+  for (let start = 0; start < ops.length; start += OPS_PER_CHUNK) {
+    const stop = Math.min(ops.length, start + OPS_PER_CHUNK);
+    let chunk = '';
+    for (let i = start; i < stop; i += 1) chunk += `${i > 0 ? ',\n' : ''}${operationLine(ops[i]!)}`;
+    yield chunk;
+  }
+}
+
+/**
+ * `serializePlanChunks` with the operations' text from `operations`: `operationLine` of each of
+ * `plan.operations` in order, joined by `,\n` (a caller that wrote them ahead, while the plan was
+ * still being read, splices them in: kept-plan.ts `OperationSpool`).
+ */
+export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>): Generator<string | T> {
   // Redaction touches operations only; the other top-level values are written as they are.
   const top = plan as unknown as Record<string, unknown>;
   const head: Record<string, unknown> = {};
   for (const k of TOP_ORDER) if (!STREAMED.has(k) && top[k] !== undefined) head[k] = sortedKeys(top[k]);
   const headText = JSON.stringify(head, null, 2);
-  const ops = plan.operations;
   const drift = plan.profiles;
   const end = drift === undefined ? '\n}\n' : ',\n';
-  if (ops.length === 0) {
+  if (plan.operations.length === 0) {
     yield `${headText.slice(0, -2)},\n  "operations": []${end}`;
   } else {
     yield `${headText.slice(0, -2)},\n  "operations": [\n`;
-    for (let start = 0; start < ops.length; start += OPS_PER_CHUNK) {
-      const stop = Math.min(ops.length, start + OPS_PER_CHUNK);
-      let chunk = '';
-      for (let i = start; i < stop; i += 1) {
-        chunk += `    ${JSON.stringify(sortedKeys(redactOperation(ops[i]!), OP_FIRST))}${i < ops.length - 1 ? ',\n' : '\n'}`;
-      }
-      yield chunk;
-    }
-    yield `  ]${end}`;
+    yield* operations;
+    yield `\n  ]${end}`;
   }
   if (drift !== undefined) yield* profilesChunks(drift);
 }

@@ -3,8 +3,12 @@
  * snapshots it no longer needs. Whatever order reads complete in, the plan must be the one
  * buildPlan makes from all the snapshots at once.
  */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { OperationSpool, writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan, readsFor } from '../../src/create-plan.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { fetchActual } from '../../src/fyno/fetch-actual.js';
@@ -12,7 +16,8 @@ import type { FynoApi } from '../../src/fyno/types.js';
 import { seededRandom } from '../../src/fyno/emulator/faults.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { selectProfiles } from '../../src/plan/select.js';
-import type { PlanOptions } from '../../src/plan/types.js';
+import { serializePlan } from '../../src/plan/plan-file.js';
+import type { Operation, PlanOptions } from '../../src/plan/types.js';
 import { desired, profile } from './plan-builders.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
@@ -106,6 +111,48 @@ describe('createPlan diffs as live state arrives', () => {
       expect(kept.reads).toBe([...snapshots.values()].reduce((n, s) => n + (s.preferences ? 2 : 1), 0));
     });
   }
+
+  // Issue #17: `plan --out` writes the operations while the reads go on.
+  it('hands over the operations in plan order as profiles are planned, and the spooled plan file has serializePlan\'s bytes', async () => {
+    const { api, state } = await world();
+    const destination = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-'));
+    try {
+      for (const seed of [5, 6]) {
+        const handed: Operation[][] = [];
+        const file = path.join(dir, `plan-${seed}.json`);
+        const spool = new OperationSpool(file);
+        const { plan } = await createPlan({ api: shuffledReads(api, seed), now: () => NOW }, state, {
+          destination,
+          concurrency: 7,
+          keepSnapshots: false,
+          onOperations: (ops) => {
+            handed.push([...ops]);
+            spool.add(ops);
+          },
+        });
+        // Handed over during the reads, not all at the end: many separate calls.
+        expect(handed.length).toBeGreaterThan(50);
+        expect(JSON.stringify(handed.flat())).toBe(JSON.stringify(plan.operations));
+        await writePlanFile(file, plan, spool);
+        expect(await readFile(file, 'utf8')).toBe(serializePlan(plan));
+        // The scratch file is gone.
+        expect(await readdir(dir)).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.tmp$/)]));
+      }
+      // A spool that does not hold the plan's operations is not used: the plan is written whole.
+      const { plan } = await createPlan({ api, now: () => NOW }, state, { destination, keepSnapshots: false });
+      const short = new OperationSpool(path.join(dir, 'short.json'));
+      short.add(plan.operations.slice(1));
+      await writePlanFile(path.join(dir, 'short.json'), plan, short);
+      expect(await readFile(path.join(dir, 'short.json'), 'utf8')).toBe(serializePlan(plan));
+      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // A directory that does not exist is the same one-line error as without a spool.
+      const missing = path.join(dir, 'no-such-dir', 'plan.json');
+      await expect(writePlanFile(missing, plan, new OperationSpool(missing))).rejects.toThrow(/cannot write the plan to .*: no such directory/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('fails as a whole when one read fails: no partial plan', async () => {
     const { api, state } = await world();

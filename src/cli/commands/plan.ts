@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { changedSince, createPlan } from '../../create-plan.js';
 import { FynoSyncError } from '../../errors.js';
-import { writePlanFile } from '../../apply/kept-plan.js';
+import { OperationSpool, writePlanFile } from '../../apply/kept-plan.js';
 import { renderJsonChunks } from '../../plan/render/json.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
 import { renderTextChunks } from '../../plan/render/text.js';
@@ -55,6 +55,9 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
   const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
+  const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
+  // The plan file's operations are written while live state is still being read.
+  const spool = outFile !== undefined ? new OperationSpool(outFile) : undefined;
   let plan: Plan;
   try {
     ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
@@ -71,16 +74,18 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       ...(flags.shard ? { shard: flags.shard } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => progress.update(done, total),
+      ...(spool ? { onOperations: (ops) => spool.add(ops) } : {}),
     }));
   } catch (e) {
     progress.stop();
+    await spool?.discard();
     if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made', 'plan');
     throw e;
   } finally {
     progress.stop();
   }
 
-  if (flags.out) await writePlanFile(path.resolve(io.cwd, flags.out), plan);
+  if (outFile !== undefined) await writePlanFile(outFile, plan, spool);
   if (desired.suppressions && !plan.suppression_list) {
     writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
   }
