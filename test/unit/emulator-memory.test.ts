@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+import { seedStore } from '../../src/fyno/emulator/seed.js';
 import { FynoStore } from '../../src/fyno/emulator/store.js';
 import { isFynoApiError } from '../../src/fyno/errors.js';
 
@@ -186,5 +187,34 @@ describe('MemoryFyno faults', () => {
     const to = await f.createProfile({ distinct_id: 'b' }).catch((e: unknown) => e);
     expect(isFynoApiError(to) && to.code).toBe('api.timeout');
     expect(await f.getProfile('b')).toBeNull();
+  });
+});
+
+describe('emulator seed: suppression expiry', () => {
+  it('puts a seeded expiry_ts on the entry the seed names, also when that entry already existed', async () => {
+    const store = new FynoStore();
+    const now = '2026-01-01T00:00:00.000Z';
+    seedStore(
+      store,
+      {
+        workspace: 'FY1',
+        suppressions: [
+          { channel: 'email', destination: 'a@example.com' },
+          { channel: 'email', destination: 'b@example.com' },
+          // Names the first entry again: it gets the expiry, not the last entry of the list.
+          { channel: 'email', destination: 'a@example.com', expiry_ts: '2020-01-01T00:00:00.000Z' },
+        ],
+      },
+      now,
+      'FY1',
+    );
+    const list = store.suppressionList('FY1');
+    expect(list.map((s) => [s.destination, s.expiry_ts])).toEqual([
+      ['a@example.com', '2020-01-01T00:00:00.000Z'],
+      ['b@example.com', undefined],
+    ]);
+    // An expired entry is not listed; the other one still is.
+    const f = new MemoryFyno({ store, workspace: 'FY1', now: () => new Date(now) });
+    expect((await f.listSuppressions()).map((s) => s.destination)).toEqual(['b@example.com']);
   });
 });

@@ -22,6 +22,11 @@ function liveSuppressions(ctx: Ctx): SuppressionRecord[] {
   return ctx.store.suppressionList(ctx.workspace).filter((s) => s.expiry_ts === undefined || !(Date.parse(s.expiry_ts) <= now));
 }
 
+/** The entry of `list` for `channel` and that distinct_id or destination, if any. */
+export function sameSuppression(list: readonly SuppressionRecord[], channel: string, key: { distinct_id: string } | { destination: string }): SuppressionRecord | undefined {
+  return list.find((s) => s.channel === channel && ('distinct_id' in key ? s.distinct_id === key.distinct_id : s.destination === key.destination));
+}
+
 /**
  * POST /{WSID}/suppressions (add_suppression_list). `distinct_id` wins over `destination` (spec
  * note). A destination is checked against its channel: phone channels need a valid number,
@@ -43,9 +48,7 @@ export function addSuppression(ctx: Ctx, req: ApiRequest): Reply {
     key = { destination: d };
   } else return fail(400, 'distinct_id or destination is required!');
   const list = ctx.store.suppressionList(ctx.workspace);
-  const same = list.find(
-    (s) => s.channel === channel && ('distinct_id' in key ? s.distinct_id === key.distinct_id : s.destination === key.destination),
-  );
+  const same = sameSuppression(list, channel, key);
   if (same) {
     if (description !== undefined) same.description = description;
     // Added again: suppressed from now on, whatever expiry was seeded.

@@ -6,6 +6,7 @@
 import { CHANNELS, PREFERENCE_CHANNELS, type ChannelName, type PropertyValue } from '../types.js';
 import { isObject, type Reply } from './api-common.js';
 import { handleApi } from './core.js';
+import { sameSuppression } from './api-misc.js';
 import { applyPropertyOp } from './api-properties.js';
 import { issueOtp } from './api-verify.js';
 import type { Env, EventDef, FynoStore, OtpRecord, TopicDef } from './store.js';
@@ -165,8 +166,10 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
       if (expiry_ts !== undefined && (typeof expiry_ts !== 'string' || Number.isNaN(Date.parse(expiry_ts)))) throw new Error(`suppressions[${i}].expiry_ts must be an ISO 8601 date-time`);
       check(handleApi(store, { method: 'POST', segments: [workspace, 'suppressions'], query: {}, body }, now), `suppressions[${i}]`);
       if (typeof expiry_ts === 'string') {
-        const list = store.suppressionList(workspace);
-        list[list.length - 1]!.expiry_ts = expiry_ts;
+        // The entry the body names (as the add found or made it: distinct_id wins), which is not
+        // the last of the list when it existed already.
+        const key = typeof body.distinct_id === 'string' && body.distinct_id !== '' ? { distinct_id: body.distinct_id } : { destination: String(body.destination) };
+        sameSuppression(store.suppressionList(workspace), String(body.channel), key)!.expiry_ts = expiry_ts;
       }
     });
   }
