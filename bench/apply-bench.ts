@@ -3,18 +3,14 @@
  * sent against writes needed, wall time against the ideal, the no-op re-plan, and the same data
  * pushed by a naive script that upserts every profile every time.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pLimit from 'p-limit';
 import { applyPlan, planRequests } from '../src/apply/index.js';
 import { createPlan } from '../src/create-plan.js';
-import { loadDesired } from '../src/desired/load.js';
 import type { DesiredState } from '../src/desired/types.js';
 import { profileIdOf } from '../src/plan/types.js';
 import type { HttpFynoClient } from '../src/fyno/http-client.js';
-import { benchEmulator, BENCH_WS, clientFor, recordingApi, sum, timed, type BenchEmulator } from './util.js';
-import { profileAt, seedEmulator, writeDesired, type GenOptions } from './gen.js';
+import { BENCH_WS, clientFor, recordingApi, sum, timed, type BenchEmulator } from './util.js';
+import { profileAt, seededWorld } from './gen.js';
 
 export interface ApplyBenchResult {
   profiles: number;
@@ -45,14 +41,9 @@ async function plan(api: HttpFynoClient, emu: BenchEmulator, desired: DesiredSta
 }
 
 export async function benchApply(o: { count: number; differ: number; latencyMs: number; concurrency: number }): Promise<ApplyBenchResult> {
-  const gen: GenOptions = { count: o.count, differ: o.differ, missing: 0 };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-apply-'));
-  const emu = await benchEmulator({ propertyDelayMs: 0 });
+  const world = await seededWorld('apply', { count: o.count, differ: o.differ, missing: 0 }, { propertyDelayMs: 0 });
+  const { emu, state } = world;
   try {
-    await writeDesired(dir, gen);
-    await seedEmulator(emu.adminUrl, gen);
-    const { state, issues } = await loadDesired([dir], { env: {}, cwd: dir });
-    if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
     const api = clientFor(emu);
     const { plan: p } = await plan(api, emu, state, o.concurrency);
     const changedIds = new Set(p.operations.flatMap((op) => profileIdOf(op) ?? []));
@@ -114,7 +105,6 @@ export async function benchApply(o: { count: number; differ: number; latencyMs: 
       naive: { requests: naiveRequests, writes: sum(naiveCounts.writes), ms: naive.ms, idealMs: (naiveRequests * o.latencyMs) / o.concurrency },
     };
   } finally {
-    await emu.close();
-    await rm(dir, { recursive: true, force: true });
+    await world.close();
   }
 }

@@ -8,18 +8,15 @@
  *   CPU_PROFILE=plan.cpuprofile npx tsx bench/…     also writes a V8 CPU profile of the measured
  *                                                   plan alone (open it in Chrome DevTools)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import os from 'node:os';
-import path from 'node:path';
 import got from 'got';
 import { Agent, request } from 'undici';
 import { createPlan } from '../src/create-plan.js';
-import { loadDesired } from '../src/desired/load.js';
 import { forEachLimited } from '../src/fyno/pool.js';
 import { naiveUpsert } from './naive.js';
-import { benchEmulator, BENCH_KEY, BENCH_WS, clientFor, timed } from './util.js';
-import { profileAt, seedEmulator, writeDesired, type GenOptions } from './gen.js';
+import { BENCH_KEY, BENCH_WS, clientFor, timed } from './util.js';
+import { profileAt, seededWorld } from './gen.js';
 
 export interface CpuBenchResult {
   profiles: number;
@@ -58,14 +55,9 @@ async function cpuOf(fn: () => Promise<void>): Promise<{ cpuUs: number; ms: numb
 }
 
 export async function benchCpu(o: { count: number; concurrency: number; bare?: number }): Promise<CpuBenchResult> {
-  const gen: GenOptions = { count: o.count, differ: 0.05, missing: 0 };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-cpu-'));
-  const emu = await benchEmulator();
+  const world = await seededWorld('cpu', { count: o.count, differ: 0.05, missing: 0 });
+  const { emu, state } = world;
   try {
-    await writeDesired(dir, gen);
-    await seedEmulator(emu.adminUrl, gen);
-    const { state, issues } = await loadDesired([dir], { env: {}, cwd: dir });
-    if (issues.length > 0) throw new Error(`bench data invalid: ${issues[0]!.message}`);
     const api = clientFor(emu);
     const plan = (): Promise<unknown> =>
       createPlan({ api, now: () => new Date() }, state, { destination: { base_url: emu.baseUrl, workspace: BENCH_WS, env: 'live' }, concurrency: o.concurrency, keepSnapshots: false });
@@ -111,8 +103,7 @@ export async function benchCpu(o: { count: number; concurrency: number; bare?: n
       bare,
     };
   } finally {
-    await emu.close();
-    await rm(dir, { recursive: true, force: true });
+    await world.close();
   }
 }
 

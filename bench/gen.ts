@@ -3,8 +3,12 @@
  * (sharded files) and the emulator seed that makes live Fyno hold the same profiles, except for
  * a chosen fraction that differ (one property changed) or are missing (to create).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { loadDesired } from '../src/desired/load.js';
+import type { DesiredState } from '../src/desired/types.js';
+import { benchEmulator, timed, type BenchEmulator } from './util.js';
 
 export interface GenOptions {
   count: number;
@@ -110,5 +114,33 @@ export async function seedEmulator(adminUrl: string, o: GenOptions, chunk = 5000
       body: JSON.stringify(seedFor(o, from, Math.min(o.count, from + chunk))),
     });
     if (!res.ok) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+/**
+ * A benchmark's data set in place: `gen`'s desired files written to a temporary directory and
+ * loaded (the time it took in `loadMs`), the emulator (its own process) seeded with live state.
+ * `close` stops the emulator and removes the directory.
+ */
+export async function seededWorld(
+  name: string,
+  gen: GenOptions,
+  emulator: Parameters<typeof benchEmulator>[0] = {},
+): Promise<{ dir: string; emu: BenchEmulator; state: DesiredState; loadMs: number; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `fyno-bench-${name}-`));
+  const emu = await benchEmulator(emulator);
+  const close = async (): Promise<void> => {
+    await emu.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await writeDesired(dir, gen);
+    await seedEmulator(emu.adminUrl, gen);
+    const loaded = await timed(() => loadDesired([dir], { env: {}, cwd: dir }));
+    if (loaded.value.issues.length > 0) throw new Error(`bench data invalid: ${loaded.value.issues[0]!.message}`);
+    return { dir, emu, state: loaded.value.state, loadMs: loaded.ms, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
