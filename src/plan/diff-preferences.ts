@@ -8,6 +8,7 @@
 import type { ActualPreferences, PreferenceChannel, PreferenceStatus } from '../fyno/types.js';
 import { addIssue, refOf, type ProfileDiff } from './diff-context.js';
 import type { OwnershipRecord } from './ownership.js';
+import { sortedKeys, sortStrings } from './sort.js';
 
 const DEFAULT_STATUS: PreferenceStatus = 'opted-in';
 
@@ -47,9 +48,9 @@ export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | und
     if (needsLive) addIssue(diff, 'preferences', 'preferences were not read for this profile; cannot plan them');
     return d.exact.preferences ? new Set(record.preferences) : undefined;
   }
-  for (const topic of Object.keys(named).sort()) {
+  for (const topic of sortedKeys(named)) {
     const channels = named[topic] ?? {};
-    for (const channel of (Object.keys(channels) as PreferenceChannel[]).sort()) {
+    for (const channel of sortedKeys(channels)) {
       const want = channels[channel];
       if (want === undefined) continue;
       const path = `preferences.${topic}.${channel}`;
@@ -76,7 +77,7 @@ export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | und
     }
   }
   if (!d.exact.preferences) return undefined;
-  for (const pair of [...record.preferences].sort()) {
+  for (const pair of sortStrings([...record.preferences])) {
     if (owned.has(pair)) continue;
     const sep = pair.lastIndexOf(':');
     const topic = pair.slice(0, sep);

@@ -8,6 +8,7 @@ import { ownValue, propertyEquals, scalarKey, uniqueScalars } from './normalize.
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
 import type { ProfileOperation as Operation } from './types.js';
+import { sortStrings } from './sort.js';
 
 interface PropBase {
   distinct_id: string;
@@ -142,7 +143,7 @@ export function diffProperties(
   if (!d.exact.properties) return undefined;
   // Exact management: owned keys the file no longer names are unset (only those — a key
   // someone else set is never touched, PRODUCT.md "Desired state").
-  for (const key of [...record.properties].sort()) {
+  for (const key of sortStrings([...record.properties])) {
     if (Object.hasOwn(props, key) || key === OWNERSHIP_PROPERTY) continue;
     const have = ownValue(live, key);
     if (have !== undefined) {

@@ -16,6 +16,7 @@ import { keyedRecord } from './normalize.js';
 import { predictMerge, predictMergePreferences, predictRename } from './merge.js';
 import { buildOwnership, OWNERSHIP_PROPERTY, readOwnership } from './ownership.js';
 import { selectProfiles } from './select.js';
+import { sortInPlace } from './sort.js';
 import { OP_INFO, type FieldChange, type ProfileOperation as Operation, type PlanIssue, type PlanOptions, type ProfileField, type ProfileFields } from './types.js';
 import type { ActualSnapshot } from './types.js';
 
@@ -96,7 +97,7 @@ export function planProfile(
   planManaged(diff, base, prefs);
 
   for (let i = 0; i < diff.ops.length; i += 1) diff.ops[i] = compactOp(diff.ops[i]!);
-  diff.ops.sort(compareOps);
+  sortInPlace(diff.ops, compareOps);
   return diff;
 }
 

@@ -18,9 +18,10 @@
  */
 import jsonPatch from 'fast-json-patch';
 import { assertNever } from '../errors.js';
-import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token } from '../fyno/types.js';
+import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token, type Topic } from '../fyno/types.js';
 import type { ProfileDiff } from './diff-context.js';
-import { scalarKey, keyedRecord } from './normalize.js';
+import { scalarKey, keyedRecord, sortedScalars } from './normalize.js';
+import { compareStrings, sortedKeys, sortInPlace } from './sort.js';
 import { isReservedProperty } from './ownership.js';
 import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
@@ -51,13 +52,8 @@ export interface DocumentSubject {
   sensitive: readonly string[];
 }
 
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function sortedList(v: readonly PropertyScalar[]): PropertyScalar[] {
-  const keyed = v.map((x) => [scalarKey(x), x] as const);
-  keyed.sort((a, b) => byString(a[0], b[0]));
-  return keyed.map((e) => e[1]);
-}
+const byString = compareStrings;
+const byTopicId = (a: Topic, b: Topic): number => byString(a.subscription_id, b.subscription_id);
 
 function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken[] {
   const keyed = tokens.map((t) => {
@@ -69,19 +65,19 @@ function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken
     };
     return [`${entry.token.$secret}\u0000${entry.integration_id ?? ''}\u0000${entry.status ?? ''}`, entry] as const;
   });
-  keyed.sort((a, b) => byString(a[0], b[0]));
+  sortInPlace(keyed, (a, b) => byString(a[0], b[0]));
   return keyed.map((e) => e[1]);
 }
 
 function documentPreferences(prefs: ActualPreferences): Record<string, Record<string, string>> {
   const all: Record<string, string> = {};
-  for (const ch of Object.keys(prefs.all).sort(byString) as (keyof ActualPreferences['all'])[]) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
+  for (const ch of sortedKeys(prefs.all)) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
   const out = keyedRecord<Record<string, string>>();
   out.all = all;
-  for (const t of [...prefs.topics].sort((a, b) => byString(a.subscription_id, b.subscription_id))) {
+  for (const t of sortInPlace([...prefs.topics], byTopicId)) {
     const chosen: Record<string, string> = {};
     // Only channels a user may choose (`on`), as pull writes them; required and off ones are not.
-    for (const ch of Object.keys(t.channel_config).sort(byString) as (keyof typeof t.channel_config)[]) {
+    for (const ch of sortedKeys(t.channel_config)) {
       if (t.channel_config[ch] === 'on') chosen[ch] = t.preference[ch] ?? 'opted-in';
     }
     if (Object.keys(chosen).length > 0) out[t.subscription_id] = chosen;
@@ -112,10 +108,10 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
     const v = profile.channels[c];
     if (v && v.length > 0) doc.channels[c] = documentTokens(id, v);
   }
-  for (const key of Object.keys(profile.properties).sort(byString)) {
+  for (const key of sortedKeys(profile.properties)) {
     const v = profile.properties[key];
     if (v === undefined || isReservedProperty(key)) continue;
-    doc.properties[key] = mask(`properties.${key}`, Array.isArray(v) ? sortedList(v) : v);
+    doc.properties[key] = mask(`properties.${key}`, Array.isArray(v) ? sortedScalars(v) : v);
   }
   if (preferences) doc.preferences = documentPreferences(preferences);
   return doc;
@@ -267,7 +263,7 @@ export function documentPatch(live: ProfileDocument | null, desired: ProfileDocu
     } else if (op.op === 'remove') out.set(op.path, { op: 'remove', path: op.path });
     else if (op.op === 'add' || op.op === 'replace') out.set(op.path, { op: op.op, path: op.path, value: op.value as unknown });
   }
-  return [...out.values()].sort((a, b) => byString(a.path, b.path));
+  return sortInPlace([...out.values()], (a, b) => byString(a.path, b.path));
 }
 
 /**

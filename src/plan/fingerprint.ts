@@ -8,9 +8,10 @@
  * without the plan changing (updated_at on every write). Sets are sorted so that Fyno returning
  * tokens, list values or topics in another order does not count as drift.
  */
-import { createHash } from 'node:crypto';
-import type { ActualPreferences, ActualProfile, PropertyScalar, PropertyValue, Token } from '../fyno/types.js';
-import { scalarKey, tokenKey } from './normalize.js';
+import { hash } from 'node:crypto';
+import type { ActualPreferences, ActualProfile, PropertyValue, Token, Topic } from '../fyno/types.js';
+import { sortedScalars, tokenKey } from './normalize.js';
+import { compareStrings, sortInPlace, sortStrings } from './sort.js';
 import type { ActualSnapshot } from './types.js';
 
 /** `sha256:<hex>` of the normalised snapshot, or `absent` when the profile does not exist. */
@@ -19,18 +20,16 @@ export function fingerprintSnapshot(snapshot: ActualSnapshot | undefined): strin
   // A fixed-order array document serialised by the native JSON.stringify: hot for 100,000
   // profiles, where a generic sorted-keys walk costs more than the hashing.
   const doc = [normaliseProfile(snapshot.profile), snapshot.preferences ? normalisePreferences(snapshot.preferences) : null];
-  return `sha256:${createHash('sha256').update(JSON.stringify(doc)).digest('hex')}`;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  // One-shot `hash` (Node ≥ 20.12): the same digest as createHash().update().digest() without a
+  // Hash stream object per profile, which cost more than the hashing itself.
+  return `sha256:${hash('sha256', JSON.stringify(doc), 'hex')}`;
 }
 
 /** Sorted keys of a record whose value is defined (plain loops: this runs per profile read). */
 function definedKeys(o: Readonly<Record<string, unknown>>): string[] {
   const keys: string[] = [];
   for (const k in o) if (Object.hasOwn(o, k) && o[k] !== undefined) keys.push(k);
-  return keys.length > 1 ? keys.sort(compareStrings) : keys;
+  return sortStrings(keys);
 }
 
 function normaliseProfile(p: ActualProfile): unknown {
@@ -38,21 +37,14 @@ function normaliseProfile(p: ActualProfile): unknown {
   const ch = p.channels as Record<string, string | Token[] | undefined>;
   for (const k of definedKeys(ch)) {
     const v = ch[k]!;
-    channels.push(k, Array.isArray(v) ? v.map(tokenKey).sort(compareStrings) : v);
+    channels.push(k, Array.isArray(v) ? sortStrings(v.map(tokenKey)) : v);
   }
   const properties: unknown[] = [];
   for (const k of definedKeys(p.properties)) {
     const v: PropertyValue = p.properties[k]!;
-    properties.push(k, Array.isArray(v) && v.length > 1 ? sortScalars(v) : v);
+    properties.push(k, Array.isArray(v) && v.length > 1 ? sortedScalars(v) : v);
   }
   return [p.distinct_id, p.name ?? null, p.status, p.timezone ?? null, channels, properties];
-}
-
-/** A list property as a set: sorted by canonical key (dates by instant). */
-function sortScalars(v: readonly PropertyScalar[]): PropertyScalar[] {
-  const keyed = v.map((x) => [scalarKey(x), x] as const);
-  keyed.sort((a, b) => compareStrings(a[0], b[0]));
-  return keyed.map((e) => e[1]);
 }
 
 function flat(o: Readonly<Record<string, unknown>>): unknown[] {
@@ -61,8 +53,10 @@ function flat(o: Readonly<Record<string, unknown>>): unknown[] {
   return out;
 }
 
+const byTopicId = (a: Topic, b: Topic): number => compareStrings(a.subscription_id, b.subscription_id);
+
 function normalisePreferences(p: ActualPreferences): unknown {
-  const topics = p.topics.length > 1 ? [...p.topics].sort((a, b) => compareStrings(a.subscription_id, b.subscription_id)) : p.topics;
+  const topics = p.topics.length > 1 ? sortInPlace([...p.topics], byTopicId) : p.topics;
   const out: unknown[] = [flat(p.all)];
   for (const t of topics) out.push(t.subscription_id, flat(t.channel_config), flat(t.preference));
   return out;

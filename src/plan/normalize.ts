@@ -5,6 +5,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar, PropertyValue, Token } from '../fyno/types.js';
+import { compareStrings, sortInPlace } from './sort.js';
 
 /**
  * Phone number to E.164 (`+919812345678`), or `null` when it is not a valid number.
@@ -242,6 +243,13 @@ export function scalarKey(v: PropertyScalar): string {
     return `s:${v}`;
   }
   return typeof v === 'number' ? `n:${v}` : `b:${v}`;
+}
+
+/** A list property as a set: a copy sorted by canonical key (dates by instant), ties in list order. */
+export function sortedScalars(v: readonly PropertyScalar[]): PropertyScalar[] {
+  const keyed = v.map((x) => [scalarKey(x), x] as const);
+  sortInPlace(keyed, (a, b) => compareStrings(a[0], b[0]));
+  return keyed.map((e) => e[1]);
 }
 
 /**

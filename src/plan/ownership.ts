@@ -19,6 +19,7 @@
  */
 import type { PropertyValue } from '../fyno/types.js';
 import { ownValue } from './normalize.js';
+import { sortStrings } from './sort.js';
 
 /** Reserved property name holding the ownership record. Desired state may not name it. */
 export const OWNERSHIP_PROPERTY = 'fyno_sync_managed';
@@ -68,5 +69,5 @@ export function buildOwnership(properties: Iterable<string>, preferences: Iterab
   const out = new Set<string>(other);
   for (const k of properties) out.add(propertyEntry(k));
   for (const p of preferences) out.add(`${PREF}${p}`);
-  return [...out].sort();
+  return sortStrings([...out]);
 }
