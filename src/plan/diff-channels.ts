@@ -5,6 +5,7 @@
  * channels and is never used (PRODUCT.md, "The API we talk to").
  */
 import type { Channels, SingleChannelName, Token, TokenChannelName } from '../fyno/types.js';
+import type { SourceRef } from '../desired/types.js';
 import { SINGLE_CHANNELS, TOKEN_CHANNELS } from '../fyno/types.js';
 import { channelValueKey, tokenKey } from './normalize.js';
 import { isSensitive, refOf, type ProfileDiff } from './diff-context.js';
@@ -73,16 +74,21 @@ function diffSingle(diff: ProfileDiff, channel: SingleChannelName, want: string 
 function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] | null | undefined, have: Token[] | undefined): void {
   if (want === undefined) return;
   const d = diff.desired;
-  const base = { distinct_id: d.distinct_id, at: refOf(d, `channels.${channel}`), sensitive: true };
   const live = have ?? [];
   if (want === null) {
-    if (live.length > 0) diff.ops.push({ ...base, type: 'channel.delete', channel, idempotent: true });
+    if (live.length > 0) diff.ops.push({ ...tokenBase(d, channel), type: 'channel.delete', channel, idempotent: true });
     return;
   }
+  // The usual converged case, one token wanted and the same one live, without the maps below.
+  if (want.length === 1 && live.length === 1 && want[0]!.token === live[0]!.token && tokenKey(want[0]!) === tokenKey(live[0]!)) return;
   const wanted = new Map<string, Token>();
   for (const t of want) if (!wanted.has(t.token)) wanted.set(t.token, t);
   const liveByToken = new Map<string, Token[]>();
-  for (const t of live) liveByToken.set(t.token, [...(liveByToken.get(t.token) ?? []), t]);
+  for (const t of live) {
+    const entries = liveByToken.get(t.token);
+    if (entries) entries.push(t);
+    else liveByToken.set(t.token, [t]);
+  }
 
   const remove: string[] = [];
   const update: Token[] = [];
@@ -93,9 +99,15 @@ function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] 
   }
   const removed = new Set(remove);
   const add = [...wanted.values()].filter((t) => !liveByToken.has(t.token) || removed.has(t.token));
+  if (remove.length === 0 && update.length === 0 && add.length === 0) return;
+  const base = tokenBase(d, channel);
   if (remove.length > 0) diff.ops.push({ ...base, type: 'channel.delete', channel, tokens: remove, idempotent: true });
   // Writing a token that is there again leaves the same state: safe to repeat.
   if (update.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: update, in_place: true, idempotent: true });
   // Insert is not idempotent (PRODUCT.md, "Applying"): apply re-reads before retrying it.
   if (add.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: add.map((t) => ({ ...t })), idempotent: false });
+}
+
+function tokenBase(d: ProfileDiff['desired'], channel: TokenChannelName): { distinct_id: string; at: SourceRef; sensitive: true } {
+  return { distinct_id: d.distinct_id, at: refOf(d, `channels.${channel}`), sensitive: true };
 }

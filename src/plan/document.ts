@@ -117,20 +117,27 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
   return doc;
 }
 
-function withKeyedProperties(p: ActualProfile): ActualProfile {
-  return { ...p, properties: Object.assign(keyedRecord<ActualProfile['properties'][string]>(), p.properties) };
-}
-
 /**
  * The state after `ops` (other than merges, already in `start`), as Fyno applies them
  * (src/fyno/emulator/README.md): a token insert updates a token already there, `$append` adds a
  * value not yet in the list and `$remove` drops equal values (dates by instant), `$once` sets
- * only while unset. `start` is not modified.
+ * only while unset. `start` is not modified, and the result shares nothing with it.
  */
 export function simulateOperations(start: ActualSnapshot, ops: readonly Operation[]): ActualSnapshot {
-  // A clone is a plain object again: user keys go back into a keyed record (issue #14).
-  let profile = start.profile ? withKeyedProperties(structuredClone(start.profile)) : null;
-  const preferences = start.preferences ? structuredClone(start.preferences) : undefined;
+  return simulateShared({ profile: start.profile && structuredClone(start.profile), ...(start.preferences ? { preferences: structuredClone(start.preferences) } : {}) }, ops);
+}
+
+/**
+ * `simulateOperations` for profileDrift, whose documents copy what they take: only the records
+ * the operations write into are copied (a token list or list value is replaced, never changed in
+ * place), not the whole snapshot as structuredClone did, which cost more than the rest of the
+ * JSON Patch of a profile (issue #17). User keys go into a keyed record (issue #14).
+ */
+function simulateShared(start: ActualSnapshot, ops: readonly Operation[]): ActualSnapshot {
+  const p = start.profile;
+  let profile: ActualProfile | null = p ? { ...p, channels: { ...p.channels }, properties: Object.assign(keyedRecord<PropertyValue>(), p.properties) } : null;
+  const s = start.preferences;
+  const preferences = s ? { ...s, all: { ...s.all }, topics: s.topics.map((t) => ({ ...t, preference: { ...t.preference } })) } : undefined;
   for (const op of ops) {
     if (op.type === 'profile.create') {
       const { channels, ...fields } = op.profile;
@@ -157,6 +164,11 @@ export function simulateOperations(start: ActualSnapshot, ops: readonly Operatio
     applyToProfile(profile, op);
   }
   return { profile, ...(preferences ? { preferences } : {}) };
+}
+
+/** A property value of an operation, copied so that no document holds the operation's own list. */
+function copyValue(v: PropertyValue): PropertyValue {
+  return Array.isArray(v) ? [...v] : v;
 }
 
 function applyToProfile(p: ActualProfile, op: Exclude<Operation, { type: 'profile.create' | 'profile.delete' | 'preference.set' }>): void {
@@ -194,10 +206,10 @@ function applyToProfile(p: ActualProfile, op: Exclude<Operation, { type: 'profil
       return;
     }
     case 'property.set':
-      props[op.key] = structuredClone(op.value);
+      props[op.key] = copyValue(op.value);
       return;
     case 'property.set_once':
-      if (props[op.key] === undefined) props[op.key] = structuredClone(op.value);
+      if (props[op.key] === undefined) props[op.key] = copyValue(op.value);
       return;
     case 'property.unset':
       delete props[op.key];
@@ -277,7 +289,7 @@ export function profileDrift(diff: ProfileDiff, actual: ReadonlyMap<DistinctId, 
   const subject: DocumentSubject = { distinct_id: d.distinct_id, sensitive: d.sensitive };
   const snap = actual.get(d.distinct_id);
   const live = profileDocument(subject, snap?.profile ?? null, snap?.preferences);
-  const after = simulateOperations(diff.baseline, diff.ops);
+  const after = simulateShared(diff.baseline, diff.ops);
   const patch = documentPatch(live, profileDocument(subject, after.profile, after.preferences));
   const out: [DistinctId, ProfileDrift][] = patch.length > 0 ? [[d.distinct_id, { patch }]] : [];
   for (const op of diff.ops) {

@@ -269,9 +269,27 @@ export function propertyEquals(a: PropertyValue | undefined, b: PropertyValue | 
   return scalarEquals(a, b);
 }
 
-/** Tokens equal as sets of (token, integration_id, status) with status defaulting to 1. */
+// What JSON.stringify escapes in a string: `"`, `\`, control characters and lone surrogates
+// (any surrogate here, so that pairs take the exact path too).
+const JSON_ESCAPED_RE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(s)`, without the call for the usual string that needs no escape. */
+export function jsonString(s: string): string {
+  return JSON_ESCAPED_RE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
+ * Tokens equal as sets of (token, integration_id, status) with status defaulting to 1: the text
+ * of `JSON.stringify([token, integration_id ?? null, status ?? 1])`, which fingerprints hold.
+ * Written out for the types a token has (it runs for every token of every profile read).
+ */
 export function tokenKey(t: Token): string {
-  return JSON.stringify([t.token, t.integration_id ?? null, t.status ?? 1]);
+  const id = t.integration_id ?? null;
+  const status = t.status ?? 1;
+  if (typeof t.token !== 'string' || (id !== null && typeof id !== 'string') || (status !== 0 && status !== 1)) {
+    return JSON.stringify([t.token, id, status]);
+  }
+  return `[${jsonString(t.token)},${id === null ? 'null' : jsonString(id)},${status}]`;
 }
 
 /** Emails compare case-insensitively in the domain part only (RFC 5321 local parts are case-sensitive). */
