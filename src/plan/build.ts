@@ -11,6 +11,7 @@ import { driftRecord, profileDrift } from './document.js';
 import { keyedRecord } from './normalize.js';
 import { fingerprintSnapshot } from './fingerprint.js';
 import { selectProfiles } from './select.js';
+import { compareStrings } from './sort.js';
 import {
   PLAN_FORMAT_VERSION,
   type ActualSnapshot,
@@ -123,13 +124,23 @@ export function assemblePlan(
  * plan is byte-stable.
  */
 export function preconditionsFor(profiles: readonly DesiredProfile[], actual: ReadonlyMap<DistinctId, ActualSnapshot>): Record<DistinctId, string> {
-  const ids = new Set<DistinctId>();
+  // Each id with its snapshot, looked up once; sorted, then an id read twice is taken once.
+  const read: [DistinctId, ActualSnapshot | undefined][] = [];
   for (const d of profiles) {
-    if (actual.has(d.distinct_id)) ids.add(d.distinct_id);
-    if (d.state === 'present') for (const src of d.merge_from) if (actual.has(src)) ids.add(src);
+    const snap = actual.get(d.distinct_id);
+    if (snap !== undefined || actual.has(d.distinct_id)) read.push([d.distinct_id, snap]);
+    if (d.state !== 'present') continue;
+    for (const src of d.merge_from) {
+      const s = actual.get(src);
+      if (s !== undefined || actual.has(src)) read.push([src, s]);
+    }
   }
+  read.sort((a, b) => compareStrings(a[0], b[0]));
   const out = keyedRecord<string>();
-  for (const id of [...ids].sort()) out[id] = fingerprintSnapshot(actual.get(id));
+  for (let i = 0; i < read.length; i += 1) {
+    const [id, snap] = read[i]!;
+    if (i === 0 || id !== read[i - 1]![0]) out[id] = fingerprintSnapshot(snap);
+  }
   return out;
 }
 

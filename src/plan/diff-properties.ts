@@ -91,46 +91,46 @@ export function diffProperties(
 ): Set<string> | undefined {
   const d = diff.desired;
   const props = d.properties ?? {};
-  const owned = new Set<string>();
+  // Kept only under exact management, the one use of it.
+  const owned = d.exact.properties ? new Set<string>() : undefined;
   for (const key of Object.keys(props)) {
     const want = props[key]!;
-    const path = `properties.${key}`;
     if (key === OWNERSHIP_PROPERTY) {
-      addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record of exact management (docs/planner.md)`);
+      addIssue(diff, `properties.${key}`, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record of exact management (docs/planner.md)`);
       continue;
     }
-    // Built only when an operation is needed: most keys of a converged profile need none.
-    const base = (): PropBase => propBase(d, path);
     // Own keys only: a property named `constructor` is not Object's constructor (issue #14).
     const have = ownValue(live, key);
+    // The operation's base (path, position) is built only when an operation is needed: most
+    // keys of a converged profile need none.
     switch (want.op) {
       case 'unset':
-        if (have !== undefined) diff.ops.push({ ...base(), type: 'property.unset', key, before: have, idempotent: true });
+        if (have !== undefined) diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.unset', key, before: have, idempotent: true });
         break;
       case 'once':
         // `$once` sets only while unset; once set by anyone it is left alone. It is owned only
         // when fyno-sync sets it (or owned it before): exact mode never unsets a value it did not write.
         if (have === undefined) {
-          diff.ops.push({ ...base(), type: 'property.set_once', key, value: want.value, idempotent: true });
-          owned.add(key);
-        } else if (record.properties.has(key)) owned.add(key);
+          diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.set_once', key, value: want.value, idempotent: true });
+          owned?.add(key);
+        } else if (record.properties.has(key)) owned?.add(key);
         break;
       case 'set': {
-        owned.add(key);
+        owned?.add(key);
         const numeral = inexact && ownValue(inexact, key);
         if (numeral !== undefined) {
           // The live value was rounded when read: comparing it would be comparing another number.
-          addIssue(diff, path, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
+          addIssue(diff, `properties.${key}`, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
           break;
         }
         const clash = typeClash(want.value, have);
         if (clash) {
-          addIssue(diff, path, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
+          addIssue(diff, `properties.${key}`, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
           break;
         }
-        if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(base, key, want.value, have));
+        if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(() => propBase(d, `properties.${key}`), key, want.value, have));
         else if (!propertyEquals(want.value, have)) {
-          diff.ops.push({ ...base(), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
+          diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
         }
         break;
       }
@@ -140,7 +140,7 @@ export function diffProperties(
       }
     }
   }
-  if (!d.exact.properties) return undefined;
+  if (!owned) return undefined;
   // Exact management: owned keys the file no longer names are unset (only those — a key
   // someone else set is never touched, PRODUCT.md "Desired state").
   for (const key of sortStrings([...record.properties])) {
