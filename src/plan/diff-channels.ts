@@ -80,7 +80,7 @@ function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] 
     return;
   }
   // The usual converged case, one token wanted and the same one live, without the maps below.
-  if (want.length === 1 && live.length === 1 && want[0]!.token === live[0]!.token && tokenKey(want[0]!) === tokenKey(live[0]!)) return;
+  if (want.length === 1 && live.length === 1 && sameToken(want[0]!, live[0]!)) return;
   const wanted = new Map<string, Token>();
   for (const t of want) if (!wanted.has(t.token)) wanted.set(t.token, t);
   const liveByToken = new Map<string, Token[]>();
@@ -106,6 +106,13 @@ function diffTokens(diff: ProfileDiff, channel: TokenChannelName, want: Token[] 
   if (update.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: update, in_place: true, idempotent: true });
   // Insert is not idempotent (PRODUCT.md, "Applying"): apply re-reads before retrying it.
   if (add.length > 0) diff.ops.push({ ...base, type: 'channel.set', channel, value: add.map((t) => ({ ...t })), idempotent: false });
+}
+
+/** `tokenKey(a) === tokenKey(b)`, told by comparing the fields when they are the same values. */
+function sameToken(a: Token, b: Token): boolean {
+  if (a.token !== b.token) return false;
+  if ((a.integration_id ?? null) === (b.integration_id ?? null) && (a.status ?? 1) === (b.status ?? 1)) return true;
+  return tokenKey(a) === tokenKey(b);
 }
 
 function tokenBase(d: ProfileDiff['desired'], channel: TokenChannelName): { distinct_id: string; at: SourceRef; sensitive: true } {

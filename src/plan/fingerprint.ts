@@ -25,10 +25,10 @@ export function fingerprintSnapshot(snapshot: ActualSnapshot | undefined): strin
   return `sha256:${hash('sha256', JSON.stringify(doc), 'hex')}`;
 }
 
-/** Sorted keys of a record whose value is defined (plain loops: this runs per profile read). */
+/** Sorted own keys of a record whose value is defined (this runs several times per profile read). */
 function definedKeys(o: Readonly<Record<string, unknown>>): string[] {
-  const keys: string[] = [];
-  for (const k in o) if (Object.hasOwn(o, k) && o[k] !== undefined) keys.push(k);
+  const keys = Object.keys(o);
+  for (const k of keys) if (o[k] === undefined) return sortStrings(keys.filter((x) => o[x] !== undefined));
   return sortStrings(keys);
 }
 
