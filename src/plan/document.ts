@@ -18,10 +18,10 @@
  */
 import jsonPatch from 'fast-json-patch';
 import { assertNever } from '../errors.js';
-import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token, type Topic } from '../fyno/types.js';
+import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token } from '../fyno/types.js';
 import type { ProfileDiff } from './diff-context.js';
 import { scalarKey, keyedRecord, sortedScalars } from './normalize.js';
-import { compareStrings, sortedKeys, sortInPlace } from './sort.js';
+import { compareStrings, compareTopics, sortedKeys, sortInPlace } from './sort.js';
 import { isReservedProperty } from './ownership.js';
 import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
@@ -52,9 +52,6 @@ export interface DocumentSubject {
   sensitive: readonly string[];
 }
 
-const byString = compareStrings;
-const byTopicId = (a: Topic, b: Topic): number => byString(a.subscription_id, b.subscription_id);
-
 function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken[] {
   const keyed = tokens.map((t) => {
     const entry: DocumentToken = {
@@ -65,7 +62,7 @@ function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken
     };
     return [`${entry.token.$secret}\u0000${entry.integration_id ?? ''}\u0000${entry.status ?? ''}`, entry] as const;
   });
-  sortInPlace(keyed, (a, b) => byString(a[0], b[0]));
+  sortInPlace(keyed, (a, b) => compareStrings(a[0], b[0]));
   return keyed.map((e) => e[1]);
 }
 
@@ -74,7 +71,7 @@ function documentPreferences(prefs: ActualPreferences): Record<string, Record<st
   for (const ch of sortedKeys(prefs.all)) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
   const out = keyedRecord<Record<string, string>>();
   out.all = all;
-  for (const t of sortInPlace([...prefs.topics], byTopicId)) {
+  for (const t of sortInPlace([...prefs.topics], compareTopics)) {
     const chosen: Record<string, string> = {};
     // Only channels a user may choose (`on`), as pull writes them; required and off ones are not.
     for (const ch of sortedKeys(t.channel_config)) {
@@ -275,7 +272,7 @@ export function documentPatch(live: ProfileDocument | null, desired: ProfileDocu
     } else if (op.op === 'remove') out.set(op.path, { op: 'remove', path: op.path });
     else if (op.op === 'add' || op.op === 'replace') out.set(op.path, { op: op.op, path: op.path, value: op.value as unknown });
   }
-  return sortInPlace([...out.values()], (a, b) => byString(a.path, b.path));
+  return sortInPlace([...out.values()], (a, b) => compareStrings(a.path, b.path));
 }
 
 /**
@@ -303,5 +300,5 @@ export function driftRecord(entries: Iterable<[DistinctId, ProfileDrift]>): Reco
   const byId = new Map<DistinctId, ProfileDrift>();
   for (const [id, drift] of entries) if (!byId.has(id)) byId.set(id, drift);
   // fromEntries defines own properties: an id such as `__proto__` stays a plain key.
-  return Object.fromEntries([...byId].sort((a, b) => byString(a[0], b[0])));
+  return Object.fromEntries([...byId].sort((a, b) => compareStrings(a[0], b[0])));
 }

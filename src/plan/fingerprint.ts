@@ -9,9 +9,9 @@
  * tokens, list values or topics in another order does not count as drift.
  */
 import { hash } from 'node:crypto';
-import type { ActualPreferences, ActualProfile, PropertyValue, Token, Topic } from '../fyno/types.js';
+import type { ActualPreferences, ActualProfile, PropertyValue, Token } from '../fyno/types.js';
 import { sortedScalars, tokenKey } from './normalize.js';
-import { compareStrings, sortInPlace, sortStrings } from './sort.js';
+import { compareTopics, sortInPlace, sortStrings } from './sort.js';
 import type { ActualSnapshot } from './types.js';
 
 /** `sha256:<hex>` of the normalised snapshot, or `absent` when the profile does not exist. */
@@ -53,10 +53,8 @@ function flat(o: Readonly<Record<string, unknown>>): unknown[] {
   return out;
 }
 
-const byTopicId = (a: Topic, b: Topic): number => compareStrings(a.subscription_id, b.subscription_id);
-
 function normalisePreferences(p: ActualPreferences): unknown {
-  const topics = p.topics.length > 1 ? sortInPlace([...p.topics], byTopicId) : p.topics;
+  const topics = p.topics.length > 1 ? sortInPlace([...p.topics], compareTopics) : p.topics;
   const out: unknown[] = [flat(p.all)];
   for (const t of topics) out.push(t.subscription_id, flat(t.channel_config), flat(t.preference));
   return out;

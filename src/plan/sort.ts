@@ -7,10 +7,16 @@
  * memory `buildPlan` allocated (issue #17). Short lists are insertion-sorted instead, which
  * gives the same order, since both are stable.
  */
+import type { Topic } from '../fyno/types.js';
 
 /** UTF-16 code unit order, the order `Array#sort()` without a comparator gives strings. */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Topics by subscription id, the order fingerprints and documents list them in. */
+export function compareTopics(a: Topic, b: Topic): number {
+  return compareStrings(a.subscription_id, b.subscription_id);
 }
 
 /** Longer lists go to `Array#sort`, whose work area then costs little next to the sorting. */
