@@ -10,14 +10,22 @@ import { SINGLE_CHANNELS, TOKEN_CHANNELS } from '../fyno/types.js';
 import { channelValueKey, tokenKey } from './normalize.js';
 import { isSensitive, refOf, type ProfileDiff } from './diff-context.js';
 
+const SINGLE: ReadonlySet<string> = new Set(SINGLE_CHANNELS);
+const TOKENS: ReadonlySet<string> = new Set(TOKEN_CHANNELS);
+
 export function diffChannels(diff: ProfileDiff, live: Channels): void {
   const channels = diff.desired.channels;
   if (!channels) return;
-  for (const c of SINGLE_CHANNELS) diffSingle(diff, c, channels[c], live[c]);
-  for (const c of TOKEN_CHANNELS) diffTokens(diff, c, channels[c], live[c]);
+  // The channels the file names (a channel it omits is unmanaged), in any order: planProfile
+  // sorts the operations by type, then channel.
+  for (const c of Object.keys(channels)) {
+    if (SINGLE.has(c)) diffSingle(diff, c as SingleChannelName, channels[c as SingleChannelName], live[c as SingleChannelName]);
+    else if (TOKENS.has(c)) diffTokens(diff, c as TokenChannelName, channels[c as TokenChannelName], live[c as TokenChannelName]);
+  }
 }
 
 const PHONE_CHANNELS: ReadonlySet<string> = new Set(['sms', 'whatsapp', 'voice']);
+const PHONE_TEXT_RE = /^\+?[\d\s().-]+$/;
 
 /**
  * Same destination after normalisation. Fast path first: parsing a phone number costs tens of
@@ -26,12 +34,26 @@ const PHONE_CHANNELS: ReadonlySet<string> = new Set(['sms', 'whatsapp', 'voice']
  */
 export function sameDestination(channel: SingleChannelName, want: string, have: string): boolean {
   if (want === have) return true;
-  if (PHONE_CHANNELS.has(channel) && want.startsWith('+') && /^\+?[\d\s().-]+$/.test(have) && digitsOf(want) === digitsOf(have)) return true;
+  if (PHONE_CHANNELS.has(channel) && want.startsWith('+') && PHONE_TEXT_RE.test(have) && sameDigits(want, have)) return true;
   return channelValueKey(channel, want) === channelValueKey(channel, have);
 }
 
-function digitsOf(s: string): string {
-  return s.replace(/\D/g, '');
+/** The ASCII digits of `a` and of `b` are the same sequence (read in place, nothing copied). */
+function sameDigits(a: string, b: string): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.length && !isDigit(a.charCodeAt(i))) i += 1;
+    while (j < b.length && !isDigit(b.charCodeAt(j))) j += 1;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+    i += 1;
+    j += 1;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function diffSingle(diff: ProfileDiff, channel: SingleChannelName, want: string | null | undefined, have: string | undefined): void {

@@ -136,7 +136,7 @@ function planCreate(diff: ProfileDiff): ActualProfile {
   const sensitiveFields: string[] = [];
   const channels: Channels = {};
   let hasTokens = false;
-  for (const f of ['name', 'status', 'timezone'] as const) {
+  for (const f of PROFILE_FIELDS) {
     if (d[f] === undefined) continue;
     (profile as Record<string, string>)[f] = d[f]!;
     if (isSensitive(d, f)) sensitiveFields.push(f);
@@ -185,11 +185,17 @@ function structuredCloneChannels(c: Channels): Channels {
 }
 
 /** name/status/timezone → one `profile.update` (`PUT /profiles/{id}` without `channel`). */
+const PROFILE_FIELDS = ['name', 'status', 'timezone'] as const satisfies readonly ProfileField[];
+
 function planFields(diff: ProfileDiff, live: ActualProfile): void {
   const d = diff.desired;
+  // Nothing allocated for the usual profile whose fields are as wanted.
+  let differs = false;
+  for (const field of PROFILE_FIELDS) if (d[field] !== undefined && d[field] !== live[field]) differs = true;
+  if (!differs) return;
   const changes: FieldChange[] = [];
   const sensitiveFields: string[] = [];
-  for (const field of ['name', 'status', 'timezone'] as const satisfies readonly ProfileField[]) {
+  for (const field of PROFILE_FIELDS) {
     const want = d[field];
     const have = live[field];
     if (want === undefined || want === have) continue;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dateInstant, jsonString, tokenKey } from '../../src/plan/normalize.js';
-import type { Token } from '../../src/fyno/types.js';
+import { sameDestination } from '../../src/plan/diff-channels.js';
+import { channelValueKey, dateInstant, jsonString, tokenKey } from '../../src/plan/normalize.js';
+import type { SingleChannelName, Token } from '../../src/fyno/types.js';
 
 // Fingerprints of saved plans hold these texts: they must stay those of JSON.stringify.
 describe('tokenKey and jsonString', () => {
@@ -56,5 +57,28 @@ describe('dateInstant', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('sameDestination', () => {
+  // As it was before its digits were compared in place (issue #17).
+  function reference(channel: SingleChannelName, want: string, have: string): boolean {
+    if (want === have) return true;
+    const digits = (s: string): string => s.replace(/\D/g, '');
+    if (['sms', 'whatsapp', 'voice'].includes(channel) && want.startsWith('+') && /^\+?[\d\s().-]+$/.test(have) && digits(want) === digits(have)) return true;
+    return channelValueKey(channel, want) === channelValueKey(channel, have);
+  }
+
+  it('tells the same phone numbers apart as comparing their digit strings did', () => {
+    const phone = fc.stringMatching(/^\+?[0-9 ().x٣-]{0,16}$/);
+    fc.assert(
+      fc.property(fc.constantFrom<SingleChannelName>('sms', 'whatsapp', 'email'), phone, phone, (channel, want, have) => {
+        expect(sameDestination(channel, want, have)).toBe(reference(channel, want, have));
+        expect(sameDestination(channel, `+${want}`, want)).toBe(reference(channel, `+${want}`, want));
+      }),
+      { numRuns: 500 },
+    );
+    expect(sameDestination('sms', '+919812345678', '+91 (98123) 456-78')).toBe(true);
+    expect(sameDestination('sms', '+9198123456789', '+91 98123 45678')).toBe(reference('sms', '+9198123456789', '+91 98123 45678'));
   });
 });
