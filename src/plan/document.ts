@@ -21,7 +21,7 @@ import { assertNever } from '../errors.js';
 import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token } from '../fyno/types.js';
 import type { ProfileDiff } from './diff-context.js';
 import { scalarKey, keyedRecord, sortedScalars } from './normalize.js';
-import { compareStrings, compareTopics, sortedKeys, sortInPlace } from './sort.js';
+import { compareStrings, compareTopics, inOrder, sortedKeys, sortInPlace } from './sort.js';
 import { isReservedProperty } from './ownership.js';
 import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
@@ -71,7 +71,7 @@ function documentPreferences(prefs: ActualPreferences): Record<string, Record<st
   for (const ch of sortedKeys(prefs.all)) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
   const out = keyedRecord<Record<string, string>>();
   out.all = all;
-  for (const t of sortInPlace([...prefs.topics], compareTopics)) {
+  for (const t of inOrder(prefs.topics, compareTopics)) {
     const chosen: Record<string, string> = {};
     // Only channels a user may choose (`on`), as pull writes them; required and off ones are not.
     for (const ch of sortedKeys(t.channel_config)) {

@@ -11,7 +11,7 @@
 import { hash } from 'node:crypto';
 import type { ActualPreferences, ActualProfile, PropertyValue, Token } from '../fyno/types.js';
 import { sortedScalars, tokenKey } from './normalize.js';
-import { compareTopics, sortInPlace, sortStrings } from './sort.js';
+import { compareTopics, inOrder, sortStrings } from './sort.js';
 import type { ActualSnapshot } from './types.js';
 
 /** `sha256:<hex>` of the normalised snapshot, or `absent` when the profile does not exist. */
@@ -47,14 +47,18 @@ function normaliseProfile(p: ActualProfile): unknown {
   return [p.distinct_id, p.name ?? null, p.status, p.timezone ?? null, channels, properties];
 }
 
-function flat(o: Readonly<Record<string, unknown>>): unknown[] {
+const NOTHING: readonly unknown[] = [];
+
+function flat(o: Readonly<Record<string, unknown>>): readonly unknown[] {
+  const keys = definedKeys(o);
+  if (keys.length === 0) return NOTHING;
   const out: unknown[] = [];
-  for (const k of definedKeys(o)) out.push(k, o[k]);
+  for (const k of keys) out.push(k, o[k]);
   return out;
 }
 
 function normalisePreferences(p: ActualPreferences): unknown {
-  const topics = p.topics.length > 1 ? sortInPlace([...p.topics], compareTopics) : p.topics;
+  const topics = inOrder(p.topics, compareTopics);
   const out: unknown[] = [flat(p.all)];
   for (const t of topics) out.push(t.subscription_id, flat(t.channel_config), flat(t.preference));
   return out;

@@ -412,6 +412,7 @@ export function channelValueKey(channel: string, value: string): string {
 
 /** Unique values of a list by `scalarKey`, first occurrence kept, order preserved. */
 export function uniqueScalars(values: readonly PropertyScalar[]): PropertyScalar[] {
+  if (values.length < 2) return [...values];
   const seen = new Set<string>();
   const out: PropertyScalar[] = [];
   for (const v of values) {

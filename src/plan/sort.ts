@@ -40,6 +40,12 @@ export function sortInPlace<T>(list: T[], compare: (a: T, b: T) => number): T[] 
   return list;
 }
 
+/** `list` itself when it is already in order (nearly always, for what Fyno returns), else a sorted copy. */
+export function inOrder<T>(list: readonly T[], compare: (a: T, b: T) => number): readonly T[] {
+  for (let i = 1; i < list.length; i += 1) if (compare(list[i - 1]!, list[i]!) > 0) return sortInPlace([...list], compare);
+  return list;
+}
+
 /** `list` sorted in place as `list.sort()` sorts strings. */
 export function sortStrings<T extends string>(list: T[]): T[] {
   return sortInPlace(list, compareStrings);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareStrings, sortedKeys, sortInPlace, sortStrings } from '../../src/plan/sort.js';
+import { compareStrings, inOrder, sortedKeys, sortInPlace, sortStrings } from '../../src/plan/sort.js';
 
 describe('sortInPlace', () => {
   it('orders exactly as Array#sort does, ties in their original order, short lists and long', () => {
@@ -28,5 +28,15 @@ describe('sortInPlace', () => {
 
   it('gives an object’s keys sorted, integer-like keys among the others', () => {
     expect(sortedKeys({ sms: 1, 10: 2, email: 3, 9: 4 })).toEqual(['10', '9', 'email', 'sms']);
+  });
+});
+
+describe('inOrder', () => {
+  it('is the list itself when in order, else a sorted copy, the list untouched', () => {
+    const sorted = [1, 2, 2, 3];
+    expect(inOrder(sorted, (a, b) => a - b)).toBe(sorted);
+    const mixed = [3, 1, 2];
+    expect(inOrder(mixed, (a, b) => a - b)).toEqual([1, 2, 3]);
+    expect(mixed).toEqual([3, 1, 2]);
   });
 });
