@@ -40,6 +40,16 @@ function propBase(d: DesiredProfile, path: string): PropBase {
   return { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
 }
 
+function baseOf(baseOrThunk: PropBase | (() => PropBase)): PropBase {
+  return typeof baseOrThunk === 'function' ? baseOrThunk() : baseOrThunk;
+}
+
+/** listPropertyOps of a named property, its base built only if an operation needs it. */
+function namedListOps(d: DesiredProfile, key: string, want: readonly PropertyScalar[], have: PropertyValue | undefined): Operation[] {
+  // The closure is made here, not in diffProperties' loop, where it would cost every key a context.
+  return listPropertyOps(() => propBase(d, `properties.${key}`), key, want, have);
+}
+
 /**
  * Operations that turn the live value of a list property into exactly `want`.
  * Counting one operation per appended/removed value against one `$set` of the whole list,
@@ -56,12 +66,11 @@ export function listPropertyOps(
   const wanted = uniqueScalars(want);
   // An unset property already holds no values: `[]` against nothing plans nothing (docs/planner.md).
   if (have === undefined && wanted.length === 0) return [];
-  const base = (): PropBase => (typeof baseOrThunk === 'function' ? baseOrThunk() : baseOrThunk);
   if (have === undefined || !Array.isArray(have)) {
-    return [{ ...base(), type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
+    return [{ ...baseOf(baseOrThunk), type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
   }
   if (propertyEquals(wanted, have)) return [];
-  const b = base();
+  const b = baseOf(baseOrThunk);
   const haveKeys = new Set(have.map(scalarKey));
   const wantKeys = new Set(wanted.map(scalarKey));
   const adds = wanted.filter((v) => !haveKeys.has(scalarKey(v)));
@@ -128,7 +137,7 @@ export function diffProperties(
           addIssue(diff, `properties.${key}`, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
           break;
         }
-        if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(() => propBase(d, `properties.${key}`), key, want.value, have));
+        if (Array.isArray(want.value)) diff.ops.push(...namedListOps(d, key, want.value, have));
         else if (!propertyEquals(want.value, have)) {
           diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
         }

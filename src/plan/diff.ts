@@ -87,7 +87,7 @@ export function planProfile(
     prefs = predictMergePreferences(prefs, s.preferences, rename);
   }
 
-  diff.baseline = { profile: base, ...(prefs ? { preferences: prefs } : {}) };
+  diff.baseline = prefs ? { profile: base, preferences: prefs } : { profile: base };
   // 2. Create when nothing exists (a rename made it exist without a create).
   if (base === null) base = planCreate(diff);
 
