@@ -52,7 +52,9 @@ if (want('diff')) {
   out();
   out(`## Pure diff: ${SCALE.toLocaleString('en')} profiles in-process (no I/O)`);
   out();
-  out('| profiles | buildPlan (diff + fingerprints + summary) | diff alone | fingerprints | operations | peak RSS of the process |');
+  out(`Median of ${r.rounds.length} rounds after a warm-up (\`npx tsx bench/plan-diff.ts ${SCALE}\`); buildPlan in each round: ${r.rounds.map((x) => ms(x.ms)).join(', ')}.`);
+  out();
+  out('| profiles | buildPlan (diff + JSON Patch + summary + fingerprints) | diff alone | fingerprints | operations | peak RSS of the process |');
   out('|---|---|---|---|---|---|');
   out(`| ${r.profiles} | ${ms(r.ms)} | ${ms(r.diffMs)} | ${ms(r.fingerprintMs)} | ${r.operations} | ${r.peakRssMb} MB |`);
 }

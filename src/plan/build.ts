@@ -11,6 +11,7 @@ import { driftRecord, profileDrift } from './document.js';
 import { keyedRecord } from './normalize.js';
 import { fingerprintSnapshot } from './fingerprint.js';
 import { selectProfiles } from './select.js';
+import { compareStrings } from './sort.js';
 import {
   PLAN_FORMAT_VERSION,
   type ActualSnapshot,
@@ -68,11 +69,15 @@ export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId,
   const operations: Operation[] = [];
   const issues: PlanIssue[] = [];
   const drift: [DistinctId, ProfileDrift][] = [];
+  const read: [DistinctId, string][] = [];
   for (const d of profiles) {
     const diff = planProfile(d, actual, byId);
     operations.push(...diff.ops);
     issues.push(...diff.issues);
     drift.push(...profileDrift(diff, actual));
+    // Fingerprinted here rather than in a second pass over every snapshot: the profile's data
+    // is still in the CPU caches (issue #17).
+    addPreconditions(read, d, actual);
   }
   let o = opts;
   if (opts.suppressions && plansSuppressions(desired, isNarrowed(select) || opts.scope !== undefined)) {
@@ -80,7 +85,7 @@ export function buildPlan(desired: DesiredState, actual: ReadonlyMap<DistinctId,
     operations.push(...part.ops);
     o = { ...opts, suppressionList: part.list };
   }
-  return assemblePlan(o, profiles, operations, issues, preconditionsFor(profiles, actual), driftRecord(drift));
+  return assemblePlan(o, profiles, operations, issues, preconditionRecord(read), driftRecord(drift));
 }
 
 /** `--target`, `--exclude`, `--shard` or an `only` set narrows a plan to some profiles. */
@@ -123,15 +128,34 @@ export function assemblePlan(
  * plan is byte-stable.
  */
 export function preconditionsFor(profiles: readonly DesiredProfile[], actual: ReadonlyMap<DistinctId, ActualSnapshot>): Record<DistinctId, string> {
-  const ids = new Set<DistinctId>();
-  for (const d of profiles) {
-    if (actual.has(d.distinct_id)) ids.add(d.distinct_id);
-    if (d.state === 'present') for (const src of d.merge_from) if (actual.has(src)) ids.add(src);
+  const read: [DistinctId, string][] = [];
+  for (const d of profiles) addPreconditions(read, d, actual);
+  return preconditionRecord(read);
+}
+
+/** Appends the fingerprint of each snapshot `d` is planned from: its own and its merge sources'. */
+function addPreconditions(read: [DistinctId, string][], d: DesiredProfile, actual: ReadonlyMap<DistinctId, ActualSnapshot>): void {
+  const snap = actual.get(d.distinct_id);
+  if (snap !== undefined || actual.has(d.distinct_id)) read.push([d.distinct_id, fingerprintSnapshot(snap)]);
+  if (d.state !== 'present') return;
+  for (const src of d.merge_from) {
+    const s = actual.get(src);
+    if (s !== undefined || actual.has(src)) read.push([src, fingerprintSnapshot(s)]);
   }
+}
+
+/** The preconditions record: sorted by id, an id read twice (same snapshot, same fingerprint) once. */
+function preconditionRecord(read: [DistinctId, string][]): Record<DistinctId, string> {
+  read.sort((a, b) => compareStrings(a[0], b[0]));
   const out = keyedRecord<string>();
-  for (const id of [...ids].sort()) out[id] = fingerprintSnapshot(actual.get(id));
+  for (let i = 0; i < read.length; i += 1) {
+    const [id, fingerprint] = read[i]!;
+    if (i === 0 || id !== read[i - 1]![0]) out[id] = fingerprint;
+  }
   return out;
 }
+
+const ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
 
 /**
  * The one action of a profile in the summary line. A profile is counted once, by its most
@@ -140,11 +164,10 @@ export function preconditionsFor(profiles: readonly DesiredProfile[], actual: Re
  */
 export function profileAction(ops: readonly Operation[]): ProfileAction {
   let action: ProfileAction = 'noop';
-  const rank: Record<ProfileAction, number> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
   for (const op of ops) {
     const a: ProfileAction =
       op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
-    if (rank[a] > rank[action]) action = a;
+    if (ACTION_RANK[a] > ACTION_RANK[action]) action = a;
   }
   return action;
 }
@@ -169,7 +192,8 @@ export function summarize(profileIds: readonly DistinctId[], operations: readonl
   for (const id of profileIds) {
     if (seen.has(id)) continue;
     seen.add(id);
-    const action = profileAction(groups.get(id) ?? []);
+    const ops = groups.get(id);
+    const action = ops ? profileAction(ops) : 'noop';
     if (action === 'noop') summary.unchanged += 1;
     else summary[action] += 1;
   }

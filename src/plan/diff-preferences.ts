@@ -8,6 +8,7 @@
 import type { ActualPreferences, PreferenceChannel, PreferenceStatus } from '../fyno/types.js';
 import { addIssue, refOf, type ProfileDiff } from './diff-context.js';
 import type { OwnershipRecord } from './ownership.js';
+import { sortedKeys, sortStrings } from './sort.js';
 
 const DEFAULT_STATUS: PreferenceStatus = 'opted-in';
 
@@ -41,42 +42,43 @@ function isEnabled(prefs: ActualPreferences, topic: string, channel: PreferenceC
 export function diffPreferences(diff: ProfileDiff, live: ActualPreferences | undefined, record: OwnershipRecord): Set<string> | undefined {
   const d = diff.desired;
   const named = d.preferences ?? {};
-  const owned = new Set<string>();
-  const needsLive = Object.keys(named).length > 0 || (d.exact.preferences && record.preferences.size > 0);
+  // Kept only under exact management, the one use of it.
+  const owned = d.exact.preferences ? new Set<string>() : undefined;
+  const topics = sortedKeys(named);
+  const needsLive = topics.length > 0 || (d.exact.preferences && record.preferences.size > 0);
   if (!live) {
     if (needsLive) addIssue(diff, 'preferences', 'preferences were not read for this profile; cannot plan them');
     return d.exact.preferences ? new Set(record.preferences) : undefined;
   }
-  for (const topic of Object.keys(named).sort()) {
+  for (const topic of topics) {
     const channels = named[topic] ?? {};
-    for (const channel of (Object.keys(channels) as PreferenceChannel[]).sort()) {
+    for (const channel of sortedKeys(channels)) {
       const want = channels[channel];
       if (want === undefined) continue;
-      const path = `preferences.${topic}.${channel}`;
       const have = liveStatus(live, topic, channel);
       if (have === undefined) {
-        addIssue(diff, path, `unknown subscription topic ${topic} (not in the workspace's topics)`);
+        addIssue(diff, `preferences.${topic}.${channel}`, `unknown subscription topic ${topic} (not in the workspace's topics)`);
         continue;
       }
       if (have === want) {
-        owned.add(`${topic}:${channel}`);
+        owned?.add(`${topic}:${channel}`);
         continue;
       }
       if (isRequired(live, topic, channel)) {
-        if (record.preferences.has(`${topic}:${channel}`)) owned.add(`${topic}:${channel}`);
-        addIssue(diff, path, `channel ${channel} is required for topic ${topic}; its preference cannot be changed`);
+        if (record.preferences.has(`${topic}:${channel}`)) owned?.add(`${topic}:${channel}`);
+        addIssue(diff, `preferences.${topic}.${channel}`, `channel ${channel} is required for topic ${topic}; its preference cannot be changed`);
         continue;
       }
       if (!isEnabled(live, topic, channel)) {
-        addIssue(diff, path, `channel ${channel} is not enabled for topic ${topic} (channel_config); its preference cannot be set`);
+        addIssue(diff, `preferences.${topic}.${channel}`, `channel ${channel} is not enabled for topic ${topic} (channel_config); its preference cannot be set`);
         continue;
       }
-      owned.add(`${topic}:${channel}`);
-      diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, path), type: 'preference.set', topic, channel, status: want, before: have, idempotent: true });
+      owned?.add(`${topic}:${channel}`);
+      diff.ops.push({ distinct_id: d.distinct_id, at: refOf(d, `preferences.${topic}.${channel}`), type: 'preference.set', topic, channel, status: want, before: have, idempotent: true });
     }
   }
-  if (!d.exact.preferences) return undefined;
-  for (const pair of [...record.preferences].sort()) {
+  if (!owned) return undefined;
+  for (const pair of sortStrings([...record.preferences])) {
     if (owned.has(pair)) continue;
     const sep = pair.lastIndexOf(':');
     const topic = pair.slice(0, sep);

@@ -8,6 +8,7 @@ import { ownValue, propertyEquals, scalarKey, uniqueScalars } from './normalize.
 import { isSensitive, refOf, addIssue, type ProfileDiff } from './diff-context.js';
 import { OWNERSHIP_PROPERTY, type OwnershipRecord } from './ownership.js';
 import type { ProfileOperation as Operation } from './types.js';
+import { sortStrings } from './sort.js';
 
 interface PropBase {
   distinct_id: string;
@@ -39,6 +40,16 @@ function propBase(d: DesiredProfile, path: string): PropBase {
   return { distinct_id: d.distinct_id, at: refOf(d, path), ...(isSensitive(d, path) ? { sensitive: true } : {}) };
 }
 
+function baseOf(baseOrThunk: PropBase | (() => PropBase)): PropBase {
+  return typeof baseOrThunk === 'function' ? baseOrThunk() : baseOrThunk;
+}
+
+/** listPropertyOps of a named property, its base built only if an operation needs it. */
+function namedListOps(d: DesiredProfile, key: string, want: readonly PropertyScalar[], have: PropertyValue | undefined): Operation[] {
+  // The closure is made here, not in diffProperties' loop, where it would cost every key a context.
+  return listPropertyOps(() => propBase(d, `properties.${key}`), key, want, have);
+}
+
 /**
  * Operations that turn the live value of a list property into exactly `want`.
  * Counting one operation per appended/removed value against one `$set` of the whole list,
@@ -55,12 +66,11 @@ export function listPropertyOps(
   const wanted = uniqueScalars(want);
   // An unset property already holds no values: `[]` against nothing plans nothing (docs/planner.md).
   if (have === undefined && wanted.length === 0) return [];
-  const base = (): PropBase => (typeof baseOrThunk === 'function' ? baseOrThunk() : baseOrThunk);
   if (have === undefined || !Array.isArray(have)) {
-    return [{ ...base(), type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
+    return [{ ...baseOf(baseOrThunk), type: 'property.set', key, value: wanted, ...(have !== undefined ? { before: have } : {}), idempotent: true }];
   }
   if (propertyEquals(wanted, have)) return [];
-  const b = base();
+  const b = baseOf(baseOrThunk);
   const haveKeys = new Set(have.map(scalarKey));
   const wantKeys = new Set(wanted.map(scalarKey));
   const adds = wanted.filter((v) => !haveKeys.has(scalarKey(v)));
@@ -90,46 +100,46 @@ export function diffProperties(
 ): Set<string> | undefined {
   const d = diff.desired;
   const props = d.properties ?? {};
-  const owned = new Set<string>();
+  // Kept only under exact management, the one use of it.
+  const owned = d.exact.properties ? new Set<string>() : undefined;
   for (const key of Object.keys(props)) {
     const want = props[key]!;
-    const path = `properties.${key}`;
     if (key === OWNERSHIP_PROPERTY) {
-      addIssue(diff, path, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record of exact management (docs/planner.md)`);
+      addIssue(diff, `properties.${key}`, `property ${OWNERSHIP_PROPERTY} is reserved for fyno-sync's ownership record of exact management (docs/planner.md)`);
       continue;
     }
-    // Built only when an operation is needed: most keys of a converged profile need none.
-    const base = (): PropBase => propBase(d, path);
     // Own keys only: a property named `constructor` is not Object's constructor (issue #14).
     const have = ownValue(live, key);
+    // The operation's base (path, position) is built only when an operation is needed: most
+    // keys of a converged profile need none.
     switch (want.op) {
       case 'unset':
-        if (have !== undefined) diff.ops.push({ ...base(), type: 'property.unset', key, before: have, idempotent: true });
+        if (have !== undefined) diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.unset', key, before: have, idempotent: true });
         break;
       case 'once':
         // `$once` sets only while unset; once set by anyone it is left alone. It is owned only
         // when fyno-sync sets it (or owned it before): exact mode never unsets a value it did not write.
         if (have === undefined) {
-          diff.ops.push({ ...base(), type: 'property.set_once', key, value: want.value, idempotent: true });
-          owned.add(key);
-        } else if (record.properties.has(key)) owned.add(key);
+          diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.set_once', key, value: want.value, idempotent: true });
+          owned?.add(key);
+        } else if (record.properties.has(key)) owned?.add(key);
         break;
       case 'set': {
-        owned.add(key);
+        owned?.add(key);
         const numeral = inexact && ownValue(inexact, key);
         if (numeral !== undefined) {
           // The live value was rounded when read: comparing it would be comparing another number.
-          addIssue(diff, path, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
+          addIssue(diff, `properties.${key}`, `property ${key} holds ${numeral} in Fyno, a number fyno-sync cannot read exactly; change it in Fyno or leave the property unmanaged`);
           break;
         }
         const clash = typeClash(want.value, have);
         if (clash) {
-          addIssue(diff, path, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
+          addIssue(diff, `properties.${key}`, `property ${key} holds a ${clash.have} in Fyno, which ignores a ${clash.want} value for it (a property keeps the type of its first value)`);
           break;
         }
-        if (Array.isArray(want.value)) diff.ops.push(...listPropertyOps(base, key, want.value, have));
+        if (Array.isArray(want.value)) diff.ops.push(...namedListOps(d, key, want.value, have));
         else if (!propertyEquals(want.value, have)) {
-          diff.ops.push({ ...base(), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
+          diff.ops.push({ ...propBase(d, `properties.${key}`), type: 'property.set', key, value: want.value, ...(have !== undefined ? { before: have } : {}), idempotent: true });
         }
         break;
       }
@@ -139,10 +149,10 @@ export function diffProperties(
       }
     }
   }
-  if (!d.exact.properties) return undefined;
+  if (!owned) return undefined;
   // Exact management: owned keys the file no longer names are unset (only those — a key
   // someone else set is never touched, PRODUCT.md "Desired state").
-  for (const key of [...record.properties].sort()) {
+  for (const key of sortStrings([...record.properties])) {
     if (Object.hasOwn(props, key) || key === OWNERSHIP_PROPERTY) continue;
     const have = ownValue(live, key);
     if (have !== undefined) {

@@ -16,6 +16,7 @@ import { keyedRecord } from './normalize.js';
 import { predictMerge, predictMergePreferences, predictRename } from './merge.js';
 import { buildOwnership, OWNERSHIP_PROPERTY, readOwnership } from './ownership.js';
 import { selectProfiles } from './select.js';
+import { sortInPlace } from './sort.js';
 import { OP_INFO, type FieldChange, type ProfileOperation as Operation, type PlanIssue, type PlanOptions, type ProfileField, type ProfileFields } from './types.js';
 import type { ActualSnapshot } from './types.js';
 
@@ -86,7 +87,7 @@ export function planProfile(
     prefs = predictMergePreferences(prefs, s.preferences, rename);
   }
 
-  diff.baseline = { profile: base, ...(prefs ? { preferences: prefs } : {}) };
+  diff.baseline = prefs ? { profile: base, preferences: prefs } : { profile: base };
   // 2. Create when nothing exists (a rename made it exist without a create).
   if (base === null) base = planCreate(diff);
 
@@ -96,7 +97,7 @@ export function planProfile(
   planManaged(diff, base, prefs);
 
   for (let i = 0; i < diff.ops.length; i += 1) diff.ops[i] = compactOp(diff.ops[i]!);
-  diff.ops.sort(compareOps);
+  sortInPlace(diff.ops, compareOps);
   return diff;
 }
 
@@ -135,7 +136,7 @@ function planCreate(diff: ProfileDiff): ActualProfile {
   const sensitiveFields: string[] = [];
   const channels: Channels = {};
   let hasTokens = false;
-  for (const f of ['name', 'status', 'timezone'] as const) {
+  for (const f of PROFILE_FIELDS) {
     if (d[f] === undefined) continue;
     (profile as Record<string, string>)[f] = d[f]!;
     if (isSensitive(d, f)) sensitiveFields.push(f);
@@ -184,11 +185,17 @@ function structuredCloneChannels(c: Channels): Channels {
 }
 
 /** name/status/timezone → one `profile.update` (`PUT /profiles/{id}` without `channel`). */
+const PROFILE_FIELDS = ['name', 'status', 'timezone'] as const satisfies readonly ProfileField[];
+
 function planFields(diff: ProfileDiff, live: ActualProfile): void {
   const d = diff.desired;
+  // Nothing allocated for the usual profile whose fields are as wanted.
+  let differs = false;
+  for (const field of PROFILE_FIELDS) if (d[field] !== undefined && d[field] !== live[field]) differs = true;
+  if (!differs) return;
   const changes: FieldChange[] = [];
   const sensitiveFields: string[] = [];
-  for (const field of ['name', 'status', 'timezone'] as const satisfies readonly ProfileField[]) {
+  for (const field of PROFILE_FIELDS) {
     const want = d[field];
     const have = live[field];
     if (want === undefined || want === have) continue;

@@ -20,7 +20,8 @@ import jsonPatch from 'fast-json-patch';
 import { assertNever } from '../errors.js';
 import { SINGLE_CHANNELS, TOKEN_CHANNELS, type ActualPreferences, type ActualProfile, type DistinctId, type PropertyScalar, type PropertyValue, type Token } from '../fyno/types.js';
 import type { ProfileDiff } from './diff-context.js';
-import { scalarKey, keyedRecord } from './normalize.js';
+import { scalarKey, keyedRecord, sortedScalars } from './normalize.js';
+import { compareStrings, compareTopics, inOrder, sortedKeys, sortInPlace } from './sort.js';
 import { isReservedProperty } from './ownership.js';
 import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
@@ -51,14 +52,6 @@ export interface DocumentSubject {
   sensitive: readonly string[];
 }
 
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function sortedList(v: readonly PropertyScalar[]): PropertyScalar[] {
-  const keyed = v.map((x) => [scalarKey(x), x] as const);
-  keyed.sort((a, b) => byString(a[0], b[0]));
-  return keyed.map((e) => e[1]);
-}
-
 function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken[] {
   const keyed = tokens.map((t) => {
     const entry: DocumentToken = {
@@ -69,19 +62,19 @@ function documentTokens(id: DistinctId, tokens: readonly Token[]): DocumentToken
     };
     return [`${entry.token.$secret}\u0000${entry.integration_id ?? ''}\u0000${entry.status ?? ''}`, entry] as const;
   });
-  keyed.sort((a, b) => byString(a[0], b[0]));
+  sortInPlace(keyed, (a, b) => compareStrings(a[0], b[0]));
   return keyed.map((e) => e[1]);
 }
 
 function documentPreferences(prefs: ActualPreferences): Record<string, Record<string, string>> {
   const all: Record<string, string> = {};
-  for (const ch of Object.keys(prefs.all).sort(byString) as (keyof ActualPreferences['all'])[]) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
+  for (const ch of sortedKeys(prefs.all)) if (prefs.all[ch] === 'opted-out') all[ch] = 'opted-out';
   const out = keyedRecord<Record<string, string>>();
   out.all = all;
-  for (const t of [...prefs.topics].sort((a, b) => byString(a.subscription_id, b.subscription_id))) {
+  for (const t of inOrder(prefs.topics, compareTopics)) {
     const chosen: Record<string, string> = {};
     // Only channels a user may choose (`on`), as pull writes them; required and off ones are not.
-    for (const ch of Object.keys(t.channel_config).sort(byString) as (keyof typeof t.channel_config)[]) {
+    for (const ch of sortedKeys(t.channel_config)) {
       if (t.channel_config[ch] === 'on') chosen[ch] = t.preference[ch] ?? 'opted-in';
     }
     if (Object.keys(chosen).length > 0) out[t.subscription_id] = chosen;
@@ -112,29 +105,36 @@ export function profileDocument(subject: DocumentSubject, profile: ActualProfile
     const v = profile.channels[c];
     if (v && v.length > 0) doc.channels[c] = documentTokens(id, v);
   }
-  for (const key of Object.keys(profile.properties).sort(byString)) {
+  for (const key of sortedKeys(profile.properties)) {
     const v = profile.properties[key];
     if (v === undefined || isReservedProperty(key)) continue;
-    doc.properties[key] = mask(`properties.${key}`, Array.isArray(v) ? sortedList(v) : v);
+    doc.properties[key] = mask(`properties.${key}`, Array.isArray(v) ? sortedScalars(v) : v);
   }
   if (preferences) doc.preferences = documentPreferences(preferences);
   return doc;
-}
-
-function withKeyedProperties(p: ActualProfile): ActualProfile {
-  return { ...p, properties: Object.assign(keyedRecord<ActualProfile['properties'][string]>(), p.properties) };
 }
 
 /**
  * The state after `ops` (other than merges, already in `start`), as Fyno applies them
  * (src/fyno/emulator/README.md): a token insert updates a token already there, `$append` adds a
  * value not yet in the list and `$remove` drops equal values (dates by instant), `$once` sets
- * only while unset. `start` is not modified.
+ * only while unset. `start` is not modified, and the result shares nothing with it.
  */
 export function simulateOperations(start: ActualSnapshot, ops: readonly Operation[]): ActualSnapshot {
-  // A clone is a plain object again: user keys go back into a keyed record (issue #14).
-  let profile = start.profile ? withKeyedProperties(structuredClone(start.profile)) : null;
-  const preferences = start.preferences ? structuredClone(start.preferences) : undefined;
+  return simulateShared({ profile: start.profile && structuredClone(start.profile), ...(start.preferences ? { preferences: structuredClone(start.preferences) } : {}) }, ops);
+}
+
+/**
+ * `simulateOperations` for profileDrift, whose documents copy what they take: only the records
+ * the operations write into are copied (a token list or list value is replaced, never changed in
+ * place), not the whole snapshot as structuredClone did, which cost more than the rest of the
+ * JSON Patch of a profile (issue #17). User keys go into a keyed record (issue #14).
+ */
+function simulateShared(start: ActualSnapshot, ops: readonly Operation[]): ActualSnapshot {
+  const p = start.profile;
+  let profile: ActualProfile | null = p ? { ...p, channels: { ...p.channels }, properties: Object.assign(keyedRecord<PropertyValue>(), p.properties) } : null;
+  const s = start.preferences;
+  const preferences = s ? { ...s, all: { ...s.all }, topics: s.topics.map((t) => ({ ...t, preference: { ...t.preference } })) } : undefined;
   for (const op of ops) {
     if (op.type === 'profile.create') {
       const { channels, ...fields } = op.profile;
@@ -161,6 +161,11 @@ export function simulateOperations(start: ActualSnapshot, ops: readonly Operatio
     applyToProfile(profile, op);
   }
   return { profile, ...(preferences ? { preferences } : {}) };
+}
+
+/** A property value of an operation, copied so that no document holds the operation's own list. */
+function copyValue(v: PropertyValue): PropertyValue {
+  return Array.isArray(v) ? [...v] : v;
 }
 
 function applyToProfile(p: ActualProfile, op: Exclude<Operation, { type: 'profile.create' | 'profile.delete' | 'preference.set' }>): void {
@@ -198,10 +203,10 @@ function applyToProfile(p: ActualProfile, op: Exclude<Operation, { type: 'profil
       return;
     }
     case 'property.set':
-      props[op.key] = structuredClone(op.value);
+      props[op.key] = copyValue(op.value);
       return;
     case 'property.set_once':
-      if (props[op.key] === undefined) props[op.key] = structuredClone(op.value);
+      if (props[op.key] === undefined) props[op.key] = copyValue(op.value);
       return;
     case 'property.unset':
       delete props[op.key];
@@ -267,7 +272,7 @@ export function documentPatch(live: ProfileDocument | null, desired: ProfileDocu
     } else if (op.op === 'remove') out.set(op.path, { op: 'remove', path: op.path });
     else if (op.op === 'add' || op.op === 'replace') out.set(op.path, { op: op.op, path: op.path, value: op.value as unknown });
   }
-  return [...out.values()].sort((a, b) => byString(a.path, b.path));
+  return sortInPlace([...out.values()], (a, b) => compareStrings(a.path, b.path));
 }
 
 /**
@@ -281,7 +286,7 @@ export function profileDrift(diff: ProfileDiff, actual: ReadonlyMap<DistinctId, 
   const subject: DocumentSubject = { distinct_id: d.distinct_id, sensitive: d.sensitive };
   const snap = actual.get(d.distinct_id);
   const live = profileDocument(subject, snap?.profile ?? null, snap?.preferences);
-  const after = simulateOperations(diff.baseline, diff.ops);
+  const after = simulateShared(diff.baseline, diff.ops);
   const patch = documentPatch(live, profileDocument(subject, after.profile, after.preferences));
   const out: [DistinctId, ProfileDrift][] = patch.length > 0 ? [[d.distinct_id, { patch }]] : [];
   for (const op of diff.ops) {
@@ -295,5 +300,5 @@ export function driftRecord(entries: Iterable<[DistinctId, ProfileDrift]>): Reco
   const byId = new Map<DistinctId, ProfileDrift>();
   for (const [id, drift] of entries) if (!byId.has(id)) byId.set(id, drift);
   // fromEntries defines own properties: an id such as `__proto__` stays a plain key.
-  return Object.fromEntries([...byId].sort((a, b) => byString(a[0], b[0])));
+  return Object.fromEntries([...byId].sort((a, b) => compareStrings(a[0], b[0])));
 }

@@ -5,6 +5,7 @@
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar, PropertyValue, Token } from '../fyno/types.js';
+import { compareStrings, sortInPlace } from './sort.js';
 
 /**
  * Phone number to E.164 (`+919812345678`), or `null` when it is not a valid number.
@@ -39,6 +40,8 @@ const FYNO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\
 export function dateInstant(s: string): number | null {
   // Cheap pre-check (hot in large diffs): every Fyno date form has `-` at 4 and 7.
   if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return null;
+  const common = commonDateInstant(s);
+  if (common !== undefined) return common;
   const m = FYNO_DATE_RE.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, se] = m;
@@ -50,6 +53,46 @@ export function dateInstant(s: string): number | null {
   if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59)) return null;
   const t = Date.parse(h === undefined ? `${s}T00:00:00Z` : s);
   return Number.isNaN(t) ? null : t;
+}
+
+/** The value of the `n` ASCII digits of `s` at `i`, or -1 when one of them is not a digit. */
+function digitsAt(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k += 1) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * `dateInstant` of the forms Fyno and most files write, `2020-10-01`, `2020-10-01T18:30:00Z`
+ * and `2020-10-01T18:30:00.000Z`, without the regular expression and the Date objects (a
+ * 100,000-profile diff compares a date or two per profile, issue #17); `undefined` for anything
+ * else, invalid values included, which the general path then decides.
+ */
+function commonDateInstant(s: string): number | undefined {
+  const n = s.length;
+  if (n !== 10 && !((n === 20 || n === 24) && s[10] === 'T' && s[n - 1] === 'Z')) return undefined;
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  // Years before 100 are left to the general path: Date.UTC reads them as 19xx.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (n === 10) return Date.UTC(year, month - 1, day);
+  if (s[13] !== ':' || s[16] !== ':' || (n === 24 && s[19] !== '.')) return undefined;
+  const h = digitsAt(s, 11, 2);
+  const mi = digitsAt(s, 14, 2);
+  const se = digitsAt(s, 17, 2);
+  const ms = n === 24 ? digitsAt(s, 20, 3) : 0;
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 || ms < 0) return undefined;
+  return Date.UTC(year, month - 1, day, h, mi, se, ms);
 }
 
 export function isFynoDate(s: string): boolean {
@@ -244,6 +287,13 @@ export function scalarKey(v: PropertyScalar): string {
   return typeof v === 'number' ? `n:${v}` : `b:${v}`;
 }
 
+/** A list property as a set: a copy sorted by canonical key (dates by instant), ties in list order. */
+export function sortedScalars(v: readonly PropertyScalar[]): PropertyScalar[] {
+  const keyed = v.map((x) => [scalarKey(x), x] as const);
+  sortInPlace(keyed, (a, b) => compareStrings(a[0], b[0]));
+  return keyed.map((e) => e[1]);
+}
+
 /**
  * Property values equal. Fyno lists hold unique values ("A list may contain only unique
  * values", `/profiles/properties/list-append`), so lists compare as sets.
@@ -252,6 +302,8 @@ export function propertyEquals(a: PropertyValue | undefined, b: PropertyValue | 
   if (a === undefined || b === undefined) return a === b;
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b)) return false;
+    // The same values in the same order are the same set, without building the key sets.
+    if (a.length === b.length && a.every((x, i) => x === b[i])) return true;
     const ka = new Set(a.map(scalarKey));
     const kb = new Set(b.map(scalarKey));
     if (ka.size !== kb.size) return false;
@@ -261,9 +313,27 @@ export function propertyEquals(a: PropertyValue | undefined, b: PropertyValue | 
   return scalarEquals(a, b);
 }
 
-/** Tokens equal as sets of (token, integration_id, status) with status defaulting to 1. */
+// What JSON.stringify escapes in a string: `"`, `\`, control characters and lone surrogates
+// (any surrogate here, so that pairs take the exact path too).
+const JSON_ESCAPED_RE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(s)`, without the call for the usual string that needs no escape. */
+export function jsonString(s: string): string {
+  return JSON_ESCAPED_RE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
+ * Tokens equal as sets of (token, integration_id, status) with status defaulting to 1: the text
+ * of `JSON.stringify([token, integration_id ?? null, status ?? 1])`, which fingerprints hold.
+ * Written out for the types a token has (it runs for every token of every profile read).
+ */
 export function tokenKey(t: Token): string {
-  return JSON.stringify([t.token, t.integration_id ?? null, t.status ?? 1]);
+  const id = t.integration_id ?? null;
+  const status = t.status ?? 1;
+  if (typeof t.token !== 'string' || (id !== null && typeof id !== 'string') || (status !== 0 && status !== 1)) {
+    return JSON.stringify([t.token, id, status]);
+  }
+  return `[${jsonString(t.token)},${id === null ? 'null' : jsonString(id)},${status}]`;
 }
 
 /** Emails compare case-insensitively in the domain part only (RFC 5321 local parts are case-sensitive). */
@@ -342,6 +412,7 @@ export function channelValueKey(channel: string, value: string): string {
 
 /** Unique values of a list by `scalarKey`, first occurrence kept, order preserved. */
 export function uniqueScalars(values: readonly PropertyScalar[]): PropertyScalar[] {
+  if (values.length < 2) return [...values];
   const seen = new Set<string>();
   const out: PropertyScalar[] = [];
   for (const v of values) {

@@ -19,6 +19,7 @@
  */
 import type { PropertyValue } from '../fyno/types.js';
 import { ownValue } from './normalize.js';
+import { sortStrings } from './sort.js';
 
 /** Reserved property name holding the ownership record. Desired state may not name it. */
 export const OWNERSHIP_PROPERTY = 'fyno_sync_managed';
@@ -42,18 +43,22 @@ export function preferenceEntry(topic: string, channel: string): string {
 /** The record as read: its entries split by category. A non-list value reads as empty. */
 export interface OwnershipRecord {
   /** Live value of the property, `undefined` when unset. */
-  raw: PropertyValue | undefined;
-  properties: Set<string>;
+  readonly raw: PropertyValue | undefined;
+  readonly properties: ReadonlySet<string>;
   /** `topic:channel` pairs. */
-  preferences: Set<string>;
+  readonly preferences: ReadonlySet<string>;
   /** Entries of another kind, kept as they are. */
-  other: string[];
+  readonly other: readonly string[];
 }
+
+// The record of every profile without one (nearly all): shared, since a record is only read.
+const NO_ENTRIES: ReadonlySet<string> = new Set();
+const NO_OTHER: readonly string[] = [];
 
 export function readOwnership(properties: Readonly<Record<string, PropertyValue>>): OwnershipRecord {
   const raw = ownValue(properties, OWNERSHIP_PROPERTY);
-  const rec: OwnershipRecord = { raw, properties: new Set(), preferences: new Set(), other: [] };
-  if (!Array.isArray(raw)) return rec;
+  if (!Array.isArray(raw)) return { raw, properties: NO_ENTRIES, preferences: NO_ENTRIES, other: NO_OTHER };
+  const rec = { raw, properties: new Set<string>(), preferences: new Set<string>(), other: [] as string[] };
   for (const v of raw) {
     if (typeof v !== 'string') continue;
     if (v.startsWith(PROP)) rec.properties.add(v.slice(PROP.length));
@@ -68,5 +73,5 @@ export function buildOwnership(properties: Iterable<string>, preferences: Iterab
   const out = new Set<string>(other);
   for (const k of properties) out.add(propertyEntry(k));
   for (const p of preferences) out.add(`${PREF}${p}`);
-  return [...out].sort();
+  return sortStrings([...out]);
 }

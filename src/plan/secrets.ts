@@ -9,7 +9,7 @@
  * Apply gets the values back with `resolveSecrets`, from the re-loaded desired state and the
  * live profiles (`collectSecretCandidates`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DesiredState } from '../desired/types.js';
 import type { DistinctId, PropertyValue, Token } from '../fyno/types.js';
 import { assertNever, FynoSyncError } from '../errors.js';
@@ -26,7 +26,8 @@ export function isSecretRef(v: unknown): v is SecretRef {
 }
 
 export function secretHash(distinctId: DistinctId, value: unknown): string {
-  return `sha256:${createHash('sha256').update(`${distinctId}\n${stableStringify(value)}`).digest('hex')}`;
+  // One-shot `hash`: no Hash object per value (every token of every changed profile, issue #17).
+  return `sha256:${hash('sha256', `${distinctId}\n${stableStringify(value)}`, 'hex')}`;
 }
 
 /** Maps every value in an operation that is a secret through `f` (a copy; `op` is untouched). */
