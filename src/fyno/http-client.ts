@@ -173,6 +173,7 @@ export class HttpFynoClient implements FynoApi {
     }, this.#timeoutMs);
     const onAbort = (): void => controller.abort();
     signal?.addEventListener('abort', onAbort);
+    let answered = false;
     try {
       const res = await this.#pool.request({
         path: this.#basePath + path,
@@ -181,10 +182,15 @@ export class HttpFynoClient implements FynoApi {
         ...(body !== undefined ? { body } : {}),
         signal: controller.signal,
       });
+      answered = true;
       const text = await res.body.text();
       return { status: res.statusCode, text, retryAfterHeader: res.headers['retry-after'] };
     } catch (error) {
       if (timedOut) return { errorCode: 'ETIMEDOUT', timedOut: true };
+      // A body cut short by a closing connection is UND_ERR_RES_CONTENT_LENGTH_MISMATCH or an
+      // HTTPParserError without a code for undici, whatever the framing: one code, retried for a
+      // read like the reset it is, a write's outcome unknown.
+      if (answered) return { errorCode: 'ERR_STREAM_PREMATURE_CLOSE' };
       return { errorCode: transportErrorCode(error) };
     } finally {
       clearTimeout(timer);

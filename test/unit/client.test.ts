@@ -257,6 +257,34 @@ describe('HttpFynoClient network failures', () => {
     expect(seen).toHaveLength(2);
   });
 
+  // A body cut short by a closing connection: undici says UND_ERR_RES_CONTENT_LENGTH_MISMATCH
+  // (Content-Length) or an HTTPParserError without a code (chunked); got said ECONNRESET.
+  it.each([
+    ['a Content-Length body', { 'content-length': '200' }],
+    ['a chunked body', {}],
+  ])('retries a read whose answer was cut short (%s, connection: close)', async (_name, length) => {
+    const { baseUrl, seen } = await serve((_q, res, n) => {
+      if (n > 1) return json(res, 200, []);
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close', ...length });
+      res.write('[{"channel":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await client(baseUrl).listSuppressions()).toEqual([]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('does not resend a write whose answer was cut short: its outcome is unknown', async () => {
+    const { baseUrl, seen } = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close', 'content-length': '200' });
+      res.write('{"request_id":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const e = await failure(client(baseUrl).appendToProperties('u1', { tags: 'a' }));
+    expect(seen).toHaveLength(1);
+    expect(e.code).toBe('api.network');
+    expect(e.api).toMatchObject({ outcomeUnknown: true, attempts: 1 });
+  });
+
   it('times out a write as outcome unknown and does not resend it', async () => {
     const { baseUrl, seen } = await serve(() => undefined); // never answers
     const e = await failure(client(baseUrl, { timeoutMs: 200 }).mergeProfile('a', 'b'));
