@@ -24,14 +24,17 @@ export class OperationSpool {
   #count = 0;
   #buffer = '';
   readonly #fh: Promise<FileHandle>;
-  #writes: Promise<unknown>;
+  /** Text waiting for the disk, oldest first, and its length in all. */
+  #queue: string[] = [];
+  #queued = 0;
+  #draining: Promise<void> | undefined;
   #error: unknown;
 
   constructor(planFile: string) {
     this.file = `${planFile}.${process.pid}.ops.tmp`;
     this.#fh = open(this.file, 'w', 0o600);
     // A failure to open or write is reported by close(); writePlanFile then writes the plan whole.
-    this.#writes = this.#fh.catch((e: unknown) => (this.#error ??= e));
+    this.#fh.catch((e: unknown) => this.#fail(e));
   }
 
   /** Operations written so far. */
@@ -40,6 +43,10 @@ export class OperationSpool {
   }
 
   add(ops: readonly Operation[]): void {
+    if (this.#error !== undefined) {
+      this.#count += ops.length;
+      return;
+    }
     for (const op of ops) {
       this.#buffer += `${this.#count > 0 ? ',\n' : ''}${operationLine(op)}`;
       this.#count += 1;
@@ -47,19 +54,52 @@ export class OperationSpool {
     if (this.#buffer.length >= 1 << 20) this.#flush();
   }
 
+  /**
+   * Queues the buffer for the disk. A disk slower than the reads would otherwise queue the whole
+   * plan's text beside its operations: past `MAX_QUEUED` the spool gives up and drops its text
+   * (writePlanFile writes the plan whole, from the operations the plan holds anyway).
+   */
   #flush(): void {
     const text = this.#buffer;
     this.#buffer = '';
-    if (text === '') return;
-    this.#writes = this.#writes.then(async () => {
-      if (this.#error === undefined) await (await this.#fh).write(text);
-    }).catch((e: unknown) => (this.#error ??= e));
+    if (text === '' || this.#error !== undefined) return;
+    if (this.#queued + text.length > MAX_QUEUED) {
+      this.#fail(new Error('the scratch file falls behind'));
+      return;
+    }
+    this.#queue.push(text);
+    this.#queued += text.length;
+    this.#draining ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      const fh = await this.#fh;
+      while (this.#queue.length > 0 && this.#error === undefined) {
+        const text = this.#queue[0]!;
+        await fh.write(text);
+        if (this.#error !== undefined) break; // #fail emptied the queue meanwhile
+        this.#queue.shift();
+        this.#queued -= text.length;
+      }
+    } catch (e) {
+      this.#fail(e);
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  #fail(e: unknown): void {
+    this.#error ??= e;
+    this.#buffer = '';
+    this.#queue = [];
+    this.#queued = 0;
   }
 
   /** Everything added is on disk; false when the scratch file could not be written. */
   async close(): Promise<boolean> {
     this.#flush();
-    await this.#writes;
+    while (this.#draining !== undefined) await this.#draining;
     await this.#fh.then((fh) => fh.close()).catch(() => undefined);
     return this.#error === undefined;
   }
@@ -69,6 +109,9 @@ export class OperationSpool {
     await rm(this.file, { force: true });
   }
 }
+
+/** Most text an `OperationSpool` lets wait for its disk (UTF-16 code units, ~2 bytes each). */
+const MAX_QUEUED = 8 << 20;
 
 /** Marks where a spool's lines go among the plan's chunks. */
 const SPOOLED: unique symbol = Symbol('spooled operations');
