@@ -192,6 +192,16 @@ describe('HttpFynoClient retries', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
   });
 
+  // Not RFC 9110's delta-seconds, but seconds all the same (got read it so): Date.parse('1.5')
+  // is 5 January 2001, a date long past, which made it a retry at once.
+  it('honours a fractional Retry-After as seconds, not as a date', async () => {
+    const { baseUrl, seen } = await serve((_q, res, n) => (n === 1 ? json(res, 429, { _message: 'slow down' }, { 'retry-after': '1.5' }) : json(res, 200, [])));
+    const t0 = Date.now();
+    await client(baseUrl).listSuppressions();
+    expect(seen).toHaveLength(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_450);
+  });
+
   // Issue #13 item 8: a 429 is a refusal to go faster, not a failure; it has its own budget.
   it('retries 429s on a budget of their own, apart from the failure limit', async () => {
     const answers = [429, 429, 429, 429, 200];
