@@ -4,8 +4,8 @@
  * plan and a plan of a million operations is never one string in memory; read back with
  * `parsePlan` (schema, format version), whose text is not kept.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FynoSyncError } from '../errors.js';
@@ -17,7 +17,9 @@ import type { Operation, Plan } from '../plan/types.js';
  * file beside it (`plan --out`): for a 100,000-profile plan writing them is most of the work of
  * saving it, and while the live state is read the process mostly waits for answers (issue #17).
  * `writePlanFile` splices the lines in. Add operations in plan order; `discard` when no plan
- * comes of it. Lines are redacted as they are written (`operationLine`).
+ * comes of it. Lines are redacted as they are written (`operationLine`). The scratch file loses
+ * its name once open and is read back through its handle: a run killed while reading (kill -9,
+ * an OOM kill, a CI timeout) leaves nothing beside the plan.
  */
 export class OperationSpool {
   readonly file: string;
@@ -32,7 +34,15 @@ export class OperationSpool {
 
   constructor(planFile: string) {
     this.file = `${planFile}.${process.pid}.ops.tmp`;
-    this.#fh = open(this.file, 'w', 0o600);
+    this.#fh = open(this.file, 'w+', 0o600).then(async (fh) => {
+      try {
+        await unlink(this.file);
+      } catch (e) {
+        await fh.close();
+        throw e;
+      }
+      return fh;
+    });
     // A failure to open or write is reported by close(); writePlanFile then writes the plan whole.
     this.#fh.catch((e: unknown) => this.#fail(e));
   }
@@ -100,13 +110,18 @@ export class OperationSpool {
   async close(): Promise<boolean> {
     this.#flush();
     while (this.#draining !== undefined) await this.#draining;
-    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
     return this.#error === undefined;
   }
 
+  /** The lines written, from the start (after `close` returned true). */
+  async *lines(): AsyncGenerator<Buffer> {
+    yield* (await this.#fh).createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Buffer>;
+  }
+
+  /** Closes the scratch file, which has no name: it is gone with its handle. */
   async discard(): Promise<void> {
     await this.close();
-    await rm(this.file, { force: true });
+    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
   }
 }
 
@@ -118,8 +133,8 @@ const SPOOLED: unique symbol = Symbol('spooled operations');
 
 /**
  * Writes `plan` to `file` (secrets redacted). With `spool` (closed or not) holding exactly the
- * plan's operations, their lines are copied from it instead of serialized again; the spool's
- * scratch file is removed either way.
+ * plan's operations, their lines are copied from it instead of serialized again; the spool is
+ * discarded either way.
  */
 export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -130,7 +145,7 @@ export async function writePlanFile(file: string, plan: Plan, spool?: OperationS
       return;
     }
     for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
-      if (piece === SPOOLED) yield* createReadStream(spool!.file) as AsyncIterable<Buffer>;
+      if (piece === SPOOLED) yield* spool!.lines();
       else yield piece;
     }
   }
@@ -150,7 +165,7 @@ export async function writePlanFile(file: string, plan: Plan, spool?: OperationS
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
   } finally {
-    if (spool) await rm(spool.file, { force: true }).catch(() => undefined);
+    if (spool) await spool.discard();
   }
 }
 

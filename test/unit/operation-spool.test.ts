@@ -1,10 +1,12 @@
 /**
- * OperationSpool (`plan --out`, issue #17) when its disk is slower than the reads: what waits for
- * the disk must stay bounded, and the plan file is then written whole as before.
+ * OperationSpool (`plan --out`, issue #17): when its disk is slower than the reads, what waits for
+ * the disk stays bounded and the plan file is then written whole as before; a killed run leaves
+ * no scratch file.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,7 +44,7 @@ function bigOps(n: number, value: string): Operation[] {
   return Array.from({ length: n }, (_, i) => ({ type: 'property.set', distinct_id: `u${i}`, key: 'k', value, at: { file: 'p.yaml', line: i + 1 } }) as Operation);
 }
 
-describe.skipIf(process.platform === 'win32')('OperationSpool on a slow disk', () => {
+describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () => {
   it('holds a bounded amount of text while its writes wait, and gives up spooling rather than the memory', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-slow-'));
     const planFile = path.join(dir, 'plan.json');
@@ -64,6 +66,7 @@ describe.skipIf(process.platform === 'win32')('OperationSpool on a slow disk', (
       // Let the stalled writes finish so the spool can close.
       drained = drain(reader);
       expect(await spool.close()).toBe(false);
+      await spool.discard();
     } finally {
       await drained;
       closeSync(reader);
@@ -97,6 +100,34 @@ describe.skipIf(process.platform === 'win32')('OperationSpool on a slow disk', (
     } finally {
       await drained;
       closeSync(reader);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // `plan --out` holds its spool for the whole read of live state (minutes at 100,000 profiles):
+  // a kill -9, an OOM kill or a CI timeout then must not leave `plan.json.PID.ops.tmp` behind.
+  it('leaves no scratch file behind when the process is killed while spooling', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-kill-'));
+    try {
+      const spoolModule = fileURLToPath(new URL('../../src/apply/kept-plan.ts', import.meta.url));
+      const script = [
+        `import { OperationSpool } from ${JSON.stringify(spoolModule)};`,
+        `const spool = new OperationSpool(${JSON.stringify(path.join(dir, 'plan.json'))});`,
+        `spool.add([{ type: 'property.unset', distinct_id: 'u1', key: 'k', at: { file: 'p.yaml', line: 1 } }]);`,
+        `await spool.close();`,
+        `console.log('spooled');`,
+        `setInterval(() => {}, 1000);`,
+      ].join('\n');
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('spooled') && resolve());
+        child.on('exit', (code) => reject(new Error(`child exited ${code} before spooling`)));
+      });
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
