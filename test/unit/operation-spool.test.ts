@@ -21,7 +21,7 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 /** Reads the FIFO's non-blocking end until every writer closed it. */
-async function drain(fd: number): Promise<void> {
+async function drainFifo(fd: number): Promise<void> {
   const buf = Buffer.alloc(1 << 16);
   for (;;) {
     try {
@@ -44,18 +44,32 @@ function bigOps(n: number, value: string): Operation[] {
   return Array.from({ length: n }, (_, i) => ({ type: 'property.set', distinct_id: `u${i}`, key: 'k', value, at: { file: 'p.yaml', line: i + 1 } }) as Operation);
 }
 
+/**
+ * Runs `body` with a spool whose scratch file is a FIFO nobody reads yet: every write waits, as on
+ * a stalled disk. `drain()` starts reading it; the FIFO is read to its end before returning.
+ */
+async function withStalledDisk(body: (spool: OperationSpool, planFile: string, drain: () => void) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-slow-'));
+  const planFile = path.join(dir, 'plan.json');
+  const fifo = `${planFile}.${process.pid}.ops.tmp`;
+  execFileSync('mkfifo', [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  let drained: Promise<void> | undefined;
+  try {
+    const spool = new OperationSpool(planFile);
+    await sleep(50);
+    await body(spool, planFile, () => void (drained ??= drainFifo(reader)));
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  } finally {
+    await drained;
+    closeSync(reader);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () => {
   it('holds a bounded amount of text while its writes wait, and gives up spooling rather than the memory', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-slow-'));
-    const planFile = path.join(dir, 'plan.json');
-    // The scratch file is a FIFO nobody reads: every write waits, as on a stalled disk.
-    const fifo = `${planFile}.${process.pid}.ops.tmp`;
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    let drained: Promise<void> | undefined;
-    try {
-      const spool = new OperationSpool(planFile);
-      await sleep(50);
+    await withStalledDisk(async (spool, _planFile, drain) => {
       const before = heapUsed();
       // One value shared by every operation: the operations cost nothing, their lines 1 MB each.
       const value = 'x'.repeat(MB);
@@ -64,29 +78,17 @@ describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () 
       const held = heapUsed() - before;
       expect(held).toBeLessThan(32 * MB);
       // Let the stalled writes finish so the spool can close.
-      drained = drain(reader);
+      drain();
       expect(await spool.close()).toBe(false);
       await spool.discard();
-    } finally {
-      await drained;
-      closeSync(reader);
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('writes the whole plan (serializePlan bytes) from a spool that gave up', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-spool-slow-'));
-    const planFile = path.join(dir, 'plan.json');
-    const fifo = `${planFile}.${process.pid}.ops.tmp`;
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    let drained: Promise<void> | undefined;
-    try {
-      const spool = new OperationSpool(planFile);
-      await sleep(50);
+    await withStalledDisk(async (spool, planFile, drain) => {
       const ops = bigOps(40, 'y'.repeat(MB));
       for (const op of ops) spool.add([op]);
-      drained = drain(reader);
+      drain();
       const plan = {
         format_version: 1,
         created_at: '2026-01-02T03:04:05.000Z',
@@ -96,12 +98,7 @@ describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () 
       } as unknown as Plan;
       await writePlanFile(planFile, plan, spool);
       expect(await readFile(planFile, 'utf8')).toBe(serializePlan(plan));
-      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    } finally {
-      await drained;
-      closeSync(reader);
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   // `plan --out` holds its spool for the whole read of live state (minutes at 100,000 profiles):
