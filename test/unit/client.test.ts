@@ -3,8 +3,10 @@
  * no mocks): retry decisions, Retry-After, timeouts, resets, aborts, the rate limiter, and
  * that the API key never shows up in anything an error exposes.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpFynoClient, type HttpFynoClientOptions, type RequestInfo } from '../../src/fyno/http-client.js';
@@ -304,6 +306,62 @@ describe('HttpFynoClient network failures', () => {
     expect(e.message).toContain('timed out after 200 ms');
     expectNoKey(e);
   });
+
+  /** An https base URL whose TCP connects and whose TLS handshake never answers. */
+  async function neverConnects(): Promise<string> {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => sockets.push(socket.on('error', () => undefined)));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    servers.push({ close: () => (silent.close(), sockets.forEach((s) => s.destroy())) });
+    return `https://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`;
+  }
+  const once = { retry: { limit: 0, baseDelayMs: 5, maxDelayMs: 50 } };
+
+  // undici holds an abort until the request has a connection, and gives up connecting after
+  // 10 s of its own: an attempt still connecting ran 10 s whatever its timeout or the caller.
+  it('times out an attempt that is still connecting on its own timeout', async () => {
+    const baseUrl = await neverConnects();
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 300, ...once }).listSuppressions());
+    expect(e.code).toBe('api.timeout');
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('aborts an attempt that is still connecting at once', async () => {
+    const baseUrl = await neverConnects();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 30_000, ...once }).createProfile({ distinct_id: 'u1' }, { signal: ac.signal }));
+    expect(e.api.aborted).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('gives a connection that does not complete the whole attempt timeout, not undici\'s 10 s', async () => {
+    const baseUrl = await neverConnects();
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 12_000, ...once }).listSuppressions());
+    expect(e.message).toContain('timed out after 12000 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(11_900);
+  }, 20_000);
+
+  it('lets the process exit once a call still connecting was aborted', async () => {
+    const baseUrl = await neverConnects();
+    const clientModule = fileURLToPath(new URL('../../src/fyno/http-client.ts', import.meta.url));
+    const script = [
+      `import { HttpFynoClient } from ${JSON.stringify(clientModule)};`,
+      `const c = new HttpFynoClient({ target: { baseUrl: ${JSON.stringify(baseUrl)}, workspace: 'FY1', env: 'live' }, apiKey: 'k' });`,
+      `const ac = new AbortController();`,
+      `setTimeout(() => ac.abort(), 200);`,
+      `await c.listSuppressions({ signal: ac.signal }).catch(() => console.log('aborted'));`,
+    ].join('\n');
+    const t0 = Date.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(out).toContain('aborted');
+    expect(Date.now() - t0).toBeLessThan(6_000);
+  }, 25_000);
 
   it('retries even a non-idempotent write when the connection was refused (nothing was sent)', async () => {
     const { baseUrl } = await serve(() => undefined);
