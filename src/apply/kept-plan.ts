@@ -4,8 +4,8 @@
  * plan and a plan of a million operations is never one string in memory; read back with
  * `parsePlan` (schema, format version), whose text is not kept.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FynoSyncError } from '../errors.js';
@@ -17,21 +17,34 @@ import type { Operation, Plan } from '../plan/types.js';
  * file beside it (`plan --out`): for a 100,000-profile plan writing them is most of the work of
  * saving it, and while the live state is read the process mostly waits for answers (issue #17).
  * `writePlanFile` splices the lines in. Add operations in plan order; `discard` when no plan
- * comes of it. Lines are redacted as they are written (`operationLine`).
+ * comes of it. Lines are redacted as they are written (`operationLine`). The scratch file loses
+ * its name once open and is read back through its handle: a run killed while reading (kill -9,
+ * an OOM kill, a CI timeout) leaves nothing beside the plan.
  */
 export class OperationSpool {
   readonly file: string;
   #count = 0;
   #buffer = '';
   readonly #fh: Promise<FileHandle>;
-  #writes: Promise<unknown>;
+  /** Text waiting for the disk, oldest first, and its length in all. */
+  #queue: string[] = [];
+  #queued = 0;
+  #draining: Promise<void> | undefined;
   #error: unknown;
 
   constructor(planFile: string) {
     this.file = `${planFile}.${process.pid}.ops.tmp`;
-    this.#fh = open(this.file, 'w', 0o600);
+    this.#fh = open(this.file, 'w+', 0o600).then(async (fh) => {
+      try {
+        await unlink(this.file);
+      } catch (e) {
+        await fh.close();
+        throw e;
+      }
+      return fh;
+    });
     // A failure to open or write is reported by close(); writePlanFile then writes the plan whole.
-    this.#writes = this.#fh.catch((e: unknown) => (this.#error ??= e));
+    this.#fh.catch((e: unknown) => this.#fail(e));
   }
 
   /** Operations written so far. */
@@ -40,6 +53,10 @@ export class OperationSpool {
   }
 
   add(ops: readonly Operation[]): void {
+    if (this.#error !== undefined) {
+      this.#count += ops.length;
+      return;
+    }
     for (const op of ops) {
       this.#buffer += `${this.#count > 0 ? ',\n' : ''}${operationLine(op)}`;
       this.#count += 1;
@@ -47,36 +64,77 @@ export class OperationSpool {
     if (this.#buffer.length >= 1 << 20) this.#flush();
   }
 
+  /**
+   * Queues the buffer for the disk. A disk slower than the reads would otherwise queue the whole
+   * plan's text beside its operations: past `MAX_QUEUED` the spool gives up and drops its text
+   * (writePlanFile writes the plan whole, from the operations the plan holds anyway).
+   */
   #flush(): void {
     const text = this.#buffer;
     this.#buffer = '';
-    if (text === '') return;
-    this.#writes = this.#writes.then(async () => {
-      if (this.#error === undefined) await (await this.#fh).write(text);
-    }).catch((e: unknown) => (this.#error ??= e));
+    if (text === '' || this.#error !== undefined) return;
+    if (this.#queued + text.length > MAX_QUEUED) {
+      this.#fail(new Error('the scratch file falls behind'));
+      return;
+    }
+    this.#queue.push(text);
+    this.#queued += text.length;
+    this.#draining ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      const fh = await this.#fh;
+      while (this.#queue.length > 0 && this.#error === undefined) {
+        const text = this.#queue[0]!;
+        await fh.write(text);
+        if (this.#error !== undefined) break; // #fail emptied the queue meanwhile
+        this.#queue.shift();
+        this.#queued -= text.length;
+      }
+    } catch (e) {
+      this.#fail(e);
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  #fail(e: unknown): void {
+    this.#error ??= e;
+    this.#buffer = '';
+    this.#queue = [];
+    this.#queued = 0;
   }
 
   /** Everything added is on disk; false when the scratch file could not be written. */
   async close(): Promise<boolean> {
     this.#flush();
-    await this.#writes;
-    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
+    while (this.#draining !== undefined) await this.#draining;
     return this.#error === undefined;
   }
 
+  /** The lines written, from the start (after `close` returned true). */
+  async *lines(): AsyncGenerator<Buffer> {
+    yield* (await this.#fh).createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Buffer>;
+  }
+
+  /** Closes the scratch file, which has no name: it is gone with its handle. */
   async discard(): Promise<void> {
     await this.close();
-    await rm(this.file, { force: true });
+    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
   }
 }
+
+/** Most text an `OperationSpool` lets wait for its disk (UTF-16 code units, ~2 bytes each). */
+const MAX_QUEUED = 8 << 20;
 
 /** Marks where a spool's lines go among the plan's chunks. */
 const SPOOLED: unique symbol = Symbol('spooled operations');
 
 /**
  * Writes `plan` to `file` (secrets redacted). With `spool` (closed or not) holding exactly the
- * plan's operations, their lines are copied from it instead of serialized again; the spool's
- * scratch file is removed either way.
+ * plan's operations, their lines are copied from it instead of serialized again; the spool is
+ * discarded either way.
  */
 export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -87,7 +145,7 @@ export async function writePlanFile(file: string, plan: Plan, spool?: OperationS
       return;
     }
     for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
-      if (piece === SPOOLED) yield* createReadStream(spool!.file) as AsyncIterable<Buffer>;
+      if (piece === SPOOLED) yield* spool!.lines();
       else yield piece;
     }
   }
@@ -107,7 +165,7 @@ export async function writePlanFile(file: string, plan: Plan, spool?: OperationS
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
   } finally {
-    if (spool) await rm(spool.file, { force: true }).catch(() => undefined);
+    if (spool) await spool.discard();
   }
 }
 

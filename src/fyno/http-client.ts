@@ -21,7 +21,7 @@
  * sending rate (adaptive-rate.ts) that every call shares (issue #13 item 8).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, type Dispatcher } from 'undici';
+import { buildConnector, Pool, type Dispatcher } from 'undici';
 import { AdaptiveRate } from './adaptive-rate.js';
 import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
@@ -89,6 +89,16 @@ export interface HttpFynoClientOptions {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_USER_AGENT = 'fyno-sync (+https://github.com/fyno-sync)';
 
+/** A socket as the connector hands it back: enough to close it. */
+interface Connecting {
+  destroy(): void;
+}
+
+/** Rejects once `signal` aborts. */
+function abortOf(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+}
+
 /** `#send`'s answer for "no such profile" when the caller takes it as an answer. */
 const MISSING: unique symbol = Symbol('missing profile');
 
@@ -112,6 +122,13 @@ export class HttpFynoClient implements FynoApi {
   readonly #rate: AdaptiveRate;
   /** Keep-alive connections to the base URL's origin; redirects are never followed. */
   readonly #pool: Pool;
+  /**
+   * Connections still being opened, and attempts under way: once none is, nobody waits for those
+   * connections and they are closed (#attempt), or a connect that never answers would hold the
+   * process open until undici's connect timeout.
+   */
+  readonly #connecting = new Set<Connecting>();
+  #inFlight = 0;
   /** The base URL's path (`/v1`), which every request path starts with. */
   readonly #basePath: string;
   /** Request headers, built once: for requests without a body and for JSON bodies. */
@@ -134,7 +151,24 @@ export class HttpFynoClient implements FynoApi {
     const url = new URL(this.target.baseUrl);
     this.#basePath = url.pathname === '/' ? '' : url.pathname;
     // Our own timer per attempt bounds it (undici's coarse timers would let 100 ms run to 1 s).
-    this.#pool = new Pool(url.origin, { headersTimeout: 0, bodyTimeout: 0 });
+    // Connecting too (#attempt): undici's connect timeout, 10 s by default, cut a longer attempt
+    // short; as long as the attempt, it only ends a connection nobody waits for any more.
+    const connect = buildConnector({ timeout: this.#timeoutMs });
+    this.#pool = new Pool(url.origin, {
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: (o, callback) => {
+        let done = false;
+        let socket: Connecting | undefined;
+        // undici's connector returns the socket it connects (its types say void).
+        socket = connect(o, (error, s) => {
+          done = true;
+          if (socket) this.#connecting.delete(socket);
+          callback(error, s as never);
+        }) as unknown as Connecting | undefined;
+        if (!done && socket) this.#connecting.add(socket);
+      },
+    });
     this.#headers = { authorization: `Bearer ${opts.apiKey}`, accept: 'application/json', 'user-agent': opts.userAgent ?? DEFAULT_USER_AGENT };
     this.#jsonHeaders = { ...this.#headers, 'content-type': 'application/json' };
   }
@@ -173,22 +207,37 @@ export class HttpFynoClient implements FynoApi {
     }, this.#timeoutMs);
     const onAbort = (): void => controller.abort();
     signal?.addEventListener('abort', onAbort);
+    this.#inFlight += 1;
+    let answered = false;
     try {
-      const res = await this.#pool.request({
+      const pending = this.#pool.request({
         path: this.#basePath + path,
         method,
         headers: body === undefined ? this.#headers : this.#jsonHeaders,
         ...(body !== undefined ? { body } : {}),
         signal: controller.signal,
       });
+      // undici holds an abort until the request has a connection (it is then not sent): an
+      // attempt still connecting must end on its timeout or the caller's abort all the same.
+      const res = await Promise.race([pending, abortOf(controller.signal)]).catch((e: unknown) => {
+        pending.then((r) => r.body.dump(), () => undefined);
+        throw e;
+      });
+      answered = true;
       const text = await res.body.text();
       return { status: res.statusCode, text, retryAfterHeader: res.headers['retry-after'] };
     } catch (error) {
       if (timedOut) return { errorCode: 'ETIMEDOUT', timedOut: true };
+      // A body cut short by a closing connection is UND_ERR_RES_CONTENT_LENGTH_MISMATCH or an
+      // HTTPParserError without a code for undici, whatever the framing: one code, retried for a
+      // read like the reset it is, a write's outcome unknown.
+      if (answered) return { errorCode: 'ERR_STREAM_PREMATURE_CLOSE' };
       return { errorCode: transportErrorCode(error) };
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) for (const socket of this.#connecting) socket.destroy();
     }
   }
 

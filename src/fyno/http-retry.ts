@@ -125,7 +125,8 @@ export function transportErrorCode(error: unknown): string | undefined {
 export function parseRetryAfter(v: string | string[] | undefined, now: number = Date.now()): number | undefined {
   const raw = Array.isArray(v) ? v[0] : v;
   if (raw === undefined || raw.trim() === '') return undefined;
-  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  // Fractional seconds too (not RFC 9110, but meant as seconds): Date.parse('1.5') is a date in 2001.
+  if (/^\d+(\.\d+)?$/.test(raw.trim())) return Number(raw.trim());
   const t = Date.parse(raw);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, Math.ceil((t - now) / 1000));

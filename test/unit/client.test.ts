@@ -3,8 +3,10 @@
  * no mocks): retry decisions, Retry-After, timeouts, resets, aborts, the rate limiter, and
  * that the API key never shows up in anything an error exposes.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpFynoClient, type HttpFynoClientOptions, type RequestInfo } from '../../src/fyno/http-client.js';
@@ -192,6 +194,16 @@ describe('HttpFynoClient retries', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
   });
 
+  // Not RFC 9110's delta-seconds, but seconds all the same (got read it so): Date.parse('1.5')
+  // is 5 January 2001, a date long past, which made it a retry at once.
+  it('honours a fractional Retry-After as seconds, not as a date', async () => {
+    const { baseUrl, seen } = await serve((_q, res, n) => (n === 1 ? json(res, 429, { _message: 'slow down' }, { 'retry-after': '1.5' }) : json(res, 200, [])));
+    const t0 = Date.now();
+    await client(baseUrl).listSuppressions();
+    expect(seen).toHaveLength(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_450);
+  });
+
   // Issue #13 item 8: a 429 is a refusal to go faster, not a failure; it has its own budget.
   it('retries 429s on a budget of their own, apart from the failure limit', async () => {
     const answers = [429, 429, 429, 429, 200];
@@ -257,6 +269,34 @@ describe('HttpFynoClient network failures', () => {
     expect(seen).toHaveLength(2);
   });
 
+  // A body cut short by a closing connection: undici says UND_ERR_RES_CONTENT_LENGTH_MISMATCH
+  // (Content-Length) or an HTTPParserError without a code (chunked); got said ECONNRESET.
+  it.each([
+    ['a Content-Length body', { 'content-length': '200' }],
+    ['a chunked body', {}],
+  ])('retries a read whose answer was cut short (%s, connection: close)', async (_name, length) => {
+    const { baseUrl, seen } = await serve((_q, res, n) => {
+      if (n > 1) return json(res, 200, []);
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close', ...length });
+      res.write('[{"channel":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await client(baseUrl).listSuppressions()).toEqual([]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('does not resend a write whose answer was cut short: its outcome is unknown', async () => {
+    const { baseUrl, seen } = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close', 'content-length': '200' });
+      res.write('{"request_id":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const e = await failure(client(baseUrl).appendToProperties('u1', { tags: 'a' }));
+    expect(seen).toHaveLength(1);
+    expect(e.code).toBe('api.network');
+    expect(e.api).toMatchObject({ outcomeUnknown: true, attempts: 1 });
+  });
+
   it('times out a write as outcome unknown and does not resend it', async () => {
     const { baseUrl, seen } = await serve(() => undefined); // never answers
     const e = await failure(client(baseUrl, { timeoutMs: 200 }).mergeProfile('a', 'b'));
@@ -266,6 +306,62 @@ describe('HttpFynoClient network failures', () => {
     expect(e.message).toContain('timed out after 200 ms');
     expectNoKey(e);
   });
+
+  /** An https base URL whose TCP connects and whose TLS handshake never answers. */
+  async function neverConnects(): Promise<string> {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => sockets.push(socket.on('error', () => undefined)));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    servers.push({ close: () => (silent.close(), sockets.forEach((s) => s.destroy())) });
+    return `https://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`;
+  }
+  const once = { retry: { limit: 0, baseDelayMs: 5, maxDelayMs: 50 } };
+
+  // undici holds an abort until the request has a connection, and gives up connecting after
+  // 10 s of its own: an attempt still connecting ran 10 s whatever its timeout or the caller.
+  it('times out an attempt that is still connecting on its own timeout', async () => {
+    const baseUrl = await neverConnects();
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 300, ...once }).listSuppressions());
+    expect(e.code).toBe('api.timeout');
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('aborts an attempt that is still connecting at once', async () => {
+    const baseUrl = await neverConnects();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 30_000, ...once }).createProfile({ distinct_id: 'u1' }, { signal: ac.signal }));
+    expect(e.api.aborted).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('gives a connection that does not complete the whole attempt timeout, not undici\'s 10 s', async () => {
+    const baseUrl = await neverConnects();
+    const t0 = Date.now();
+    const e = await failure(client(baseUrl, { timeoutMs: 12_000, ...once }).listSuppressions());
+    expect(e.message).toContain('timed out after 12000 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(11_900);
+  }, 20_000);
+
+  it('lets the process exit once a call still connecting was aborted', async () => {
+    const baseUrl = await neverConnects();
+    const clientModule = fileURLToPath(new URL('../../src/fyno/http-client.ts', import.meta.url));
+    const script = [
+      `import { HttpFynoClient } from ${JSON.stringify(clientModule)};`,
+      `const c = new HttpFynoClient({ target: { baseUrl: ${JSON.stringify(baseUrl)}, workspace: 'FY1', env: 'live' }, apiKey: 'k' });`,
+      `const ac = new AbortController();`,
+      `setTimeout(() => ac.abort(), 200);`,
+      `await c.listSuppressions({ signal: ac.signal }).catch(() => console.log('aborted'));`,
+    ].join('\n');
+    const t0 = Date.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(out).toContain('aborted');
+    expect(Date.now() - t0).toBeLessThan(6_000);
+  }, 25_000);
 
   it('retries even a non-idempotent write when the connection was refused (nothing was sent)', async () => {
     const { baseUrl } = await serve(() => undefined);
