@@ -20,7 +20,7 @@ import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
 import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
-import { asynchronousWrites, verifyConvergence } from './verify.js';
+import { verifyConvergence } from './verify.js';
 
 export class Runner {
   private readonly api: FynoApi;
@@ -355,7 +355,7 @@ export class Runner {
 
     let interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
-    const toVerify = asynchronousWrites(this.ledger.written);
+    const toVerify = this.ledger.asynchronousWrites();
     if (!interrupted && this.opts.verify && toVerify.size > 0) {
       this.ledger.emit({ type: 'verify.started', profiles: toVerify.size });
       divergences = await verifyConvergence(toVerify, this.settler.readSnapshot, {

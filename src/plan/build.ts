@@ -138,9 +138,12 @@ export function preconditionsFor(profiles: readonly DesiredProfile[], actual: Re
  * significant operation: delete, then merge (a merge usually brings updates along), then create,
  * then update (any other operation).
  */
+/** How significant each action is: a profile's action is that of its most significant operation. */
+export const PROFILE_ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
+
 export function profileAction(ops: readonly Operation[]): ProfileAction {
   let action: ProfileAction = 'noop';
-  const rank: Record<ProfileAction, number> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
+  const rank = PROFILE_ACTION_RANK;
   for (const op of ops) {
     const a: ProfileAction =
       op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
