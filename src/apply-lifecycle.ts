@@ -335,8 +335,8 @@ function snapshotReader(api: FynoApi) {
  * (a resume whose remaining operations are elsewhere): a `${VAR}` missing only in those is no
  * error, since operations already done never need their values again (issue #13 part 1).
  */
-async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean): Promise<DesiredState> {
-  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd });
+async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): Promise<DesiredState> {
+  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) });
   if (issues.length === 0) return state;
   if (spare && issues.every((i) => i.distinct_id !== undefined && spare(i.distinct_id) && /^environment variable \S+ is not set$/.test(i.message))) return state;
   throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
@@ -448,7 +448,10 @@ async function prepare(
   // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
   const needed = facts.needed;
   const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
-  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare) : { profiles: [], files: [] };
+  // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
+  // their merges and those whose secrets it resolves: the others are validated and let go.
+  const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
+  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare, keep) : { profiles: [], files: [] };
   const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);
