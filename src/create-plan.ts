@@ -11,7 +11,7 @@ import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js'
 import type { DistinctId, FynoApi } from './fyno/types.js';
 import { assemblePlan, isNarrowed, plansSuppressions, suppressionPart } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
-import { driftRecord, profileDrift } from './plan/document.js';
+import { driftRecord, packedDrift, profileDrift } from './plan/document.js';
 import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
 import { keyedRecord } from './plan/normalize.js';
@@ -128,7 +128,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       const diff = planProfile(profiles[i]!, actual, byId);
       // Only what a plan keeps: its operations, issues and JSON Patch (made now, while the
       // snapshots it is computed from are still held).
-      results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual) };
+      results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual).map(([id, d]) => [id, packedDrift(d)]) };
       if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
         if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));
