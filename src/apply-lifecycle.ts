@@ -87,6 +87,7 @@ export interface ApplyLifecycleDeps {
   /**
    * Show a plan that passed every check, before it is confirmed or applied, or (`refused`) a
    * fresh plan with issues right before it is refused. Awaited: a big plan is written in pieces.
+   * As in `plan.ready`, a saved or resumed plan comes without its operations.
    */
   showPlan?: (plan: Plan, o: { fresh: boolean; refused?: boolean }) => Promise<void>;
   /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
@@ -98,7 +99,10 @@ export type LifecycleEvent =
   | { type: 'lock.stale'; path: string; holder: LockHolder }
   | { type: 'journal.discarded'; path: string; dry_run: boolean }
   | { type: 'read.progress'; done: number; total: number }
-  /** The plan is complete and passed every check; `fresh`: made in this run from desired state. */
+  /**
+   * The plan is complete and passed every check; `fresh`: made in this run from desired state.
+   * A saved or resumed plan is read from its file as it runs: its `operations` are empty here.
+   */
   | { type: 'plan.ready'; plan: Plan; fresh: boolean }
   /** The plan has issues: it is refused with `plan.conflict` right after this event. */
   | { type: 'plan.issues'; plan: Plan }

@@ -17,9 +17,14 @@ import type { Operation, Plan } from '../plan/types.js';
 import { planHash } from './journal.js';
 
 export async function writePlanFile(file: string, plan: Plan): Promise<void> {
+  await writeInPlace(file, (tmp) => pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 })));
+}
+
+/** Writes `file` through a temporary file (`write`), on disk (fsync) before it is renamed into place. */
+async function writeInPlace(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await pipeline(Readable.from(serializePlanChunks(plan)), createWriteStream(tmp, { mode: 0o600 }));
+    await write(tmp);
     // On disk before it is in place: after a power cut the journal never points at an empty plan.
     const fh = await open(tmp, 'r');
     try {
@@ -30,6 +35,7 @@ export async function writePlanFile(file: string, plan: Plan): Promise<void> {
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
+    if (e instanceof FynoSyncError) throw e;
     // A user's path problem (no such directory, a directory in the way), not an internal error.
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
@@ -147,9 +153,8 @@ export async function* readPlanOperations(file: string, scanned: Pick<ScannedPla
  * still those `scanPlanFile` read (`digest`): what is kept, and applied from, is what was checked.
  */
 export async function copyPlanFile(from: string, to: string, digest: string, shown: string): Promise<void> {
-  const tmp = `${to}.${process.pid}.tmp`;
-  const hash = createHash('sha256');
-  try {
+  await writeInPlace(to, async (tmp) => {
+    const hash = createHash('sha256');
     const fh = await open(from, 'r');
     try {
       const tap = new Transform({
@@ -165,17 +170,5 @@ export async function copyPlanFile(from: string, to: string, digest: string, sho
     if (`sha256:${hash.digest('hex')}` !== digest) {
       throw new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
     }
-    const out = await open(tmp, 'r');
-    try {
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await rename(tmp, to);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    if (e instanceof FynoSyncError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FynoSyncError('config.invalid', `cannot write the plan to ${to}: ${code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, { file: to });
-  }
+  });
 }

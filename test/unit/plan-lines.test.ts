@@ -25,23 +25,15 @@ async function fileWith(text: string): Promise<string> {
   return file;
 }
 
+/** Creates (with a push token), renames and deletes, in turn. */
 function world(ids: string[]): Plan {
-  const profiles: ReturnType<typeof profile>[] = [];
-  const entries: Array<[string, ReturnType<typeof live> | null]> = [];
-  ids.forEach((id, i) => {
-    if (i % 3 === 0) {
-      profiles.push(profile(id, { name: `New ${i}`, channels: { email: `u${i}@example.com`, push: [{ token: `Tok[${i}]`, integration_id: 'I1' }] }, properties: { plan: { op: 'set', value: 'pro' } } }));
-      entries.push([id, null]);
-    } else if (i % 3 === 1) {
-      profiles.push(profile(id, { name: `Renamed ${i}`, properties: { tags: { op: 'set', value: ['a', 'b'] } } }));
-      entries.push([id, live(id, { name: `Old ${i}`, properties: { tags: ['a'] } })]);
-    } else {
-      profiles.push(profile(id, { state: 'absent' }));
-      entries.push([id, live(id)]);
-    }
+  const made = ids.map((id, i): [ReturnType<typeof profile>, ReturnType<typeof live> | null] => {
+    if (i % 3 === 0) return [profile(id, { name: `New ${i}`, channels: { email: `u${i}@example.com`, push: [{ token: `Tok[${i}]`, integration_id: 'I1' }] }, properties: { plan: { op: 'set', value: 'pro' } } }), null];
+    if (i % 3 === 1) return [profile(id, { name: `Renamed ${i}`, properties: { tags: { op: 'set', value: ['a', 'b'] } } }), live(id, { name: `Old ${i}`, properties: { tags: ['a'] } })];
+    return [profile(id, { state: 'absent' }), live(id)];
   });
-  const d = desired(...profiles);
-  return buildPlan(d, actual(...entries), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+  const d = desired(...made.map(([p]) => p));
+  return buildPlan(d, actual(...made.map(([p, l]): [string, ReturnType<typeof live> | null] => [p.distinct_id, l])), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
 }
 
 async function scan(file: string): Promise<{ scanned: ScannedPlan; ops: Operation[]; resets: number }> {
