@@ -21,7 +21,7 @@
  * released on every way out. The library never prints: it reports through `onEvent`, returns an
  * outcome, or throws a `FynoSyncError` for a refusal.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { changedSince, createPlan, readsFor } from './create-plan.js';
 import { hashFiles } from './desired/files.js';
@@ -39,10 +39,10 @@ import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanT
 import { applyPlan } from './apply/apply.js';
 import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
-import { readPlanFile, writePlanFile } from './apply/kept-plan.js';
+import { copyPlanFile, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
-import { checkFreshness, checkPlanSafety, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
-import type { ApplyEvent, ApplySummary } from './apply/types.js';
+import { checkFreshness, checkPlanSafety, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
+import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
 export type ApplySource =
   | { kind: 'paths'; paths: string[]; changedSince?: string; shard?: Shard; target?: string[]; exclude?: string[] }
@@ -87,6 +87,7 @@ export interface ApplyLifecycleDeps {
   /**
    * Show a plan that passed every check, before it is confirmed or applied, or (`refused`) a
    * fresh plan with issues right before it is refused. Awaited: a big plan is written in pieces.
+   * As in `plan.ready`, a saved or resumed plan comes without its operations.
    */
   showPlan?: (plan: Plan, o: { fresh: boolean; refused?: boolean }) => Promise<void>;
   /** Test seam for crash tests: see `OpenJournalOptions.onRecord`. */
@@ -98,7 +99,10 @@ export type LifecycleEvent =
   | { type: 'lock.stale'; path: string; holder: LockHolder }
   | { type: 'journal.discarded'; path: string; dry_run: boolean }
   | { type: 'read.progress'; done: number; total: number }
-  /** The plan is complete and passed every check; `fresh`: made in this run from desired state. */
+  /**
+   * The plan is complete and passed every check; `fresh`: made in this run from desired state.
+   * A saved or resumed plan is read from its file as it runs: its `operations` are empty here.
+   */
   | { type: 'plan.ready'; plan: Plan; fresh: boolean }
   /** The plan has issues: it is refused with `plan.conflict` right after this event. */
   | { type: 'plan.issues'; plan: Plan }
@@ -137,6 +141,20 @@ interface Prepared {
   fresh: boolean;
   /** What `checkPlanSafety` refuses the plan with (deletes, protected profiles); a dry run goes on with it. */
   refused: FynoSyncError | undefined;
+  /** A saved or resumed plan: read from its file as it runs, so `plan.operations` and `saved.operations` are empty. */
+  streamed?: Streamed;
+}
+
+interface Streamed {
+  /** The file as given (`--plan`) or the kept plan (resume). */
+  file: string;
+  shown: string;
+  scanned: ScannedPlan;
+  facts: PlanFacts;
+  /** The operations, secrets resolved: from `file`, or from the kept copy once it is made. */
+  source: OperationSource;
+  /** Set once `file` is copied to the state directory: the run reads its copy. */
+  kept?: string;
 }
 
 const KEPT_PLAN = 'plan.json';
@@ -180,11 +198,13 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     const deleteRefusal = p.refused;
     if (deleteRefusal && !(req.dryRun && deleteRefusal.code === 'apply.delete_refused')) throw deleteRefusal;
     if (p.checkFresh) {
+      const f = p.streamed?.facts;
       await checkFreshness(plan, snapshotReader(p.api), {
         concurrency: req.concurrency,
-        skip: touchedProfiles(plan, p.resumed),
+        skip: f ? f.touched : touchedProfiles(plan, p.resumed),
         readSuppressions: () => p.api.listSuppressions(),
-        listTouched: touchedSuppressionList(plan, p.resumed),
+        listTouched: f ? f.listTouched : touchedSuppressionList(plan, p.resumed),
+        ...(f ? { created: f.created } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     }
@@ -192,7 +212,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     await deps.showPlan?.(plan, { fresh: p.fresh });
 
     // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
-    if (req.dryRun) return dryRun(p, deleteRefusal, deps);
+    if (req.dryRun) return await dryRun(p, deleteRefusal, deps);
     if (p.fresh && !req.yes) {
       if (!deps.confirm) throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
       if (!(await deps.confirm(plan))) return { kind: 'cancelled', requests: counts(deps) };
@@ -205,11 +225,12 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
       {
         api: p.api,
         journal: j,
+        ...(p.streamed ? { operations: p.streamed.source } : {}),
         ...(deps.requestCounts ? { requestCounts: deps.requestCounts } : {}),
         ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
         replan: (id, snapshot) => replanAfterMerge(p.desiredById, id, snapshot),
         beforeFirstWrite: async () => {
-          if (!p.resumed) await keepPlan(dir, p.saved);
+          if (!p.resumed) await keepPlan(dir, p);
           j.begin();
         },
       },
@@ -278,19 +299,25 @@ async function dropJournal(dir: string): Promise<boolean> {
   return had;
 }
 
-async function keepPlan(dir: string, saved: Plan): Promise<void> {
+/** Keeps the plan beside the journal for `--resume`: a saved plan's file as it was read, else the plan written out. */
+async function keepPlan(dir: string, p: Prepared): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
     throw stateDirError(dir, e);
   }
-  await writePlanFile(path.join(dir, KEPT_PLAN), saved);
+  const kept = path.join(dir, KEPT_PLAN);
+  const s = p.streamed;
+  if (!s) return writePlanFile(kept, p.saved);
+  await copyPlanFile(s.file, kept, s.scanned.digest, s.shown);
+  s.kept = kept;
 }
 
 function openJournalOrFail(dir: string, p: Prepared, deps: ApplyLifecycleDeps): ReturnType<typeof openJournal> {
   try {
     return openJournal(dir, p.saved, {
       ...(p.resumed ? { resume: true, loaded: p.resumed } : { config: p.config }),
+      ...(p.streamed ? { hash: p.streamed.scanned.hash } : {}),
       ...(deps.onJournalRecord ? { onRecord: deps.onJournalRecord } : {}),
     });
   } catch (e) {
@@ -312,8 +339,8 @@ function snapshotReader(api: FynoApi) {
  * (a resume whose remaining operations are elsewhere): a `${VAR}` missing only in those is no
  * error, since operations already done never need their values again (issue #13 part 1).
  */
-async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean): Promise<DesiredState> {
-  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd });
+async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): Promise<DesiredState> {
+  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) });
   if (issues.length === 0) return state;
   if (spare && issues.every((i) => i.distinct_id !== undefined && spare(i.distinct_id) && /^environment variable \S+ is not set$/.test(i.message))) return state;
   throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
@@ -327,10 +354,73 @@ function safetyFrom(allowDelete: boolean, maxDeletes: number | undefined, desire
   };
 }
 
-/** The profiles apply still needs of the desired state: those re-planned after their merges. */
-function mergedProfiles(plan: Plan, desired: DesiredState): Map<DistinctId, DesiredProfile> {
-  const merged = new Set(plan.operations.flatMap((op) => (op.type === 'profile.merge' ? [op.distinct_id, op.from] : [])));
+/** The profiles apply still needs of the desired state: those re-planned after their merges (`merged`: targets and sources). */
+function mergedProfiles(merged: ReadonlySet<DistinctId>, desired: DesiredState): Map<DistinctId, DesiredProfile> {
   return new Map(desired.profiles.filter((d) => merged.has(d.distinct_id)).map((d) => [d.distinct_id, d] as const));
+}
+
+function mergeIds(op: Operation): DistinctId[] {
+  return op.type === 'profile.merge' ? [op.distinct_id, op.from] : [];
+}
+
+/**
+ * What the checks of a saved or resumed plan need of its operations, gathered as the file is read
+ * once (`scanPlanFile`), so that none of them is kept: a plan of a million operations leaves a few
+ * sets of ids and the operations with secrets (issue #17, "Memory").
+ */
+class PlanFacts implements PlanVisitor {
+  /** Deletes, merges and suppression removals: all `checkPlanSafety` looks at besides the head. */
+  risky: Operation[] = [];
+  /** Profiles the plan creates. */
+  created = new Set<DistinctId>();
+  /** Merge targets and sources. */
+  merged = new Set<DistinctId>();
+  /** Resuming: the profiles the remaining operations name. */
+  needed = new Set<DistinctId>();
+  /** Resuming: what an earlier run wrote to (not checked for drift). */
+  touched = new Set<DistinctId>();
+  listTouched = false;
+  /** The remaining operations that hold secret placeholders, by index (a sparse array). */
+  secretOps: Operation[] = [];
+  withSecrets = new Set<DistinctId>();
+
+  constructor(private readonly resumed: Loaded | undefined) {}
+
+  todo(i: number): boolean {
+    return !this.resumed?.done.has(`p:${i}`);
+  }
+
+  op(op: Operation, i: number): void {
+    if (op.type === 'profile.delete' || op.type === 'profile.merge' || op.type === 'suppression.remove') this.risky.push(op);
+    if (op.type === 'profile.create') this.created.add(op.distinct_id);
+    for (const id of mergeIds(op)) this.merged.add(id);
+    const todo = this.todo(i);
+    if (this.resumed) {
+      if (todo) {
+        const id = profileIdOf(op);
+        if (id !== undefined) this.needed.add(id);
+        if (op.type === 'profile.merge') this.needed.add(op.from);
+      }
+      const t = touchedBy(op, i, this.resumed);
+      if (t === 'list') this.listTouched = true;
+      else if (t) for (const id of t) this.touched.add(id);
+    }
+    if (todo && hasSecrets(op)) {
+      this.secretOps[i] = op;
+      const id = profileIdOf(op);
+      if (id !== undefined) this.withSecrets.add(id);
+    }
+  }
+
+  reset(): void {
+    Object.assign(this, new PlanFacts(this.resumed));
+  }
+}
+
+/** `ops` with the resolved operations (by index) in place of theirs. */
+async function* withResolved(ops: AsyncIterable<Operation>, resolved: readonly Operation[]): AsyncGenerator<Operation> {
+  let i = 0;
+  for await (const op of ops) yield resolved[i++] ?? op;
 }
 
 function rateFor(rps: number | undefined, shard: { count: number } | undefined): { rps?: number } {
@@ -350,24 +440,22 @@ async function prepare(
   const resumed = src.kind === 'resume' ? journal : undefined;
   const file = resumed ? path.join(dir, KEPT_PLAN) : path.resolve(req.cwd, src.kind === 'plan' ? src.file : '');
   const shown = path.relative(req.cwd, file) || file;
-  const saved = await readPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '');
+  // One pass over the file that keeps none of its operations: what the checks below need of them.
+  const facts = new PlanFacts(resumed);
+  const scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', facts);
+  const saved = scanned.head;
   const recorded = resumed?.config;
-  if (resumed && resumed.plan !== planHash(saved)) {
+  if (resumed && resumed.plan !== scanned.hash) {
     throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
   }
   // The desired state the plan came from: protected ids, re-plans after merges, secret values.
   // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
-  const needed = new Set<DistinctId>();
-  if (resumed) {
-    saved.operations.forEach((op, i) => {
-      if (resumed.done.has(`p:${i}`)) return;
-      const id = profileIdOf(op);
-      if (id !== undefined) needed.add(id);
-      if (op.type === 'profile.merge') needed.add(op.from);
-    });
-  }
+  const needed = facts.needed;
   const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
-  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare) : { profiles: [], files: [] };
+  // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
+  // their merges and those whose secrets it resolves: the others are validated and let go.
+  const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
+  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare, keep) : { profiles: [], files: [] };
   const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);
@@ -398,26 +486,25 @@ async function prepare(
   const safety = safetyFrom(allowDelete, maxDeletes, desired);
   const api = deps.connect(rateFor(rps, shard));
   // A plan for another target (or one that would be refused anyway) is refused before any read.
-  const refused = refusal(() => checkPlanSafety(saved, api.target, safety));
+  const refused = refusal(() => checkPlanSafety({ ...saved, operations: facts.risky }, api.target, safety));
   if (refused && !(req.dryRun && refused.code === 'apply.delete_refused')) throw refused;
 
   // Secrets: only the operations still to do, from their own profiles' values (desired and live).
-  const done = resumed?.done ?? new Set<string>();
-  const todo = (i: number): boolean => !done.has(`p:${i}`);
-  const withSecrets = new Set(saved.operations.filter((op, i) => todo(i) && hasSecrets(op)).flatMap((op) => profileIdOf(op) ?? []));
-  let plan = saved;
+  const todo = (i: number): boolean => facts.todo(i);
+  const withSecrets = facts.withSecrets;
+  let resolvedOps: readonly Operation[] = [];
   const alreadyApplied = new Set<string>();
   if (withSecrets.size > 0) {
     // A profile the plan creates was absent and is checked by its create: its values come from
     // the desired files alone, so it is not read.
-    const creates = new Set(saved.operations.flatMap((op) => (op.type === 'profile.create' && saved.preconditions[op.distinct_id] === 'absent' ? [op.distinct_id] : [])));
+    const creates = new Set([...facts.created].filter((id) => saved.preconditions[id] === 'absent'));
     const { snapshots } = await fetchActual(api, readsFor(desired.profiles.filter((d) => withSecrets.has(d.distinct_id) && !creates.has(d.distinct_id))), {
       concurrency: req.concurrency,
       ...(req.signal ? { signal: req.signal } : {}),
     });
     let resolved: ReturnType<typeof resolvePlanSecrets>;
     try {
-      resolved = resolvePlanSecrets(saved, collectSecretCandidates(desired, snapshots, withSecrets), { skip: (i) => !todo(i) });
+      resolved = resolvePlanSecrets({ ...saved, operations: facts.secretOps }, collectSecretCandidates(desired, snapshots, withSecrets), { skip: (i) => !todo(i) });
     } catch (e) {
       // Resuming, the advice is not to plan again but to give the run back its environment.
       if (resumed && isFynoSyncError(e) && e.code === 'plan.invalid') {
@@ -425,9 +512,19 @@ async function prepare(
       }
       throw e;
     }
-    plan = resolved.plan;
+    resolvedOps = resolved.plan.operations;
     for (const i of resolved.satisfied) alreadyApplied.add(`p:${i}`);
   }
+  const streamed: Streamed = {
+    file,
+    shown,
+    scanned,
+    facts,
+    source: {
+      total: scanned.total,
+      read: () => withResolved(readPlanOperations(streamed.kept ?? file, scanned, shown), resolvedOps),
+    },
+  };
   const config: RunConfig = {
     allow_delete: allowDelete,
     max_deletes: safety.maxDeletes,
@@ -436,17 +533,18 @@ async function prepare(
     desired: hashes,
   };
   return {
-    plan,
+    plan: saved,
     saved,
     api,
     safety,
     config: resumed ? (recorded ?? config) : config,
-    desiredById: mergedProfiles(saved, desired),
+    desiredById: mergedProfiles(facts.merged, desired),
     checkFresh: true,
     ...(resumed ? { resumed } : {}),
     alreadyApplied,
     fresh: false,
     refused,
+    streamed,
   };
 }
 
@@ -495,7 +593,7 @@ async function prepareFresh(
       ...(src.shard ? { shard: { index: src.shard.index, count: src.shard.count } } : {}),
       desired: hashes,
     },
-    desiredById: mergedProfiles(plan, desired),
+    desiredById: mergedProfiles(new Set(plan.operations.flatMap(mergeIds)), desired),
     checkFresh: false,
     alreadyApplied: new Set(),
     fresh: true,
@@ -513,11 +611,13 @@ function replanAfterMerge(desiredById: ReadonlyMap<DistinctId, DesiredProfile>, 
 }
 
 /** The requests a real run would send for what remains, the deletes marked when they would be refused. */
-function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps): ApplyOutcome {
+async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
   const done = p.resumed?.done ?? new Set<string>();
+  const all: Operation[] = [];
+  if (p.streamed) for await (const op of p.streamed.source.read()) all.push(op);
   const remaining: Plan = {
     ...p.plan,
-    operations: p.plan.operations.filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
+    operations: (p.streamed ? all : p.plan.operations).filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
   };
   // Which requests the refusal is about: the deletes, or the merge of a protected source.
   const why = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;

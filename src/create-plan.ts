@@ -4,6 +4,7 @@
  * Never prints, never exits.
  */
 import { hashFiles } from './desired/files.js';
+import type { DriftSpool } from './drift-spool.js';
 import { invalidBaseWarning, loadDesiredAtRevision } from './desired/git.js';
 import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
@@ -11,7 +12,7 @@ import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js'
 import type { DistinctId, FynoApi } from './fyno/types.js';
 import { assemblePlan, isNarrowed, plansSuppressions, suppressionPart } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
-import { driftRecord, profileDrift } from './plan/document.js';
+import { driftRecord, packedDrift, profileDrift } from './plan/document.js';
 import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
 import { keyedRecord } from './plan/normalize.js';
@@ -50,6 +51,12 @@ export interface CreatePlanOptions extends PlanOptions {
    * hashes (`source_hashes`), since apply re-plans merged profiles from those files.
    */
   cwd?: string;
+  /**
+   * Where each profile's JSON Patch is kept until the plan is written (drift-spool.ts): off the
+   * heap, for a caller that writes the plan out and is done with it (the `plan` command).
+   * Default: in memory, as JSON text (`packedDrift`).
+   */
+  driftSpool?: DriftSpool;
   /** The desired files' content hashes when the caller has them already (not read again). */
   sourceHashes?: Readonly<Record<string, string>>;
   /**
@@ -140,7 +147,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       const diff = planProfile(profiles[i]!, actual, byId);
       // Only what a plan keeps: its operations, issues and JSON Patch (made now, while the
       // snapshots it is computed from are still held).
-      results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual) };
+      const keepDrift = (d: ProfileDrift): ProfileDrift => (opts.driftSpool ? opts.driftSpool.put(d) : packedDrift(d));
+      results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual).map(([id, d]) => [id, keepDrift(d)]) };
       if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
         if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));

@@ -91,6 +91,8 @@ export interface OpenJournalOptions {
   loaded?: Loaded;
   /** A fresh journal: what authorised the run, kept in its header. */
   config?: RunConfig;
+  /** `planHash` of the plan, when `plan` does not hold its operations (a plan read from its file). */
+  hash?: string;
   /**
    * Test seam: called with each record's number (0 = header) just before it is written, so a
    * crash test can stop the process at every journal boundary.
@@ -191,7 +193,7 @@ export function discardJournal(dir: string): boolean {
  */
 export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = {}): Journal {
   const path = join(dir, JOURNAL_FILE);
-  const hash = planHash(plan);
+  const hash = opts.hash ?? planHash(plan);
   let loaded: Loaded | undefined;
   if (opts.loaded || existsSync(path)) {
     const prev = opts.loaded ?? parseJournal(path);

@@ -4,13 +4,17 @@
  * plan and a plan of a million operations is never one string in memory; read back with
  * `parsePlan` (schema, format version), whose text is not kept.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FynoSyncError } from '../errors.js';
 import { operationLine, parsePlan, serializePlanChunks, serializePlanChunksWith } from '../plan/plan-file.js';
+import { NotLineByLine, PlanLines, type PlanLinesResult } from '../plan/plan-lines.js';
 import type { Operation, Plan } from '../plan/types.js';
+import { planHash } from './journal.js';
 
 /**
  * The operations of a plan still being read, written ahead as their plan-file lines to a scratch
@@ -137,20 +141,29 @@ const SPOOLED: unique symbol = Symbol('spooled operations');
  * discarded either way.
  */
 export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const spooled = spool !== undefined && (await spool.close()) && spool.count === plan.operations.length;
-  async function* chunks(): AsyncGenerator<string | Buffer> {
-    if (!spooled) {
-      yield* serializePlanChunks(plan);
-      return;
-    }
-    for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
-      if (piece === SPOOLED) yield* spool!.lines();
-      else yield piece;
-    }
-  }
   try {
-    await pipeline(Readable.from(chunks()), createWriteStream(tmp, { mode: 0o600 }));
+    const spooled = spool !== undefined && (await spool.close()) && spool.count === plan.operations.length;
+    async function* chunks(): AsyncGenerator<string | Buffer> {
+      if (!spooled) {
+        yield* serializePlanChunks(plan);
+        return;
+      }
+      for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
+        if (piece === SPOOLED) yield* spool!.lines();
+        else yield piece;
+      }
+    }
+    await writeInPlace(file, (tmp) => pipeline(Readable.from(chunks()), createWriteStream(tmp, { mode: 0o600 })));
+  } finally {
+    if (spool) await spool.discard();
+  }
+}
+
+/** Writes `file` through a temporary file (`write`), on disk (fsync) before it is renamed into place. */
+async function writeInPlace(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await write(tmp);
     // On disk before it is in place: after a power cut the journal never points at an empty plan.
     const fh = await open(tmp, 'r');
     try {
@@ -161,27 +174,140 @@ export async function writePlanFile(file: string, plan: Plan, spool?: OperationS
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
+    if (e instanceof FynoSyncError) throw e;
     // A user's path problem (no such directory, a directory in the way), not an internal error.
     const code = (e as NodeJS.ErrnoException).code;
     throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
-  } finally {
-    if (spool) await spool.discard();
   }
 }
 
 /** The plan in `file`; `shown` names it in errors, `hint` is appended to them. */
 export async function readPlanFile(file: string, shown: string, hint = ''): Promise<Plan> {
-  let text: string;
+  return parsePlanBytes(await readPlanBytes(file, shown, hint), shown, hint);
+}
+
+function cannotRead(e: unknown, file: string, shown: string, hint: string): FynoSyncError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new FynoSyncError('plan.invalid', `cannot read plan ${shown}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}${hint}`, { file });
+}
+
+async function readPlanBytes(file: string, shown: string, hint: string): Promise<Buffer> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FynoSyncError('plan.invalid', `cannot read plan ${shown}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}${hint}`, { file });
+    throw cannotRead(e, file, shown, hint);
   }
+}
+
+function parsePlanBytes(bytes: Buffer, shown: string, hint: string): Plan {
   try {
-    return parsePlan(text, shown);
+    return parsePlan(bytes.toString('utf8'), shown);
   } catch (e) {
     if (hint && e instanceof FynoSyncError) throw new FynoSyncError(e.code, `${e.message}${hint}`, e.details, { cause: e });
     throw e;
   }
+}
+
+/** A plan file as `scanPlanFile` read it. */
+export interface ScannedPlan extends PlanLinesResult {
+  /** Read line by line (plan-lines.ts); otherwise whole, with `parsePlan`, each time it is read. */
+  lineByLine: boolean;
+  /** `sha256:<hex>` of the file's bytes: a copy of it is checked against it (`copyPlanFile`). */
+  digest: string;
+}
+
+/** What `scanPlanFile` hands each operation to; `reset` when it starts over (the file is read whole after all). */
+export interface PlanVisitor {
+  op(op: Operation, index: number): void;
+  reset(): void;
+}
+
+/** Lines of `file`, each once, with the sha256 of its bytes when `digest` is given. */
+async function* fileLines(file: string, digest?: ReturnType<typeof createHash>): AsyncGenerator<string> {
+  const fh = await open(file, 'r');
+  const input = fh.createReadStream();
+  if (digest) input.on('data', (b) => digest.update(b as Buffer));
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+    input.destroy();
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Reads a saved plan once without keeping its operations (issue #17, "Memory"): each goes to
+ * `visit.op` in order, and what is returned is the plan without them, its `planHash` and their
+ * count. The plan is checked exactly as `readPlanFile` checks it and refused with the same errors:
+ * a file that is not in the layout `plan --out` writes (or not valid) is read whole with
+ * `parsePlan` instead, after `visit.reset()`.
+ */
+export async function scanPlanFile(file: string, shown: string, hint: string, visit: PlanVisitor): Promise<ScannedPlan> {
+  const digest = createHash('sha256');
+  try {
+    const lines = new PlanLines({ check: true });
+    let i = 0;
+    for await (const line of fileLines(file, digest)) {
+      const op = lines.push(line);
+      if (op) visit.op(op, i++);
+    }
+    return { ...lines.end(), lineByLine: true, digest: `sha256:${digest.digest('hex')}` };
+  } catch (e) {
+    if (!(e instanceof NotLineByLine)) {
+      if (e instanceof FynoSyncError) throw e;
+      throw cannotRead(e, file, shown, hint);
+    }
+  }
+  visit.reset();
+  const bytes = await readPlanBytes(file, shown, hint);
+  const plan = parsePlanBytes(bytes, shown, hint);
+  plan.operations.forEach((op, i) => visit.op(op, i));
+  const { operations, profiles: _profiles, ...head } = plan;
+  return {
+    head: { ...head, operations: [] },
+    hash: planHash(plan),
+    total: operations.length,
+    lineByLine: false,
+    digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+  };
+}
+
+/** The operations of a plan file `scanPlanFile` read, in order, read anew at each call. */
+export async function* readPlanOperations(file: string, scanned: Pick<ScannedPlan, 'lineByLine'>, shown: string): AsyncGenerator<Operation> {
+  if (!scanned.lineByLine) {
+    yield* (await readPlanFile(file, shown)).operations;
+    return;
+  }
+  const lines = new PlanLines({ check: false });
+  for await (const line of fileLines(file)) {
+    const op = lines.push(line);
+    if (op) yield op;
+  }
+}
+
+/**
+ * Copies a plan file into place (temporary file, fsync, rename) and checks that its bytes are
+ * still those `scanPlanFile` read (`digest`): what is kept, and applied from, is what was checked.
+ */
+export async function copyPlanFile(from: string, to: string, digest: string, shown: string): Promise<void> {
+  await writeInPlace(to, async (tmp) => {
+    const hash = createHash('sha256');
+    const fh = await open(from, 'r');
+    try {
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(fh.createReadStream({ autoClose: false }), tap, createWriteStream(tmp, { mode: 0o600 }));
+    } finally {
+      await fh.close();
+    }
+    if (`sha256:${hash.digest('hex')}` !== digest) {
+      throw new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
+    }
+  });
 }

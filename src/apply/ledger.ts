@@ -10,11 +10,12 @@
 import { messageOf } from '../errors.js';
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
-import { profileAction } from '../plan/build.js';
-import { opSubject, profileIdOf, type Operation } from '../plan/types.js';
+import { PROFILE_ACTION_RANK, profileAction } from '../plan/build.js';
+import { opSubject, profileIdOf, type Operation, type ProfileAction } from '../plan/types.js';
 import type { KeyedOp } from './groups.js';
 import type { Journal } from './journal.js';
 import type { ApplyDeps, ApplyEvent, ApplyFailure, OperationCounts, ProfileCounts } from './types.js';
+import { isAsynchronous, type WrittenOps } from './verify.js';
 
 type Outcome = 'succeeded' | 'failed' | 'skipped';
 
@@ -23,20 +24,41 @@ export function isPlanKey(key: string): boolean {
   return key.startsWith('p:');
 }
 
+/** The index of a plan key (`p:<index>`). */
+function planIndex(key: string): number {
+  return Number(key.slice(2));
+}
+
+/** Where a verified operation came from is not needed to verify it: one shared ref for all. */
+const NO_REF = Object.freeze({ file: '', line: 0, column: 0 });
+
+/**
+ * Keeps what a run must remember of its operations small (issue #17, "Memory": a 100,000-profile
+ * plan has a million operations): an outcome is a byte per plan operation, a profile's succeeded
+ * operations are only its most significant action, and its asynchronous writes, kept for
+ * verification, are packed into one JSON string once the profile is done.
+ */
 export class Ledger {
-  private readonly outcomes = new Map<string, Outcome>();
+  /** Outcome of each plan operation by index: 0 none yet, 1 succeeded, 2 failed, 3 skipped. */
+  private readonly outcomes: Uint8Array;
+  private settledCount = 0;
   private readonly skippedBy: Record<string, number> = {};
   private readonly replannedCounts = { succeeded: 0, failed: 0, skipped: 0 };
   /** Plan operations replaced by a re-plan, per profile, until the re-plan's outcome is known. */
   private readonly superseded = new Map<DistinctId, KeyedOp[]>();
   /** Re-planned profiles with a failed or skipped operation. */
   private readonly replanTrouble = new Map<DistinctId, 'failed' | 'skipped'>();
-  private readonly succeededOps: Operation[] = [];
+  /** Per profile, the action of its succeeded operations (`profileAction`). */
+  private readonly actions = new Map<DistinctId, ProfileAction>();
   readonly failures: ApplyFailure[] = [];
   /** Profiles found changed since the plan was made (a create refused: the id exists by now). */
   readonly drifted: DistinctId[] = [];
-  /** Operations written in this run, per profile, for verification. */
-  readonly written = new Map<DistinctId, Operation[]>();
+  /** Profiles written to in this run. */
+  private readonly writtenIds = new Set<DistinctId>();
+  /** Asynchronous operations written in this run, per profile not done yet. */
+  private readonly asyncOpen = new Map<DistinctId, Operation[]>();
+  /** The same of the profiles done: JSON of `[type, key, value?]` per operation. */
+  private readonly asyncPacked = new Map<DistinctId, string>();
   readonly failedIds = new Set<DistinctId>();
   journalError: string | undefined;
   private succeeded = 0;
@@ -47,7 +69,9 @@ export class Ledger {
     private readonly total: number,
     private readonly journal: Journal | undefined,
     private readonly onEvent: ApplyDeps['onEvent'],
-  ) {}
+  ) {
+    this.outcomes = new Uint8Array(total);
+  }
 
   emit(e: ApplyEvent): void {
     this.onEvent?.(e);
@@ -79,18 +103,25 @@ export class Ledger {
       else if (outcome === 'skipped' && !this.replanTrouble.has(id)) this.replanTrouble.set(id, 'skipped');
       return;
     }
-    if (this.outcomes.has(k.key)) return;
-    this.outcomes.set(k.key, outcome);
+    const i = planIndex(k.key);
+    if (this.outcomes[i] !== 0) return;
+    this.outcomes[i] = outcome === 'succeeded' ? 1 : outcome === 'failed' ? 2 : 3;
+    this.settledCount += 1;
     if (outcome === 'succeeded') {
       this.succeeded += 1;
-      this.succeededOps.push(k.op);
+      const id = profileIdOf(k.op);
+      if (id !== undefined) {
+        const a = profileAction([k.op]);
+        const was = this.actions.get(id);
+        this.actions.set(id, was === undefined ? a : moreSignificant(was, a));
+      }
     } else if (outcome === 'failed') this.failed += 1;
     else {
       this.skipped += 1;
       const r = reason ?? 'not run';
       this.skippedBy[r] = (this.skippedBy[r] ?? 0) + 1;
     }
-    this.emit({ type: 'progress', done: this.outcomes.size, total: this.total, failed: this.failed });
+    this.emit({ type: 'progress', done: this.settledCount, total: this.total, failed: this.failed });
   }
 
   async succeed(ops: readonly KeyedOp[], settled: ReadonlySet<string> = new Set()): Promise<void> {
@@ -99,9 +130,8 @@ export class Ledger {
       // Verification re-reads profiles; the suppression list is not one.
       const id = profileIdOf(k.op);
       if (id !== undefined) {
-        const list = this.written.get(id);
-        if (list) list.push(k.op);
-        else this.written.set(id, [k.op]);
+        this.writtenIds.add(id);
+        if (isAsynchronous(k.op)) this.keepAsync(id, k.op);
       }
       this.settle(k, 'succeeded');
       this.emit({ type: 'op.done', distinct_id: opSubject(k.op), op: k.op, settled: settled.has(k.key), planned: isPlanKey(k.key) });
@@ -139,6 +169,39 @@ export class Ledger {
     this.skip(ops, 'done earlier');
   }
 
+  private keepAsync(id: DistinctId, op: Operation): void {
+    const packed = this.asyncPacked.get(id);
+    if (packed !== undefined) {
+      // Done already (a delete or a late settle): unpack, add, pack again.
+      this.asyncPacked.delete(id);
+      this.asyncOpen.set(id, unpack(id, packed));
+    }
+    const list = this.asyncOpen.get(id);
+    if (list) list.push(op);
+    else this.asyncOpen.set(id, [op]);
+    if (packed !== undefined) this.pack(id);
+  }
+
+  private pack(id: DistinctId): void {
+    const list = this.asyncOpen.get(id);
+    if (!list) return;
+    this.asyncOpen.delete(id);
+    this.asyncPacked.set(id, JSON.stringify(list.map(packOp)));
+  }
+
+  /** Whether anything was written to `id` in this run. */
+  wroteTo(id: DistinctId): boolean {
+    return this.writtenIds.has(id);
+  }
+
+  /** The asynchronous operations written in this run, per profile, for verification (verify.ts). */
+  asynchronousWrites(): Map<DistinctId, WrittenOps> {
+    const out = new Map<DistinctId, WrittenOps>();
+    for (const [id, ops] of this.asyncOpen) out.set(id, ops);
+    for (const [id, packed] of this.asyncPacked) out.set(id, () => unpack(id, packed));
+    return out;
+  }
+
   /** The plan's operations of `id` are replaced by a re-plan; they take its outcome (`finishProfile`). */
   supersede(id: DistinctId, ops: KeyedOp[]): void {
     this.superseded.set(id, ops);
@@ -146,6 +209,11 @@ export class Ledger {
 
   /** After a profile's last step: resolve the plan operations its re-plan replaced. */
   async finishProfile(id: DistinctId, interrupted: boolean): Promise<void> {
+    await this.resolveSuperseded(id, interrupted);
+    this.pack(id);
+  }
+
+  private async resolveSuperseded(id: DistinctId, interrupted: boolean): Promise<void> {
     const ops = this.superseded.get(id);
     if (!ops) return;
     this.superseded.delete(id);
@@ -154,7 +222,7 @@ export class Ledger {
       await this.fail(ops, 'its re-plan after the merge did not complete: see the failures of the re-planned operations');
     } else if (trouble === 'skipped' || interrupted) {
       this.skip(ops, 'interrupted');
-    } else if (!this.written.has(id)) {
+    } else if (!this.writtenIds.has(id)) {
       // Nothing written for it in this run (its merge and re-planned writes were an earlier run's).
       await this.doneEarlier(ops);
     } else {
@@ -177,18 +245,9 @@ export class Ledger {
 
   /** Profiles by what this run did to them: each once, by its most significant succeeded operation. */
   profiles(): ProfileCounts {
-    const byId = new Map<DistinctId, Operation[]>();
-    for (const op of this.succeededOps) {
-      const id = profileIdOf(op);
-      if (id === undefined) continue;
-      const list = byId.get(id);
-      if (list) list.push(op);
-      else byId.set(id, [op]);
-    }
     const out: ProfileCounts = { created: 0, updated: 0, merged: 0, deleted: 0 };
-    for (const [id, ops] of byId) {
+    for (const [id, a] of this.actions) {
       if (this.failedIds.has(id)) continue;
-      const a = profileAction(ops);
       if (a === 'create') out.created += 1;
       else if (a === 'update') out.updated += 1;
       else if (a === 'merge') out.merged += 1;
@@ -196,6 +255,23 @@ export class Ledger {
     }
     return out;
   }
+}
+
+/** The more significant of two actions, as `profileAction` ranks them. */
+function moreSignificant(a: ProfileAction, b: ProfileAction): ProfileAction {
+  return PROFILE_ACTION_RANK[b] > PROFILE_ACTION_RANK[a] ? b : a;
+}
+
+/** What verification needs of an asynchronous (property) operation: its type, key and value. */
+function packOp(op: Operation): unknown[] {
+  const o = op as { type: string; key?: string; value?: unknown };
+  return o.value === undefined ? [o.type, o.key] : [o.type, o.key, o.value];
+}
+
+function unpack(id: DistinctId, packed: string): Operation[] {
+  return (JSON.parse(packed) as [Operation['type'], string, unknown?][]).map(
+    ([type, key, value]) => ({ type, distinct_id: id, key, ...(value !== undefined ? { value } : {}), at: NO_REF, idempotent: true }) as unknown as Operation,
+  );
 }
 
 /** Counts the calls the applier makes, when no external per-attempt counter is given. */

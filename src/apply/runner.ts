@@ -19,8 +19,19 @@ import { CallCounter, Ledger } from './ledger.js';
 import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
-import type { ApplyDeps, ApplyOptions, ApplySummary } from './types.js';
-import { asynchronousWrites, verifyConvergence } from './verify.js';
+import type { ApplyDeps, ApplyOptions, ApplySummary, OperationSource } from './types.js';
+import { verifyConvergence } from './verify.js';
+
+/** A plan's operations as they are in memory. */
+function arraySource(operations: readonly Operation[]): OperationSource {
+  return {
+    total: operations.length,
+    // eslint-disable-next-line @typescript-eslint/require-await
+    read: async function* () {
+      yield* operations;
+    },
+  };
+}
 
 export class Runner {
   private readonly api: FynoApi;
@@ -33,6 +44,7 @@ export class Runner {
   private readonly ledger: Ledger;
   private readonly settler: Settler;
   private readonly startedIds = new Set<DistinctId>();
+  private readonly source: OperationSource;
 
   constructor(
     private readonly plan: Plan,
@@ -44,7 +56,8 @@ export class Runner {
     this.signal = opts.signal;
     this.batchSize = Math.max(1, opts.batchSize ?? 100);
     this.countsBefore = deps.requestCounts ? { ...deps.requestCounts() } : undefined;
-    this.ledger = new Ledger(plan.operations.length, deps.journal, deps.onEvent);
+    this.source = deps.operations ?? arraySource(plan.operations);
+    this.ledger = new Ledger(this.source.total, deps.journal, deps.onEvent);
     this.settler = new Settler(this.api, this.calls, this.ledger, opts.concurrency, deps.journal?.uncertain);
     this.batcher = new PropertyBatcher({
       maxItems: this.batchSize,
@@ -284,14 +297,41 @@ export class Runner {
 
   // ---- run ---------------------------------------------------------------------------------
 
+  /** The operations to run of each profile, in plan order, read as the workers take them (each profile's are together). */
+  private async *profileGroups(todo: (key: string) => string): AsyncGenerator<[DistinctId, KeyedOp[]]> {
+    let current: [DistinctId, KeyedOp[]] | undefined;
+    let i = 0;
+    for await (const op of this.source.read()) {
+      const key = `p:${i++}`;
+      if (todo(key) !== 'todo' || isSuppressionOp(op) || op.type === 'profile.delete') continue;
+      if (current && current[0] === op.distinct_id) {
+        current[1].push({ key, op });
+        continue;
+      }
+      if (current) yield current;
+      current = [op.distinct_id, [{ key, op }]];
+    }
+    if (current) yield current;
+  }
+
+  /** The same grouped at once, in first-seen order (a plan in memory, or one whose profiles' operations are not together). */
+  private async groupProfiles(todo: (key: string) => string): Promise<Map<DistinctId, KeyedOp[]>> {
+    const byProfile = new Map<DistinctId, KeyedOp[]>();
+    let i = 0;
+    for await (const op of this.source.read()) {
+      const key = `p:${i++}`;
+      if (todo(key) !== 'todo' || isSuppressionOp(op) || op.type === 'profile.delete') continue;
+      const list = byProfile.get(op.distinct_id);
+      if (list) list.push({ key, op });
+      else byProfile.set(op.distinct_id, [{ key, op }]);
+    }
+    return byProfile;
+  }
+
   async run(): Promise<ApplySummary> {
     const journal = this.deps.journal;
     const done = journal?.done ?? new Set<string>();
-    const keyed: KeyedOp[] = this.plan.operations.map((op, i) => ({ key: `p:${i}`, op }));
-    const todo: KeyedOp[] = [];
-    const earlier: KeyedOp[] = [];
-    const applied: KeyedOp[] = [];
-    for (const k of keyed) (done.has(k.key) ? earlier : this.opts.alreadyApplied?.has(k.key) ? applied : todo).push(k);
+    const source = this.source;
 
     if (this.opts.checkPreconditions) {
       // Profiles an earlier run already wrote to have changed by our own hand: not drift.
@@ -312,24 +352,51 @@ export class Runner {
     if (this.deps.beforeFirstWrite) await this.deps.beforeFirstWrite();
     else journal?.begin();
 
-    const byProfile = new Map<DistinctId, KeyedOp[]>();
+    // What there is to do, in one pass that keeps only the deletes, the suppression list's
+    // operations and the ids of the profiles (a plan read from its file is read again to run it).
+    const todo = (key: string): 'earlier' | 'applied' | 'todo' => (done.has(key) ? 'earlier' : this.opts.alreadyApplied?.has(key) ? 'applied' : 'todo');
+    let earlier = 0;
+    const applied: KeyedOp[] = [];
     const deletes: KeyedOp[] = [];
     const suppressions: KeyedOp[] = [];
-    for (const k of todo) {
-      if (isSuppressionOp(k.op)) suppressions.push(k);
-      else if (k.op.type === 'profile.delete') deletes.push(k);
-      else {
-        const list = byProfile.get(k.op.distinct_id);
-        if (list) list.push(k);
-        else byProfile.set(k.op.distinct_id, [k]);
+    const profileIds = new Set<DistinctId>();
+    const hadMerge = new Set<DistinctId>();
+    // Whether each profile's operations are together in the plan (as the planner writes them).
+    let together = true;
+    let last: DistinctId | undefined;
+    let i = 0;
+    for await (const op of source.read()) {
+      const key = `p:${i++}`;
+      if (op.type === 'profile.merge') hadMerge.add(op.distinct_id);
+      const t = todo(key);
+      if (t === 'earlier') earlier += 1;
+      else if (t === 'applied') applied.push({ key, op });
+      else if (isSuppressionOp(op)) suppressions.push({ key, op });
+      else if (op.type === 'profile.delete') deletes.push({ key, op });
+      else if (op.distinct_id !== last) {
+        if (profileIds.has(op.distinct_id)) together = false;
+        profileIds.add(op.distinct_id);
+        last = op.distinct_id;
       }
     }
-    const hadMerge = new Set(this.plan.operations.filter((op) => op.type === 'profile.merge').map((op) => op.distinct_id));
-    this.ledger.emit({ type: 'apply.started', profiles: byProfile.size + deletes.length, operations: keyed.length, alreadyDone: earlier.length + applied.length });
-    await this.ledger.doneEarlier(earlier, true);
+    const profileCount = profileIds.size;
+    profileIds.clear();
+    this.ledger.emit({ type: 'apply.started', profiles: profileCount + deletes.length, operations: source.total, alreadyDone: earlier + applied.length });
+    if (earlier > 0) {
+      const chunk: KeyedOp[] = [];
+      let n = 0;
+      for await (const op of source.read()) {
+        const key = `p:${n++}`;
+        if (todo(key) !== 'earlier') continue;
+        chunk.push({ key, op });
+        if (chunk.length >= 1000) await this.ledger.doneEarlier(chunk.splice(0), true);
+      }
+      await this.ledger.doneEarlier(chunk, true);
+    }
     await this.ledger.doneEarlier(applied);
-
-    let stageA = byProfile.size;
+    // A plan in memory is grouped at once, as it always was; one read from its file as it runs.
+    const byProfile = this.deps.operations && together ? this.profileGroups(todo) : await this.groupProfiles(todo);
+    let stageA = profileCount;
     const leftStageA = (): void => {
       stageA -= 1;
       if (stageA === 0) this.batcher.drain();
@@ -355,7 +422,7 @@ export class Runner {
 
     let interrupted = this.aborted;
     let divergences: ApplySummary['divergences'] = [];
-    const toVerify = asynchronousWrites(this.ledger.written);
+    const toVerify = this.ledger.asynchronousWrites();
     if (!interrupted && this.opts.verify && toVerify.size > 0) {
       this.ledger.emit({ type: 'verify.started', profiles: toVerify.size });
       divergences = await verifyConvergence(toVerify, this.settler.readSnapshot, {

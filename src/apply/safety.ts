@@ -8,7 +8,7 @@ import { FynoSyncError } from '../errors.js';
 import type { DistinctId, Suppression, Target } from '../fyno/types.js';
 import { fingerprintSuppressions } from '../plan/suppressions.js';
 import { fingerprintSnapshot } from '../plan/fingerprint.js';
-import { isSuppressionOp, type ActualSnapshot, type Plan } from '../plan/types.js';
+import { isSuppressionOp, type ActualSnapshot, type Operation, type Plan } from '../plan/types.js';
 import { forEachLimited } from '../fyno/pool.js';
 
 export interface SafetyOptions {
@@ -77,30 +77,38 @@ export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): v
   }
 }
 
+/** What an earlier run of the same plan may have written: operations done, started or uncertain. */
+export type EarlierRun = { done: ReadonlySet<string>; started?: ReadonlySet<string>; uncertain?: ReadonlySet<string> };
+
+/**
+ * What plan operation `index` touched in an earlier run: its profiles (a merge's source too), or
+ * `list` for the suppression list; nothing when that run did not write (or start) it.
+ */
+export function touchedBy(op: Operation, index: number, earlier: EarlierRun): DistinctId[] | 'list' | undefined {
+  const key = `p:${index}`;
+  if (!earlier.done.has(key) && !earlier.started?.has(key) && !earlier.uncertain?.has(key)) return undefined;
+  if (isSuppressionOp(op)) return 'list';
+  return op.type === 'profile.merge' ? [op.distinct_id, op.from] : [op.distinct_id];
+}
+
 /**
  * Profiles an earlier run of the same plan already wrote to (operations done or started, merge
  * sources included): they changed by our own hand, so they are not checked for drift.
  */
-export function touchedProfiles(plan: Plan, earlier: { done: ReadonlySet<string>; started?: ReadonlySet<string>; uncertain?: ReadonlySet<string> } | undefined): Set<DistinctId> {
+export function touchedProfiles(plan: Plan, earlier: EarlierRun | undefined): Set<DistinctId> {
   const out = new Set<DistinctId>();
   if (!earlier) return out;
   plan.operations.forEach((op, i) => {
-    const key = `p:${i}`;
-    if (!earlier.done.has(key) && !earlier.started?.has(key) && !earlier.uncertain?.has(key)) return;
-    if (isSuppressionOp(op)) return;
-    out.add(op.distinct_id);
-    if (op.type === 'profile.merge') out.add(op.from);
+    const t = touchedBy(op, i, earlier);
+    if (Array.isArray(t)) for (const id of t) out.add(id);
   });
   return out;
 }
 
 /** Whether an earlier run of the same plan already wrote (or may have written) to the suppression list. */
-export function touchedSuppressionList(plan: Plan, earlier: { done: ReadonlySet<string>; started?: ReadonlySet<string>; uncertain?: ReadonlySet<string> } | undefined): boolean {
+export function touchedSuppressionList(plan: Plan, earlier: EarlierRun | undefined): boolean {
   if (!earlier) return false;
-  return plan.operations.some((op, i) => {
-    const key = `p:${i}`;
-    return isSuppressionOp(op) && (earlier.done.has(key) || earlier.started?.has(key) === true || earlier.uncertain?.has(key) === true);
-  });
+  return plan.operations.some((op, i) => touchedBy(op, i, earlier) === 'list');
 }
 
 /** Reads one profile's snapshot; `withPreferences` adds its preferences. */
@@ -122,6 +130,8 @@ export async function checkFreshness(
     readSuppressions?: () => Promise<Suppression[]>;
     /** An earlier run of this plan wrote to the list: it changed by our own hand, not checked. */
     listTouched?: boolean;
+    /** The profiles the plan creates, when `plan.operations` does not hold them (a plan read from its file). */
+    created?: ReadonlySet<DistinctId>;
   },
 ): Promise<number> {
   // The list first: one read, and a stale list refuses as a stale profile does.
@@ -135,7 +145,7 @@ export async function checkFreshness(
   const drifted: DistinctId[] = [];
   // A profile the plan creates is checked by its create (Fyno refuses an id that exists, and
   // apply then names it drifted and writes nothing of it): no read (PRODUCT.md, apply).
-  const created = new Set(plan.operations.filter((op) => op.type === 'profile.create').map((op) => op.distinct_id));
+  const created = o.created ?? new Set(plan.operations.filter((op) => op.type === 'profile.create').map((op) => op.distinct_id));
   const ids = Object.keys(plan.preconditions).filter((id) => !o.skip?.has(id) && !(created.has(id) && plan.preconditions[id] === 'absent'));
   await forEachLimited(ids, o.concurrency, async (id) => {
     if (o.signal?.aborted) return;

@@ -7,8 +7,24 @@ import type { DistinctId, FynoApi } from '../fyno/types.js';
 import type { ActualSnapshot, Operation, OperationType } from '../plan/types.js';
 import type { Journal } from './journal.js';
 
+/**
+ * A plan's operations read in order without holding them all (issue #17, "Memory"): a saved plan
+ * of a million operations is read from its file, profile by profile, as the applier goes.
+ */
+export interface OperationSource {
+  /** How many operations the plan has. */
+  readonly total: number;
+  /** The operations in plan order; each call reads them again from the start. */
+  read(): AsyncIterable<Operation>;
+}
+
 export interface ApplyDeps {
   api: FynoApi;
+  /**
+   * The plan's operations, when `plan.operations` does not hold them (a saved plan read from its
+   * file); then the plan given is read only for its other fields. Default: `plan.operations`.
+   */
+  operations?: OperationSource;
   /** Durable record of completed operations (`openJournal`); resume skips what it holds. */
   journal?: Journal;
   /**

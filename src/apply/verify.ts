@@ -24,19 +24,24 @@ export interface VerifyOptions {
   now?: () => number;
 }
 
+/** A profile's written operations, or a function that gives them (kept packed until verification reaches the profile). */
+export type WrittenOps = readonly Operation[] | (() => readonly Operation[]);
+
 /** Divergences of the operations written per profile; empty when everything converged. */
 export async function verifyConvergence(
-  written: ReadonlyMap<DistinctId, readonly Operation[]>,
+  written: ReadonlyMap<DistinctId, WrittenOps>,
   read: SnapshotReader,
   o: VerifyOptions,
 ): Promise<Divergence[]> {
   const now = o.now ?? Date.now;
   const started = now();
-  let pending = asynchronousWrites(written);
+  let pending: ReadonlyMap<DistinctId, WrittenOps> = written;
   const last = new Map<DistinctId, Divergence[]>();
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
-    await forEachLimited(pending, o.concurrency, async ([id, ops]) => {
+    await forEachLimited(pending, o.concurrency, async ([id, given]) => {
+          const ops = (typeof given === 'function' ? given() : given).filter(isAsynchronous);
+          if (ops.length === 0) return;
           let snap;
           try {
             snap = await read(id, false);
@@ -65,16 +70,6 @@ export async function verifyConvergence(
     }
   }
   return [...last.values()].flat().sort((a, b) => (a.distinct_id < b.distinct_id ? -1 : a.distinct_id > b.distinct_id ? 1 : 0));
-}
-
-/** The written operations that verification re-reads, per profile (those without any are left out). */
-export function asynchronousWrites(written: ReadonlyMap<DistinctId, readonly Operation[]>): Map<DistinctId, readonly Operation[]> {
-  const out = new Map<DistinctId, readonly Operation[]>();
-  for (const [id, ops] of written) {
-    const asynchronous = ops.filter(isAsynchronous);
-    if (asynchronous.length > 0) out.set(id, asynchronous);
-  }
-  return out;
 }
 
 /** Operations Fyno applies after answering (202 + request_id): the property endpoints (`OP_INFO`). */

@@ -22,6 +22,8 @@ export interface ParallelOptions {
   /** Worker threads (0: none). Default: one per core when `files` are worth it. */
   workers?: number;
   script?: URL;
+  /** Profiles it does not keep are dropped as soon as they arrive (load.ts `LoadOptions.keep`). */
+  keep?: (p: DesiredProfile) => boolean;
 }
 
 /** Below this many bytes in all, starting workers costs more than it saves. */
@@ -52,9 +54,13 @@ export interface WorkerAnswer {
 export async function loadFilesInParallel(files: readonly InputFile[], o: ParallelOptions): Promise<{ outcomes: FileOutcome[]; onWorkers: number }> {
   const count = Math.min(o.workers ?? (await defaultWorkers(files)), files.length);
   const script = o.script ?? DEFAULT_SCRIPT;
+  const kept = (r: FileOutcome): FileOutcome => {
+    if (o.keep && 'profiles' in r) r.profiles = r.profiles.filter(o.keep);
+    return r;
+  };
   if (count < 2 || !existsSync(fileURLToPath(script))) {
     const outcomes: FileOutcome[] = [];
-    for (const f of files) outcomes.push(await loadInput(f, o.maxBytes, o.env));
+    for (const f of files) outcomes.push(kept(await loadInput(f, o.maxBytes, o.env)));
     return { outcomes, onWorkers: 0 };
   }
   const results: (FileOutcome | undefined)[] = new Array(files.length);
@@ -75,7 +81,7 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
         worker.postMessage({ index: current, file: files[current]!, maxBytes: o.maxBytes } satisfies WorkerTask);
       };
       worker.on('message', (m: WorkerAnswer) => {
-        const r = JSON.parse(m.json) as FileOutcome;
+        const r = kept(JSON.parse(m.json) as FileOutcome);
         if ('profiles' in r) for (const p of r.profiles) shareStrings(p);
         if (!m.done) {
           parts[m.index]!.push(r as FileResult);
@@ -92,7 +98,7 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
       give();
     });
   await Promise.all(Array.from({ length: count }, run));
-  for (let i = 0; i < files.length; i++) results[i] ??= await loadInput(files[i]!, o.maxBytes, o.env);
+  for (let i = 0; i < files.length; i++) results[i] ??= kept(await loadInput(files[i]!, o.maxBytes, o.env));
   for (const r of results) delete r!.restart;
   return { outcomes: results as FileOutcome[], onWorkers };
 }

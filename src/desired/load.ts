@@ -26,6 +26,11 @@ export interface LoadOptions {
   workers?: number;
   /** The worker's script, for tests that run from source (default: load-worker.js beside this module). */
   workerScript?: URL;
+  /**
+   * Only the profiles this keeps are returned (all are validated): for a caller that needs a few
+   * of 100,000 (apply of a saved plan), the others are let go as they are read (issue #17).
+   */
+  keep?: (p: DesiredProfile) => boolean;
 }
 
 export interface LoadResult {
@@ -47,7 +52,13 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const { files, issues } = await resolveInputs(paths, opts.cwd);
   const profiles: DesiredProfile[] = [];
   const entries: ProfileEntry[] = [];
-  const { outcomes, onWorkers } = await loadFilesInParallel(files, { maxBytes, env: opts.env, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.workerScript ? { script: opts.workerScript } : {}) });
+  const { outcomes, onWorkers } = await loadFilesInParallel(files, {
+    maxBytes,
+    env: opts.env,
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.workerScript ? { script: opts.workerScript } : {}),
+    ...(opts.keep ? { keep: opts.keep } : {}),
+  });
   for (const r of outcomes) {
     for (const i of r.issues) issues.push(i);
     if (!('profiles' in r)) continue;

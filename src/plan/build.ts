@@ -162,6 +162,9 @@ const ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 
  * significant operation: delete, then merge (a merge usually brings updates along), then create,
  * then update (any other operation).
  */
+/** How significant each action is: a profile's action is that of its most significant operation. */
+export const PROFILE_ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
+
 export function profileAction(ops: readonly Operation[]): ProfileAction {
   let action: ProfileAction = 'noop';
   for (const op of ops) {

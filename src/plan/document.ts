@@ -295,6 +295,21 @@ export function profileDrift(diff: ProfileDiff, actual: ReadonlyMap<DistinctId, 
   return out;
 }
 
+/**
+ * A profile's drift kept as JSON text until it is read (issue #17, "Memory": the patches of
+ * 100,000 created profiles take ~200 MB as objects, less than half as text). It reads as a plain
+ * `ProfileDrift`, `patch` an own enumerable property parsed afresh at each read: for a plan that
+ * is written out once or twice, never changed.
+ */
+export function packedDrift(drift: ProfileDrift): ProfileDrift {
+  const text = JSON.stringify(drift.patch);
+  return {
+    get patch(): JsonPatchOperation[] {
+      return JSON.parse(text) as JsonPatchOperation[];
+    },
+  };
+}
+
 /** `plan.profiles` from the entries of every planned profile: sorted by id, the first entry of an id kept. */
 export function driftRecord(entries: Iterable<[DistinctId, ProfileDrift]>): Record<DistinctId, ProfileDrift> {
   const byId = new Map<DistinctId, ProfileDrift>();

@@ -19,16 +19,35 @@ const addFormats = formatsModule as unknown as typeof formatsModule.default;
 /** src/plan and dist/plan are both two levels below the package root. */
 export const PLAN_SCHEMA_URL = new URL('../../schemas/plan.schema.json', import.meta.url);
 
-let validator: ValidateFunction | undefined;
+interface PlanValidators {
+  /** The whole plan document. */
+  plan: ValidateFunction;
+  /** One item of `operations`. */
+  operation: ValidateFunction;
+  /** One value of `profiles`. */
+  profile: ValidateFunction;
+}
 
-function validatePlanShape(): ValidateFunction {
-  if (!validator) {
+let validators: PlanValidators | undefined;
+
+/** Validators of schemas/plan.schema.json, and of its parts that a plan read line by line checks one by one (plan-lines.ts). */
+export function planPartValidators(): PlanValidators {
+  if (!validators) {
     const schema = JSON.parse(readFileSync(PLAN_SCHEMA_URL, 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
     addFormats(ajv, ['date-time']);
-    validator = ajv.compile(schema);
+    ajv.addSchema(schema, 'plan');
+    validators = {
+      plan: ajv.getSchema('plan')!,
+      operation: ajv.compile({ $ref: 'plan#/definitions/operation' }),
+      profile: ajv.compile({ $ref: 'plan#/properties/profiles/additionalProperties' }),
+    };
   }
-  return validator;
+  return validators;
+}
+
+function validatePlanShape(): ValidateFunction {
+  return planPartValidators().plan;
 }
 
 /** Top-level keys in the order a reader expects them; nested objects get sorted keys. */

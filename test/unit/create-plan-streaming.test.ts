@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { OperationSpool, writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan, readsFor } from '../../src/create-plan.js';
+import { openDriftSpool } from '../../src/drift-spool.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
 import { fetchActual } from '../../src/fyno/fetch-actual.js';
 import type { FynoApi } from '../../src/fyno/types.js';
@@ -104,6 +105,17 @@ describe('createPlan diffs as live state arrives', () => {
       const released = await createPlan({ api: shuffledReads(api, 4), now: () => NOW }, given, { destination, concurrency: 3, keepSnapshots: false, releaseDesired: true, ...select });
       expect(given.profiles).toEqual([]);
       expect(JSON.stringify({ ...released.plan, scope: undefined })).toBe(JSON.stringify({ ...expected, scope: undefined }));
+
+      // The JSON Patch kept on disk until the plan is written out (the `plan` command) changes nothing either.
+      const spool = openDriftSpool();
+      try {
+        const spooled = await createPlan({ api: shuffledReads(api, 5), now: () => NOW }, { ...state, profiles: [...state.profiles] }, { destination, concurrency: 4, keepSnapshots: false, releaseDesired: true, driftSpool: spool, ...select });
+        expect(Object.keys(spooled.plan.profiles ?? {}).length).toBeGreaterThan(10);
+        expect({ ...spooled.plan, scope: undefined }).toEqual({ ...expected, scope: undefined });
+        expect(serializePlan({ ...spooled.plan, scope: undefined })).toBe(serializePlan({ ...expected, scope: undefined }));
+      } finally {
+        spool.close();
+      }
 
       const kept = await createPlan({ api: shuffledReads(api, 9), now: () => NOW }, state, { destination, concurrency: 5, ...select });
       expect([...kept.actual.keys()]).toEqual([...snapshots.keys()]);

@@ -56,6 +56,19 @@ describe('loadDesired on worker threads', () => {
     expect(there).toEqual({ ...here, filesOnWorkers: 5 });
   });
 
+  it('with `keep`, returns only the kept profiles and still reports every issue (apply of a saved plan, issue #17)', { timeout: 120_000 }, async () => {
+    const inputs = ['ok', 'bad.yaml', 'late.yaml', 'missing.yaml'];
+    const all = await loadDesired(inputs, opts({ workers: 0 }));
+    const keep = (p: { distinct_id: string }) => p.distinct_id.endsWith('7');
+    for (const o of [{ workers: 0 }, { workers: 2, workerScript: WORKER }]) {
+      const some = await loadDesired(inputs, opts({ ...o, keep }));
+      expect(some.issues).toEqual(all.issues);
+      expect(some.state.profiles).toEqual(all.state.profiles.filter(keep));
+      expect(some.state.profiles.length).toBeGreaterThan(300);
+      expect(some.state.files).toEqual(all.state.files);
+    }
+  });
+
   it('reads the files of a worker that died in this thread', { timeout: 120_000 }, async () => {
     const here = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 0 }));
     const there = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 2, workerScript: DIES }));

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/plan/build.js';
+import { packedDrift } from '../../src/plan/document.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import { secretHash } from '../../src/plan/secrets.js';
 import { actual, AT, CREATED_AT, desired, live, prefs, profile, set, TARGET, topic } from './plan-builders.js';
@@ -107,5 +108,20 @@ describe('plan.profiles', () => {
         ],
       },
     });
+  });
+});
+
+describe('a drift kept as text (issue #17, memory)', () => {
+  it('reads, serializes and saves as the drift it was made from', () => {
+    const d = desired(profile('cust-1', { name: 'Zoë', properties: { plan: set('pro') } }), profile('cust-2', { state: 'absent' }));
+    const plan = buildPlan(d, actual(['cust-1', null], ['cust-2', live('cust-2')]), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
+    const packed = { ...plan, profiles: Object.fromEntries(Object.entries(plan.profiles!).map(([id, x]) => [id, packedDrift(x)])) };
+    expect(Object.keys(packed.profiles['cust-1']!)).toEqual(['patch']);
+    expect(packed.profiles).toEqual(plan.profiles);
+    expect(JSON.stringify(packed.profiles)).toBe(JSON.stringify(plan.profiles));
+    expect(serializePlan(packed)).toBe(serializePlan(plan));
+    // Each read is a copy: a reader cannot change the plan.
+    packed.profiles['cust-1']!.patch.push({ op: 'remove', path: '/name' });
+    expect(packed.profiles['cust-1']!.patch).toEqual(plan.profiles!['cust-1']!.patch);
   });
 });

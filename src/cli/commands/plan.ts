@@ -14,6 +14,8 @@ import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type Jso
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
+import type { DesiredState } from '../../desired/types.js';
+import { openDriftSpool, type DriftSpool } from '../../drift-spool.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
   out?: string;
@@ -55,6 +57,25 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
   const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
+  // The plan's JSON Patch waits on disk until the plan is written out (issue #17).
+  const drift = openDriftSpool();
+  try {
+    return await planWith(io, flags, desired, incremental, api, target, progress, drift);
+  } finally {
+    drift.close();
+  }
+}
+
+async function planWith(
+  io: CliIO,
+  flags: PlanFlags,
+  desired: DesiredState,
+  incremental: Awaited<ReturnType<typeof changedSince>> | undefined,
+  api: ReturnType<typeof connect>['api'],
+  target: ReturnType<typeof connect>['target'],
+  progress: ReturnType<typeof createProgress>,
+  drift: DriftSpool,
+): Promise<number> {
   const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
   // The plan file's operations are written while live state is still being read.
   const spool = outFile !== undefined ? new OperationSpool(outFile) : undefined;
@@ -68,6 +89,7 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       keepSnapshots: false,
       // Nor the desired profiles: the plan's operations take their place in memory.
       releaseDesired: true,
+      driftSpool: drift,
       ...(flags.target ? { target: flags.target } : {}),
       ...(flags.exclude ? { exclude: flags.exclude } : {}),
       ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),

@@ -1,0 +1,85 @@
+/**
+ * `apply --plan` reads the saved plan from its file as it runs (issue #17, "Memory"): what it
+ * keeps for `--resume` is the file as it was checked, a plan in another layout applies the same,
+ * and a file changed between the checks and the first write is refused with nothing written.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runApplyLifecycle, type ApplyRequest, type LifecycleEvent } from '../../src/apply-lifecycle.js';
+import { writePlanFile } from '../../src/apply/kept-plan.js';
+import { createPlan } from '../../src/create-plan.js';
+import { loadDesired } from '../../src/desired/load.js';
+import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function savedPlan(): Promise<{ root: string; store: MemoryFyno; planFile: string }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-saved-streamed-'));
+  dirs.push(root);
+  const lines = ['version: 1', 'profiles:'];
+  for (let i = 0; i < 30; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`, '    properties: { plan: gold, seats: 3 }');
+  const file = path.join(root, 'p.yaml');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const store = new MemoryFyno();
+  const { state } = await loadDesired([file], { env: {}, cwd: root });
+  const t = store.target;
+  const { plan } = await createPlan({ api: store, now: () => new Date() }, state, { destination: { base_url: t.baseUrl, workspace: t.workspace, env: t.env } });
+  const planFile = path.join(root, 'plan.json');
+  await writePlanFile(planFile, plan);
+  return { root, store, planFile };
+}
+
+const request = (root: string): ApplyRequest => ({ source: { kind: 'plan', file: 'plan.json' }, stateDir: path.join(root, 'st'), cwd: root, env: {}, concurrency: 3 });
+
+describe('a saved plan applied from its file', () => {
+  it('applies every operation in plan order, and keeps the file as it was read for --resume', async () => {
+    const { root, store, planFile } = await savedPlan();
+    const started: string[] = [];
+    const events: LifecycleEvent[] = [];
+    const r = await runApplyLifecycle(request(root), {
+      connect: () => store,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'profile.started') started.push(e.distinct_id);
+      },
+    });
+    expect(r).toMatchObject({ kind: 'applied', summary: { operations: { total: 90, succeeded: 90, failed: 0 }, profiles: { created: 30 } } });
+    expect(started).toEqual(Array.from({ length: 30 }, (_, i) => `u-${i}`));
+    expect(events.find((e) => e.type === 'apply.started')).toMatchObject({ profiles: 30, operations: 90, alreadyDone: 0 });
+    expect(readFileSync(path.join(root, 'st', 'last-apply', 'plan.json'), 'utf8')).toBe(await readFile(planFile, 'utf8'));
+    expect((await store.getProfile('u-7'))?.properties).toMatchObject({ plan: 'gold', seats: 3 });
+  });
+
+  it('applies a plan in another layout (reformatted by hand) the same way', async () => {
+    const { root, store, planFile } = await savedPlan();
+    const text = JSON.stringify(JSON.parse(await readFile(planFile, 'utf8')), null, 4);
+    await writeFile(planFile, text);
+    const r = await runApplyLifecycle(request(root), { connect: () => store });
+    expect(r).toMatchObject({ kind: 'applied', summary: { operations: { total: 90, succeeded: 90 } } });
+    expect(readFileSync(path.join(root, 'st', 'last-apply', 'plan.json'), 'utf8')).toBe(text);
+  });
+
+  it('refuses a plan file changed after it was checked, before anything is written', async () => {
+    const { root, store, planFile } = await savedPlan();
+    const r = runApplyLifecycle(request(root), {
+      connect: () => store,
+      // Right after every check: the file is edited before the run keeps it.
+      onEvent: (e) => void (e.type === 'plan.ready' && editPlanFile(planFile)),
+    });
+    await expect(r).rejects.toThrow('plan plan.json changed while it was being checked; nothing was written: apply it again');
+    expect(await store.getProfile('u-0')).toBeNull();
+    const again = await runApplyLifecycle(request(root), { connect: () => store });
+    expect(again.kind).toBe('applied');
+  });
+});
+
+/** Same plan, another byte: a run must not apply what it did not check. */
+function editPlanFile(file: string): void {
+  writeFileSync(file, readFileSync(file, 'utf8').replace('"format_version": 1', '"format_version":  1'));
+}
