@@ -7,6 +7,7 @@
  * Operations the applier makes itself (the re-plan of a profile after its merge) are counted
  * apart (`replanned`); the plan operations they replace take the re-plan's outcome as a whole.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
 import { messageOf } from '../errors.js';
 import { isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
@@ -277,10 +278,16 @@ function unpack(id: DistinctId, packed: string): Operation[] {
 /** Counts the calls the applier makes, when no external per-attempt counter is given. */
 export class CallCounter {
   readonly counts: Record<string, number> = {};
+  readonly #limit: LimitFunction | undefined;
+
+  /** With `concurrency`, at most that many calls run at once; the others wait their turn. */
+  constructor(concurrency?: number) {
+    this.#limit = concurrency === undefined ? undefined : pLimit(Math.max(1, concurrency));
+  }
 
   async call<T>(key: string, fn: () => Promise<T>): Promise<T> {
     try {
-      const r = await fn();
+      const r = await (this.#limit ? this.#limit(fn) : fn());
       this.bump(key, 1);
       return r;
     } catch (e) {

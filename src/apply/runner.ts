@@ -7,7 +7,6 @@
  * Sending and settling one request group is send-group.ts and settler.ts; what is recorded and
  * counted is ledger.ts.
  */
-import pLimit from 'p-limit';
 import { FynoSyncError, InternalError, messageOf } from '../errors.js';
 import { isAlreadyExists } from '../fyno/errors.js';
 import type { DistinctId, FynoApi } from '../fyno/types.js';
@@ -35,10 +34,10 @@ function arraySource(operations: readonly Operation[]): OperationSource {
 
 export class Runner {
   private readonly api: FynoApi;
-  private readonly limit;
   private readonly signal: AbortSignal | undefined;
   private readonly batchSize: number;
-  private readonly calls = new CallCounter();
+  /** Counts every request, and holds them to `concurrency` in flight (journal waits hold no slot). */
+  private readonly calls: CallCounter;
   private readonly countsBefore: Readonly<Record<string, number>> | undefined;
   private readonly batcher: PropertyBatcher;
   private readonly ledger: Ledger;
@@ -52,7 +51,7 @@ export class Runner {
     private readonly opts: ApplyOptions,
   ) {
     this.api = deps.api;
-    this.limit = pLimit(Math.max(1, opts.concurrency));
+    this.calls = new CallCounter(opts.concurrency);
     this.signal = opts.signal;
     this.batchSize = Math.max(1, opts.batchSize ?? 100);
     this.countsBefore = deps.requestCounts ? { ...deps.requestCounts() } : undefined;
@@ -115,8 +114,9 @@ export class Runner {
   // ---- profiles ----------------------------------------------------------------------------
 
   /**
-   * One profile, start to end. The parts before properties and the preferences run under the
-   * concurrency limit; waiting for a property batch holds no slot, so batches fill up.
+   * One profile, start to end. Only its requests take one of the `concurrency` slots (CallCounter):
+   * waiting for the journal or for a property batch holds none, so the slots stay busy and
+   * batches fill up (issue #17: a slot held across the journal's fsyncs left a quarter idle).
    */
   private async runProfile(id: DistinctId, ops: KeyedOp[], hadMerge: boolean, doneStageA: () => void): Promise<void> {
     let stageADone = false;
@@ -124,7 +124,7 @@ export class Runner {
       if (!stageADone) (stageADone = true), doneStageA();
     };
     try {
-      const after = await this.limit(() => this.runUntilProperties(id, ops, hadMerge));
+      const after = await this.runUntilProperties(id, ops, hadMerge);
       if (!after) return;
       const { props, prefs } = after;
       if (props.length > 0) {
@@ -139,12 +139,10 @@ export class Runner {
       }
       leaveStageA();
       if (prefs.length > 0) {
-        await this.limit(async () => {
-          if (this.aborted) return this.ledger.skip(prefs, 'interrupted');
-          const step = stepsForProfile(prefs)[0]!;
-          if (step.kind !== 'preferences') throw new InternalError('preferences step expected');
-          await this.exec(this.stepGroup(id, step));
-        });
+        if (this.aborted) return this.ledger.skip(prefs, 'interrupted');
+        const step = stepsForProfile(prefs)[0]!;
+        if (step.kind !== 'preferences') throw new InternalError('preferences step expected');
+        await this.exec(this.stepGroup(id, step));
       }
     } finally {
       leaveStageA();
@@ -260,20 +258,18 @@ export class Runner {
     const chunks: KeyedOp[][] = [];
     for (let i = 0; i < todo.length; i += this.batchSize) chunks.push(todo.slice(i, i + this.batchSize));
     await Promise.all(
-      chunks.map((chunk) =>
-        this.limit(async () => {
-          if (this.aborted) return this.ledger.skip(chunk, 'interrupted');
-          await this.exec({
-            request: ROUTE.delete,
-            ops: chunk,
-            send: async (remaining) => {
-              const ids = remaining.map((k) => profileIdOf(k.op)!);
-              // `POST /profiles/delete` answers 400 when a repeat finds nothing: not idempotent.
-              await this.calls.call(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
-            },
-          });
-        }),
-      ),
+      chunks.map(async (chunk) => {
+        if (this.aborted) return this.ledger.skip(chunk, 'interrupted');
+        await this.exec({
+          request: ROUTE.delete,
+          ops: chunk,
+          send: async (remaining) => {
+            const ids = remaining.map((k) => profileIdOf(k.op)!);
+            // `POST /profiles/delete` answers 400 when a repeat finds nothing: not idempotent.
+            await this.calls.call(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
+          },
+        });
+      }),
     );
   }
 

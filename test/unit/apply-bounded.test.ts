@@ -62,3 +62,40 @@ it('forEachLimited: in order, never more than the limit at once, stops taking it
   await new Promise((r) => setTimeout(r, 20));
   expect(started.length).toBeLessThan(8);
 });
+
+// --concurrency bounds the requests in flight, whatever they are (steps, property batches,
+// preferences) — and only the requests: a profile waiting for its journal holds no slot.
+it('never has more than `concurrency` requests in flight, batches and preferences included', async () => {
+  const store = new MemoryFyno();
+  const profiles = Array.from({ length: 300 }, (_, i) =>
+    profile(`c-${i}`, {
+      name: `P ${i}`,
+      properties: { plan: { op: 'set', value: 'pro' } },
+      ...(i % 2 === 0 ? { preferences: { all: { sms: 'opted-out' as const } } } : {}),
+    }),
+  );
+  const state = desired(...profiles);
+  const destination = { base_url: store.target.baseUrl, workspace: store.target.workspace, env: store.target.env };
+  const { plan } = await createPlan({ api: store, now: () => new Date(0) }, state, { destination, concurrency: 4 });
+  let open = 0;
+  let most = 0;
+  const api = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || prop === 'target') return v;
+      return async (...args: unknown[]) => {
+        most = Math.max(most, (open += 1));
+        try {
+          await new Promise((r) => setTimeout(r, 1));
+          return await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          open -= 1;
+        }
+      };
+    },
+  });
+  const summary = await applyPlan(plan, { api }, { concurrency: 3, batchSize: 20, allowDelete: false, maxDeletes: 0, verify: { timeoutMs: 5000, intervalMs: 20 } });
+  expect(summary.operations.failed).toBe(0);
+  expect(summary.requests['PUT /{WSID}/{version}/subscriptions/preference']).toBe(150);
+  expect(most).toBe(3);
+});
