@@ -220,6 +220,12 @@ export interface ScannedPlan extends PlanLinesResult {
 export interface PlanVisitor {
   op(op: Operation, index: number): void;
   reset(): void;
+  /**
+   * The head of a plan read line by line, as soon as it is read and before its operations (not
+   * yet checked against the schema): a refusal that needs only the head (another target) throws
+   * here instead of after a 300 MB file was read to its end.
+   */
+  head?(head: Readonly<Record<string, unknown>>): void;
 }
 
 /** Lines of `file`, each once, with the sha256 of its bytes when `digest` is given. */
@@ -249,8 +255,13 @@ export async function scanPlanFile(file: string, shown: string, hint: string, vi
   try {
     const lines = new PlanLines({ check: true });
     let i = 0;
+    let headSeen = false;
     for await (const line of fileLines(file, digest)) {
       const op = lines.push(line);
+      if (!headSeen && lines.headRead !== undefined) {
+        headSeen = true;
+        visit.head?.(lines.headRead);
+      }
       if (op) visit.op(op, i++);
     }
     return { ...lines.end(), lineByLine: true, digest: `sha256:${digest.digest('hex')}` };

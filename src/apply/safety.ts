@@ -27,6 +27,17 @@ function normalBase(u: string): string {
 }
 
 /** Throws the first refusal that applies; never touches the network. */
+/** Refuses (`plan.target_mismatch`) a plan made for another base URL, workspace or env. */
+export function checkPlanTarget(t: Plan['target'], target: Target): void {
+  if (t.workspace !== target.workspace || t.env !== target.env || normalBase(t.base_url) !== normalBase(target.baseUrl)) {
+    throw new FynoSyncError(
+      'plan.target_mismatch',
+      `the plan is for ${t.base_url} workspace ${t.workspace} (${t.env}), not ${target.baseUrl} workspace ${target.workspace} (${target.env}); nothing was written`,
+      { plan_target: t, target: { base_url: target.baseUrl, workspace: target.workspace, env: target.env } },
+    );
+  }
+}
+
 export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): void {
   if (plan.issues.length > 0) {
     const first = plan.issues[0]!;
@@ -36,14 +47,7 @@ export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): v
       { issues: plan.issues.length, distinct_id: first.distinct_id, field: first.field },
     );
   }
-  const t = plan.target;
-  if (t.workspace !== target.workspace || t.env !== target.env || normalBase(t.base_url) !== normalBase(target.baseUrl)) {
-    throw new FynoSyncError(
-      'plan.target_mismatch',
-      `the plan is for ${t.base_url} workspace ${t.workspace} (${t.env}), not ${target.baseUrl} workspace ${target.workspace} (${target.env}); nothing was written`,
-      { plan_target: t, target: { base_url: target.baseUrl, workspace: target.workspace, env: target.env } },
-    );
-  }
+  checkPlanTarget(plan.target, target);
   const protectedIds = new Set(o.protectedIds ?? []);
   const deletes = plan.operations.filter((op) => op.type === 'profile.delete');
   for (const op of plan.operations) {

@@ -72,6 +72,11 @@ export class PlanLines {
     this.hash = o.check ? createHash('sha256') : undefined;
   }
 
+  /** The head (not yet checked against the schema) once its lines are read, before any operation. */
+  get headRead(): Readonly<Record<string, unknown>> | undefined {
+    return this.head;
+  }
+
   /** One line (without its newline). Returns the operation it holds, if any. */
   push(line: string): Operation | undefined {
     switch (this.state) {

@@ -83,3 +83,28 @@ describe('a saved plan applied from its file', () => {
 function editPlanFile(file: string): void {
   writeFileSync(file, readFileSync(file, 'utf8').replace('"format_version": 1', '"format_version":  1'));
 }
+
+describe('a saved plan for another target', () => {
+  // Issue #17: a 100,000-profile plan for the wrong workspace was refused only after its 305 MB
+  // had been read (15.6 s). The head says where the plan goes: the refusal needs nothing more.
+  it('is refused from its head, before its operations are read', async () => {
+    const { root, planFile } = await savedPlan();
+    const elsewhere = new MemoryFyno({ workspace: 'FYOTHER01' });
+    // What follows the head cannot be read at all: only the head can have decided.
+    const text = await readFile(planFile, 'utf8');
+    const opsAt = text.indexOf('  "operations": [\n') + '  "operations": [\n'.length;
+    await writeFile(planFile, `${text.slice(0, opsAt)}    {"type": "profile.create", "distinct_id": "u-0", "at": 12, !!!\n`);
+    const r = runApplyLifecycle(request(root), { connect: () => elsewhere, target: () => elsewhere.target });
+    await expect(r).rejects.toMatchObject({ code: 'plan.target_mismatch' });
+    await expect(r).rejects.toThrow(/workspace FYEMULATOR \(live\), not .* workspace FYOTHER01 \(live\); nothing was written/);
+    expect(elsewhere.requestCount).toBe(0);
+  });
+
+  it('with the right target and a broken tail is still refused as an invalid plan', async () => {
+    const { root, store, planFile } = await savedPlan();
+    const text = await readFile(planFile, 'utf8');
+    await writeFile(planFile, text.slice(0, Math.floor(text.length * 0.6)));
+    await expect(runApplyLifecycle(request(root), { connect: () => store })).rejects.toMatchObject({ code: 'plan.invalid' });
+    expect(await store.getProfile('u-0')).toBeNull();
+  });
+});

@@ -23,7 +23,7 @@ import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, errorDetails, writeEnvelope, writeLine, type CliIO } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { addRateOptions, addShardOption, addTargetOptions, connect, limitHeapGrowth, nonNegativeInt, positiveInt, reportInterruptedRead, writeChunks, type RateOpts, type TargetOpts } from './common.js';
+import { addRateOptions, addShardOption, addTargetOptions, connect, targetFor, limitHeapGrowth, nonNegativeInt, positiveInt, reportInterruptedRead, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 
 interface ApplyFlags extends TargetOpts, RateOpts {
   plan?: string;
@@ -192,6 +192,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
               seam.request?.(r.method);
             },
           }).api,
+        target: () => targetFor(io, flags).target,
         requestCounts: () => counts,
         onEvent,
         // A fresh plan applied with --yes is shown first (on a TTY it is shown by the question).

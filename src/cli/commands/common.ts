@@ -89,16 +89,21 @@ export function toPlanTarget(t: { baseUrl: string; workspace: string; env: 'live
   return { base_url: t.baseUrl, workspace: t.workspace, env: t.env };
 }
 
+/** Where the flags and the environment point, with the key; throws as `connect` does (no key, a bad URL). */
+export function targetFor(io: CliIO, opts: TargetOpts): ReturnType<typeof resolveTarget> {
+  return resolveTarget(io.env, {
+    ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    ...(opts.baseUrl !== undefined ? { baseUrl: opts.baseUrl } : {}),
+  });
+}
+
 /** Resolve target + key and build the HTTP client; throws before any request on bad settings. */
 export function connect(
   io: CliIO,
   opts: TargetOpts & Partial<RateOpts> & { onRequest?: (info: RequestInfo) => void },
 ): { api: HttpFynoClient; target: PlanTarget } {
-  const { target, apiKey } = resolveTarget(io.env, {
-    ...(opts.workspace !== undefined ? { workspace: opts.workspace } : {}),
-    ...(opts.env !== undefined ? { env: opts.env } : {}),
-    ...(opts.baseUrl !== undefined ? { baseUrl: opts.baseUrl } : {}),
-  });
+  const { target, apiKey } = targetFor(io, opts);
   const api = new HttpFynoClient({
     target,
     apiKey,
