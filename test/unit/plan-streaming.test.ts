@@ -58,7 +58,8 @@ function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
   if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
   if (v === null || typeof v !== 'object') return v;
   const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  // No prototype, as the serializer's own copy: a key "__proto__" is a key like any other.
+  const out = Object.create(null) as Record<string, unknown>;
   const keys = Object.keys(o).filter((k) => o[k] !== undefined);
   const rest = keys.filter((k) => !first.includes(k)).sort();
   for (const k of [...first.filter((k) => keys.includes(k)), ...rest]) out[k] = sortedKeys(o[k]);
@@ -117,7 +118,7 @@ describe('plan file in pieces', () => {
   // Operations and patches are written without building a sorted copy first (issue #17): any
   // JSON value in them, integer-like keys ("10", "2") and nesting included, gives the same bytes.
   it('writes any JSON value in an operation or a patch as the sorted-copy serializer did', () => {
-    const keyish = fc.oneof(fc.string().filter((k) => k !== '__proto__'), fc.constantFrom('0', '1', '2', '10', '01', '-1', '4294967294', '4294967295', 'type', 'distinct_id'));
+    const keyish = fc.oneof(fc.string(), fc.constantFrom('0', '1', '2', '10', '01', '-1', '4294967294', '4294967295', 'type', 'distinct_id', '__proto__'));
     const value = fc.letrec((tie) => ({
       v: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(keyish, tie('v'), { maxKeys: 4 })),
     })).v;
