@@ -14,8 +14,7 @@ import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type Jso
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
-import type { DesiredState } from '../../desired/types.js';
-import { openDriftSpool, type DriftSpool } from '../../drift-spool.js';
+import { openDriftSpool } from '../../drift-spool.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
   out?: string;
@@ -60,69 +59,56 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   // The plan's JSON Patch waits on disk until the plan is written out (issue #17).
   const drift = openDriftSpool();
   try {
-    return await planWith(io, flags, desired, incremental, api, target, progress, drift);
+    const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
+    // The plan file's operations are written while live state is still being read.
+    const spool = outFile !== undefined ? new OperationSpool(outFile) : undefined;
+    let plan: Plan;
+    try {
+      ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
+        destination: target,
+        cwd: io.cwd,
+        concurrency: flags.concurrency,
+        // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
+        keepSnapshots: false,
+        // Nor the desired profiles: the plan's operations take their place in memory.
+        releaseDesired: true,
+        driftSpool: drift,
+        ...(flags.target ? { target: flags.target } : {}),
+        ...(flags.exclude ? { exclude: flags.exclude } : {}),
+        ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
+        ...(flags.shard ? { shard: flags.shard } : {}),
+        ...(io.signal ? { signal: io.signal } : {}),
+        onProgress: (done, total) => progress.update(done, total),
+        ...(spool ? { onOperations: (ops) => spool.add(ops) } : {}),
+      }));
+    } catch (e) {
+      progress.stop();
+      await spool?.discard();
+      if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made', 'plan');
+      throw e;
+    } finally {
+      progress.stop();
+    }
+
+    if (outFile !== undefined) await writePlanFile(outFile, plan, spool);
+    if (desired.suppressions && !plan.suppression_list) {
+      writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
+    }
+
+    await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
+    if (flags.out && plan.operations.length > 0 && plan.issues.length === 0) {
+      // As terraform does: the reviewed file, and the exact command that applies it.
+      const hint = `Saved the plan to ${flags.out}. To apply exactly these operations, run:\n  ${applyCommandFor(plan, flags.out)}`;
+      if (flags.json || flags.markdown) writeLine(io.stderr, hint);
+      else writeLine(io.stdout, `\n${hint}`);
+    }
+
+    if (plan.issues.length > 0) return EXIT.error;
+    if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
+    return EXIT.ok;
   } finally {
     drift.close();
   }
-}
-
-async function planWith(
-  io: CliIO,
-  flags: PlanFlags,
-  desired: DesiredState,
-  incremental: Awaited<ReturnType<typeof changedSince>> | undefined,
-  api: ReturnType<typeof connect>['api'],
-  target: ReturnType<typeof connect>['target'],
-  progress: ReturnType<typeof createProgress>,
-  drift: DriftSpool,
-): Promise<number> {
-  const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
-  // The plan file's operations are written while live state is still being read.
-  const spool = outFile !== undefined ? new OperationSpool(outFile) : undefined;
-  let plan: Plan;
-  try {
-    ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
-      destination: target,
-      cwd: io.cwd,
-      concurrency: flags.concurrency,
-      // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
-      keepSnapshots: false,
-      // Nor the desired profiles: the plan's operations take their place in memory.
-      releaseDesired: true,
-      driftSpool: drift,
-      ...(flags.target ? { target: flags.target } : {}),
-      ...(flags.exclude ? { exclude: flags.exclude } : {}),
-      ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
-      ...(flags.shard ? { shard: flags.shard } : {}),
-      ...(io.signal ? { signal: io.signal } : {}),
-      onProgress: (done, total) => progress.update(done, total),
-      ...(spool ? { onOperations: (ops) => spool.add(ops) } : {}),
-    }));
-  } catch (e) {
-    progress.stop();
-    await spool?.discard();
-    if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made', 'plan');
-    throw e;
-  } finally {
-    progress.stop();
-  }
-
-  if (outFile !== undefined) await writePlanFile(outFile, plan, spool);
-  if (desired.suppressions && !plan.suppression_list) {
-    writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
-  }
-
-  await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
-  if (flags.out && plan.operations.length > 0 && plan.issues.length === 0) {
-    // As terraform does: the reviewed file, and the exact command that applies it.
-    const hint = `Saved the plan to ${flags.out}. To apply exactly these operations, run:\n  ${applyCommandFor(plan, flags.out)}`;
-    if (flags.json || flags.markdown) writeLine(io.stderr, hint);
-    else writeLine(io.stdout, `\n${hint}`);
-  }
-
-  if (plan.issues.length > 0) return EXIT.error;
-  if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
-  return EXIT.ok;
 }
 
 /** `fyno-sync apply --plan F`, with the flags that plan needs (deletes are refused without one). */
