@@ -4,25 +4,21 @@
  * sharded plan get their share of the workspace's `--rps` with no flag repeated.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inspectJournal, JOURNAL_FILE } from '../../src/apply/journal.js';
 import { runApplyLifecycle, type ApplyRequest } from '../../src/apply-lifecycle.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan } from '../../src/create-plan.js';
 import { loadDesired } from '../../src/desired/load.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+import { useTempTree } from '../support/temp-tree.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const tree = useTempTree('fyno-lifecycle-');
 
 async function setUp(): Promise<{ root: string; file: string; store: MemoryFyno }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-lifecycle-'));
-  dirs.push(root);
+  const root = tree.dir;
   const lines = ['version: 1', 'profiles:'];
   for (let i = 0; i < 40; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`, '    properties: { plan: gold }');
   const file = path.join(root, 'p.yaml');
@@ -113,8 +109,7 @@ describe('interruptions around the writes (review of issue #13)', () => {
 
 describe('a resume and the ${VAR}s of operations already done', () => {
   async function interruptedAfterFirstProfile(): Promise<{ root: string; file: string; store: MemoryFyno }> {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-lifecycle-env-'));
-    dirs.push(root);
+    const root = tree.dir;
     const lines = ['version: 1', 'profiles:', '  - distinct_id: u-0', '    name: First', '    channels: { push: [{ token: "${PUSH_TOKEN}" }] }'];
     for (let i = 1; i < 30; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`);
     const file = path.join(root, 'p.yaml');

@@ -4,24 +4,20 @@
  * and a file changed between the checks and the first write is refused with nothing written.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runApplyLifecycle, type ApplyRequest, type LifecycleEvent } from '../../src/apply-lifecycle.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { createPlan } from '../../src/create-plan.js';
 import { loadDesired } from '../../src/desired/load.js';
 import { MemoryFyno } from '../../src/fyno/emulator/memory-fyno.js';
+import { useTempTree } from '../support/temp-tree.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const tree = useTempTree('fyno-saved-streamed-');
 
 async function savedPlan(): Promise<{ root: string; store: MemoryFyno; planFile: string }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'fyno-saved-streamed-'));
-  dirs.push(root);
+  const root = tree.dir;
   const lines = ['version: 1', 'profiles:'];
   for (let i = 0; i < 30; i++) lines.push(`  - distinct_id: u-${i}`, `    name: User ${i}`, '    properties: { plan: gold, seats: 3 }');
   const file = path.join(root, 'p.yaml');
