@@ -1,6 +1,6 @@
 /**
  * Scheduling a plan's operations (the applier's "obedient" core, STYLE.md): profiles in plan
- * order under the concurrency limit; per profile the order of PRODUCT.md ("Applying"): merges
+ * order, their requests under the concurrency limit; per profile the order of PRODUCT.md ("Applying"): merges
  * (then re-read + re-plan), create, fields, channels, properties, preferences. Properties of many
  * profiles share `POST /profiles/properties/batch` requests (batcher.ts); deletes of whole
  * profiles go last, in bulk `POST /profiles/delete` requests; then verification (verify.ts).
@@ -402,13 +402,13 @@ export class Runner {
       if (stageA === 0) this.batcher.drain();
     };
     if (stageA === 0) this.batcher.drain();
-    // Profiles are taken in plan order by a bounded number of workers, so what is in flight is
-    // bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
+    // Profiles are taken in plan order by a bounded number of workers, so the profiles in progress
+    // are bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
     // still fill: at most 2 × (batchSize − 1) can wait in the batcher's two unsent batches, and
     // the others keep taking profiles until every one has passed its property step (then the
     // batcher drains).
-    const inFlight = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
-    await forEachLimited(byProfile, inFlight, ([id, ops]) => this.runProfile(id, ops, hadMerge.has(id), leftStageA));
+    const workers = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
+    await forEachLimited(byProfile, workers, ([id, ops]) => this.runProfile(id, ops, hadMerge.has(id), leftStageA));
     await this.batcher.drain();
     if (deletes.length > 0) {
       if (this.aborted) this.ledger.skip(deletes, 'interrupted');
