@@ -139,6 +139,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     if (!opts.onOperations) return;
     while (handed < results.length && results[handed] !== undefined) opts.onOperations(results[handed++]!.ops);
   };
+  const spool = opts.driftSpool;
+  const keepDrift = (d: ProfileDrift): ProfileDrift => (spool ? spool.put(d) : packedDrift(d));
   const onSnapshot = (id: DistinctId, snap: ActualSnapshot): void => {
     actual.set(id, snap);
     for (const i of users.get(id) ?? []) {
@@ -147,7 +149,6 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       const diff = planProfile(profiles[i]!, actual, byId);
       // Only what a plan keeps: its operations, issues and JSON Patch (made now, while the
       // snapshots it is computed from are still held).
-      const keepDrift = (d: ProfileDrift): ProfileDrift => (opts.driftSpool ? opts.driftSpool.put(d) : packedDrift(d));
       results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual).map(([id, d]) => [id, keepDrift(d)]) };
       if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
@@ -194,8 +195,10 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     for (const entry of r.drift) drift.push(entry);
     results[i] = undefined;
   }
-  if (listPart) for (const op of listPart.ops) operations.push(op);
-  if (listPart) opts.onOperations?.(listPart.ops);
+  if (listPart) {
+    for (const op of listPart.ops) operations.push(op);
+    opts.onOperations?.(listPart.ops);
+  }
   // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
   const preconditions = keyedRecord<string>();
   for (const id of [...fingerprints.keys()].sort()) preconditions[id] = fingerprints.get(id)!;

@@ -173,14 +173,13 @@ export class Ledger {
   private keepAsync(id: DistinctId, op: Operation): void {
     const packed = this.asyncPacked.get(id);
     if (packed !== undefined) {
-      // Done already (a delete or a late settle): unpack, add, pack again.
-      this.asyncPacked.delete(id);
-      this.asyncOpen.set(id, unpack(id, packed));
+      // Done already (a delete or a late settle): added to what is packed.
+      this.asyncPacked.set(id, JSON.stringify([...(JSON.parse(packed) as unknown[]), packOp(op)]));
+      return;
     }
     const list = this.asyncOpen.get(id);
     if (list) list.push(op);
     else this.asyncOpen.set(id, [op]);
-    if (packed !== undefined) this.pack(id);
   }
 
   private pack(id: DistinctId): void {
@@ -188,11 +187,6 @@ export class Ledger {
     if (!list) return;
     this.asyncOpen.delete(id);
     this.asyncPacked.set(id, JSON.stringify(list.map(packOp)));
-  }
-
-  /** Whether anything was written to `id` in this run. */
-  wroteTo(id: DistinctId): boolean {
-    return this.writtenIds.has(id);
   }
 
   /** The asynchronous operations written in this run, per profile, for verification (verify.ts). */

@@ -1,6 +1,6 @@
 /**
  * Scheduling a plan's operations (the applier's "obedient" core, STYLE.md): profiles in plan
- * order under the concurrency limit; per profile the order of PRODUCT.md ("Applying"): merges
+ * order, their requests under the concurrency limit; per profile the order of PRODUCT.md ("Applying"): merges
  * (then re-read + re-plan), create, fields, channels, properties, preferences. Properties of many
  * profiles share `POST /profiles/properties/batch` requests (batcher.ts); deletes of whole
  * profiles go last, in bulk `POST /profiles/delete` requests; then verification (verify.ts).
@@ -293,19 +293,26 @@ export class Runner {
 
   // ---- run ---------------------------------------------------------------------------------
 
-  /** The operations to run of each profile, in plan order, read as the workers take them (each profile's are together). */
-  private async *profileGroups(todo: (key: string) => string): AsyncGenerator<[DistinctId, KeyedOp[]]> {
-    let current: [DistinctId, KeyedOp[]] | undefined;
+  /** The profile operations still to do (not deletes, not the suppression list's), in plan order. */
+  private async *profileOps(todo: (key: string) => string): AsyncGenerator<KeyedOp & { op: { distinct_id: DistinctId } }> {
     let i = 0;
     for await (const op of this.source.read()) {
       const key = `p:${i++}`;
       if (todo(key) !== 'todo' || isSuppressionOp(op) || op.type === 'profile.delete') continue;
-      if (current && current[0] === op.distinct_id) {
-        current[1].push({ key, op });
+      yield { key, op };
+    }
+  }
+
+  /** The operations to run of each profile, in plan order, read as the workers take them (each profile's are together). */
+  private async *profileGroups(todo: (key: string) => string): AsyncGenerator<[DistinctId, KeyedOp[]]> {
+    let current: [DistinctId, KeyedOp[]] | undefined;
+    for await (const k of this.profileOps(todo)) {
+      if (current && current[0] === k.op.distinct_id) {
+        current[1].push(k);
         continue;
       }
       if (current) yield current;
-      current = [op.distinct_id, [{ key, op }]];
+      current = [k.op.distinct_id, [k]];
     }
     if (current) yield current;
   }
@@ -313,13 +320,10 @@ export class Runner {
   /** The same grouped at once, in first-seen order (a plan in memory, or one whose profiles' operations are not together). */
   private async groupProfiles(todo: (key: string) => string): Promise<Map<DistinctId, KeyedOp[]>> {
     const byProfile = new Map<DistinctId, KeyedOp[]>();
-    let i = 0;
-    for await (const op of this.source.read()) {
-      const key = `p:${i++}`;
-      if (todo(key) !== 'todo' || isSuppressionOp(op) || op.type === 'profile.delete') continue;
-      const list = byProfile.get(op.distinct_id);
-      if (list) list.push({ key, op });
-      else byProfile.set(op.distinct_id, [{ key, op }]);
+    for await (const k of this.profileOps(todo)) {
+      const list = byProfile.get(k.op.distinct_id);
+      if (list) list.push(k);
+      else byProfile.set(k.op.distinct_id, [k]);
     }
     return byProfile;
   }
@@ -398,13 +402,13 @@ export class Runner {
       if (stageA === 0) this.batcher.drain();
     };
     if (stageA === 0) this.batcher.drain();
-    // Profiles are taken in plan order by a bounded number of workers, so what is in flight is
-    // bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
+    // Profiles are taken in plan order by a bounded number of workers, so the profiles in progress
+    // are bounded by the concurrency and the batch size, not by the plan. Enough of them that batches
     // still fill: at most 2 × (batchSize − 1) can wait in the batcher's two unsent batches, and
     // the others keep taking profiles until every one has passed its property step (then the
     // batcher drains).
-    const inFlight = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
-    await forEachLimited(byProfile, inFlight, ([id, ops]) => this.runProfile(id, ops, hadMerge.has(id), leftStageA));
+    const workers = 2 * Math.max(1, this.opts.concurrency) + 2 * this.batchSize;
+    await forEachLimited(byProfile, workers, ([id, ops]) => this.runProfile(id, ops, hadMerge.has(id), leftStageA));
     await this.batcher.drain();
     if (deletes.length > 0) {
       if (this.aborted) this.ledger.skip(deletes, 'interrupted');

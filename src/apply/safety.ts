@@ -26,7 +26,6 @@ function normalBase(u: string): string {
   }
 }
 
-/** Throws the first refusal that applies; never touches the network. */
 /** Refuses (`plan.target_mismatch`) a plan made for another base URL, workspace or env. */
 export function checkPlanTarget(t: Plan['target'], target: Target): void {
   if (t.workspace !== target.workspace || t.env !== target.env || normalBase(t.base_url) !== normalBase(target.baseUrl)) {
@@ -38,6 +37,7 @@ export function checkPlanTarget(t: Plan['target'], target: Target): void {
   }
 }
 
+/** Throws the first refusal that applies; never touches the network. */
 export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): void {
   if (plan.issues.length > 0) {
     const first = plan.issues[0]!;

@@ -22,7 +22,7 @@ export const ROUTE = {
 };
 
 export class Settler {
-  /** Shared by every settle under way, so re-reads stay within the concurrency. */
+  /** Shared by every settle under way: the profiles re-read at once (their requests are held to the concurrency by CallCounter). */
   private readonly readLimit;
 
   constructor(

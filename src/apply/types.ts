@@ -53,7 +53,7 @@ export interface ApplyDeps {
 }
 
 export interface ApplyOptions {
-  /** Profiles worked on at once (p-limit). The request rate is the client's business. */
+  /** Requests in flight at most, property batches and settling reads included (CallCounter). The request rate is the client's business. */
   concurrency: number;
   allowDelete: boolean;
   /** Never more profile deletes than this, whatever `allowDelete` says. */

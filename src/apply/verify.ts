@@ -40,26 +40,26 @@ export async function verifyConvergence(
   for (;;) {
     const next = new Map<DistinctId, readonly Operation[]>();
     await forEachLimited(pending, o.concurrency, async ([id, given]) => {
-          const ops = (typeof given === 'function' ? given() : given).filter(isAsynchronous);
-          if (ops.length === 0) return;
-          let snap;
-          try {
-            snap = await read(id, false);
-          } catch (e) {
-            next.set(id, ops);
-            last.set(id, [{ distinct_id: id, op: ops[0]!.type, field: 'profile', reason: `could not re-read: ${messageOf(e)}` }]);
-            return;
-          }
-          const open = ops.filter((op) => opSatisfied(op, snap) === false);
-          if (open.length === 0) {
-            last.delete(id);
-            return;
-          }
-          next.set(id, open);
-          last.set(
-            id,
-            open.map((op) => ({ distinct_id: id, op: op.type, field: fieldOf(op), reason: divergenceReason(op, snap, Math.round(now() - started)) })),
-          );
+      const ops = (typeof given === 'function' ? given() : given).filter(isAsynchronous);
+      if (ops.length === 0) return;
+      let snap;
+      try {
+        snap = await read(id, false);
+      } catch (e) {
+        next.set(id, ops);
+        last.set(id, [{ distinct_id: id, op: ops[0]!.type, field: 'profile', reason: `could not re-read: ${messageOf(e)}` }]);
+        return;
+      }
+      const open = ops.filter((op) => opSatisfied(op, snap) === false);
+      if (open.length === 0) {
+        last.delete(id);
+        return;
+      }
+      next.set(id, open);
+      last.set(
+        id,
+        open.map((op) => ({ distinct_id: id, op: op.type, field: fieldOf(op), reason: divergenceReason(op, snap, Math.round(now() - started)) })),
+      );
     });
     pending = next;
     if (pending.size === 0 || o.signal?.aborted || now() - started + o.intervalMs > o.timeoutMs) break;

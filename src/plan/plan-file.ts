@@ -46,10 +46,6 @@ export function planPartValidators(): PlanValidators {
   return validators;
 }
 
-function validatePlanShape(): ValidateFunction {
-  return planPartValidators().plan;
-}
-
 /** Top-level keys in the order a reader expects them; nested objects get sorted keys. */
 const TOP_ORDER = ['format_version', 'created_at', 'target', 'sources', 'source_hashes', 'scope', 'summary', 'issues', 'preconditions', 'suppression_list', 'operations', 'profiles'] as const;
 /** Written in chunks after the head (one line per operation / per profile), not as part of it. */
@@ -209,7 +205,7 @@ function checkPlanDocument(doc: unknown, source: string): Plan {
       { file: source, format_version: version ?? null },
     );
   }
-  const validate = validatePlanShape();
+  const validate = planPartValidators().plan;
   if (!validate(doc)) {
     const first = validate.errors?.[0];
     const reason = first ? describeError(first) : 'does not match the plan schema';
