@@ -99,6 +99,16 @@ function abortOf(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
+/** Waits `ms`; false if `signal` aborted the wait. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await (signal === undefined ? sleep(ms) : sleep(ms, undefined, { signal }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `#send`'s answer for "no such profile" when the caller takes it as an answer. */
 const MISSING: unique symbol = Symbol('missing profile');
 
@@ -268,13 +278,7 @@ export class HttpFynoClient implements FynoApi {
     for (;;) {
       if (signal?.aborted) throw aborted();
       const wait = this.#rate.reserve();
-      if (wait > 0) {
-        try {
-          await (signal === undefined ? sleep(wait) : sleep(wait, undefined, { signal }));
-        } catch {
-          throw aborted();
-        }
-      }
+      if (wait > 0 && !(await pause(wait, signal))) throw aborted();
       const sentAt = this.#rate.now();
       attempts += 1;
       const startedAt = Date.now();
@@ -298,11 +302,7 @@ export class HttpFynoClient implements FynoApi {
         );
         throw a.status !== undefined ? this.#withBaseUrlHint(error) : error;
       }
-      try {
-        await (signal === undefined ? sleep(delay) : sleep(delay, undefined, { signal }));
-      } catch {
-        throw aborted();
-      }
+      if (!(await pause(delay, signal))) throw aborted();
     }
   }
 
