@@ -25,7 +25,7 @@ import { buildConnector, Pool, type Dispatcher } from 'undici';
 import { AdaptiveRate } from './adaptive-rate.js';
 import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
-import { DEFAULT_RETRY, nextRetryDelay, parseRetryAfter, toFynoApiError, transportErrorCode, type FailureFacts, type RetryCounts, type RetryPolicy } from './http-retry.js';
+import { DEFAULT_RETRY, nextRetryDelay, parseRetryAfter, toFynoApiError, transportErrorCode, type AttemptFailure, type FailureFacts, type RetryCounts, type RetryPolicy } from './http-retry.js';
 import type {
   Accepted,
   ActualPreferences,
@@ -113,12 +113,8 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<boole
 const MISSING: unique symbol = Symbol('missing profile');
 
 /** What one attempt came back with: an answer, or the code of the failure that stopped it. */
-interface Attempt {
-  status?: number;
+interface Attempt extends AttemptFailure {
   text?: string;
-  retryAfterHeader?: string | string[];
-  errorCode?: string;
-  timedOut?: boolean;
 }
 
 /** `FynoApi` over HTTP. Throws only `FynoApiError`. */
@@ -237,7 +233,7 @@ export class HttpFynoClient implements FynoApi {
       const text = await res.body.text();
       return { status: res.statusCode, text, retryAfterHeader: res.headers['retry-after'] };
     } catch (error) {
-      if (timedOut) return { errorCode: 'ETIMEDOUT', timedOut: true };
+      if (timedOut) return { errorCode: 'ETIMEDOUT' };
       // A body cut short by a closing connection is UND_ERR_RES_CONTENT_LENGTH_MISMATCH or an
       // HTTPParserError without a code for undici, whatever the framing: one code, retried for a
       // read like the reset it is, a write's outcome unknown.
