@@ -3,16 +3,12 @@
  * bursts with Retry-After. Converged means: a following plan is empty, no list value or token is
  * duplicated, and the summary's request count matches what the emulator recorded.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { applyPlan } from '../src/apply/index.js';
 import { createPlan } from '../src/create-plan.js';
-import { loadDesired } from '../src/desired/load.js';
 import type { DesiredState } from '../src/desired/types.js';
 import type { HttpFynoClient } from '../src/fyno/http-client.js';
-import { benchEmulator, BENCH_WS, clientFor, sum, timed, type BenchEmulator } from './util.js';
-import { seedEmulator, writeDesired, type GenOptions } from './gen.js';
+import { BENCH_WS, clientFor, sum, timed, type BenchEmulator } from './util.js';
+import { seededWorld } from './gen.js';
 
 export interface FaultsBenchResult {
   profiles: number;
@@ -35,13 +31,9 @@ async function plan(api: HttpFynoClient, emu: BenchEmulator, desired: DesiredSta
 }
 
 export async function benchFaults(o: { count: number; failRate: number }): Promise<FaultsBenchResult> {
-  const gen: GenOptions = { count: o.count, differ: 0.1, missing: 0.1 };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-bench-faults-'));
-  const emu = await benchEmulator({ propertyDelayMs: 20, faultSeed: 42 });
+  const world = await seededWorld('faults', { count: o.count, differ: 0.1, missing: 0.1 }, { propertyDelayMs: 20, faultSeed: 42 });
+  const { emu, state } = world;
   try {
-    await writeDesired(dir, gen);
-    await seedEmulator(emu.adminUrl, gen);
-    const { state } = await loadDesired([dir], { env: {}, cwd: dir });
     const counted: Record<string, number> = {};
     // A short timeout, as a migration would configure: the 'timeout' fault holds the connection open.
     const api = clientFor(emu, { timeoutMs: 2000, onRequest: (r) => void (counted[`${r.method} ${r.route}`] = (counted[`${r.method} ${r.route}`] ?? 0) + 1) });
@@ -78,7 +70,6 @@ export async function benchFaults(o: { count: number; failRate: number }): Promi
       duplicateListValues: duplicates,
     };
   } finally {
-    await emu.close();
-    await rm(dir, { recursive: true, force: true });
+    await world.close();
   }
 }

@@ -16,12 +16,13 @@ async function upsert(api: FynoApi, p: DesiredProfile): Promise<number> {
   const id = p.distinct_id;
   const channels: Channels = {};
   for (const [k, v] of Object.entries(p.channels ?? {})) if (v !== null && v !== undefined) (channels as Record<string, unknown>)[k] = v;
+  const fields = { ...(p.name !== undefined ? { name: p.name } : {}), ...(p.timezone !== undefined ? { timezone: p.timezone } : {}) };
   let sent = 1;
   try {
-    await api.createProfile({ distinct_id: id, ...(p.name !== undefined ? { name: p.name } : {}), ...(p.timezone !== undefined ? { timezone: p.timezone } : {}), channels });
+    await api.createProfile({ distinct_id: id, ...fields, channels });
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
-    await api.updateProfile(id, { ...(p.name !== undefined ? { name: p.name } : {}), ...(p.timezone !== undefined ? { timezone: p.timezone } : {}) }, { idempotent: true });
+    await api.updateProfile(id, fields, { idempotent: true });
     await api.upsertChannels(id, channels, { idempotent: true });
     sent += 2;
   }

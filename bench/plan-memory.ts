@@ -8,11 +8,10 @@
  * The directory is copied into a temporary one (plans name their sources relative to the cwd).
  * Prints one line per command: exit code, wall time, peak RSS, requests by route.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum } from './util.js';
+import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum, timeNode } from './util.js';
 
 interface Run {
   command: string;
@@ -20,24 +19,6 @@ interface Run {
   wallS: number;
   peakRssMb: number;
   requests: Record<string, number>;
-}
-
-function timed(args: string[], nodeFlags: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; rssMb: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, ...nodeFlags, CLI, ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const m = /TIME ([\d.]+) (\d+)/.exec(stderr);
-      if (!m) return reject(new Error(`no timing for ${args.join(' ')}: ${stderr.slice(-500)}`));
-      resolve({ code: code ?? 1, wallS: Number(m[1]), rssMb: Math.round(Number(m[2]) / 1024) });
-    });
-  });
 }
 
 export async function benchPlanMemory(o: { profiles: string; concurrency: number; nodeFlags: string[] }): Promise<Run[]> {
@@ -56,7 +37,7 @@ export async function benchPlanMemory(o: { profiles: string; concurrency: number
     ];
     for (const args of steps) {
       await emu.resetCounts();
-      const r = await timed(args, o.nodeFlags, env, dir);
+      const r = await timeNode([...o.nodeFlags, CLI, ...args], env, dir, false);
       const requests = (await emu.counts()).requests;
       const run = { command: `fyno-sync ${args.join(' ')}`, code: r.code, wallS: r.wallS, peakRssMb: r.rssMb, requests };
       runs.push(run);

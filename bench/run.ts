@@ -28,6 +28,11 @@ const out = (s = ''): void => {
   lines.push(s);
   console.log(s);
 };
+/** A table's header row and the separator under it. */
+const table = (header: string): void => {
+  out(header);
+  out(`|${'---|'.repeat(header.split('|').length - 2)}`);
+};
 const ms = (x: number): string => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 
 out('# fyno-sync benchmark results');
@@ -40,8 +45,7 @@ if (want('plan')) {
   out();
   out(`## Plan: ${N.toLocaleString('en')} profiles, ${LAT} ms latency, concurrency ${CONC}`);
   out();
-  out('| profiles named | reads sent | reads per profile | wall time | ideal (reads × latency ÷ concurrency) | ratio | operations planned | load + validate |');
-  out('|---|---|---|---|---|---|---|---|');
+  table('| profiles named | reads sent | reads per profile | wall time | ideal (reads × latency ÷ concurrency) | ratio | operations planned | load + validate |');
   out(`| ${r.profiles} | ${r.reads} | ${r.readsPerProfile.toFixed(2)} | ${ms(r.wallMs)} | ${ms(r.idealMs)} | ${r.ratio.toFixed(2)}× | ${r.operations} | ${ms(r.loadMs)} |`);
 }
 
@@ -54,8 +58,7 @@ if (want('diff')) {
   out();
   out(`Median of ${r.rounds.length} rounds after a warm-up (\`npx tsx bench/plan-diff.ts ${SCALE}\`); buildPlan in each round: ${r.rounds.map((x) => ms(x.ms)).join(', ')}.`);
   out();
-  out('| profiles | buildPlan (diff + JSON Patch + summary + fingerprints) | diff alone | fingerprints | operations | peak RSS of the process |');
-  out('|---|---|---|---|---|---|');
+  table('| profiles | buildPlan (diff + JSON Patch + summary + fingerprints) | diff alone | fingerprints | operations | peak RSS of the process |');
   out(`| ${r.profiles} | ${ms(r.ms)} | ${ms(r.diffMs)} | ${ms(r.fingerprintMs)} | ${r.operations} | ${r.peakRssMb} MB |`);
 }
 
@@ -68,8 +71,7 @@ if (want('cpu')) {
   out();
   out('CPU time (user + system) of the client process while planning (desired files loaded before the clock starts), divided by the requests the emulator recorded; the emulator\'s own CPU from its process. `npx tsx bench/cpu-bench.ts 10000`; `CPU_PROFILE=plan.cpuprofile` adds a V8 profile of the measured plan.');
   out();
-  out('| client | requests | client CPU per request | emulator CPU per request | wall time |');
-  out('|---|---|---|---|---|');
+  table('| client | requests | client CPU per request | emulator CPU per request | wall time |');
   out(`| fyno-sync plan | ${r.requests} | ${Math.round(r.cpuUsPerRequest)} µs | ${Math.round(r.emulatorCpuUsPerRequest)} µs | ${ms(r.wallMs)} |`);
   out(`| naive upsert (bench/naive.ts) of the same profiles | ${r.naive.requests} | ${Math.round(r.naive.cpuUsPerRequest)} µs | | |`);
   for (const b of r.bare) out(`| bare GET: ${b.client} | ${N} | ${Math.round(b.cpuUsPerRequest)} µs | | |`);
@@ -80,8 +82,7 @@ if (want('apply')) {
   out();
   out(`## Apply: ${N.toLocaleString('en')} profiles, 5% differ, ${LAT} ms latency, concurrency ${CONC}`);
   out();
-  out('| | value |');
-  out('|---|---|');
+  table('| | value |');
   out(`| profiles that differ | ${r.differing} |`);
   out(`| operations in the plan | ${r.planOperations} |`);
   out(`| writes needed (the plan's requests, grouped as the applier groups them) | ${r.writesNeeded} |`);
@@ -94,8 +95,7 @@ if (want('apply')) {
   out();
   out('Naive script on the same data (upsert every profile every time: PUT profile, PATCH channels, POST properties):');
   out();
-  out('| | requests | writes | wall time | ideal |');
-  out('|---|---|---|---|---|');
+  table('| | requests | writes | wall time | ideal |');
   out(`| fyno-sync apply | ${r.applyRequests} | ${r.writesSent} | ${ms(r.applyMs)} | ${ms(r.idealMs)} |`);
   out(`| naive upsert | ${r.naive.requests} | ${r.naive.writes} | ${ms(r.naive.ms)} | ${ms(r.naive.idealMs)} |`);
 }
@@ -106,8 +106,7 @@ if (want('faults')) {
   out();
   out(`## Faults: ${count} profiles (10% differ, 10% to create), 10% injected failures + 429 bursts`);
   out();
-  out('| | value |');
-  out('|---|---|');
+  table('| | value |');
   out(`| operations | ${r.operations} |`);
   out(`| faults injected | ${Object.entries(r.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
   out(`| answers by status | ${Object.entries(r.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
@@ -135,8 +134,7 @@ if (want('incremental')) {
   out();
   out(`## Incremental plan: ${N.toLocaleString('en')} profiles in git, a change touching 10, ${LAT} ms latency, concurrency ${CONC}`);
   out();
-  out('| | reads | wall time | operations |');
-  out('|---|---|---|---|');
+  table('| | reads | wall time | operations |');
   out(`| full plan | ${r.fullReads} | ${ms(r.fullMs)} | ${r.fullOperations} |`);
   out(`| \`plan --changed-since\` | ${r.incReads} | ${ms(r.incMs)} (of which loading both revisions: ${ms(r.incLoadMs)}) | ${r.incOperations} |`);
 }
@@ -150,8 +148,7 @@ if (want('scale')) {
   out();
   out(`A HubSpot-style export of ${r.rows.toLocaleString('en')} rows (scripts/gen-crm-export.ts, seed 7, with its bad phones, bad emails and repeated ids), imported with examples/crm-migration/mapping.yaml into ${r.profiles.toLocaleString('en')} profiles; then each command in its own process under \`/usr/bin/time\` (peak RSS, CPU), against an empty emulator (bench/scale-bench.ts). Ideal: requests × latency ÷ concurrency. Last row: the naive upsert script (bench/naive.ts) migrating the same profiles into an emptied workspace.`);
   out();
-  out('| command | exit | wall time | ideal | wall ÷ ideal | peak RSS | requests | requests per profile | client CPU per request |');
-  out('|---|---|---|---|---|---|---|---|---|');
+  table('| command | exit | wall time | ideal | wall ÷ ideal | peak RSS | requests | requests per profile | client CPU per request |');
   for (const c of [...r.runs, r.naive]) {
     const perReq = c.requests > 0 ? `${Math.round((c.cpuS * 1e6) / c.requests)} µs` : '';
     const ideal = c.idealS !== undefined ? `${c.idealS.toFixed(1)} s` : '';

@@ -3,12 +3,11 @@
  * CLI (separate processes, so each command's peak memory is its own), against the emulator in
  * another process.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeContacts } from '../scripts/gen-crm-export.js';
-import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum } from './util.js';
+import { benchEmulator, BENCH_KEY, BENCH_WS, CLI, sum, timeNode } from './util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NAIVE = path.join(ROOT, 'bench/naive-upsert.ts');
@@ -23,23 +22,6 @@ export interface CommandRun {
   requests: number;
   /** requests × latency ÷ concurrency, for the commands that send requests. */
   idealS?: number;
-}
-
-/** Runs `node …args` under /usr/bin/time for the peak RSS and CPU time. */
-function runNode(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; wallS: number; cpuS: number; rssMb: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
-      if (!m) return reject(new Error(`no timing for ${args.join(' ')}: ${stderr.slice(-500)}`));
-      resolve({ code: code ?? 1, wallS: Number(m[1]), cpuS: Number(m[3]) + Number(m[4]), rssMb: Math.round(Number(m[2]) / 1024), stdout, stderr });
-    });
-  });
 }
 
 export interface ScaleRun {
@@ -81,7 +63,7 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
     const ideal = (requests: number): number => (requests * o.latencyMs) / o.concurrency / 1000;
     for (const args of steps) {
       await emu.resetCounts();
-      const r = await runNode([CLI, ...args], env, dir);
+      const r = await timeNode([CLI, ...args], env, dir);
       if (args[0] === 'import') profiles = Number(/Imported ([\d,]+) profiles/.exec(r.stderr + r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
       const requests = sum((await emu.counts()).requests);
       runs.push({
@@ -98,7 +80,7 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
     await emu.reset();
     await emu.faults({ latencyMs: o.latencyMs });
     // tsx by its own location: the data directory has no node_modules to find it in.
-    const n = await runNode(['--import', import.meta.resolve('tsx'), NAIVE, 'profiles', String(o.concurrency)], env, dir);
+    const n = await timeNode(['--import', import.meta.resolve('tsx'), NAIVE, 'profiles', String(o.concurrency)], env, dir);
     const requests = sum((await emu.counts()).requests);
     const naive: CommandRun = { command: `node --import tsx bench/naive-upsert.ts profiles ${o.concurrency}`, exitCode: n.code, wallS: n.wallS, cpuS: n.cpuS, peakRssMb: n.rssMb, requests, idealS: ideal(requests) };
     return { rows, profiles, latencyMs: o.latencyMs, concurrency: o.concurrency, runs, naive };

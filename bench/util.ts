@@ -127,3 +127,32 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   const value = await fn();
   return { value, ms: performance.now() - t0 };
 }
+
+/**
+ * Runs `node …args` under /usr/bin/time, for its peak RSS and CPU time; the command's stdout is
+ * kept when `keepStdout` (else discarded), the tail of its stderr always.
+ */
+export function timeNode(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  keepStdout = true,
+): Promise<{ code: number; wallS: number; cpuS: number; rssMb: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
+      if (!m) return reject(new Error(`no timing for ${args.join(' ')}: ${stderr.slice(-500)}`));
+      resolve({ code: code ?? 1, wallS: Number(m[1]), cpuS: Number(m[3]) + Number(m[4]), rssMb: Math.round(Number(m[2]) / 1024), stdout, stderr });
+    });
+  });
+}

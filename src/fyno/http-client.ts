@@ -25,7 +25,7 @@ import { buildConnector, Pool, type Dispatcher } from 'undici';
 import { AdaptiveRate } from './adaptive-rate.js';
 import { checkBaseUrl, missingVersionHint } from './base-url.js';
 import { FynoApiError } from './errors.js';
-import { DEFAULT_RETRY, nextRetryDelay, parseRetryAfter, toFynoApiError, transportErrorCode, type FailureFacts, type RetryCounts, type RetryPolicy } from './http-retry.js';
+import { DEFAULT_RETRY, nextRetryDelay, parseRetryAfter, toFynoApiError, transportErrorCode, type AttemptFailure, type FailureFacts, type RetryCounts, type RetryPolicy } from './http-retry.js';
 import type {
   Accepted,
   ActualPreferences,
@@ -99,16 +99,22 @@ function abortOf(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
 }
 
+/** Waits `ms`; false if `signal` aborted the wait. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await (signal === undefined ? sleep(ms) : sleep(ms, undefined, { signal }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `#send`'s answer for "no such profile" when the caller takes it as an answer. */
 const MISSING: unique symbol = Symbol('missing profile');
 
 /** What one attempt came back with: an answer, or the code of the failure that stopped it. */
-interface Attempt {
-  status?: number;
+interface Attempt extends AttemptFailure {
   text?: string;
-  retryAfterHeader?: string | string[];
-  errorCode?: string;
-  timedOut?: boolean;
 }
 
 /** `FynoApi` over HTTP. Throws only `FynoApiError`. */
@@ -227,7 +233,7 @@ export class HttpFynoClient implements FynoApi {
       const text = await res.body.text();
       return { status: res.statusCode, text, retryAfterHeader: res.headers['retry-after'] };
     } catch (error) {
-      if (timedOut) return { errorCode: 'ETIMEDOUT', timedOut: true };
+      if (timedOut) return { errorCode: 'ETIMEDOUT' };
       // A body cut short by a closing connection is UND_ERR_RES_CONTENT_LENGTH_MISMATCH or an
       // HTTPParserError without a code for undici, whatever the framing: one code, retried for a
       // read like the reset it is, a write's outcome unknown.
@@ -268,13 +274,7 @@ export class HttpFynoClient implements FynoApi {
     for (;;) {
       if (signal?.aborted) throw aborted();
       const wait = this.#rate.reserve();
-      if (wait > 0) {
-        try {
-          await (signal === undefined ? sleep(wait) : sleep(wait, undefined, { signal }));
-        } catch {
-          throw aborted();
-        }
-      }
+      if (wait > 0 && !(await pause(wait, signal))) throw aborted();
       const sentAt = this.#rate.now();
       attempts += 1;
       const startedAt = Date.now();
@@ -298,11 +298,7 @@ export class HttpFynoClient implements FynoApi {
         );
         throw a.status !== undefined ? this.#withBaseUrlHint(error) : error;
       }
-      try {
-        await (signal === undefined ? sleep(delay) : sleep(delay, undefined, { signal }));
-      } catch {
-        throw aborted();
-      }
+      if (!(await pause(delay, signal))) throw aborted();
     }
   }
 

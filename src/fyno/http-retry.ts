@@ -41,7 +41,9 @@ export const DEFAULT_UNREACHABLE_RETRIES = 4;
 export const DEFAULT_RETRY: RetryPolicy = { limit: 8, rateLimitLimit: DEFAULT_RATE_LIMIT_RETRIES, baseDelayMs: 250, maxDelayMs: 30_000 };
 
 /** 429 and every 5xx. */
-export const RETRY_STATUSES: readonly number[] = [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
+function isRetryStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
 
 /**
  * Errors raised before a connection exists: the request cannot have reached Fyno, so even a
@@ -87,7 +89,7 @@ export function nextRetryDelay(policy: RetryPolicy, f: AttemptFailure, safe: boo
   const retryable =
     f.status !== undefined
       ? safe
-        ? RETRY_STATUSES.includes(f.status)
+        ? isRetryStatus(f.status)
         : f.status === 429
       : f.errorCode !== undefined && (safe ? RETRY_ERROR_CODES : NOT_SENT_ERROR_CODES).includes(f.errorCode);
   if (!retryable) return 0;

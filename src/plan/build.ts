@@ -155,22 +155,20 @@ function preconditionRecord(read: [DistinctId, string][]): Record<DistinctId, st
   return out;
 }
 
-const ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
+/** How significant each action is: a profile's action is that of its most significant operation. */
+export const PROFILE_ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
 
 /**
  * The one action of a profile in the summary line. A profile is counted once, by its most
  * significant operation: delete, then merge (a merge usually brings updates along), then create,
  * then update (any other operation).
  */
-/** How significant each action is: a profile's action is that of its most significant operation. */
-export const PROFILE_ACTION_RANK: Readonly<Record<ProfileAction, number>> = { noop: 0, update: 1, create: 2, merge: 3, delete: 4 };
-
 export function profileAction(ops: readonly Operation[]): ProfileAction {
   let action: ProfileAction = 'noop';
   for (const op of ops) {
     const a: ProfileAction =
       op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
-    if (ACTION_RANK[a] > ACTION_RANK[action]) action = a;
+    if (PROFILE_ACTION_RANK[a] > PROFILE_ACTION_RANK[action]) action = a;
   }
   return action;
 }

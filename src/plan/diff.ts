@@ -184,9 +184,10 @@ function structuredCloneChannels(c: Channels): Channels {
   return out;
 }
 
-/** name/status/timezone → one `profile.update` (`PUT /profiles/{id}` without `channel`). */
+/** The profile's own fields, planned by planCreate and planFields. */
 const PROFILE_FIELDS = ['name', 'status', 'timezone'] as const satisfies readonly ProfileField[];
 
+/** name/status/timezone → one `profile.update` (`PUT /profiles/{id}` without `channel`). */
 function planFields(diff: ProfileDiff, live: ActualProfile): void {
   const d = diff.desired;
   // Nothing allocated for the usual profile whose fields are as wanted.

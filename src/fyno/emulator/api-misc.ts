@@ -27,6 +27,13 @@ export function sameSuppression(list: readonly SuppressionRecord[], channel: str
   return list.find((s) => s.channel === channel && ('distinct_id' in key ? s.distinct_id === key.distinct_id : s.destination === key.destination));
 }
 
+/** What a suppression body names its entry by: `distinct_id` wins over `destination` (spec note). */
+export function suppressionKey(b: Readonly<Record<string, unknown>>): { distinct_id: string } | { destination: string } | undefined {
+  if (typeof b.distinct_id === 'string' && b.distinct_id !== '') return { distinct_id: b.distinct_id };
+  if (typeof b.destination === 'string' && b.destination !== '') return { destination: b.destination };
+  return undefined;
+}
+
 /**
  * POST /{WSID}/suppressions (add_suppression_list). `distinct_id` wins over `destination` (spec
  * note). A destination is checked against its channel: phone channels need a valid number,
@@ -39,14 +46,13 @@ export function addSuppression(ctx: Ctx, req: ApiRequest): Reply {
   if (typeof b.channel !== 'string' || b.channel === '') return fail(400, 'channel is required!');
   const channel = b.channel;
   const description = typeof b.description === 'string' ? b.description : undefined;
-  let key: { distinct_id: string } | { destination: string };
-  if (typeof b.distinct_id === 'string' && b.distinct_id !== '') key = { distinct_id: b.distinct_id };
-  else if (typeof b.destination === 'string' && b.destination !== '') {
-    const d = b.destination;
+  const key = suppressionKey(b);
+  if (key === undefined) return fail(400, 'distinct_id or destination is required!');
+  if ('destination' in key) {
+    const d = key.destination;
     const valid = PHONE_CHANNELS.has(channel) ? normalizePhone(d) !== null : channel === 'email' ? /^[^@\s]+@[^@\s]+$/.test(d) : true;
     if (!valid) return fail(400, `Invalid destination for channel ${channel}`);
-    key = { destination: d };
-  } else return fail(400, 'distinct_id or destination is required!');
+  }
   const list = ctx.store.suppressionList(ctx.workspace);
   const same = sameSuppression(list, channel, key);
   if (same) {

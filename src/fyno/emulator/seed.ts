@@ -6,7 +6,7 @@
 import { CHANNELS, PREFERENCE_CHANNELS, type ChannelName, type PropertyValue } from '../types.js';
 import { isObject, type Reply } from './api-common.js';
 import { handleApi } from './core.js';
-import { sameSuppression } from './api-misc.js';
+import { sameSuppression, suppressionKey } from './api-misc.js';
 import { applyPropertyOp } from './api-properties.js';
 import { issueOtp } from './api-verify.js';
 import type { Env, EventDef, FynoStore, OtpRecord, TopicDef } from './store.js';
@@ -168,8 +168,7 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
       if (typeof expiry_ts === 'string') {
         // The entry the body names (as the add found or made it: distinct_id wins), which is not
         // the last of the list when it existed already.
-        const key = typeof body.distinct_id === 'string' && body.distinct_id !== '' ? { distinct_id: body.distinct_id } : { destination: String(body.destination) };
-        sameSuppression(store.suppressionList(workspace), String(body.channel), key)!.expiry_ts = expiry_ts;
+        sameSuppression(store.suppressionList(workspace), String(body.channel), suppressionKey(body)!)!.expiry_ts = expiry_ts;
       }
     });
   }
