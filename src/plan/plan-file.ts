@@ -109,10 +109,11 @@ function* operationChunks(ops: readonly Operation[]): Generator<string> {
 
 /**
  * `serializePlanChunks` with the operations' text from `operations`: `operationLine` of each of
- * `plan.operations` in order, joined by `,\n` (a caller that wrote them ahead, while the plan was
- * still being read, splices them in: kept-plan.ts `OperationSpool`).
+ * the plan's `count` operations in order, joined by `,\n` (a caller that wrote them ahead, while
+ * the plan was still being read, splices them in: kept-plan.ts `OperationSpool`; it may have let
+ * go of `plan.operations` since).
  */
-export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>): Generator<string | T> {
+export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>, count = plan.operations.length): Generator<string | T> {
   // Redaction touches operations only; the other top-level values are written as they are.
   const top = plan as unknown as Record<string, unknown>;
   const head: Record<string, unknown> = {};
@@ -120,7 +121,7 @@ export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>)
   const headText = JSON.stringify(head, null, 2);
   const drift = plan.profiles;
   const end = drift === undefined ? '\n}\n' : ',\n';
-  if (plan.operations.length === 0) {
+  if (count === 0) {
     yield `${headText.slice(0, -2)},\n  "operations": []${end}`;
   } else {
     yield `${headText.slice(0, -2)},\n  "operations": [\n`;
