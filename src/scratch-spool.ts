@@ -11,7 +11,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 /** Most text a spool lets wait for its disk (UTF-16 code units, ~2 bytes each). */
 export const MAX_QUEUED = 8 << 20;
 /** Text gathered before it is queued for the disk. */
-const FLUSH_AT = 1 << 20;
+const FLUSH_AT = 1 << 16;
 
 export class ScratchSpool {
   readonly file: string;

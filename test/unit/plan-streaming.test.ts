@@ -13,7 +13,7 @@ import { planHash } from '../../src/apply/journal.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize.js';
-import { parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
+import { canonicalJson, parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
 import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
 import { textRenderer } from '../../src/plan/render/text.js';
 import { groupByProfile } from '../../src/plan/build.js';
@@ -131,6 +131,19 @@ describe('plan file in pieces', () => {
         expect(serializePlan(plan)).toBe(referenceSerialize(plan));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('canonicalJson is JSON.stringify of the sorted copy, undefined values and array holes included', () => {
+    const keyish = fc.oneof(fc.string(), fc.constantFrom('0', '1', '10', '01', '-0', '1.5', '4294967294', '4294967295', 'type', 'distinct_id', '__proto__'));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.constant(undefined), fc.sparseArray(tie('v'), { maxLength: 4 }), fc.dictionary(keyish, tie('v'), { maxKeys: 5 })),
+    })).v;
+    fc.assert(
+      fc.property(value, fc.constantFrom([], ['type', 'distinct_id']), (v, first) => {
+        expect(canonicalJson(v, first)).toBe(JSON.stringify(sortedKeys(v, first)));
+      }),
+      { numRuns: 2000 },
     );
   });
 
