@@ -24,10 +24,16 @@ export class ScratchSpool {
   /** Resolved when the queue is back under half its bound (`ready`). */
   #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
   #error: unknown;
+  readonly #lossless: boolean;
 
-  /** A scratch file named `file` (one left there by a killed run is overwritten). */
-  constructor(file: string) {
+  /**
+   * A scratch file named `file` (one left there by a killed run is overwritten). `lossless`: the
+   * text exists nowhere else, so falling behind the disk never drops it (it waits in memory; a
+   * producer that waits on `ready` keeps that bounded).
+   */
+  constructor(file: string, o: { lossless?: boolean } = {}) {
     this.file = file;
+    this.#lossless = o.lossless ?? false;
     this.#fh = open(file, 'w+', 0o600).then(async (fh) => {
       try {
         await unlink(file);
@@ -77,13 +83,15 @@ export class ScratchSpool {
   /**
    * Queues the buffer for the disk. A disk slower than the producer that does not wait on `ready`
    * would otherwise queue all of the text: past `MAX_QUEUED` the spool gives up and drops it
-   * (`error` says so; the caller writes from what it holds, or fails).
+   * (`error` says so; the caller writes from what it holds), unless it is `lossless`. Waiting on
+   * `ready` does not bound a burst: createPlan hands a backlog over at once when a slow read of
+   * an early profile completes (issue #17 review).
    */
   #flush(): void {
     const text = this.#buffer;
     this.#buffer = '';
     if (text === '' || this.#error !== undefined) return;
-    if (this.#queued + text.length > MAX_QUEUED) {
+    if (!this.#lossless && this.#queued + text.length > MAX_QUEUED) {
       this.#fail(new Error('the scratch file falls behind'));
       return;
     }

@@ -28,9 +28,12 @@ export class OperationSpool {
   readonly #text: ScratchSpool;
   #count = 0;
 
-  /** The scratch file is `near` + `.PID.ops.tmp` (the plan file's name, by default). */
-  constructor(near: string) {
-    this.#text = new ScratchSpool(`${near}.${process.pid}.ops.tmp`);
+  /**
+   * The scratch file is `near` + `.PID.ops.tmp` (the plan file's name, by default). `lossless`
+   * for a caller that lets go of the operations (`ScratchSpool`'s: never dropped for falling behind).
+   */
+  constructor(near: string, o: { lossless?: boolean } = {}) {
+    this.#text = new ScratchSpool(`${near}.${process.pid}.ops.tmp`, o);
   }
 
   get file(): string {

@@ -66,8 +66,9 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   // is rendered from the plan as a whole.
   const streamed = !flags.markdown;
   const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
-  const spool = outFile !== undefined ? new OperationSpool(outFile) : streamed && flags.json ? new OperationSpool(scratchName()) : undefined;
-  const text = streamed && !flags.json ? new ScratchSpool(`${scratchName()}.${process.pid}.txt.tmp`) : undefined;
+  // What is let go exists only in its scratch file: never dropped there for falling behind.
+  const spool = outFile !== undefined ? new OperationSpool(outFile, { lossless: streamed }) : streamed && flags.json ? new OperationSpool(scratchName(), { lossless: true }) : undefined;
+  const text = streamed && !flags.json ? new ScratchSpool(`${scratchName()}.${process.pid}.txt.tmp`, { lossless: true }) : undefined;
   const render = textRenderer({ style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) });
   const list: SuppressionOperation[] = [];
   const onOperations = (ops: readonly Operation[]): void => {
