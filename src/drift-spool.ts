@@ -9,6 +9,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { FynoSyncError, messageOf } from './errors.js';
 import { canonicalJson, DRIFT_TEXT } from './plan/plan-file.js';
 import type { JsonPatchOperation, ProfileDrift } from './plan/types.js';
 
@@ -33,9 +34,16 @@ const FLUSH_AT = 1 << 16;
  * copies as is (`DRIFT_TEXT`); written in blocks, not one write per profile.
  */
 export function openDriftSpool(): DriftSpool {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fyno-sync-drift-'));
+  let dir: string | undefined;
+  let fd: number;
+  try {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fyno-sync-drift-'));
+    fd = openSync(path.join(dir, 'drift.jsonl'), 'w+', 0o600);
+  } catch (e) {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    throw tmpdirError(e);
+  }
   const file = path.join(dir, 'drift.jsonl');
-  const fd = openSync(file, 'w+', 0o600);
   let removed = false;
   const remove = (): void => {
     if (removed) return;
@@ -56,7 +64,11 @@ export function openDriftSpool(): DriftSpool {
   const flush = (): void => {
     if (pending.length === 0) return;
     const bytes = Buffer.from(pending.join(''));
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, written + off);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, written + off);
+    } catch (e) {
+      throw tmpdirError(e);
+    }
     written += bytes.length;
     pending = [];
     pendingBytes = 0;
@@ -95,4 +107,14 @@ export function openDriftSpool(): DriftSpool {
       remove();
     },
   };
+}
+
+/**
+ * The temporary directory (TMPDIR) cannot hold the plan's scratch files: a user's setup problem,
+ * said in one line (not an internal error, nor a failed read of live state).
+ */
+export function tmpdirError(e: unknown): FynoSyncError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOSPC' ? 'no space left on the device' : messageOf(e);
+  return new FynoSyncError('config.invalid', `cannot keep the plan in temporary files in ${os.tmpdir()} (${why}); set TMPDIR to a writable directory with space`);
 }

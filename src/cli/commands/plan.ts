@@ -17,7 +17,7 @@ import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type Jso
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
-import { openDriftSpool } from '../../drift-spool.js';
+import { openDriftSpool, tmpdirError } from '../../drift-spool.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
   out?: string;
@@ -149,7 +149,7 @@ function whenBoth(a: Promise<void> | undefined, b: Promise<void> | undefined): P
 
 /** `renderText` of the plan whose profiles' text `text` holds (rendered as they were planned). */
 async function* streamedText(plan: Plan, text: ScratchSpool, render: ReturnType<typeof textRenderer>, list: readonly SuppressionOperation[]): AsyncGenerator<string | Buffer> {
-  if (!(await text.close())) throw new FynoSyncError('config.invalid', `cannot keep the plan's text in a temporary file (${messageOf(text.error)}); set TMPDIR to a writable directory with space`);
+  if (!(await text.close())) throw tmpdirError(text.error);
   yield render.head(plan);
   yield* text.read();
   yield render.tail(plan, list);
