@@ -7,11 +7,26 @@
  * (kill -9, an OOM kill, a CI timeout) leaves nothing behind.
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 
 /** Most text a spool lets wait for its disk (UTF-16 code units, ~2 bytes each). */
 export const MAX_QUEUED = 8 << 20;
 /** Text gathered before it is queued for the disk. */
 const FLUSH_AT = 1 << 16;
+
+/** Longest file name (bytes) the common file systems allow (NAME_MAX). */
+const NAME_MAX = 255;
+
+/**
+ * `near` + `suffix`, its file name cut short (at a character) where the two would pass
+ * `NAME_MAX`: a scratch file beside a file whose own name is near the limit (`plan --out`).
+ */
+export function scratchBeside(near: string, suffix: string): string {
+  const base = path.basename(near);
+  let keep = base;
+  while (Buffer.byteLength(keep + suffix) > NAME_MAX && keep.length > 1) keep = [...keep].slice(0, -1).join('');
+  return keep === base ? `${near}${suffix}` : path.join(path.dirname(near), `${keep}${suffix}`);
+}
 
 export class ScratchSpool {
   readonly file: string;

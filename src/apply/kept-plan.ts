@@ -15,7 +15,7 @@ import { operationLine, parsePlan, serializePlanChunks, serializePlanChunksWith 
 import { NotLineByLine, PlanLines, type PlanLinesResult } from '../plan/plan-lines.js';
 import type { Operation, Plan } from '../plan/types.js';
 import { planHash } from './journal.js';
-import { ScratchSpool } from '../scratch-spool.js';
+import { scratchBeside, ScratchSpool } from '../scratch-spool.js';
 
 /**
  * The operations of a plan still being read, written ahead as their plan-file lines to a scratch
@@ -29,11 +29,12 @@ export class OperationSpool {
   #count = 0;
 
   /**
-   * The scratch file is `near` + `.PID.ops.tmp` (the plan file's name, by default). `lossless`
+   * The scratch file is `near` + `.PID.ops.tmp` (the plan file's name, by default; cut short
+   * where that would be too long a file name: `scratchBeside`). `lossless`
    * for a caller that lets go of the operations (`ScratchSpool`'s: never dropped for falling behind).
    */
   constructor(near: string, o: { lossless?: boolean } = {}) {
-    this.#text = new ScratchSpool(`${near}.${process.pid}.ops.tmp`, o);
+    this.#text = new ScratchSpool(scratchBeside(near, `.${process.pid}.ops.tmp`), o);
   }
 
   get file(): string {

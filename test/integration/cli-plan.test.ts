@@ -4,7 +4,7 @@
  * never printed, requests only where they must be).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,20 @@ describe('plan against the emulator', () => {
       expect(r.stdout + r.stderr).not.toContain('very.private@secret.example');
     }
     expect(await readFile(path.join(tmp.dir, 'secret-plan.json'), 'utf8')).not.toContain('very.private@secret.example');
+  });
+
+  it('--out with a file name near the longest allowed: saved, and no scratch file left beside it', async () => {
+    const dir = path.join(tmp.dir, 'long-name');
+    await mkdir(dir);
+    // The longest name whose own temporary name (`NAME.PID.tmp`) fits in 255 bytes; the scratch
+    // file's `NAME.PID.ops.tmp` would not.
+    const name = `${'p'.repeat(255 - `.${process.pid}.tmp`.length - 5)}.json`;
+    const r = await cli(['plan', EXAMPLE, '--json', '--out', name], envFor(emu), { cwd: dir });
+    expect(r.code, r.stdout).toBe(0);
+    const saved = JSON.parse(await readFile(path.join(dir, name), 'utf8')) as { operations: unknown[] };
+    expect(saved.operations).toHaveLength((JSON.parse(r.stdout) as { operations: unknown[] }).operations.length);
+    expect(saved.operations.length).toBeGreaterThan(0);
+    expect(await readdir(dir)).toEqual([name]);
   });
 
   it('--detailed-exitcode: 2 with changes; --out then `apply --plan` applies it; then 0', async () => {

@@ -14,6 +14,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { OperationSpool, writePlanFile } from '../../src/apply/kept-plan.js';
+import { scratchBeside } from '../../src/scratch-spool.js';
 import { serializePlan } from '../../src/plan/plan-file.js';
 import type { Operation, Plan } from '../../src/plan/types.js';
 
@@ -149,5 +150,17 @@ describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () 
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('scratchBeside', () => {
+  it('keeps the name when it fits, else cuts it at a character so the scratch name fits in 255 bytes', () => {
+    expect(scratchBeside('/d/plan.json', '.42.ops.tmp')).toBe('/d/plan.json.42.ops.tmp');
+    // 250 bytes of two-byte characters: 242 bytes (121 of them) are left for the name.
+    const cut = scratchBeside(`/d/${'é'.repeat(125)}`, '.4242.ops.tmp');
+    const base = path.basename(cut);
+    expect(base).toBe(`${'é'.repeat(121)}.4242.ops.tmp`);
+    expect(Buffer.byteLength(base)).toBe(255);
+    expect(path.dirname(cut)).toBe('/d');
   });
 });
