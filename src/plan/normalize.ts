@@ -431,10 +431,25 @@ interface KeyOrder {
 const keyOrders = new Map<string, KeyOrder>();
 const MAX_KEY_ORDERS = 512;
 
+/** The order used last: operations of one kind in a row have the same keys. */
+let lastOrder: KeyOrder | undefined;
+
 function keyOrder(keys: readonly string[]): KeyOrder {
+  if (lastOrder !== undefined && sameKeys(lastOrder.of, keys)) return lastOrder;
+  lastOrder = knownOrder(keys);
+  return lastOrder;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function knownOrder(keys: readonly string[]): KeyOrder {
   const id = keys.join('\u0000');
   const known = keyOrders.get(id);
-  if (known && known.of.length === keys.length && known.of.every((k, i) => k === keys[i])) return known;
+  if (known && sameKeys(known.of, keys)) return known;
   const order = keyedRecord<true>();
   for (const k of [...keys].sort()) order[k] = true;
   const sorted = Object.keys(order);
