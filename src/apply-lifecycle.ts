@@ -25,7 +25,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { changedSince, createPlan, readsFor } from './create-plan.js';
 import { hashFiles } from './desired/files.js';
-import { loadDesired } from './desired/load.js';
+import { loadDesired, type LoadResult } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { FynoSyncError, isFynoSyncError, messageOf } from './errors.js';
 import { fetchActual } from './fyno/fetch-actual.js';
@@ -345,7 +345,12 @@ function snapshotReader(api: FynoApi) {
  * error, since operations already done never need their values again (issue #13 part 1).
  */
 async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): Promise<DesiredState> {
-  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) });
+  return checked(await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) }), spare);
+}
+
+/** The loaded state (`keep`: the profiles kept of it), or the refusal of its issues (see `loadOrFail`). */
+function checked({ state, issues }: Pick<LoadResult, 'state' | 'issues'>, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): DesiredState {
+  if (keep) state.profiles = state.profiles.filter(keep);
   if (issues.length === 0) return state;
   if (spare && issues.every((i) => i.distinct_id !== undefined && spare(i.distinct_id) && /^environment variable \S+ is not set$/.test(i.message))) return state;
   throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
@@ -357,6 +362,60 @@ function safetyFrom(allowDelete: boolean, maxDeletes: number | undefined, desire
     maxDeletes: maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
     protectedIds: desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
   };
+}
+
+/**
+ * The desired files of a saved plan, loaded from the sources its head names while the rest of the
+ * file is read (issue #17: ~6 s before the first write of a 100,000-profile plan, after a 15 s
+ * scan). Which profiles the plan needs is known only at its end: the load keeps those it may
+ * need (`mayNeed`) and notes the ids of the others, and `take` hands it over only when none of
+ * those turned out to be needed after all; otherwise the files are loaded again (`loadOrFail`).
+ */
+class EarlyDesired {
+  #sources: readonly string[] | undefined;
+  #load: Promise<{ result: LoadResult; dropped: Set<DistinctId> } | { error: unknown }> | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(private readonly req: ApplyRequest) {}
+
+  /** Starts loading `sources` (from a head not yet checked: left alone unless a list of paths). */
+  start(sources: unknown): void {
+    if (this.#load || !Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string')) return;
+    this.#sources = [...(sources as string[])];
+    const dropped = new Set<DistinctId>();
+    const keep = (d: DesiredProfile): boolean => mayNeed(d) || (dropped.add(d.distinct_id), false);
+    this.#load = loadDesired(this.#sources, { env: this.req.env, cwd: this.req.cwd, keep, signal: this.#abort.signal }).then(
+      (result) => ({ result, dropped }),
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  /** The load of exactly `sources`, when it let go of no profile in `needed`; else stopped. */
+  async take(sources: readonly string[], needed: readonly ReadonlySet<DistinctId>[]): Promise<LoadResult | undefined> {
+    const same = this.#sources !== undefined && this.#sources.length === sources.length && this.#sources.every((s, i) => s === sources[i]);
+    if (!same) {
+      await this.stop();
+      return undefined;
+    }
+    const r = await this.#load!;
+    if ('error' in r) throw r.error;
+    for (const ids of needed) for (const id of ids) if (r.dropped.has(id)) return undefined;
+    return r.result;
+  }
+
+  /** Ends a load no longer needed (the plan is refused): its workers stop. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#load;
+  }
+}
+
+/**
+ * Whether a saved plan may need a desired profile beyond checking it: protected, merged into, or
+ * holding secrets (values from `${VAR}`, push and in-app tokens) that the plan has placeholders of.
+ */
+function mayNeed(d: DesiredProfile): boolean {
+  return d.protected || d.merge_from.length > 0 || d.sensitive.length > 0 || (d.channels !== undefined && Object.values(d.channels).some((v) => Array.isArray(v)));
 }
 
 /** The profiles apply still needs of the desired state: those re-planned after their merges (`merged`: targets and sources). */
@@ -473,20 +532,40 @@ async function prepare(
   // A plan for elsewhere is refused from its head (`deps.target`); a target that cannot be
   // resolved (no API key…) is refused where it always was, by `connect` after the plan is read.
   const facts = new PlanFacts(resumed, targetOf(deps));
-  const scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', facts);
+  // The desired files load (worker threads) while the rest of the file is read (this thread),
+  // from the sources its head names; every refusal of the plan still comes first.
+  const early = new EarlyDesired(req);
+  let scanned: ScannedPlan;
+  let desired: DesiredState;
+  const visit: PlanVisitor = {
+    op: (op, i) => facts.op(op, i),
+    reset: () => facts.reset(),
+    head: (h) => {
+      facts.head(h);
+      early.start(h.sources);
+    },
+  };
+  try {
+    scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', visit);
+    if (resumed && resumed.plan !== scanned.hash) {
+      throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
+    }
+    // The desired state the plan came from: protected ids, re-plans after merges, secret values.
+    // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
+    const needed = facts.needed;
+    const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
+    // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
+    // their merges and those whose secrets it resolves: the others are validated and let go.
+    const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
+    const sources = scanned.head.sources;
+    const loaded = sources.length > 0 ? await early.take(sources, [facts.merged, facts.withSecrets]) : undefined;
+    desired = sources.length === 0 ? { profiles: [], files: [] } : loaded ? checked(loaded, spare, keep) : await loadOrFail([...sources], req, spare, keep);
+  } catch (e) {
+    await early.stop();
+    throw e;
+  }
   const saved = scanned.head;
   const recorded = resumed?.config;
-  if (resumed && resumed.plan !== scanned.hash) {
-    throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
-  }
-  // The desired state the plan came from: protected ids, re-plans after merges, secret values.
-  // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
-  const needed = facts.needed;
-  const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
-  // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
-  // their merges and those whose secrets it resolves: the others are validated and let go.
-  const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
-  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare, keep) : { profiles: [], files: [] };
   const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);

@@ -24,6 +24,8 @@ export interface ParallelOptions {
   script?: URL;
   /** Profiles it does not keep are dropped as soon as they arrive (load.ts `LoadOptions.keep`). */
   keep?: (p: DesiredProfile) => boolean;
+  /** Ends the workers and starts no other file (load.ts `LoadOptions.signal`). */
+  signal?: AbortSignal;
 }
 
 /** Below this many bytes in all, starting workers costs more than it saves. */
@@ -60,7 +62,10 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
   };
   if (count < 2 || !existsSync(fileURLToPath(script))) {
     const outcomes: FileOutcome[] = [];
-    for (const f of files) outcomes.push(kept(await loadInput(f, o.maxBytes, o.env)));
+    for (const f of files) {
+      if (o.signal?.aborted) break;
+      outcomes.push(kept(await loadInput(f, o.maxBytes, o.env)));
+    }
     return { outcomes, onWorkers: 0 };
   }
   const results: (FileOutcome | undefined)[] = new Array(files.length);
@@ -71,8 +76,11 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
     new Promise((resolve) => {
       const worker = new Worker(script, { workerData: { env: o.env }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
       let current = -1;
+      const stop = (): void => void worker.terminate();
+      o.signal?.addEventListener('abort', stop, { once: true });
+      worker.on('exit', () => o.signal?.removeEventListener('abort', stop));
       const give = () => {
-        if (next >= files.length) {
+        if (next >= files.length || o.signal?.aborted) {
           current = -1;
           void worker.terminate();
           return;
@@ -98,6 +106,7 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
       give();
     });
   await Promise.all(Array.from({ length: count }, run));
+  if (o.signal?.aborted) return { outcomes: results.filter((r): r is FileOutcome => r !== undefined), onWorkers };
   for (let i = 0; i < files.length; i++) results[i] ??= kept(await loadInput(files[i]!, o.maxBytes, o.env));
   for (const r of results) delete r!.restart;
   return { outcomes: results as FileOutcome[], onWorkers };

@@ -31,6 +31,11 @@ export interface LoadOptions {
    * of 100,000 (apply of a saved plan), the others are let go as they are read (issue #17).
    */
   keep?: (p: DesiredProfile) => boolean;
+  /**
+   * Stops the reading: worker threads are ended and no file is started anew; what is returned is
+   * then incomplete, for a caller that no longer needs it (apply of a plan refused meanwhile).
+   */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -58,6 +63,7 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     ...(opts.workerScript ? { script: opts.workerScript } : {}),
     ...(opts.keep ? { keep: opts.keep } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   for (const r of outcomes) {
     for (const i of r.issues) issues.push(i);

@@ -69,6 +69,22 @@ describe('loadDesired on worker threads', () => {
     }
   });
 
+  it('stops at `signal`: no file is read after it (apply of a plan refused while its files load, issue #17)', { timeout: 120_000 }, async () => {
+    const stopped = new AbortController();
+    stopped.abort();
+    for (const o of [{ workers: 0 }, { workers: 2, workerScript: WORKER }]) {
+      const r = await loadDesired(['ok', 'bad.yaml', 'late.yaml'], opts({ ...o, signal: stopped.signal }));
+      expect(r.state.profiles).toEqual([]);
+      expect(r.filesOnWorkers).toBe(0);
+    }
+    // Stopped after the first file a worker finished: the others are not all read.
+    const midway = new AbortController();
+    const seen: string[] = [];
+    const r = await loadDesired(['ok', 'bad.yaml', 'late.yaml'], opts({ workers: 2, workerScript: WORKER, signal: midway.signal, keep: (p) => (seen.push(p.distinct_id), midway.abort(), true) }));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(r.filesOnWorkers).toBeLessThan(5);
+  });
+
   it('reads the files of a worker that died in this thread', { timeout: 120_000 }, async () => {
     const here = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 0 }));
     const there = await loadDesired(['ok', 'bad.yaml'], opts({ workers: 2, workerScript: DIES }));
