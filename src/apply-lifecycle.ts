@@ -39,7 +39,7 @@ import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanT
 import { applyPlan } from './apply/apply.js';
 import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
-import { copyPlanFile, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
+import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
 import { checkFreshness, checkPlanSafety, checkPlanTarget, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
@@ -164,6 +164,15 @@ interface Streamed {
 
 const KEPT_PLAN = 'plan.json';
 
+/**
+ * Where a saved plan is copied as it is read (in the state directory, beside the lock: one apply
+ * at a time writes it), until the first write puts it in place as `last-apply/plan.json`.
+ * Removed on every way out; a run killed meanwhile leaves it, and the next one writes it anew.
+ */
+function scanCopyOf(req: ApplyRequest): string {
+  return path.join(req.stateDir, '.last-apply-plan.tmp');
+}
+
 /** Runs one apply from flags to outcome; see the module comment for the steps. */
 export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
   const emit = (e: LifecycleEvent): void => deps.onEvent?.(e);
@@ -257,6 +266,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     }
     throw e;
   } finally {
+    if (lock) await rm(scanCopyOf(req), { force: true }).catch(() => undefined);
     await lock?.release();
   }
 }
@@ -314,7 +324,8 @@ async function keepPlan(dir: string, p: Prepared): Promise<void> {
   const kept = path.join(dir, KEPT_PLAN);
   const s = p.streamed;
   if (!s) return writePlanFile(kept, p.saved);
-  await copyPlanFile(s.file, kept, s.scanned.digest, s.shown);
+  if (s.scanned.copy) await keepScannedCopy(s.file, s.scanned.copy, kept, s.shown);
+  else await copyPlanFile(s.file, kept, s.scanned.digest, s.shown);
   s.kept = kept;
 }
 
@@ -546,7 +557,9 @@ async function prepare(
     },
   };
   try {
-    scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', visit);
+    // A saved plan is copied as it is read: what is kept for --resume is what was checked.
+    const copyTo = src.kind === 'plan' && !req.dryRun ? scanCopyOf(req) : undefined;
+    scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', visit, copyTo !== undefined ? { copyTo } : {});
     if (resumed && resumed.plan !== scanned.hash) {
       throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
     }

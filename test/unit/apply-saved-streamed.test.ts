@@ -3,7 +3,7 @@
  * keeps for `--resume` is the file as it was checked, a plan in another layout applies the same,
  * and a file changed between the checks and the first write is refused with nothing written.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,8 @@ describe('a saved plan applied from its file', () => {
     });
     await expect(r).rejects.toThrow('plan plan.json changed while it was being checked; nothing was written: apply it again');
     expect(await store.getProfile('u-0')).toBeNull();
+    // Nothing is left of the copy made while the plan was read.
+    expect(readdirSync(path.join(root, 'st')).filter((f) => f.includes('plan'))).toEqual([]);
     const again = await runApplyLifecycle(request(root), { connect: () => store });
     expect(again.kind).toBe('applied');
   });

@@ -111,7 +111,8 @@ describe('plan hashes of random plans', () => {
 
   const name = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() === s && s.length > 0 && !/[\u0000-\u001f\u007f]/.test(s));
   const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }));
-  const key = fc.oneof(fc.constantFrom('plan', 'seats', '10', '9', '__proto__', 'Zed', 'ä', 'a b'), fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/));
+  // Not `__proto__`: buildPlan refuses a live property of that name holding a list (the drift's JSON Patch, fast-json-patch).
+  const key = fc.oneof(fc.constantFrom('plan', 'seats', '10', '9', 'constructor', 'Zed', 'ä', 'a b'), fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/));
   const entry = fc.record({
     kind: fc.constantFrom('create', 'update', 'delete'),
     name,
