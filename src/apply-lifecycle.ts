@@ -41,6 +41,8 @@ import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
 import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
+import { OutlineBuilder, type PlanOutline } from './apply/outline.js';
+import type { KeyedOp } from './apply/groups.js';
 import { checkFreshness, checkPlanSafety, checkPlanTarget, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
@@ -458,12 +460,16 @@ class PlanFacts implements PlanVisitor {
   /** The remaining operations that hold secret placeholders, by index (a sparse array). */
   secretOps: Operation[] = [];
   withSecrets = new Set<DistinctId>();
+  /** What the applier would read the plan once more for before its first write (not resuming). */
+  outline: OutlineBuilder | undefined;
 
   constructor(
     private readonly resumed: Loaded | undefined,
     /** Where this apply writes: a plan for elsewhere is refused from its head. */
     private readonly target: Target | undefined,
-  ) {}
+  ) {
+    if (!resumed) this.outline = new OutlineBuilder();
+  }
 
   /**
    * A plan for another target is refused as soon as its head is read, as `checkPlanSafety` would
@@ -482,6 +488,7 @@ class PlanFacts implements PlanVisitor {
   }
 
   op(op: Operation, i: number): void {
+    this.outline?.add({ key: `p:${i}`, op });
     if (op.type === 'profile.delete' || op.type === 'profile.merge' || op.type === 'suppression.remove') this.risky.push(op);
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
     for (const id of mergeIds(op)) this.merged.add(id);
@@ -506,6 +513,12 @@ class PlanFacts implements PlanVisitor {
   reset(): void {
     Object.assign(this, new PlanFacts(this.resumed, this.target));
   }
+}
+
+/** `outline` with the resolved operations (by index) in place of its own. */
+function resolvedOutline(outline: PlanOutline, resolved: readonly Operation[]): PlanOutline {
+  const swap = (k: KeyedOp): KeyedOp => ({ key: k.key, op: resolved[Number(k.key.slice(2))] ?? k.op });
+  return { ...outline, deletes: outline.deletes.map(swap), suppressions: outline.suppressions.map(swap) };
 }
 
 /** `ops` with the resolved operations (by index) in place of theirs. */
@@ -646,6 +659,7 @@ async function prepare(
     source: {
       total: scanned.total,
       read: () => withResolved(readPlanOperations(streamed.kept ?? file, scanned, shown), resolvedOps),
+      ...(facts.outline ? { outline: resolvedOutline(facts.outline.done(), resolvedOps) } : {}),
     },
   };
   const config: RunConfig = {
