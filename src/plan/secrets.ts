@@ -219,16 +219,25 @@ export interface Resolved {
  * the operations, e.g. because `${VAR}` changed since the plan was made.
  */
 export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: ResolveOptions = {}): Resolved {
-  const cache = new Map<DistinctId, Map<string, unknown>>();
-  const lookup = (id: DistinctId): Map<string, unknown> => {
-    let m = cache.get(id);
-    if (!m) {
-      m = new Map();
+  // Each profile's candidates are hashed as far as needed to find a placeholder, not all at once
+  // (a token is found among a profile's first few values; issue #17). Values of one hash have one
+  // stable JSON text: whichever of them is found is the same value on the wire.
+  const cache = new Map<DistinctId, { list: readonly unknown[]; next: number; byHash: Map<string, unknown> }>();
+  const find = (id: DistinctId, h: string): unknown => {
+    let c = cache.get(id);
+    if (!c) {
       const list = Array.isArray(candidates) ? candidates : ((candidates as ReadonlyMap<DistinctId, readonly unknown[]>).get(id) ?? []);
-      for (const v of list) m.set(secretHash(id, v), v);
-      cache.set(id, m);
+      c = { list, next: 0, byHash: new Map() };
+      cache.set(id, c);
     }
-    return m;
+    if (c.byHash.has(h)) return c.byHash.get(h);
+    while (c.next < c.list.length) {
+      const v = c.list[c.next++];
+      const k = secretHash(id, v);
+      if (!c.byHash.has(k)) c.byHash.set(k, v);
+      if (k === h) return v;
+    }
+    return undefined;
   };
   const unresolved: string[] = [];
   const satisfied: number[] = [];
@@ -243,7 +252,7 @@ export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: 
     const resolved = mapSecrets(op, (v, required) => {
       if (!isSecretRef(v)) return v;
       placeholders = true;
-      const hit = lookup(opSubject(op)).get(v.$secret);
+      const hit = find(opSubject(op), v.$secret);
       if (hit !== undefined) return hit;
       if (required && !removal) missing = true;
       return required && !removal ? v : DROP;

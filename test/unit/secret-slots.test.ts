@@ -85,7 +85,9 @@ const entry = fc.record({
   sensitive: fc.subarray(['name', 'channels.email', 'properties.plan', 'properties.tags']),
 });
 
-function opsOf(entries: fc.infer<typeof entry>[]): Operation[] {
+type Entry = typeof entry extends fc.Arbitrary<infer T> ? T : never;
+
+function opsOf(entries: Entry[]): Operation[] {
   const made = entries.map((e, i) => {
     const id = `u-${i}`;
     const properties = Object.fromEntries(Object.entries(e.properties).map(([k, v]): [string, DesiredProperty] => [k, { op: 'set', value: v } as DesiredProperty]));
@@ -96,7 +98,7 @@ function opsOf(entries: fc.infer<typeof entry>[]): Operation[] {
   });
   const d = desired(...made.map((m) => m.d));
   const plan = buildPlan(d, actual(...made.map((m): [string, ReturnType<typeof live> | null] => [m.d.distinct_id, m.l])), { createdAt: CREATED_AT, target: TARGET, sources: d.files });
-  return plan.operations;
+  return [...plan.operations];
 }
 
 describe('where an operation holds secrets', () => {
