@@ -381,12 +381,13 @@ function safetyFrom(allowDelete: boolean, maxDeletes: number | undefined, desire
  * The desired files of a saved plan, loaded from the sources its head names while the rest of the
  * file is read (issue #17: ~6 s before the first write of a 100,000-profile plan, after a 15 s
  * scan). Which profiles the plan needs is known only at its end: the load keeps those it may
- * need (`mayNeed`) and notes the ids of the others, and `take` hands it over only when none of
- * those turned out to be needed after all; otherwise the files are loaded again (`loadOrFail`).
+ * need (the `saved-plan` prefilter, on the worker threads) and notes the ids of the others, and
+ * `take` hands it over only when none of those turned out to be needed after all; otherwise the
+ * files are loaded again (`loadOrFail`).
  */
 class EarlyDesired {
   #sources: readonly string[] | undefined;
-  #load: Promise<{ result: LoadResult; dropped: Set<DistinctId> } | { error: unknown }> | undefined;
+  #load: Promise<{ result: LoadResult } | { error: unknown }> | undefined;
   readonly #abort = new AbortController();
 
   constructor(private readonly req: ApplyRequest) {}
@@ -395,10 +396,8 @@ class EarlyDesired {
   start(sources: unknown): void {
     if (this.#load || !Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string')) return;
     this.#sources = [...(sources as string[])];
-    const dropped = new Set<DistinctId>();
-    const keep = (d: DesiredProfile): boolean => mayNeed(d) || (dropped.add(d.distinct_id), false);
-    this.#load = loadDesired(this.#sources, { env: this.req.env, cwd: this.req.cwd, keep, signal: this.#abort.signal }).then(
-      (result) => ({ result, dropped }),
+    this.#load = loadDesired(this.#sources, { env: this.req.env, cwd: this.req.cwd, prefilter: 'saved-plan', signal: this.#abort.signal }).then(
+      (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
   }
@@ -412,7 +411,8 @@ class EarlyDesired {
     }
     const r = await this.#load!;
     if ('error' in r) throw r.error;
-    for (const ids of needed) for (const id of ids) if (r.dropped.has(id)) return undefined;
+    const letGo = r.result.letGo ?? new Set<DistinctId>();
+    for (const ids of needed) for (const id of ids) if (letGo.has(id)) return undefined;
     return r.result;
   }
 
@@ -421,14 +421,6 @@ class EarlyDesired {
     this.#abort.abort();
     await this.#load;
   }
-}
-
-/**
- * Whether a saved plan may need a desired profile beyond checking it: protected, merged into, or
- * holding secrets (values from `${VAR}`, push and in-app tokens) that the plan has placeholders of.
- */
-function mayNeed(d: DesiredProfile): boolean {
-  return d.protected || d.merge_from.length > 0 || d.sensitive.length > 0 || (d.channels !== undefined && Object.values(d.channels).some((v) => Array.isArray(v)));
 }
 
 /** The profiles apply still needs of the desired state: those re-planned after their merges (`merged`: targets and sources). */
