@@ -63,7 +63,8 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
     const ideal = (requests: number): number => (requests * o.latencyMs) / o.concurrency / 1000;
     for (const args of steps) {
       await emu.resetCounts();
-      const r = await timeNode([CLI, ...args], env, dir);
+      // import's report is on stdout; the others' output (a 100k plan's text is ~100 MB) goes to a file.
+      const r = await timeNode([CLI, ...args], env, dir, args[0] === 'import' ? true : `${args[0]}.out`);
       if (args[0] === 'import') profiles = Number(/Imported ([\d,]+) profiles/.exec(r.stderr + r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
       const requests = sum((await emu.counts()).requests);
       runs.push({

@@ -4,7 +4,9 @@
  * for one event loop, and request counts come from its admin API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -130,20 +132,24 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
 
 /**
  * Runs `node …args` under /usr/bin/time, for its peak RSS and CPU time; the command's stdout is
- * kept when `keepStdout` (else discarded), the tail of its stderr always.
+ * kept when `keepStdout` is true, written to the file it names when a string (as a user saves a
+ * big plan's output; the bench process then holds none of it), else discarded; the tail of its
+ * stderr is always kept.
  */
 export function timeNode(
   args: string[],
   env: Record<string, string>,
   cwd: string,
-  keepStdout = true,
+  keepStdout: boolean | string = true,
 ): Promise<{ code: number; wallS: number; cpuS: number; rssMb: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
+    const out = typeof keepStdout === 'string' ? openSync(path.resolve(cwd, keepStdout), 'w') : undefined;
     const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', process.execPath, ...args], {
       cwd,
       env: { ...process.env, ...env },
-      stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', out ?? (keepStdout ? 'pipe' : 'ignore'), 'pipe'],
     });
+    if (out !== undefined) closeSync(out);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -10,10 +10,9 @@ import type { LoadOptions } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { dedupeReads, readLive, type ReadRequest } from './fyno/fetch-actual.js';
 import type { DistinctId, FynoApi } from './fyno/types.js';
-import { assemblePlan, isNarrowed, plansSuppressions, suppressionPart } from './plan/build.js';
+import { assemblePlan, isNarrowed, plansSuppressions, SummaryTally, suppressionPart } from './plan/build.js';
 import { planProfile } from './plan/diff.js';
 import { driftRecord, packedDrift, profileDrift } from './plan/document.js';
-import type { ProfileDiff } from './plan/diff-context.js';
 import { fingerprintSnapshot } from './plan/fingerprint.js';
 import { keyedRecord } from './plan/normalize.js';
 import { InternalError } from './errors.js';
@@ -65,6 +64,15 @@ export interface CreatePlanOptions extends PlanOptions {
    * plan's `operations`. `plan --out` writes them to the plan file's scratch copy meanwhile.
    */
   onOperations?: (ops: readonly Operation[]) => void;
+  /**
+   * With `false` (and `onOperations`), each profile's operations are let go once handed over:
+   * the returned `plan.operations` is empty and `plan.summary` still counts them all. For a
+   * caller that writes them out as they come (the `plan` command): a 100,000-profile plan then
+   * never holds its million operations. Default true.
+   */
+  keepOperations?: boolean;
+  /** `readLive`'s `pace`: holds the next read back (the caller's writer falls behind). */
+  pace?: () => Promise<void> | undefined;
   /** Set by narrowing beyond `--target`/`--exclude` (shards, incremental plans). */
   scope?: Omit<PlanScope, 'skipped' | 'target' | 'exclude'> & { skipped?: number };
 }
@@ -76,6 +84,8 @@ export interface CreatedPlan {
   /** Requests sent to read live state. */
   reads: number;
 }
+
+const NO_OPS: readonly Operation[] = Object.freeze([]);
 
 /** Whether a profile's preferences must be read to plan it. */
 export function managesPreferences(d: DesiredProfile): boolean {
@@ -109,6 +119,9 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
   const profiles: (DesiredProfile | undefined)[] = [...selection.profiles];
   const ids = profiles.map((d) => ({ distinct_id: d!.distinct_id }));
   const keep = opts.keepSnapshots ?? true;
+  const keepOps = opts.keepOperations ?? true;
+  if (!keepOps && !opts.onOperations) throw new InternalError('keepOperations: false needs onOperations');
+  const tally = new SummaryTally();
   // planProfile looks up only merge sources (is the source protected?): keep just those.
   const sources = new Set(selection.profiles.flatMap((d) => (d.state === 'present' ? d.merge_from : [])));
   const byId = new Map(desired.profiles.filter((p) => sources.has(p.distinct_id)).map((p) => [p.distinct_id, p] as const));
@@ -129,7 +142,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     }
   });
   const actual = new Map<DistinctId, ActualSnapshot>();
-  const results: ((Pick<ProfileDiff, 'ops' | 'issues'> & { drift: [DistinctId, ProfileDrift][] }) | undefined)[] = new Array(profiles.length);
+  const results: ({ ops: readonly Operation[]; issues: readonly PlanIssue[]; drift: [DistinctId, ProfileDrift][] } | undefined)[] = new Array(profiles.length);
   const fingerprints = new Map<DistinctId, string>();
   const unplanned = new Map<DistinctId, number>();
   for (const [id, list] of users) unplanned.set(id, list.length);
@@ -137,7 +150,11 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
   let handed = 0;
   const handOver = (): void => {
     if (!opts.onOperations) return;
-    while (handed < results.length && results[handed] !== undefined) opts.onOperations(results[handed++]!.ops);
+    while (handed < results.length && results[handed] !== undefined) {
+      const r = results[handed++]!;
+      opts.onOperations(r.ops);
+      if (!keepOps) r.ops = NO_OPS;
+    }
   };
   const spool = opts.driftSpool;
   const keepDrift = (d: ProfileDrift): ProfileDrift => (spool ? spool.put(d) : packedDrift(d));
@@ -150,6 +167,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
       // Only what a plan keeps: its operations, issues and JSON Patch (made now, while the
       // snapshots it is computed from are still held).
       results[i] = { ops: diff.ops, issues: diff.issues, drift: profileDrift(diff, actual).map(([id, d]) => [id, keepDrift(d)]) };
+      tally.add(diff.ops);
       if (opts.releaseDesired) profiles[i] = undefined;
       for (const need of new Set(needs[i])) {
         if (actual.has(need)) fingerprints.set(need, fingerprintSnapshot(actual.get(need)));
@@ -164,6 +182,7 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.pace ? { pace: opts.pace } : {}),
   }, onSnapshot);
   const narrowed = skipped > 0 || opts.scope !== undefined || opts.shard !== undefined;
   const scope: PlanScope | undefined = narrowed
@@ -196,7 +215,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     results[i] = undefined;
   }
   if (listPart) {
-    for (const op of listPart.ops) operations.push(op);
+    if (keepOps) for (const op of listPart.ops) operations.push(op);
+    tally.add(listPart.ops);
     opts.onOperations?.(listPart.ops);
   }
   // Keyed by distinct_id: a profile called `__proto__` keeps its precondition (issue #14).
@@ -214,8 +234,8 @@ export async function createPlan(deps: CreatePlanDeps, desired: DesiredState, op
     },
     ...(scope ? { scope } : {}),
     ...(listPart ? { suppressionList: listPart.list } : {}),
-  }, ids, operations, issues, preconditions, driftRecord(drift));
-  const withHashes = (opts.sourceHashes !== undefined || opts.cwd !== undefined) && desired.files.length > 0 && operations.some((op) => op.type === 'profile.merge');
+  }, ids, operations, issues, preconditions, driftRecord(drift), tally);
+  const withHashes = (opts.sourceHashes !== undefined || opts.cwd !== undefined) && desired.files.length > 0 && (plan.summary.by_type['profile.merge'] ?? 0) > 0;
   const hashed: Plan = withHashes ? { ...plan, source_hashes: opts.sourceHashes ?? (await hashFiles(desired.files, opts.cwd!)) } : plan;
   // In request order, as fetchActual returns them.
   const snapshots = new Map<DistinctId, ActualSnapshot>();

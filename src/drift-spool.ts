@@ -9,6 +9,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { canonicalJson, DRIFT_TEXT } from './plan/plan-file.js';
 import type { JsonPatchOperation, ProfileDrift } from './plan/types.js';
 
 /** Where a spooled drift is: non-enumerable, so that it serializes and compares as `{ patch }` alone. */
@@ -23,7 +24,14 @@ export interface DriftSpool {
   close(): void;
 }
 
-/** A spool in a new temporary file (removed at once where the system allows: it lives as long as its descriptor). */
+/** Text gathered before it is written. */
+const FLUSH_AT = 1 << 16;
+
+/**
+ * A spool in a new temporary file (removed at once where the system allows: it lives as long as
+ * its descriptor). Each drift is kept as its plan-file text (`canonicalJson`), which the plan file
+ * copies as is (`DRIFT_TEXT`); written in blocks, not one write per profile.
+ */
 export function openDriftSpool(): DriftSpool {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fyno-sync-drift-'));
   const file = path.join(dir, 'drift.jsonl');
@@ -40,28 +48,45 @@ export function openDriftSpool(): DriftSpool {
     }
   };
   remove();
-  let end = 0;
+  /** Bytes on disk, then the text not yet written (its length in bytes). */
+  let written = 0;
+  let pending: string[] = [];
+  let pendingBytes = 0;
   let closed = false;
-  // One getter for every drift of the spool, each drift holding only where it is in the file
-  // (objects made alike share their shape, getter included: ~60 bytes a profile, not a closure).
-  function patch(this: Spooled): JsonPatchOperation[] {
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const bytes = Buffer.from(pending.join(''));
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, written + off);
+    written += bytes.length;
+    pending = [];
+    pendingBytes = 0;
+  };
+  function text(this: Spooled): string {
     if (closed) throw new Error('the drift spool is closed');
     const { [AT]: at, [LENGTH]: length } = this;
+    if (at + length > written) flush();
     const buf = Buffer.allocUnsafe(length);
     for (let off = 0; off < length; ) {
       const n = readSync(fd, buf, off, length - off, at + off);
       if (n === 0) throw new Error('the drift spool is truncated');
       off += n;
     }
-    return JSON.parse(buf.toString('utf8')) as JsonPatchOperation[];
+    return buf.toString('utf8');
+  }
+  // One getter for every drift of the spool, each drift holding only where it is in the file
+  // (objects made alike share their shape, getter included: ~60 bytes a profile, not a closure).
+  function patch(this: Spooled): JsonPatchOperation[] {
+    return (JSON.parse(text.call(this)) as ProfileDrift).patch;
   }
   return {
     put(drift) {
-      const bytes = Buffer.from(JSON.stringify(drift.patch));
-      const at = end;
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, at + off);
-      end += bytes.length;
-      return Object.defineProperties({}, { [AT]: { value: at }, [LENGTH]: { value: bytes.length }, patch: { get: patch, enumerable: true } }) as Spooled;
+      const line = canonicalJson({ patch: drift.patch });
+      const length = Buffer.byteLength(line);
+      const at = written + pendingBytes;
+      pending.push(line);
+      pendingBytes += length;
+      if (pendingBytes >= FLUSH_AT) flush();
+      return Object.defineProperties({}, { [AT]: { value: at }, [LENGTH]: { value: length }, [DRIFT_TEXT]: { value: text }, patch: { get: patch, enumerable: true } }) as Spooled;
     },
     close() {
       if (closed) return;

@@ -6,131 +6,90 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, type BigIntStats, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FynoSyncError } from '../errors.js';
+import { FynoSyncError, messageOf } from '../errors.js';
 import { operationLine, parsePlan, serializePlanChunks, serializePlanChunksWith } from '../plan/plan-file.js';
 import { NotLineByLine, PlanLines, type PlanLinesResult } from '../plan/plan-lines.js';
 import type { Operation, Plan } from '../plan/types.js';
 import { planHash } from './journal.js';
+import { ScratchSpool } from '../scratch-spool.js';
 
 /**
  * The operations of a plan still being read, written ahead as their plan-file lines to a scratch
  * file beside it (`plan --out`): for a 100,000-profile plan writing them is most of the work of
  * saving it, and while the live state is read the process mostly waits for answers (issue #17).
  * `writePlanFile` splices the lines in. Add operations in plan order; `discard` when no plan
- * comes of it. Lines are redacted as they are written (`operationLine`). The scratch file loses
- * its name once open and is read back through its handle: a run killed while reading (kill -9,
- * an OOM kill, a CI timeout) leaves nothing beside the plan.
+ * comes of it. Lines are redacted as they are written (`operationLine`).
  */
 export class OperationSpool {
-  readonly file: string;
+  readonly #text: ScratchSpool;
   #count = 0;
-  #buffer = '';
-  readonly #fh: Promise<FileHandle>;
-  /** Text waiting for the disk, oldest first, and its length in all. */
-  #queue: string[] = [];
-  #queued = 0;
-  #draining: Promise<void> | undefined;
-  #error: unknown;
 
-  constructor(planFile: string) {
-    this.file = `${planFile}.${process.pid}.ops.tmp`;
-    this.#fh = open(this.file, 'w+', 0o600).then(async (fh) => {
-      try {
-        await unlink(this.file);
-      } catch (e) {
-        await fh.close();
-        throw e;
-      }
-      return fh;
-    });
-    // A failure to open or write is reported by close(); writePlanFile then writes the plan whole.
-    this.#fh.catch((e: unknown) => this.#fail(e));
+  /** The scratch file is `near` + `.PID.ops.tmp` (the plan file's name, by default). */
+  constructor(near: string) {
+    this.#text = new ScratchSpool(`${near}.${process.pid}.ops.tmp`);
   }
 
-  /** Operations written so far. */
+  get file(): string {
+    return this.#text.file;
+  }
+
+  /**
+   * Settles once the scratch file is open. For a caller that will not keep the operations
+   * (createPlan's `keepOperations: false`): where the spool cannot be written the plan cannot be
+   * saved either, said before anything is read (`cannot write the plan to …`).
+   */
+  async opened(planFile: string): Promise<void> {
+    await this.#text.opened().catch((e: unknown) => {
+      throw cannotWrite(planFile, e);
+    });
+  }
+
+  /** Operations added so far (written, unless the spool gave up: `close` says). */
   get count(): number {
     return this.#count;
   }
 
+  /** Why the spool stopped writing, once it has. */
+  get error(): unknown {
+    return this.#text.error;
+  }
+
   add(ops: readonly Operation[]): void {
-    if (this.#error !== undefined) {
+    if (this.#text.error !== undefined) {
       this.#count += ops.length;
       return;
     }
+    let text = '';
     for (const op of ops) {
-      this.#buffer += `${this.#count > 0 ? ',\n' : ''}${operationLine(op)}`;
+      text += `${this.#count > 0 ? ',\n' : ''}${operationLine(op)}`;
       this.#count += 1;
     }
-    if (this.#buffer.length >= 1 << 20) this.#flush();
+    this.#text.append(text);
   }
 
-  /**
-   * Queues the buffer for the disk. A disk slower than the reads would otherwise queue the whole
-   * plan's text beside its operations: past `MAX_QUEUED` the spool gives up and drops its text
-   * (writePlanFile writes the plan whole, from the operations the plan holds anyway).
-   */
-  #flush(): void {
-    const text = this.#buffer;
-    this.#buffer = '';
-    if (text === '' || this.#error !== undefined) return;
-    if (this.#queued + text.length > MAX_QUEUED) {
-      this.#fail(new Error('the scratch file falls behind'));
-      return;
-    }
-    this.#queue.push(text);
-    this.#queued += text.length;
-    this.#draining ??= this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      const fh = await this.#fh;
-      while (this.#queue.length > 0 && this.#error === undefined) {
-        const text = this.#queue[0]!;
-        await fh.write(text);
-        if (this.#error !== undefined) break; // #fail emptied the queue meanwhile
-        this.#queue.shift();
-        this.#queued -= text.length;
-      }
-    } catch (e) {
-      this.#fail(e);
-    } finally {
-      this.#draining = undefined;
-    }
-  }
-
-  #fail(e: unknown): void {
-    this.#error ??= e;
-    this.#buffer = '';
-    this.#queue = [];
-    this.#queued = 0;
+  /** `ScratchSpool.ready`: wait on it to keep the lines waiting for the disk bounded. */
+  ready(): Promise<void> | undefined {
+    return this.#text.ready();
   }
 
   /** Everything added is on disk; false when the scratch file could not be written. */
-  async close(): Promise<boolean> {
-    this.#flush();
-    while (this.#draining !== undefined) await this.#draining;
-    return this.#error === undefined;
+  close(): Promise<boolean> {
+    return this.#text.close();
   }
 
   /** The lines written, from the start (after `close` returned true). */
-  async *lines(): AsyncGenerator<Buffer> {
-    yield* (await this.#fh).createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Buffer>;
+  lines(): AsyncGenerator<Buffer> {
+    return this.#text.read();
   }
 
-  /** Closes the scratch file, which has no name: it is gone with its handle. */
-  async discard(): Promise<void> {
-    await this.close();
-    await this.#fh.then((fh) => fh.close()).catch(() => undefined);
+  discard(): Promise<void> {
+    return this.#text.discard();
   }
 }
-
-/** Most text an `OperationSpool` lets wait for its disk (UTF-16 code units, ~2 bytes each). */
-const MAX_QUEUED = 8 << 20;
 
 /** Marks where a spool's lines go among the plan's chunks. */
 const SPOOLED: unique symbol = Symbol('spooled operations');
@@ -138,25 +97,45 @@ const SPOOLED: unique symbol = Symbol('spooled operations');
 /**
  * Writes `plan` to `file` (secrets redacted). With `spool` (closed or not) holding exactly the
  * plan's operations, their lines are copied from it instead of serialized again; the spool is
- * discarded either way.
+ * discarded either way unless `keepSpool` (the caller then discards it).
+ * A plan whose operations were handed to the spool only (`dropped`: createPlan's
+ * `keepOperations: false`) can be written from nowhere else: if the spool failed, so does this.
  */
-export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool): Promise<void> {
+export async function writePlanFile(file: string, plan: Plan, spool?: OperationSpool, o: { keepSpool?: boolean; dropped?: boolean } = {}): Promise<void> {
   try {
-    const spooled = spool !== undefined && (await spool.close()) && spool.count === plan.operations.length;
-    async function* chunks(): AsyncGenerator<string | Buffer> {
-      if (!spooled) {
-        yield* serializePlanChunks(plan);
-        return;
-      }
-      for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED])) {
-        if (piece === SPOOLED) yield* spool!.lines();
-        else yield piece;
-      }
-    }
-    await writeInPlace(file, (tmp) => pipeline(Readable.from(chunks()), createWriteStream(tmp, { mode: 0o600 })));
+    const chunks = await planDocument(plan, spool, o.dropped).catch((e: unknown) => {
+      throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${(e as Error).message}`, { file });
+    });
+    await writeInPlace(file, (tmp) => pipeline(Readable.from(chunks), createWriteStream(tmp, { mode: 0o600 })));
   } finally {
-    if (spool) await spool.discard();
+    if (spool && !o.keepSpool) await spool.discard();
   }
+}
+
+/**
+ * The bytes of `serializePlan(plan)` in pieces, the operations' lines copied from `spool` when it
+ * holds exactly the plan's operations. When they were `dropped` (`plan.operations` is empty,
+ * `plan.summary.operations` counts them) the spool is where they are: throws if it does not
+ * hold them all.
+ */
+export async function planDocument(plan: Plan, spool?: OperationSpool, dropped = false): Promise<AsyncIterable<string | Buffer>> {
+  const total = dropped ? plan.summary.operations : plan.operations.length;
+  const spooled = spool !== undefined && (await spool.close()) && spool.count === total;
+  if (!spooled && dropped) {
+    const why = spool?.error !== undefined ? messageOf(spool.error) : `its scratch file holds ${spool?.count ?? 0} of ${total} operations`;
+    throw new Error(`the plan's operations were written ahead and lost: ${why}`);
+  }
+  async function* chunks(): AsyncGenerator<string | Buffer> {
+    if (!spooled) {
+      yield* serializePlanChunks(plan);
+      return;
+    }
+    for (const piece of serializePlanChunksWith<typeof SPOOLED>(plan, [SPOOLED], total)) {
+      if (piece === SPOOLED) yield* spool!.lines();
+      else yield piece;
+    }
+  }
+  return chunks();
 }
 
 /** Writes `file` through a temporary file (`write`), on disk (fsync) before it is renamed into place. */
@@ -175,10 +154,14 @@ async function writeInPlace(file: string, write: (tmp: string) => Promise<void>)
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
     if (e instanceof FynoSyncError) throw e;
-    // A user's path problem (no such directory, a directory in the way), not an internal error.
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`, { file });
+    throw cannotWrite(file, e);
   }
+}
+
+/** A user's path problem (no such directory, a directory in the way), not an internal error. */
+function cannotWrite(file: string, e: unknown): FynoSyncError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new FynoSyncError('config.invalid', `cannot write the plan to ${file}: ${code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'it is a directory' : messageOf(e)}`, { file });
 }
 
 /** The plan in `file`; `shown` names it in errors, `hint` is appended to them. */

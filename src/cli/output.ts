@@ -128,14 +128,20 @@ export function writeEnvelope(stream: { write(s: string): unknown }, command: st
 /**
  * `jsonEnvelope` around a JSON object that is written in pieces (a big plan): the envelope's
  * keys go in after the opening brace, `error` before the closing one. `chunks` must be one JSON
- * object, pretty-printed with two spaces, ending in "}\n" (what `renderJsonChunks` yields).
+ * object, pretty-printed with two spaces, ending in "}\n" (what `renderJsonChunks` yields); pieces
+ * copied as bytes (a plan's spooled operations) pass through as they are.
  */
-export function* envelopeChunks(command: string, status: JsonStatus, chunks: Iterable<string>, error?: JsonError): Generator<string> {
+export async function* envelopeChunks(
+  command: string,
+  status: JsonStatus,
+  chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
+  error?: JsonError,
+): AsyncGenerator<string | Buffer> {
   let first = true;
-  let held: string | undefined;
-  for (const chunk of chunks) {
+  let held: string | Buffer | undefined;
+  for await (const chunk of chunks) {
     if (held !== undefined) yield held;
-    held = first ? chunk.replace(/^\{\n/, `{\n  "status": ${JSON.stringify(status)},\n  "command": ${JSON.stringify(command)},\n`) : chunk;
+    held = first ? String(chunk).replace(/^\{\n/, `{\n  "status": ${JSON.stringify(status)},\n  "command": ${JSON.stringify(command)},\n`) : chunk;
     first = false;
   }
   if (held === undefined) return;
@@ -143,8 +149,10 @@ export function* envelopeChunks(command: string, status: JsonStatus, chunks: Ite
     yield held;
     return;
   }
-  const errorText = JSON.stringify(error, null, 2).replace(/\n/g, '\n  ');
-  yield held.replace(/\n\}\n$/, `,\n  "error": ${errorText}\n}\n`);
+  const errorText = `,\n  "error": ${JSON.stringify(error, null, 2).replace(/\n/g, '\n  ')}\n}\n`;
+  if (typeof held === 'string') yield held.replace(/\n\}\n$/, errorText);
+  else if (held.subarray(-3).toString() === '\n}\n') yield Buffer.concat([held.subarray(0, -3), Buffer.from(errorText)]);
+  else yield held;
 }
 
 /** Error details in the envelope's spelling: snake_case keys, and an HTTP status as `http_status` (`status` is the envelope's). */

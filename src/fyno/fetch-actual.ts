@@ -28,6 +28,12 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Called after each read completes. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Asked before each profile's read: a promise holds the read back until it settles (a consumer
+   * of the snapshots that writes them out and must not fall behind, as the `plan` command's
+   * scratch files).
+   */
+  pace?: () => Promise<void> | undefined;
 }
 
 export interface FetchResult {
@@ -126,6 +132,8 @@ export async function readLive(
   };
   // Once one read failed the plan is impossible: the jobs left are passed over, not sent.
   const run = async (r: ReadRequest): Promise<void> => {
+    const wait = o.pace?.();
+    if (wait) await wait;
     if (signal.aborted) return;
     try {
       await readOne(r);

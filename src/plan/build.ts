@@ -106,6 +106,8 @@ export function assemblePlan(
   preconditions: Record<DistinctId, string>,
   /** `plan.profiles` (`driftRecord`): the JSON Patch of each profile whose document changes. */
   drift: Record<DistinctId, ProfileDrift>,
+  /** The operations' summary when the caller counted them (`SummaryTally`); else of `operations`. */
+  tally?: SummaryTally,
 ): Plan {
   return {
     format_version: PLAN_FORMAT_VERSION,
@@ -114,7 +116,7 @@ export function assemblePlan(
     sources: [...opts.sources],
     preconditions,
     ...(opts.suppressionList ? { suppression_list: { ...opts.suppressionList } } : {}),
-    summary: summarize(profiles.map((p) => p.distinct_id), operations, opts.suppressionList !== undefined),
+    summary: (tally ?? SummaryTally.of(operations)).summary(profiles.map((p) => p.distinct_id), opts.suppressionList !== undefined),
     operations,
     issues,
     ...(opts.scope ? { scope: structuredClone(opts.scope) } : {}),
@@ -166,11 +168,15 @@ export const PROFILE_ACTION_RANK: Readonly<Record<ProfileAction, number>> = { no
 export function profileAction(ops: readonly Operation[]): ProfileAction {
   let action: ProfileAction = 'noop';
   for (const op of ops) {
-    const a: ProfileAction =
-      op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
+    const a = operationAction(op);
     if (PROFILE_ACTION_RANK[a] > PROFILE_ACTION_RANK[action]) action = a;
   }
   return action;
+}
+
+/** The action one operation makes of its profile. */
+function operationAction(op: Operation): ProfileAction {
+  return op.type === 'profile.delete' ? 'delete' : op.type === 'profile.merge' ? 'merge' : op.type === 'profile.create' ? 'create' : 'update';
 }
 
 /** Profile operations grouped by distinct_id, in first-seen order (the suppression list's are left out). */
@@ -187,26 +193,51 @@ export function groupByProfile(operations: readonly Operation[]): Map<DistinctId
 
 /** Counts per profile action and per operation type. `profileIds` are the profiles in scope. */
 export function summarize(profileIds: readonly DistinctId[], operations: readonly Operation[], suppressionsManaged = false): PlanSummary {
-  const groups = groupByProfile(operations);
-  const summary: PlanSummary = { create: 0, update: 0, merge: 0, delete: 0, unchanged: 0, operations: operations.length, by_type: {} };
-  const seen = new Set<DistinctId>();
-  for (const id of profileIds) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const ops = groups.get(id);
-    const action = ops ? profileAction(ops) : 'noop';
-    if (action === 'noop') summary.unchanged += 1;
-    else summary[action] += 1;
+  return SummaryTally.of(operations).summary(profileIds, suppressionsManaged);
+}
+
+/**
+ * `summarize` as operations come, in any grouping and order, without keeping them: a plan whose
+ * operations are written out as each profile is planned (the `plan` command, issue #17) counts
+ * them here instead.
+ */
+export class SummaryTally {
+  /** Each profile's action so far, by its most significant operation (`profileAction`). */
+  readonly #actions = new Map<DistinctId, ProfileAction>();
+  readonly #byType = new Map<string, number>();
+  #operations = 0;
+
+  static of(operations: readonly Operation[]): SummaryTally {
+    const tally = new SummaryTally();
+    tally.add(operations);
+    return tally;
   }
-  // Operations of an id outside `profileIds` cannot happen with planOperations; counted anyway.
-  for (const [id, ops] of groups) {
-    if (seen.has(id)) continue;
-    const action = profileAction(ops);
-    if (action !== 'noop') summary[action] += 1;
+
+  add(operations: readonly Operation[]): void {
+    for (const op of operations) {
+      this.#operations += 1;
+      this.#byType.set(op.type, (this.#byType.get(op.type) ?? 0) + 1);
+      if (isSuppressionOp(op)) continue;
+      const a = operationAction(op);
+      const had = this.#actions.get(op.distinct_id);
+      if (had === undefined || PROFILE_ACTION_RANK[a] > PROFILE_ACTION_RANK[had]) this.#actions.set(op.distinct_id, a);
+    }
   }
-  const byType: Record<string, number> = {};
-  for (const op of operations) byType[op.type] = (byType[op.type] ?? 0) + 1;
-  for (const t of Object.keys(byType).sort()) (summary.by_type as Record<string, number>)[t] = byType[t]!;
-  if (suppressionsManaged) summary.suppressions = { add: byType['suppression.add'] ?? 0, remove: byType['suppression.remove'] ?? 0 };
-  return summary;
+
+  summary(profileIds: readonly DistinctId[], suppressionsManaged = false): PlanSummary {
+    const summary: PlanSummary = { create: 0, update: 0, merge: 0, delete: 0, unchanged: 0, operations: this.#operations, by_type: {} };
+    const seen = new Set<DistinctId>();
+    for (const id of profileIds) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const action = this.#actions.get(id) ?? 'noop';
+      if (action === 'noop') summary.unchanged += 1;
+      else summary[action] += 1;
+    }
+    // Operations of an id outside `profileIds` cannot happen with planOperations; counted anyway.
+    for (const [id, action] of this.#actions) if (!seen.has(id) && action !== 'noop') summary[action] += 1;
+    for (const t of [...this.#byType.keys()].sort()) (summary.by_type as Record<string, number>)[t] = this.#byType.get(t)!;
+    if (suppressionsManaged) summary.suppressions = { add: this.#byType.get('suppression.add') ?? 0, remove: this.#byType.get('suppression.remove') ?? 0 };
+    return summary;
+  }
 }

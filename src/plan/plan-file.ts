@@ -53,15 +53,43 @@ const STREAMED: ReadonlySet<string> = new Set(['operations', 'profiles']);
 /** Operations start with what a reader scans for. */
 const OP_FIRST = ['type', 'distinct_id'];
 
-function sortedKeys(v: unknown, first: readonly string[] = []): unknown {
-  if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
+const NO_KEYS: readonly string[] = [];
+
+/**
+ * A copy of `v` whose objects have their keys in order: `first` (top level only) as listed, then
+ * the rest sorted; values that are `undefined` left out. Plain objects, so that JSON.stringify
+ * takes its fast path; a key "__proto__" is defined as an own key like any other.
+ */
+function sortedKeys(v: unknown, first: readonly string[] = NO_KEYS): unknown {
   if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => sortedKeys(x));
   const o = v as Record<string, unknown>;
-  const out = keyedRecord<unknown>();
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
-  const rest = keys.filter((k) => !first.includes(k)).sort();
-  for (const k of [...first.filter((k) => keys.includes(k)), ...rest]) out[k] = sortedKeys(o[k]);
+  const keys = Object.keys(o);
+  const out: Record<string, unknown> = {};
+  const put = (k: string): void => {
+    const x = o[k];
+    if (x === undefined) return;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: sortedKeys(x), enumerable: true, writable: true, configurable: true });
+    else out[k] = sortedKeys(x);
+  };
+  if (first.length === 0) {
+    if (keys.length > 1) keys.sort();
+    for (const k of keys) put(k);
+    return out;
+  }
+  for (const k of first) if (Object.hasOwn(o, k)) put(k);
+  const rest = keys.filter((k) => !first.includes(k));
+  if (rest.length > 1) rest.sort();
+  for (const k of rest) put(k);
   return out;
+}
+
+/**
+ * `JSON.stringify` of `v` with its keys in a stable order (`sortedKeys`): how every operation and
+ * every profile's JSON Patch is written in a plan file.
+ */
+export function canonicalJson(v: unknown, first: readonly string[] = NO_KEYS): string {
+  return JSON.stringify(sortedKeys(v, first));
 }
 
 /**
@@ -95,7 +123,7 @@ export function* serializePlanChunks(plan: Plan): Generator<string> {
  * `operationLine(op)` joined by `,\n`. Redacted here: the line never holds a secret.
  */
 export function operationLine(op: Operation): string {
-  return `    ${JSON.stringify(sortedKeys(redactOperation(op), OP_FIRST))}`;
+  return `    ${canonicalJson(redactOperation(op), OP_FIRST)}`;
 }
 
 function* operationChunks(ops: readonly Operation[]): Generator<string> {
@@ -109,10 +137,11 @@ function* operationChunks(ops: readonly Operation[]): Generator<string> {
 
 /**
  * `serializePlanChunks` with the operations' text from `operations`: `operationLine` of each of
- * `plan.operations` in order, joined by `,\n` (a caller that wrote them ahead, while the plan was
- * still being read, splices them in: kept-plan.ts `OperationSpool`).
+ * the plan's `count` operations in order, joined by `,\n` (a caller that wrote them ahead, while
+ * the plan was still being read, splices them in: kept-plan.ts `OperationSpool`; it may have let
+ * go of `plan.operations` since).
  */
-export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>): Generator<string | T> {
+export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>, count = plan.operations.length): Generator<string | T> {
   // Redaction touches operations only; the other top-level values are written as they are.
   const top = plan as unknown as Record<string, unknown>;
   const head: Record<string, unknown> = {};
@@ -120,7 +149,7 @@ export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>)
   const headText = JSON.stringify(head, null, 2);
   const drift = plan.profiles;
   const end = drift === undefined ? '\n}\n' : ',\n';
-  if (plan.operations.length === 0) {
+  if (count === 0) {
     yield `${headText.slice(0, -2)},\n  "operations": []${end}`;
   } else {
     yield `${headText.slice(0, -2)},\n  "operations": [\n`;
@@ -128,6 +157,17 @@ export function* serializePlanChunksWith<T>(plan: Plan, operations: Iterable<T>)
     yield `\n  ]${end}`;
   }
   if (drift !== undefined) yield* profilesChunks(drift);
+}
+
+/**
+ * A profile's JSON Patch that holds its own plan-file text (`canonicalJson` of it) under this key,
+ * as a method: written as is (drift-spool.ts keeps the patches of a big plan as that text).
+ */
+export const DRIFT_TEXT: unique symbol = Symbol('drift text');
+
+function profileLine(d: NonNullable<Plan['profiles']>[string]): string {
+  const own = (d as { [DRIFT_TEXT]?: () => string })[DRIFT_TEXT];
+  return typeof own === 'function' ? own.call(d) : canonicalJson(d);
 }
 
 /** `"profiles": {…}` (already masked, sorted by id), one profile per line, closing the document. */
@@ -142,7 +182,7 @@ function* profilesChunks(drift: NonNullable<Plan['profiles']>): Generator<string
     const stop = Math.min(ids.length, start + OPS_PER_CHUNK);
     let chunk = '';
     for (let i = start; i < stop; i += 1) {
-      chunk += `    ${JSON.stringify(ids[i])}: ${JSON.stringify(sortedKeys(drift[ids[i]!]))}${i < ids.length - 1 ? ',\n' : '\n'}`;
+      chunk += `    ${JSON.stringify(ids[i])}: ${profileLine(drift[ids[i]!]!)}${i < ids.length - 1 ? ',\n' : '\n'}`;
     }
     yield chunk;
   }

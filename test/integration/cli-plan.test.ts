@@ -169,9 +169,12 @@ describe('plan: bad input is one line on stderr, exit 1, never a partial plan', 
     expect(doc.error.issues.length).toBeGreaterThan(0);
   });
 
-  it('--out into a missing directory: one line naming the file, not an internal error', async () => {
+  it('--out into a missing directory: one line naming the file, not an internal error, and no request', async () => {
+    const before = await stats(emu);
     const line = expectOneLineError(await cli(['plan', EXAMPLE, '--out', 'no/such/dir/plan.json'], envFor(emu), { cwd: tmp.dir }));
     expect(line).toMatch(/^Error: cannot write the plan to .*no\/such\/dir\/plan\.json: no such directory$/);
+    // Nowhere to save the plan is known before live state is read.
+    expect((await stats(emu)).total).toBe(before.total);
   });
 
   it('missing FYNO_API_KEY: no request', async () => {

@@ -18,7 +18,8 @@ import { seededRandom } from '../../src/fyno/emulator/faults.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { selectProfiles } from '../../src/plan/select.js';
 import { serializePlan } from '../../src/plan/plan-file.js';
-import type { Operation, PlanOptions } from '../../src/plan/types.js';
+import type { Operation, PlanOptions, ProfileOperation } from '../../src/plan/types.js';
+import { renderText, textRenderer } from '../../src/plan/render/text.js';
 import { desired, profile } from './plan-builders.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
@@ -164,6 +165,85 @@ describe('createPlan diffs as live state arrives', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  // Issue #17: `plan` writes the operations ahead (plan file, text) and keeps none of them.
+  it('with keepOperations: false keeps none of the operations, and what was written ahead is the whole plan', async () => {
+    const { api, state } = await world();
+    const destination = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+    const full = (await createPlan({ api, now: () => NOW }, state, { destination })).plan;
+    expect(full.operations.length).toBeGreaterThan(100);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fyno-dropped-'));
+    try {
+      for (const seed of [11, 12]) {
+        const file = path.join(dir, `plan-${seed}.json`);
+        const spool = new OperationSpool(file);
+        const render = textRenderer();
+        let body = '';
+        const { plan } = await createPlan({ api: shuffledReads(api, seed), now: () => NOW }, state, {
+          destination,
+          concurrency: 7,
+          keepOperations: false,
+          onOperations: (ops) => {
+            spool.add(ops);
+            body += render.profile(ops as ProfileOperation[]);
+          },
+        });
+        expect(plan.operations).toEqual([]);
+        expect(plan.summary).toEqual(full.summary);
+        expect({ ...plan, operations: full.operations }).toEqual(full);
+        await writePlanFile(file, plan, spool, { dropped: true });
+        expect(await readFile(file, 'utf8')).toBe(serializePlan(full));
+        expect(render.head(plan) + body + render.tail(plan, [])).toBe(renderText(full));
+      }
+      // Written from nowhere else: a spool short of operations is an error, not a plan without them.
+      const { plan } = await createPlan({ api, now: () => NOW }, state, { destination, keepOperations: false, onOperations: () => undefined });
+      const short = new OperationSpool(path.join(dir, 'short.json'));
+      short.add(full.operations.slice(1));
+      await expect(writePlanFile(path.join(dir, 'short.json'), plan, short, { dropped: true })).rejects.toThrow(
+        new RegExp(`cannot write the plan to .*short\\.json: the plan's operations were written ahead and lost: its scratch file holds ${full.operations.length - 1} of ${full.operations.length} operations$`),
+      );
+      await expect(readdir(dir)).resolves.not.toContain('short.json');
+      await expect(createPlan({ api, now: () => NOW }, state, { destination, keepOperations: false })).rejects.toThrow(/needs onOperations/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds reads back while pace says the writer is behind', async () => {
+    const { api, state } = await world();
+    const destination = { base_url: api.target.baseUrl, workspace: api.target.workspace, env: api.target.env };
+    let started = 0;
+    const counting = new Proxy(api, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'getProfile' && typeof v === 'function') return (...args: unknown[]) => ((started += 1), (v as (...a: unknown[]) => unknown).apply(target, args));
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    let behind: { promise: Promise<void>; resolve: () => void } | undefined;
+    let handed = 0;
+    const planned = createPlan({ api: counting, now: () => NOW }, state, {
+      destination,
+      concurrency: 4,
+      keepOperations: false,
+      onOperations: (ops) => void (handed += ops.length),
+      pace: () => {
+        if (started < 10) return undefined;
+        if (!behind) {
+          let resolve!: () => void;
+          behind = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+        }
+        return behind.promise;
+      },
+    });
+    await sleep(50);
+    // Ten reads, then every worker waits: nothing more is sent until the writer catches up.
+    expect(started).toBe(10);
+    behind!.resolve();
+    const { plan } = await planned;
+    expect(started).toBe(new Set(readsFor(state.profiles).map((r) => r.distinct_id)).size);
+    expect(handed).toBe(plan.summary.operations);
   });
 
   it('fails as a whole when one read fails: no partial plan', async () => {

@@ -84,6 +84,28 @@ describe.skipIf(process.platform === 'win32')('OperationSpool scratch file', () 
     });
   });
 
+  it('says when it is behind (ready), and when it has caught up, so the reads can wait instead of it giving up', async () => {
+    await withStalledDisk(async (spool, _planFile, drain) => {
+      expect(spool.ready()).toBeUndefined();
+      const ops = bigOps(6, 'z'.repeat(MB));
+      for (const op of ops) spool.add([op]);
+      const behind = spool.ready();
+      expect(behind).toBeInstanceOf(Promise);
+      let caughtUp = false;
+      void behind!.then(() => (caughtUp = true));
+      await sleep(50);
+      expect(caughtUp).toBe(false);
+      drain();
+      await behind;
+      expect(spool.ready()).toBeUndefined();
+      // Nothing was given up (the FIFO cannot be read back: writing the plan from a spool is tested
+      // in create-plan-streaming).
+      expect(await spool.close()).toBe(true);
+      expect(spool.error).toBeUndefined();
+      await spool.discard();
+    });
+  });
+
   it('writes the whole plan (serializePlan bytes) from a spool that gave up', async () => {
     await withStalledDisk(async (spool, planFile, drain) => {
       const ops = bigOps(40, 'y'.repeat(MB));

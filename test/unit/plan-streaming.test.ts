@@ -13,9 +13,11 @@ import { planHash } from '../../src/apply/journal.js';
 import { writePlanFile } from '../../src/apply/kept-plan.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { stableStringify, stableStringifyChunks } from '../../src/plan/normalize.js';
-import { parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
+import { canonicalJson, parsePlan, savedPlan, serializePlan, serializePlanChunks } from '../../src/plan/plan-file.js';
 import { renderJson, renderJsonChunks, renderText, renderTextChunks } from '../../src/plan/render/index.js';
-import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine } from '../../src/plan/render/describe.js';
+import { textRenderer } from '../../src/plan/render/text.js';
+import { groupByProfile } from '../../src/plan/build.js';
+import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges } from '../../src/plan/render/describe.js';
 import { collectSecretCandidates, hasSecrets, redactPlan, resolveSecrets } from '../../src/plan/secrets.js';
 import { profileIdOf, type Plan } from '../../src/plan/types.js';
 import { actual, CREATED_AT, desired, live, profile, TARGET } from './plan-builders.js';
@@ -132,6 +134,19 @@ describe('plan file in pieces', () => {
     );
   });
 
+  it('canonicalJson is JSON.stringify of the sorted copy, undefined values and array holes included', () => {
+    const keyish = fc.oneof(fc.string(), fc.constantFrom('0', '1', '10', '01', '-0', '1.5', '4294967294', '4294967295', 'type', 'distinct_id', '__proto__'));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.constant(undefined), fc.sparseArray(tie('v'), { maxLength: 4 }), fc.dictionary(keyish, tie('v'), { maxKeys: 5 })),
+    })).v;
+    fc.assert(
+      fc.property(value, fc.constantFrom([], ['type', 'distinct_id']), (v, first) => {
+        expect(canonicalJson(v, first)).toBe(JSON.stringify(sortedKeys(v, first)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('is byte-identical for an empty plan and still parses', () => {
     expect([...serializePlanChunks(empty)].join('')).toBe(referenceSerialize(empty));
     expect(parsePlan(serializePlan(empty), 'p.json')).toEqual(empty);
@@ -167,6 +182,26 @@ describe('text output in pieces', () => {
 
   it('colours each chunk as the whole text', () => {
     expect([...renderTextChunks(big, { color: true })].join('')).toBe(renderText(big, { color: true }));
+  });
+
+  // Issue #17: `plan` renders each profile as it is planned and keeps the text, not the operations.
+  it('is the text of head, each profile as planned and tail, from a plan that let its operations go', () => {
+    const issue = { distinct_id: 'p-00001', field: 'name', message: 'conflict', at: { file: 'a.yaml', line: 3, column: 5 } } as Plan['issues'][number];
+    const list = [
+      { type: 'suppression.add', entry: { channel: 'email', destination: 'x@example.com' }, at: { file: 'a.yaml', line: 9 } },
+      { type: 'suppression.remove', entry: { channel: 'sms', destination: '+14155550100' }, at: { file: 'a.yaml', line: 10 } },
+    ] as unknown as Plan['operations'];
+    const withList = { ...big, operations: [...big.operations, ...list], summary: { ...big.summary, operations: big.summary.operations + 2 } } as Plan;
+    for (const plan of [big, empty, { ...big, issues: [issue] }, withList]) {
+      for (const color of [false, true]) {
+        const render = textRenderer({ color });
+        // As createPlan hands them over: one call per profile, in plan order.
+        let body = '';
+        for (const ops of groupByProfile(plan.operations).values()) body += render.profile(ops);
+        const dropped = { ...plan, operations: [] };
+        expect(render.head(dropped) + body + render.tail(dropped, suppressionChanges(plan))).toBe(renderText(plan, { color }));
+      }
+    }
   });
 });
 

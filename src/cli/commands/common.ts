@@ -1,4 +1,5 @@
 /** Options and steps shared by the commands that talk to Fyno (plan, apply, pull). */
+import { StringDecoder } from 'node:string_decoder';
 import v8 from 'node:v8';
 import { Option, type Command } from 'commander';
 import { FynoSyncError } from '../../errors.js';
@@ -133,11 +134,17 @@ export function limitHeapGrowth(): void {
  * Writes text produced in pieces (a big plan's output) one piece at a time, waiting for `drain`
  * when the stream asks for it, so the whole text is never held at once.
  */
-export async function writeChunks(out: CliIO['stdout'], chunks: Iterable<string>): Promise<void> {
+export async function writeChunks(out: CliIO['stdout'], chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>): Promise<void> {
   const stream = out as { write(s: string): unknown; once?: (event: 'drain', f: () => void) => unknown };
-  for (const chunk of chunks) {
+  // Bytes copied from a scratch file may end inside a character: decoded across pieces.
+  const utf8 = new StringDecoder('utf8');
+  for await (const piece of chunks) {
+    const chunk = typeof piece === 'string' ? utf8.end() + piece : utf8.write(piece);
+    if (chunk === '') continue;
     if (stream.write(chunk) === false && typeof stream.once === 'function') await new Promise<void>((resolve) => stream.once!('drain', resolve));
   }
+  const rest = utf8.end();
+  if (rest !== '') stream.write(rest);
 }
 
 /**

@@ -1,16 +1,19 @@
 /** `fyno-sync plan PATH…`: read live state, print the operations, optionally save the plan. */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { changedSince, createPlan } from '../../create-plan.js';
-import { FynoSyncError } from '../../errors.js';
-import { OperationSpool, writePlanFile } from '../../apply/kept-plan.js';
+import { FynoSyncError, messageOf } from '../../errors.js';
+import { OperationSpool, planDocument, writePlanFile } from '../../apply/kept-plan.js';
+import { ScratchSpool } from '../../scratch-spool.js';
 import { renderJsonChunks } from '../../plan/render/json.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
-import { renderTextChunks } from '../../plan/render/text.js';
-import type { Plan } from '../../plan/types.js';
+import { renderTextChunks, textRenderer } from '../../plan/render/text.js';
+import { isSuppressionOp, type Operation, type Plan, type ProfileOperation, type SuppressionOperation } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
-import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type JsonStatus } from '../output.js';
+import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type JsonError, type JsonStatus } from '../output.js';
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
@@ -58,10 +61,24 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
   // The plan's JSON Patch waits on disk until the plan is written out (issue #17).
   const drift = openDriftSpool();
+  // So do its operations, as plan-file lines and as the text output, written while live state is
+  // still being read; the plan then holds none of them. Markdown, cut to a comment's length,
+  // is rendered from the plan as a whole.
+  const streamed = !flags.markdown;
+  const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
+  const spool = outFile !== undefined ? new OperationSpool(outFile) : streamed && flags.json ? new OperationSpool(scratchName()) : undefined;
+  const text = streamed && !flags.json ? new ScratchSpool(`${scratchName()}.${process.pid}.txt.tmp`) : undefined;
+  const render = textRenderer({ style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) });
+  const list: SuppressionOperation[] = [];
+  const onOperations = (ops: readonly Operation[]): void => {
+    spool?.add(ops);
+    if (!text || ops.length === 0) return;
+    if (isSuppressionOp(ops[0]!)) list.push(...ops.filter(isSuppressionOp));
+    else text.append(render.profile(ops as readonly ProfileOperation[]));
+  };
   try {
-    const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
-    // The plan file's operations are written while live state is still being read.
-    const spool = outFile !== undefined ? new OperationSpool(outFile) : undefined;
+    // Nowhere to write the plan: said before a single read.
+    if (outFile !== undefined && streamed) await spool!.opened(outFile);
     let plan: Plan;
     try {
       ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
@@ -70,8 +87,9 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
         concurrency: flags.concurrency,
         // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
         keepSnapshots: false,
-        // Nor the desired profiles: the plan's operations take their place in memory.
+        // Nor the desired profiles, nor the operations once written ahead.
         releaseDesired: true,
+        keepOperations: !streamed,
         driftSpool: drift,
         ...(flags.target ? { target: flags.target } : {}),
         ...(flags.exclude ? { exclude: flags.exclude } : {}),
@@ -79,24 +97,30 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
         ...(flags.shard ? { shard: flags.shard } : {}),
         ...(io.signal ? { signal: io.signal } : {}),
         onProgress: (done, total) => progress.update(done, total),
-        ...(spool ? { onOperations: (ops) => spool.add(ops) } : {}),
+        ...(spool || text ? { onOperations, pace: () => whenBoth(spool?.ready(), text?.ready()) } : {}),
       }));
     } catch (e) {
       progress.stop();
-      await spool?.discard();
       if (io.signal?.aborted) return reportInterruptedRead(io, Boolean(flags.json), 'no plan was made', 'plan');
       throw e;
     } finally {
       progress.stop();
     }
 
-    if (outFile !== undefined) await writePlanFile(outFile, plan, spool);
+    if (outFile !== undefined) await writePlanFile(outFile, plan, spool, { dropped: streamed, keepSpool: true });
     if (desired.suppressions && !plan.suppression_list) {
       writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
     }
 
-    await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
-    if (flags.out && plan.operations.length > 0 && plan.issues.length === 0) {
+    const count = plan.summary.operations;
+    if (!streamed) await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
+    else if (flags.json) {
+      const document = await planDocument(plan, spool, true).catch((e: unknown) => {
+        throw new FynoSyncError('config.invalid', `cannot print the plan: ${messageOf(e)}`);
+      });
+      await writeChunks(io.stdout, envelopeChunks('plan', planStatus(plan, count), document, planError(plan)));
+    } else await writeChunks(io.stdout, streamedText(plan, text!, render, list));
+    if (flags.out && count > 0 && plan.issues.length === 0) {
       // As terraform does: the reviewed file, and the exact command that applies it.
       const hint = `Saved the plan to ${flags.out}. To apply exactly these operations, run:\n  ${applyCommandFor(plan, flags.out)}`;
       if (flags.json || flags.markdown) writeLine(io.stderr, hint);
@@ -104,23 +128,47 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
     }
 
     if (plan.issues.length > 0) return EXIT.error;
-    if (flags.detailedExitcode && plan.operations.length > 0) return EXIT.changes;
+    if (flags.detailedExitcode && count > 0) return EXIT.changes;
     return EXIT.ok;
   } finally {
     drift.close();
+    await spool?.discard();
+    await text?.discard();
   }
+}
+
+/** A scratch file's name stem in the temporary directory. */
+function scratchName(): string {
+  return path.join(os.tmpdir(), `fyno-sync-plan-${randomUUID()}`);
+}
+
+function whenBoth(a: Promise<void> | undefined, b: Promise<void> | undefined): Promise<void> | undefined {
+  return a && b ? Promise.all([a, b]).then(() => undefined) : (a ?? b);
+}
+
+/** `renderText` of the plan whose profiles' text `text` holds (rendered as they were planned). */
+async function* streamedText(plan: Plan, text: ScratchSpool, render: ReturnType<typeof textRenderer>, list: readonly SuppressionOperation[]): AsyncGenerator<string | Buffer> {
+  if (!(await text.close())) throw new FynoSyncError('config.invalid', `cannot keep the plan's text in a temporary file (${messageOf(text.error)}); set TMPDIR to a writable directory with space`);
+  yield render.head(plan);
+  yield* text.read();
+  yield render.tail(plan, list);
 }
 
 /** `fyno-sync apply --plan F`, with the flags that plan needs (deletes are refused without one). */
 export function applyCommandFor(plan: Plan, file: string): string {
   const quoted = /^[\w./@:+-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
-  const deletes = plan.operations.some((op) => op.type === 'profile.delete');
+  const deletes = (plan.summary.by_type['profile.delete'] ?? 0) > 0;
   return `fyno-sync apply --plan ${quoted}${deletes ? ' --allow-delete' : ''}`;
 }
 
-/** `status` of a plan's `--json` document: `error` when it cannot be applied, `changes` when it has operations. */
-export function planStatus(plan: Plan): JsonStatus {
-  return plan.issues.length > 0 ? 'error' : plan.operations.length > 0 ? 'changes' : 'ok';
+/** `status` of a plan's `--json` document: `error` when it cannot be applied, `changes` when it has operations (`count`). */
+export function planStatus(plan: Plan, count = plan.operations.length): JsonStatus {
+  return plan.issues.length > 0 ? 'error' : count > 0 ? 'changes' : 'ok';
+}
+
+/** The `error` of a plan's `--json` document, when it has issues. */
+function planError(plan: Plan): JsonError | undefined {
+  return plan.issues.length > 0 ? { code: 'plan.conflict', message: `the plan has ${plan.issues.length} issue(s) and cannot be applied`, issues: plan.issues } : undefined;
 }
 
 /**
@@ -129,9 +177,7 @@ export function planStatus(plan: Plan): JsonStatus {
  */
 export async function renderPlanOutput(io: CliIO, plan: Plan, o: { json?: boolean | undefined; markdown?: boolean | undefined; color: boolean; command: string }): Promise<void> {
   if (o.json) {
-    const status = planStatus(plan);
-    const error = status === 'error' ? { code: 'plan.conflict', message: `the plan has ${plan.issues.length} issue(s) and cannot be applied`, issues: plan.issues } : undefined;
-    await writeChunks(io.stdout, envelopeChunks(o.command, status, renderJsonChunks(plan), error));
+    await writeChunks(io.stdout, envelopeChunks(o.command, planStatus(plan), renderJsonChunks(plan), planError(plan)));
   } else if (o.markdown) io.stdout.write(renderMarkdown(plan));
   else await writeChunks(io.stdout, renderTextChunks(plan, { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !o.color)) }));
 }

@@ -153,7 +153,7 @@ export const ACTION_SIGN: Record<ProfileAction, Sign | ' '> = { create: '+', upd
 export interface ProfileChanges {
   distinct_id: DistinctId;
   action: ProfileAction;
-  operations: ProfileOperation[];
+  operations: readonly ProfileOperation[];
 }
 
 /** Operations grouped per profile, in plan order, with each profile's summary action. */

@@ -4,8 +4,9 @@
  * only through the style the CLI hands over (off unless given).
  */
 import { inspect } from 'node:util';
-import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type Sign } from './describe.js';
-import type { Plan } from '../types.js';
+import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type ProfileChanges, type Sign } from './describe.js';
+import { profileAction } from '../build.js';
+import type { Plan, ProfileOperation, SuppressionOperation } from '../types.js';
 
 export type StyleName = 'red' | 'green' | 'yellow' | 'cyan' | 'bold' | 'dim' | 'magenta';
 /** Structurally the CLI's `Style` (src/cli/output.ts): the planner does not import the CLI. */
@@ -37,7 +38,48 @@ const PROFILES_PER_CHUNK = 500;
  * one keeps the output of a plan of a million operations from being one string in memory.
  */
 export function* renderTextChunks(plan: Plan, opts: RenderTextOptions = {}): Generator<string> {
-  const st: StyleFn = opts.style ?? (opts.color ? ansiStyle : PLAIN);
+  const st = styleOf(opts);
+  yield textHead(plan, plan.operations.length > 0, st);
+  if (plan.operations.length === 0) return;
+  let chunk = '';
+  let profiles = 0;
+  for (const p of profileChanges(plan)) {
+    chunk += profileText(p, st);
+    profiles += 1;
+    if (profiles % PROFILES_PER_CHUNK === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield chunk + textTail(plan, suppressionChanges(plan), st);
+}
+
+/**
+ * The pieces of `renderText` for a caller that renders each profile as soon as it is planned and
+ * keeps the text, not the operations (the `plan` command, issue #17): `head`, then `profile` of
+ * each profile's operations in plan order, then `tail`, concatenated, are exactly `renderText`
+ * of the whole plan. `head` and `tail` need only the plan's summary, scope and issues (its
+ * `operations` may have been let go); `tail` takes the suppression list's operations.
+ */
+export function textRenderer(opts: RenderTextOptions = {}): {
+  head(plan: Plan): string;
+  profile(ops: readonly ProfileOperation[]): string;
+  tail(plan: Plan, list: readonly SuppressionOperation[]): string;
+} {
+  const st = styleOf(opts);
+  return {
+    head: (plan) => textHead(plan, plan.summary.operations > 0, st),
+    profile: (ops) => (ops.length === 0 ? '' : profileText({ distinct_id: ops[0]!.distinct_id, action: profileAction(ops), operations: ops }, st)),
+    tail: (plan, list) => (plan.summary.operations === 0 ? '' : textTail(plan, list, st)),
+  };
+}
+
+function styleOf(opts: RenderTextOptions): StyleFn {
+  return opts.style ?? (opts.color ? ansiStyle : PLAIN);
+}
+
+/** The summary line, scope and issues; for a plan without operations, the whole text. */
+function textHead(plan: Plan, hasOperations: boolean, st: StyleFn): string {
   const out: string[] = [st('bold', summaryLine(plan.summary))];
   const scope = scopeLine(plan);
   if (scope) out.push(st('dim', scope));
@@ -45,34 +87,30 @@ export function* renderTextChunks(plan: Plan, opts: RenderTextOptions = {}): Gen
     out.push('', st('red', st('bold', `Error: ${plan.issues.length} problem(s) prevent applying this plan:`)));
     for (const i of plan.issues) out.push(st('red', `  ! ${issueLine(i)}`));
   }
-  if (plan.operations.length === 0) {
-    out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
-    yield `${out.join('\n')}\n`;
-    return;
+  if (!hasOperations) out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
+  return `${out.join('\n')}\n`;
+}
+
+/** One profile's block: a blank line, its heading, a line per change; each line ends in '\n'. */
+function profileText(p: ProfileChanges, st: StyleFn): string {
+  const sign = ACTION_SIGN[p.action];
+  let text = `\n${st(SIGN_STYLE[sign], `${sign} ${st('bold', p.distinct_id)} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`)}\n`;
+  for (const op of p.operations) {
+    for (const l of describeOperation(op)) text += `    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}\n`;
   }
-  // Lines are joined by '\n' and the text ends with one: each chunk ends with its last line's '\n'.
-  yield `${out.join('\n')}\n`;
-  let lines: string[] = [];
-  let profiles = 0;
-  for (const p of profileChanges(plan)) {
-    const sign = ACTION_SIGN[p.action];
-    lines.push('', st(SIGN_STYLE[sign], `${sign} ${st('bold', p.distinct_id)} (${p.action}, ${p.operations.length} operation${p.operations.length === 1 ? '' : 's'})`));
-    for (const op of p.operations) {
-      for (const l of describeOperation(op)) lines.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
-    }
-    profiles += 1;
-    if (profiles % PROFILES_PER_CHUNK === 0) {
-      yield `${lines.join('\n')}\n`;
-      lines = [];
-    }
-  }
-  const list = suppressionChanges(plan);
+  return text;
+}
+
+/** The suppression list's changes and the closing count, after the profiles. */
+function textTail(plan: Plan, list: readonly SuppressionOperation[], st: StyleFn): string {
+  const lines: string[] = [];
   if (list.length > 0) {
     lines.push('', st('bold', `Suppression list (${list.length} operation${list.length === 1 ? '' : 's'})`));
     for (const op of list) for (const l of describeOperation(op)) lines.push(`    ${st(SIGN_STYLE[l.sign], `${l.sign} ${l.text}`)}`);
   }
-  lines.push('', st('bold', `${plan.summary.operations} operation(s) on ${plan.summary.create + plan.summary.update + plan.summary.merge + plan.summary.delete} profile(s).`));
-  yield `${lines.join('\n')}\n`;
+  const s = plan.summary;
+  lines.push('', st('bold', `${s.operations} operation(s) on ${s.create + s.update + s.merge + s.delete} profile(s).`));
+  return `${lines.join('\n')}\n`;
 }
 
 /** Unconditional ANSI (the caller decided colour is wanted); codes from util.inspect.colors. */
