@@ -237,12 +237,18 @@ export interface PlanVisitor {
  */
 async function* fileLines(file: string, digest?: ReturnType<typeof createHash>, copy?: CopyWriter): AsyncGenerator<string> {
   const fh = await open(file, 'r');
+  // Before the stream: a 'data' listener starts it flowing, and nothing may flow before readline listens.
+  if (copy) {
+    try {
+      copy.seen = seenOf(await fh.stat({ bigint: true }));
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
   const input = fh.createReadStream();
   if (digest) input.on('data', (b) => digest.update(b as Buffer));
-  if (copy) {
-    copy.seen = seenOf(await fh.stat({ bigint: true }));
-    input.on('data', (b) => copy.write(b as Buffer));
-  }
+  if (copy) input.on('data', (b) => copy.write(b as Buffer));
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of rl) {
