@@ -25,7 +25,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { changedSince, createPlan, readsFor } from './create-plan.js';
 import { hashFiles } from './desired/files.js';
-import { loadDesired } from './desired/load.js';
+import { loadDesired, type LoadResult } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { FynoSyncError, isFynoSyncError, messageOf } from './errors.js';
 import { fetchActual } from './fyno/fetch-actual.js';
@@ -39,8 +39,10 @@ import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanT
 import { applyPlan } from './apply/apply.js';
 import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
-import { copyPlanFile, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
+import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writePlanFile, type PlanVisitor, type ScannedPlan } from './apply/kept-plan.js';
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
+import { OutlineBuilder, type PlanOutline } from './apply/outline.js';
+import type { KeyedOp } from './apply/groups.js';
 import { checkFreshness, checkPlanSafety, checkPlanTarget, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
@@ -164,6 +166,15 @@ interface Streamed {
 
 const KEPT_PLAN = 'plan.json';
 
+/**
+ * Where a saved plan is copied as it is read (in the state directory, beside the lock: one apply
+ * at a time writes it), until the first write puts it in place as `last-apply/plan.json`.
+ * Removed on every way out; a run killed meanwhile leaves it, and the next one writes it anew.
+ */
+function scanCopyOf(req: ApplyRequest): string {
+  return path.join(req.stateDir, '.last-apply-plan.tmp');
+}
+
 /** Runs one apply from flags to outcome; see the module comment for the steps. */
 export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
   const emit = (e: LifecycleEvent): void => deps.onEvent?.(e);
@@ -257,6 +268,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     }
     throw e;
   } finally {
+    if (lock) await rm(scanCopyOf(req), { force: true }).catch(() => undefined);
     await lock?.release();
   }
 }
@@ -314,7 +326,8 @@ async function keepPlan(dir: string, p: Prepared): Promise<void> {
   const kept = path.join(dir, KEPT_PLAN);
   const s = p.streamed;
   if (!s) return writePlanFile(kept, p.saved);
-  await copyPlanFile(s.file, kept, s.scanned.digest, s.shown);
+  if (s.scanned.copy) await keepScannedCopy(s.file, s.scanned.copy, kept, s.shown);
+  else await copyPlanFile(s.file, kept, s.scanned.digest, s.shown);
   s.kept = kept;
 }
 
@@ -345,7 +358,12 @@ function snapshotReader(api: FynoApi) {
  * error, since operations already done never need their values again (issue #13 part 1).
  */
 async function loadOrFail(paths: readonly string[], req: ApplyRequest, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): Promise<DesiredState> {
-  const { state, issues } = await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) });
+  return checked(await loadDesired(paths, { env: req.env, cwd: req.cwd, ...(keep ? { keep } : {}) }), spare);
+}
+
+/** The loaded state (`keep`: the profiles kept of it), or the refusal of its issues (see `loadOrFail`). */
+function checked({ state, issues }: Pick<LoadResult, 'state' | 'issues'>, spare?: (id: DistinctId) => boolean, keep?: (d: DesiredProfile) => boolean): DesiredState {
+  if (keep) state.profiles = state.profiles.filter(keep);
   if (issues.length === 0) return state;
   if (spare && issues.every((i) => i.distinct_id !== undefined && spare(i.distinct_id) && /^environment variable \S+ is not set$/.test(i.message))) return state;
   throw new FynoSyncError('desired.invalid', `${issues.length} error${issues.length === 1 ? '' : 's'} in the desired state; nothing was sent to Fyno`, { issues });
@@ -357,6 +375,52 @@ function safetyFrom(allowDelete: boolean, maxDeletes: number | undefined, desire
     maxDeletes: maxDeletes ?? (allowDelete ? Number.MAX_SAFE_INTEGER : 0),
     protectedIds: desired.profiles.filter((d) => d.protected).map((d) => d.distinct_id),
   };
+}
+
+/**
+ * The desired files of a saved plan, loaded from the sources its head names while the rest of the
+ * file is read (issue #17: ~6 s before the first write of a 100,000-profile plan, after a 15 s
+ * scan). Which profiles the plan needs is known only at its end: the load keeps those it may
+ * need (the `saved-plan` prefilter, on the worker threads) and notes the ids of the others, and
+ * `take` hands it over only when none of those turned out to be needed after all; otherwise the
+ * files are loaded again (`loadOrFail`).
+ */
+class EarlyDesired {
+  #sources: readonly string[] | undefined;
+  #load: Promise<{ result: LoadResult } | { error: unknown }> | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(private readonly req: ApplyRequest) {}
+
+  /** Starts loading `sources` (from a head not yet checked: left alone unless a list of paths). */
+  start(sources: unknown): void {
+    if (this.#load || !Array.isArray(sources) || sources.length === 0 || !sources.every((s) => typeof s === 'string')) return;
+    this.#sources = [...(sources as string[])];
+    this.#load = loadDesired(this.#sources, { env: this.req.env, cwd: this.req.cwd, prefilter: 'saved-plan', signal: this.#abort.signal }).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  /** The load of exactly `sources`, when it let go of no profile in `needed`; else stopped. */
+  async take(sources: readonly string[], needed: readonly ReadonlySet<DistinctId>[]): Promise<LoadResult | undefined> {
+    const same = this.#sources !== undefined && this.#sources.length === sources.length && this.#sources.every((s, i) => s === sources[i]);
+    if (!same) {
+      await this.stop();
+      return undefined;
+    }
+    const r = await this.#load!;
+    if ('error' in r) throw r.error;
+    const letGo = r.result.letGo ?? new Set<DistinctId>();
+    for (const ids of needed) for (const id of ids) if (letGo.has(id)) return undefined;
+    return r.result;
+  }
+
+  /** Ends a load no longer needed (the plan is refused): its workers stop. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#load;
+  }
 }
 
 /** The profiles apply still needs of the desired state: those re-planned after their merges (`merged`: targets and sources). */
@@ -388,12 +452,16 @@ class PlanFacts implements PlanVisitor {
   /** The remaining operations that hold secret placeholders, by index (a sparse array). */
   secretOps: Operation[] = [];
   withSecrets = new Set<DistinctId>();
+  /** What the applier would read the plan once more for before its first write (not resuming). */
+  outline: OutlineBuilder | undefined;
 
   constructor(
     private readonly resumed: Loaded | undefined,
     /** Where this apply writes: a plan for elsewhere is refused from its head. */
     private readonly target: Target | undefined,
-  ) {}
+  ) {
+    if (!resumed) this.outline = new OutlineBuilder();
+  }
 
   /**
    * A plan for another target is refused as soon as its head is read, as `checkPlanSafety` would
@@ -412,6 +480,7 @@ class PlanFacts implements PlanVisitor {
   }
 
   op(op: Operation, i: number): void {
+    this.outline?.add({ key: `p:${i}`, op });
     if (op.type === 'profile.delete' || op.type === 'profile.merge' || op.type === 'suppression.remove') this.risky.push(op);
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
     for (const id of mergeIds(op)) this.merged.add(id);
@@ -436,6 +505,12 @@ class PlanFacts implements PlanVisitor {
   reset(): void {
     Object.assign(this, new PlanFacts(this.resumed, this.target));
   }
+}
+
+/** `outline` with the resolved operations (by index) in place of its own. */
+function resolvedOutline(outline: PlanOutline, resolved: readonly Operation[]): PlanOutline {
+  const swap = (k: KeyedOp): KeyedOp => ({ key: k.key, op: resolved[Number(k.key.slice(2))] ?? k.op });
+  return { ...outline, deletes: outline.deletes.map(swap), suppressions: outline.suppressions.map(swap) };
 }
 
 /** `ops` with the resolved operations (by index) in place of theirs. */
@@ -473,20 +548,42 @@ async function prepare(
   // A plan for elsewhere is refused from its head (`deps.target`); a target that cannot be
   // resolved (no API key…) is refused where it always was, by `connect` after the plan is read.
   const facts = new PlanFacts(resumed, targetOf(deps));
-  const scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', facts);
+  // The desired files load (worker threads) while the rest of the file is read (this thread),
+  // from the sources its head names; every refusal of the plan still comes first.
+  const early = new EarlyDesired(req);
+  let scanned: ScannedPlan;
+  let desired: DesiredState;
+  const visit: PlanVisitor = {
+    op: (op, i) => facts.op(op, i),
+    reset: () => facts.reset(),
+    head: (h) => {
+      facts.head(h);
+      early.start(h.sources);
+    },
+  };
+  try {
+    // A saved plan is copied as it is read: what is kept for --resume is what was checked.
+    const copyTo = src.kind === 'plan' && !req.dryRun ? scanCopyOf(req) : undefined;
+    scanned = await scanPlanFile(file, shown, resumed ? `; ${DISCARD_HINT}` : '', visit, copyTo !== undefined ? { copyTo } : {});
+    if (resumed && resumed.plan !== scanned.hash) {
+      throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
+    }
+    // The desired state the plan came from: protected ids, re-plans after merges, secret values.
+    // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
+    const needed = facts.needed;
+    const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
+    // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
+    // their merges and those whose secrets it resolves: the others are validated and let go.
+    const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
+    const sources = scanned.head.sources;
+    const loaded = sources.length > 0 ? await early.take(sources, [facts.merged, facts.withSecrets]) : undefined;
+    desired = sources.length === 0 ? { profiles: [], files: [] } : loaded ? checked(loaded, spare, keep) : await loadOrFail([...sources], req, spare, keep);
+  } catch (e) {
+    await early.stop();
+    throw e;
+  }
   const saved = scanned.head;
   const recorded = resumed?.config;
-  if (resumed && resumed.plan !== scanned.hash) {
-    throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
-  }
-  // The desired state the plan came from: protected ids, re-plans after merges, secret values.
-  // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
-  const needed = facts.needed;
-  const spare = resumed ? (id: DistinctId) => !needed.has(id) : undefined;
-  // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
-  // their merges and those whose secrets it resolves: the others are validated and let go.
-  const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
-  const desired = saved.sources.length > 0 ? await loadOrFail([...saved.sources], req, spare, keep) : { profiles: [], files: [] };
   const hashes = await hashFiles(saved.sources, req.cwd);
   if (recorded?.desired) {
     const changed = Object.keys({ ...recorded.desired, ...hashes }).filter((f) => recorded.desired![f] !== hashes[f]);
@@ -554,6 +651,7 @@ async function prepare(
     source: {
       total: scanned.total,
       read: () => withResolved(readPlanOperations(streamed.kept ?? file, scanned, shown), resolvedOps),
+      ...(facts.outline ? { outline: resolvedOutline(facts.outline.done(), resolvedOps) } : {}),
     },
   };
   const config: RunConfig = {

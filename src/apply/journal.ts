@@ -10,12 +10,12 @@
  * re-reading the profile rather than sending it blindly again. A torn last line (killed while
  * writing) is ignored.
  */
-import { createHash } from 'node:crypto';
 import { close, closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { FynoSyncError, messageOf } from '../errors.js';
 import { stableStringifyChunks } from '../plan/normalize.js';
+import { TextHash } from '../plan/text-hash.js';
 import type { Plan } from '../plan/types.js';
 
 export const JOURNAL_FILE = 'fyno-sync-apply.jsonl';
@@ -79,9 +79,9 @@ export type JournalRecord =
 /** `sha256:<hex>` of the plan as a stable JSON document. */
 export function planHash(plan: Plan): string {
   // In pieces: the same digest as of `stableStringify(plan)`, without one string of the whole plan.
-  const hash = createHash('sha256');
+  const hash = new TextHash();
   for (const chunk of stableStringifyChunks(plan)) hash.update(chunk);
-  return `sha256:${hash.digest('hex')}`;
+  return hash.digest();
 }
 
 export interface OpenJournalOptions {

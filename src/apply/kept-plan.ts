@@ -5,8 +5,8 @@
  * `parsePlan` (schema, format version), whose text is not kept.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { createWriteStream, type BigIntStats, type WriteStream } from 'node:fs';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -201,6 +201,26 @@ export interface ScannedPlan extends PlanLinesResult {
   lineByLine: boolean;
   /** `sha256:<hex>` of the file's bytes: a copy of it is checked against it (`copyPlanFile`). */
   digest: string;
+  /** The copy of the bytes read written as they were read (`ScanOptions.copyTo`), unless writing it failed. */
+  copy?: ScanCopy;
+}
+
+/** A copy `scanPlanFile` wrote of the bytes it read, and what the file was when it was opened. */
+export interface ScanCopy {
+  /** The temporary file holding exactly the bytes checked. */
+  file: string;
+  /** The plan file's identity, size and modification time when it was read. */
+  seen: FileSeen;
+}
+
+type FileSeen = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
+
+export interface ScanOptions {
+  /**
+   * Also write the bytes read to this (temporary) file, as they are read: the copy an apply keeps
+   * is then what was checked without reading the file a second time (`keepScannedCopy`).
+   */
+  copyTo?: string;
 }
 
 /** What `scanPlanFile` hands each operation to; `reset` when it starts over (the file is read whole after all). */
@@ -215,18 +235,101 @@ export interface PlanVisitor {
   head?(head: Readonly<Record<string, unknown>>): void;
 }
 
-/** Lines of `file`, each once, with the sha256 of its bytes when `digest` is given. */
-async function* fileLines(file: string, digest?: ReturnType<typeof createHash>): AsyncGenerator<string> {
+/**
+ * Lines of `file`, each once, with the sha256 of its bytes when `digest` is given, and the bytes
+ * written to `copy` as they are read (with the file's stat when it was opened).
+ */
+async function* fileLines(file: string, digest?: ReturnType<typeof createHash>, copy?: CopyWriter): AsyncGenerator<string> {
   const fh = await open(file, 'r');
+  // Before the stream: a 'data' listener starts it flowing, and nothing may flow before readline listens.
+  if (copy) {
+    try {
+      copy.seen = seenOf(await fh.stat({ bigint: true }));
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
   const input = fh.createReadStream();
   if (digest) input.on('data', (b) => digest.update(b as Buffer));
+  if (copy) input.on('data', (b) => copy.write(b as Buffer));
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   try {
-    for await (const line of rl) yield line;
+    for await (const line of rl) {
+      yield line;
+      if (copy?.behind()) await copy.drained();
+    }
   } finally {
     rl.close();
     input.destroy();
     await fh.close().catch(() => undefined);
+  }
+}
+
+function seenOf(st: BigIntStats): FileSeen {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+/**
+ * The copy `scanPlanFile` writes as it reads. A failure to write it is kept, not thrown: the run
+ * then copies the file as before (`copyPlanFile`), which reports the problem where it always did.
+ */
+class CopyWriter {
+  seen: FileSeen | undefined;
+  #out: WriteStream;
+  #error: unknown;
+
+  constructor(readonly file: string) {
+    this.#out = this.#open();
+  }
+
+  #open(): WriteStream {
+    const out = createWriteStream(this.file, { mode: 0o600 });
+    out.on('error', (e) => (this.#error ??= e));
+    return out;
+  }
+
+  write(b: Buffer): void {
+    if (this.#error === undefined) this.#out.write(b);
+  }
+
+  /** Whether the disk is behind the reading (the reader then waits: the copy is not held in memory). */
+  behind(): boolean {
+    return this.#error === undefined && this.#out.writableNeedDrain;
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#out.off('drain', done).off('error', done);
+        resolve();
+      };
+      this.#out.on('drain', done).on('error', done);
+    });
+  }
+
+  /** Starts over with `bytes` as the whole copy (the file read whole after all). */
+  async replace(bytes: Buffer, seen: FileSeen): Promise<void> {
+    await this.#close();
+    this.#error = undefined;
+    this.seen = seen;
+    this.#out = this.#open();
+    this.write(bytes);
+  }
+
+  /** The copy, complete on disk (not yet synced), or undefined when it could not be written. */
+  async end(): Promise<ScanCopy | undefined> {
+    await this.#close();
+    return this.#error === undefined && this.seen ? { file: this.file, seen: this.seen } : undefined;
+  }
+
+  #close(): Promise<void> {
+    const out = this.#out;
+    if (out.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      out.once('close', () => resolve());
+      out.end();
+    });
   }
 }
 
@@ -237,13 +340,28 @@ async function* fileLines(file: string, digest?: ReturnType<typeof createHash>):
  * a file that is not in the layout `plan --out` writes (or not valid) is read whole with
  * `parsePlan` instead, after `visit.reset()`.
  */
-export async function scanPlanFile(file: string, shown: string, hint: string, visit: PlanVisitor): Promise<ScannedPlan> {
+export async function scanPlanFile(file: string, shown: string, hint: string, visit: PlanVisitor, o: ScanOptions = {}): Promise<ScannedPlan> {
+  const copy = o.copyTo !== undefined ? new CopyWriter(o.copyTo) : undefined;
+  try {
+    const scanned = await scanLines(file, shown, hint, visit, copy);
+    const kept = await copy?.end();
+    return kept ? { ...scanned, copy: kept } : scanned;
+  } catch (e) {
+    if (copy) {
+      await copy.end();
+      await rm(copy.file, { force: true }).catch(() => undefined);
+    }
+    throw e;
+  }
+}
+
+async function scanLines(file: string, shown: string, hint: string, visit: PlanVisitor, copy: CopyWriter | undefined): Promise<ScannedPlan> {
   const digest = createHash('sha256');
   try {
     const lines = new PlanLines({ check: true });
     let i = 0;
     let headSeen = false;
-    for await (const line of fileLines(file, digest)) {
+    for await (const line of fileLines(file, digest, copy)) {
       const op = lines.push(line);
       if (!headSeen && lines.headRead !== undefined) {
         headSeen = true;
@@ -259,8 +377,9 @@ export async function scanPlanFile(file: string, shown: string, hint: string, vi
     }
   }
   visit.reset();
-  const bytes = await readPlanBytes(file, shown, hint);
+  const { bytes, seen } = await readWhole(file, shown, hint);
   const plan = parsePlanBytes(bytes, shown, hint);
+  await copy?.replace(bytes, seen);
   plan.operations.forEach((op, i) => visit.op(op, i));
   const { operations, profiles: _profiles, ...head } = plan;
   return {
@@ -270,6 +389,21 @@ export async function scanPlanFile(file: string, shown: string, hint: string, vi
     lineByLine: false,
     digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
   };
+}
+
+/** The bytes of `file` and its stat when they were read. */
+async function readWhole(file: string, shown: string, hint: string): Promise<{ bytes: Buffer; seen: FileSeen }> {
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const seen = seenOf(await fh.stat({ bigint: true }));
+      return { bytes: await fh.readFile(), seen };
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw cannotRead(e, file, shown, hint);
+  }
 }
 
 /** The operations of a plan file `scanPlanFile` read, in order, read anew at each call. */
@@ -282,6 +416,24 @@ export async function* readPlanOperations(file: string, scanned: Pick<ScannedPla
   for await (const line of fileLines(file)) {
     const op = lines.push(line);
     if (op) yield op;
+  }
+}
+
+/**
+ * Puts the copy `scanPlanFile` wrote of `from` in place at `to` (fsync, rename): it holds exactly
+ * the bytes that were checked. A file changed since it was opened for the check (another size,
+ * inode or modification time) is refused as `copyPlanFile` refuses it, the copy removed.
+ */
+export async function keepScannedCopy(from: string, copy: ScanCopy, to: string, shown: string): Promise<void> {
+  try {
+    const now = await stat(from, { bigint: true }).catch(() => undefined);
+    const seen = copy.seen;
+    if (!now || now.dev !== seen.dev || now.ino !== seen.ino || now.size !== seen.size || now.mtimeNs !== seen.mtimeNs || now.ctimeNs !== seen.ctimeNs) {
+      throw new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
+    }
+    await writeInPlace(to, async (tmp) => rename(copy.file, tmp));
+  } finally {
+    await rm(copy.file, { force: true }).catch(() => undefined);
   }
 }
 

@@ -15,6 +15,7 @@ import { isSuppressionOp, profileIdOf, type ActualSnapshot, type Operation, type
 import { PropertyBatcher } from './batcher.js';
 import { itemsIdempotent, propertyItems, routeKey, sendStep, sendSuppression, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp, type Step } from './groups.js';
 import { CallCounter, Ledger } from './ledger.js';
+import { OutlineBuilder } from './outline.js';
 import { sendGroup, type Group, type GroupResult } from './send-group.js';
 import { ROUTE, Settler } from './settler.js';
 import { checkFreshness, touchedProfiles, touchedSuppressionList } from './safety.js';
@@ -357,30 +358,23 @@ export class Runner {
     const todo = (key: string): 'earlier' | 'applied' | 'todo' => (done.has(key) ? 'earlier' : this.opts.alreadyApplied?.has(key) ? 'applied' : 'todo');
     let earlier = 0;
     const applied: KeyedOp[] = [];
-    const deletes: KeyedOp[] = [];
-    const suppressions: KeyedOp[] = [];
-    const profileIds = new Set<DistinctId>();
-    const hadMerge = new Set<DistinctId>();
-    // Whether each profile's operations are together in the plan (as the planner writes them).
-    let together = true;
-    let last: DistinctId | undefined;
-    let i = 0;
-    for await (const op of source.read()) {
-      const key = `p:${i++}`;
-      if (op.type === 'profile.merge') hadMerge.add(op.distinct_id);
-      const t = todo(key);
-      if (t === 'earlier') earlier += 1;
-      else if (t === 'applied') applied.push({ key, op });
-      else if (isSuppressionOp(op)) suppressions.push({ key, op });
-      else if (op.type === 'profile.delete') deletes.push({ key, op });
-      else if (op.distinct_id !== last) {
-        if (profileIds.has(op.distinct_id)) together = false;
-        profileIds.add(op.distinct_id);
-        last = op.distinct_id;
+    // A saved plan's outline was gathered as its file was scanned: it is not read once more here.
+    let outline = done.size === 0 && !this.opts.alreadyApplied?.size ? source.outline : undefined;
+    if (!outline) {
+      const o = new OutlineBuilder();
+      let i = 0;
+      for await (const op of source.read()) {
+        const key = `p:${i++}`;
+        const t = todo(key);
+        if (t === 'earlier') earlier += 1;
+        else if (t === 'applied') applied.push({ key, op });
+        o.add({ key, op }, t === 'todo');
       }
+      outline = o.done();
     }
-    const profileCount = profileIds.size;
-    profileIds.clear();
+    const { merged: hadMerge, together, profiles: profileCount } = outline;
+    const deletes = [...outline.deletes];
+    const suppressions = [...outline.suppressions];
     this.ledger.emit({ type: 'apply.started', profiles: profileCount + deletes.length, operations: source.total, alreadyDone: earlier + applied.length });
     if (earlier > 0) {
       const chunk: KeyedOp[] = [];

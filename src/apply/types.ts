@@ -6,6 +6,7 @@
 import type { DistinctId, FynoApi } from '../fyno/types.js';
 import type { ActualSnapshot, Operation, OperationType } from '../plan/types.js';
 import type { Journal } from './journal.js';
+import type { PlanOutline } from './outline.js';
 
 /**
  * A plan's operations read in order without holding them all (issue #17, "Memory"): a saved plan
@@ -16,6 +17,12 @@ export interface OperationSource {
   readonly total: number;
   /** The operations in plan order; each call reads them again from the start. */
   read(): AsyncIterable<Operation>;
+  /**
+   * The outline of the operations, when whoever read them gathered it (a saved plan, as its file
+   * was scanned): the applier then reads them only to run them. Used when nothing of the plan is
+   * done yet (no journal's `done`, no `alreadyApplied`); its operations have their secrets.
+   */
+  readonly outline?: PlanOutline;
 }
 
 export interface ApplyDeps {

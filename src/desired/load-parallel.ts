@@ -14,6 +14,7 @@ import type { InputFile } from './files.js';
 import type { FileResult } from './load-file.js';
 import { loadInput, type FileOutcome } from './load.js';
 import { sharedString } from './build.js';
+import { prefiltered, type Prefilter } from './prefilter.js';
 import type { DesiredProfile } from './types.js';
 
 export interface ParallelOptions {
@@ -24,6 +25,10 @@ export interface ParallelOptions {
   script?: URL;
   /** Profiles it does not keep are dropped as soon as they arrive (load.ts `LoadOptions.keep`). */
   keep?: (p: DesiredProfile) => boolean;
+  /** Ends the workers and starts no other file (load.ts `LoadOptions.signal`). */
+  signal?: AbortSignal;
+  /** Applied where the profiles are built, before `keep` (load.ts `LoadOptions.prefilter`). */
+  prefilter?: Prefilter;
 }
 
 /** Below this many bytes in all, starting workers costs more than it saves. */
@@ -32,6 +37,12 @@ const MIN_PARALLEL_BYTES = 4 * 1024 * 1024;
 const WORKER_HEAP_MB = 512;
 
 const DEFAULT_SCRIPT = new URL('./load-worker.js', import.meta.url);
+
+/** What a worker is started with. */
+export interface WorkerData {
+  env: Record<string, string | undefined>;
+  prefilter: Prefilter | undefined;
+}
 
 /** A request to a worker and its answer. */
 export interface WorkerTask {
@@ -51,28 +62,46 @@ export interface WorkerAnswer {
 }
 
 /** Each file's outcome, in file order, and how many of them a worker read. */
-export async function loadFilesInParallel(files: readonly InputFile[], o: ParallelOptions): Promise<{ outcomes: FileOutcome[]; onWorkers: number }> {
+export async function loadFilesInParallel(files: readonly InputFile[], o: ParallelOptions): Promise<{ outcomes: FileOutcome[]; onWorkers: number; letGo?: Set<string> }> {
   const count = Math.min(o.workers ?? (await defaultWorkers(files)), files.length);
   const script = o.script ?? DEFAULT_SCRIPT;
+  const letGo = o.prefilter ? new Set<string>() : undefined;
   const kept = (r: FileOutcome): FileOutcome => {
-    if (o.keep && 'profiles' in r) r.profiles = r.profiles.filter(o.keep);
+    if ('profiles' in r) {
+      if (letGo) prefiltered(r, o.prefilter, letGo);
+      if (o.keep) r.profiles = r.profiles.filter(o.keep);
+    }
     return r;
   };
   if (count < 2 || !existsSync(fileURLToPath(script))) {
     const outcomes: FileOutcome[] = [];
-    for (const f of files) outcomes.push(kept(await loadInput(f, o.maxBytes, o.env)));
-    return { outcomes, onWorkers: 0 };
+    for (const f of files) {
+      if (o.signal?.aborted) break;
+      outcomes.push(kept(await loadInput(f, o.maxBytes, o.env)));
+    }
+    return { outcomes, onWorkers: 0, ...(letGo ? { letGo } : {}) };
   }
+  // A worker lets go of what the prefilter drops before sending; the ids come with each answer.
+  const received = (json: string): FileOutcome => {
+    const r = JSON.parse(json) as FileOutcome & { letGo?: string[] };
+    if (r.letGo) for (const id of r.letGo) letGo?.add(id);
+    delete r.letGo;
+    if (o.keep && 'profiles' in r) r.profiles = r.profiles.filter(o.keep);
+    return r;
+  };
   const results: (FileOutcome | undefined)[] = new Array(files.length);
   const parts: FileResult[][] = files.map(() => []);
   let next = 0;
   let onWorkers = 0;
   const run = (): Promise<void> =>
     new Promise((resolve) => {
-      const worker = new Worker(script, { workerData: { env: o.env }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+      const worker = new Worker(script, { workerData: { env: o.env, prefilter: o.prefilter } satisfies WorkerData, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
       let current = -1;
+      const stop = (): void => void worker.terminate();
+      o.signal?.addEventListener('abort', stop, { once: true });
+      worker.on('exit', () => o.signal?.removeEventListener('abort', stop));
       const give = () => {
-        if (next >= files.length) {
+        if (next >= files.length || o.signal?.aborted) {
           current = -1;
           void worker.terminate();
           return;
@@ -81,7 +110,7 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
         worker.postMessage({ index: current, file: files[current]!, maxBytes: o.maxBytes } satisfies WorkerTask);
       };
       worker.on('message', (m: WorkerAnswer) => {
-        const r = kept(JSON.parse(m.json) as FileOutcome);
+        const r = received(m.json);
         if ('profiles' in r) for (const p of r.profiles) shareStrings(p);
         if (!m.done) {
           parts[m.index]!.push(r as FileResult);
@@ -98,9 +127,11 @@ export async function loadFilesInParallel(files: readonly InputFile[], o: Parall
       give();
     });
   await Promise.all(Array.from({ length: count }, run));
+  const ids = letGo ? { letGo } : {};
+  if (o.signal?.aborted) return { outcomes: results.filter((r): r is FileOutcome => r !== undefined), onWorkers, ...ids };
   for (let i = 0; i < files.length; i++) results[i] ??= kept(await loadInput(files[i]!, o.maxBytes, o.env));
   for (const r of results) delete r!.restart;
-  return { outcomes: results as FileOutcome[], onWorkers };
+  return { outcomes: results as FileOutcome[], onWorkers, ...ids };
 }
 
 /** A file's parts (in order) and its closing outcome as one outcome. */

@@ -2,9 +2,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FileResult } from './load-file.js';
 import { loadInput } from './load.js';
-import type { WorkerAnswer, WorkerTask } from './load-parallel.js';
+import type { WorkerAnswer, WorkerData, WorkerTask } from './load-parallel.js';
+import { prefiltered } from './prefilter.js';
 
-const { env } = workerData as { env: Record<string, string | undefined> };
+const { env, prefilter } = workerData as WorkerData;
 
 /** Profiles per part sent: few messages, and still little held at once. */
 const PART_PROFILES = 1000;
@@ -13,20 +14,25 @@ const PART_PROFILES = 1000;
 // and the outcome is plain data (validation refuses .inf and .nan; no key holds undefined).
 parentPort!.on('message', (t: WorkerTask) => {
   const send = (json: string, done: boolean) => parentPort!.postMessage({ index: t.index, json, done } satisfies WorkerAnswer);
-  let batch: FileResult = { profiles: [], entries: [], issues: [] };
+  let batch: FileResult & { letGo: string[] } = { profiles: [], entries: [], issues: [], letGo: [] };
+  let built = 0;
   const flush = () => {
-    if (batch.profiles.length === 0 && batch.entries.length === 0) return;
+    if (batch.profiles.length === 0 && batch.entries.length === 0 && batch.letGo.length === 0) return;
     send(JSON.stringify(batch), false);
-    batch = { profiles: [], entries: [], issues: [] };
+    batch = { profiles: [], entries: [], issues: [], letGo: [] };
+    built = 0;
   };
   const onPart = (part: FileResult) => {
-    for (const p of part.profiles) batch.profiles.push(p);
+    built += part.profiles.length;
+    for (const p of prefiltered(part, prefilter, batch.letGo).profiles) batch.profiles.push(p);
     for (const e of part.entries) batch.entries.push(e);
-    if (batch.profiles.length >= PART_PROFILES) flush();
+    if (built >= PART_PROFILES) flush();
   };
   void loadInput(t.file, t.maxBytes, env, onPart).then((outcome) => {
     // Parts that a restart withdraws need not be sent at all.
     if (!outcome.restart) flush();
-    send(JSON.stringify(outcome), true);
+    const letGo: string[] = [];
+    if ('profiles' in outcome) prefiltered(outcome, prefilter, letGo);
+    send(JSON.stringify(letGo.length > 0 ? { ...outcome, letGo } : outcome), true);
   });
 });

@@ -9,6 +9,7 @@ import { loadFilesInParallel } from './load-parallel.js';
 import { parseFast, type FastParsed } from './fast-parse.js';
 import { documentSource, fastSource, loadFile, type FileResult } from './load-file.js';
 import { parseYaml } from './parse.js';
+import type { Prefilter } from './prefilter.js';
 import { mergeSuppressions } from './suppressions.js';
 import type { DesiredProfile, DesiredState, ValidationIssue } from './types.js';
 
@@ -31,6 +32,16 @@ export interface LoadOptions {
    * of 100,000 (apply of a saved plan), the others are let go as they are read (issue #17).
    */
   keep?: (p: DesiredProfile) => boolean;
+  /**
+   * Profiles let go before `keep` sees them, where they are built (prefilter.ts): on a worker
+   * thread, before they are sent to this one. Their ids are in `LoadResult.letGo`.
+   */
+  prefilter?: Prefilter;
+  /**
+   * Stops the reading: worker threads are ended and no file is started anew; what is returned is
+   * then incomplete, for a caller that no longer needs it (apply of a plan refused meanwhile).
+   */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -40,6 +51,8 @@ export interface LoadResult {
   issues: ValidationIssue[];
   /** How many of the files worker threads read (load-parallel.ts). */
   filesOnWorkers: number;
+  /** With `prefilter`: the ids of the profiles it let go. */
+  letGo?: Set<string>;
 }
 
 /**
@@ -52,12 +65,14 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const { files, issues } = await resolveInputs(paths, opts.cwd);
   const profiles: DesiredProfile[] = [];
   const entries: ProfileEntry[] = [];
-  const { outcomes, onWorkers } = await loadFilesInParallel(files, {
+  const { outcomes, onWorkers, letGo } = await loadFilesInParallel(files, {
     maxBytes,
     env: opts.env,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     ...(opts.workerScript ? { script: opts.workerScript } : {}),
     ...(opts.keep ? { keep: opts.keep } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.prefilter ? { prefilter: opts.prefilter } : {}),
   });
   for (const r of outcomes) {
     for (const i of r.issues) issues.push(i);
@@ -72,7 +87,7 @@ export async function loadDesired(paths: readonly string[], opts: LoadOptions): 
   const rank = (i: ValidationIssue) => order.get(i.file) ?? -1;
   issues.sort((a, b) => rank(a) - rank(b) || a.line - b.line || a.column - b.column);
   const state: DesiredState = { profiles, files: files.map((f) => f.display), ...(merged.suppressions ? { suppressions: merged.suppressions } : {}) };
-  return { state, issues, filesOnWorkers: onWorkers };
+  return { state, issues, filesOnWorkers: onWorkers, ...(letGo ? { letGo } : {}) };
 }
 
 /** What one file gave: its profiles and issues, or only issues. */

@@ -343,9 +343,119 @@ export function normalizeEmail(s: string): string {
   return at < 0 ? t : `${t.slice(0, t.lastIndexOf('@'))}@${t.slice(t.lastIndexOf('@') + 1).toLowerCase()}`;
 }
 
-/** JSON with object keys sorted at every level: stable fingerprints and byte-stable output. */
+/**
+ * JSON with object keys sorted at every level: stable fingerprints and byte-stable output.
+ *
+ * Exactly the text of `JSON.stringify` of a copy with sorted keys (`sortKeys`), written without
+ * building that copy: a saved plan's hash is this text of each of its operations (issue #17,
+ * 305 MB for 100,000 profiles). A plain object or array whose keys are in that order already is
+ * left to `JSON.stringify` whole; another object's keys are put in order once per set of keys.
+ */
 export function stableStringify(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  try {
+    return stableText(value) as string;
+  } catch (e) {
+    if (e !== NEEDS_COPY) throw e;
+    return JSON.stringify(sortKeys(value));
+  }
+}
+
+/** Thrown by `stableText` for an object with a toJSON of its own, which JSON.stringify of the copy would call. */
+const NEEDS_COPY = Symbol('needs the sorted copy');
+
+function stableText(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    if (inOrder(v)) return JSON.stringify(v);
+    let s = '[';
+    for (let i = 0; i < v.length; i += 1) s += `${i > 0 ? ',' : ''}${stableText(v[i]) ?? 'null'}`;
+    return `${s}]`;
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o.toJSON === 'function' && Object.hasOwn(o, 'toJSON')) throw NEEDS_COPY;
+  if (inOrder(o)) return JSON.stringify(o);
+  const keys = Object.keys(o);
+  const order = keyOrder(keys);
+  let s = '{';
+  let first = true;
+  for (const k of order.keys) {
+    const x = stableText(o[k]);
+    // Left out as JSON.stringify leaves out undefined, functions and symbols.
+    if (x === undefined) continue;
+    s += `${first ? '' : ','}${order.names.get(k)!}${x}`;
+    first = false;
+  }
+  return `${s}}`;
+}
+
+/**
+ * Whether `JSON.stringify(v)` is already the stable text: plain data (no prototype of its own,
+ * no toJSON) whose objects have their keys in sorted order and no value JSON.stringify would
+ * leave out of an object.
+ */
+function inOrder(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return typeof v !== 'bigint';
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v)) {
+    if (proto !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i += 1) {
+      const x: unknown = v[i];
+      if (x !== null && (typeof x === 'object' ? !inOrder(x) : typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')) return false;
+    }
+    return true;
+  }
+  if (proto !== Object.prototype && proto !== null) return false;
+  let prev = '';
+  let first = true;
+  for (const k of Object.keys(v)) {
+    // Integer-like keys come first in any object, in numeric order: in string order too, they are where the sorted copy has them.
+    if ((!first && !(prev < k)) || k === 'toJSON') return false;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x !== null && (typeof x === 'object' ? !inOrder(x) : typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')) return false;
+    prev = k;
+    first = false;
+  }
+  return true;
+}
+
+interface KeyOrder {
+  /** The object's keys as they are: what the order was made for. */
+  of: readonly string[];
+  /** In sortKeys' order: sorted, integer-like keys first, numerically (as any object orders them). */
+  keys: readonly string[];
+  /** Each key as JSON, with its colon. */
+  names: ReadonlyMap<string, string>;
+}
+
+/** Orders of the sets of keys met so far (a plan's operations have a handful). */
+const keyOrders = new Map<string, KeyOrder>();
+const MAX_KEY_ORDERS = 512;
+
+/** The order used last: operations of one kind in a row have the same keys. */
+let lastOrder: KeyOrder | undefined;
+
+function keyOrder(keys: readonly string[]): KeyOrder {
+  if (lastOrder !== undefined && sameKeys(lastOrder.of, keys)) return lastOrder;
+  lastOrder = knownOrder(keys);
+  return lastOrder;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function knownOrder(keys: readonly string[]): KeyOrder {
+  const id = keys.join('\u0000');
+  const known = keyOrders.get(id);
+  if (known && sameKeys(known.of, keys)) return known;
+  const order = keyedRecord<true>();
+  for (const k of [...keys].sort()) order[k] = true;
+  const sorted = Object.keys(order);
+  const made: KeyOrder = { of: keys, keys: sorted, names: new Map(sorted.map((k) => [k, `${JSON.stringify(k)}:`])) };
+  if (keyOrders.size < MAX_KEY_ORDERS) keyOrders.set(id, made);
+  return made;
 }
 
 /**

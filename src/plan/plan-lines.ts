@@ -11,9 +11,9 @@
  * exactly the one it always gave. The hash it computes is `planHash` of the plan `parsePlan`
  * returns (journal.ts), without building that plan.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { stableStringify } from './normalize.js';
 import { planPartValidators } from './plan-file.js';
+import { TextHash } from './text-hash.js';
 import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
 
 /** The text is not a plan in the line-by-line layout, or not a valid one: read it whole. */
@@ -57,7 +57,7 @@ export class PlanLines {
   private headLines: string[] = [];
   private head: Record<string, unknown> | undefined;
   private keys: string[] = [];
-  private readonly hash: Hash | undefined;
+  private readonly hash: TextHash | undefined;
   private first = true;
   private count = 0;
   /** The last operation (or profile) line ended with a comma: another must follow. */
@@ -69,7 +69,7 @@ export class PlanLines {
   /** `check`: validate each part against the schema and compute the hash (a plan not read before). */
   constructor(o: { check: boolean }) {
     this.validate = o.check;
-    this.hash = o.check ? createHash('sha256') : undefined;
+    this.hash = o.check ? new TextHash() : undefined;
   }
 
   /** The head (not yet checked against the schema) once its lines are read, before any operation. */
@@ -129,7 +129,7 @@ export class PlanLines {
   /** After the last line: the head, the hash and the count; throws `NotLineByLine` when the text was incomplete. */
   end(): PlanLinesResult {
     if (this.state !== 'end' || !this.head) throw new NotLineByLine('the plan is incomplete');
-    const hash = this.hash ? `sha256:${this.hash.digest('hex')}` : '';
+    const hash = this.hash ? this.hash.digest() : '';
     return { head: { ...(this.head as unknown as Plan), operations: [] }, hash, total: this.count };
   }
 

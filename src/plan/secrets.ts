@@ -11,7 +11,7 @@
  */
 import { hash } from 'node:crypto';
 import type { DesiredState } from '../desired/types.js';
-import type { DistinctId, PropertyValue, Token } from '../fyno/types.js';
+import type { DistinctId, PropertyValue } from '../fyno/types.js';
 import { assertNever, FynoSyncError } from '../errors.js';
 import { stableStringify, uniqueScalars } from './normalize.js';
 import { isSuppressionOp, opSubject, type ActualSnapshot, type Operation, type Plan } from './types.js';
@@ -32,57 +32,74 @@ export function secretHash(distinctId: DistinctId, value: unknown): string {
 
 /** Maps every value in an operation that is a secret through `f` (a copy; `op` is untouched). */
 function mapSecrets(op: Operation, f: (v: unknown, required: boolean) => unknown): Operation {
-  const tokens = (ts: unknown): unknown => (Array.isArray(ts) ? ts.map((t: Token) => ({ ...t, token: f(t.token, true) })) : ts);
   const copy = structuredClone(op);
-  const c = copy as unknown as Record<string, unknown>;
+  for (const s of secretSlots(copy)) s.holder[s.key] = f(s.holder[s.key], s.required);
+  return copy;
+}
+
+/** Where a secret value is held: `holder[key]`; `required`: the operation cannot go without it (not a `before`). */
+interface SecretSlot {
+  holder: Record<string | number, unknown>;
+  key: string | number;
+  required: boolean;
+}
+
+/** The places in `op` that hold a secret value, in order (read-only: nothing is written to `op`). */
+function secretSlots(op: Operation): SecretSlot[] {
+  const out: SecretSlot[] = [];
+  const c = op as unknown as Record<string, unknown>;
+  const slot = (holder: unknown, key: string | number, required: boolean): void => void out.push({ holder: holder as SecretSlot['holder'], key, required });
+  const tokens = (ts: unknown): void => {
+    if (Array.isArray(ts)) for (const t of ts) slot(t, 'token', true);
+  };
   const hasBefore = 'before' in c && c.before !== undefined;
   const fields = new Set(isSuppressionOp(op) ? [] : (op.sensitive_fields ?? []));
   switch (op.type) {
     case 'profile.create': {
       const p = c.profile as Record<string, unknown>;
       const ch = p.channels as Record<string, unknown> | undefined;
-      for (const f2 of ['name', 'status', 'timezone']) if (fields.has(f2) && p[f2] !== undefined) p[f2] = f(p[f2], true);
+      for (const f2 of ['name', 'status', 'timezone']) if (fields.has(f2) && p[f2] !== undefined) slot(p, f2, true);
       if (ch) {
         for (const k of Object.keys(ch)) {
-          if (Array.isArray(ch[k])) ch[k] = tokens(ch[k]); // tokens: always secret
-          else if (fields.has(`channels.${k}`)) ch[k] = f(ch[k], true);
+          if (Array.isArray(ch[k])) tokens(ch[k]); // tokens: always secret
+          else if (fields.has(`channels.${k}`)) slot(ch, k, true);
         }
       }
-      return copy;
+      return out;
     }
     case 'profile.update':
       for (const ch of c.changes as Record<string, unknown>[]) {
         if (!fields.has(ch.field as string)) continue;
-        ch.after = f(ch.after, true);
-        if (ch.before !== undefined) ch.before = f(ch.before, false);
+        slot(ch, 'after', true);
+        if (ch.before !== undefined) slot(ch, 'before', false);
       }
-      return copy;
+      return out;
     case 'channel.set':
-      if (Array.isArray(c.value)) c.value = tokens(c.value);
-      else if (op.sensitive) c.value = f(c.value, true);
-      if (op.sensitive && hasBefore) c.before = f(c.before, false);
-      return copy;
+      if (Array.isArray(c.value)) tokens(c.value);
+      else if (op.sensitive) slot(c, 'value', true);
+      if (op.sensitive && hasBefore) slot(c, 'before', false);
+      return out;
     case 'channel.delete':
-      if (Array.isArray(c.tokens)) c.tokens = c.tokens.map((t) => f(t, true));
-      if (op.sensitive && hasBefore) c.before = f(c.before, false);
-      return copy;
+      if (Array.isArray(c.tokens)) c.tokens.forEach((_, i) => slot(c.tokens, i, true));
+      if (op.sensitive && hasBefore) slot(c, 'before', false);
+      return out;
     case 'property.set':
     case 'property.set_once':
     case 'property.append':
     case 'property.remove':
-      if (op.sensitive) c.value = f(c.value, true);
-      if (op.sensitive && hasBefore) c.before = f(c.before, false);
-      return copy;
+      if (op.sensitive) slot(c, 'value', true);
+      if (op.sensitive && hasBefore) slot(c, 'before', false);
+      return out;
     case 'property.unset':
-      if (op.sensitive && hasBefore) c.before = f(c.before, false);
-      return copy;
+      if (op.sensitive && hasBefore) slot(c, 'before', false);
+      return out;
     case 'profile.merge':
     case 'profile.delete':
     case 'preference.set':
     // The loader refuses `${VAR}` in a suppression's identifier: nothing to mask.
     case 'suppression.add':
     case 'suppression.remove':
-      return copy;
+      return out;
     default:
       return assertNever(op);
   }
@@ -100,9 +117,8 @@ function maySecrets(op: Operation): boolean {
 /** True when the operation carries any value that must be masked. */
 export function hasSecrets(op: Operation): boolean {
   if (!maySecrets(op)) return false;
-  let found = false;
-  mapSecrets(op, (v) => ((found = true), v));
-  return found;
+  // Read where the secrets are, without the copy mapSecrets makes (every create of a 100,000-profile plan, issue #17).
+  return secretSlots(op).length > 0;
 }
 
 /**
@@ -203,16 +219,25 @@ export interface Resolved {
  * the operations, e.g. because `${VAR}` changed since the plan was made.
  */
 export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: ResolveOptions = {}): Resolved {
-  const cache = new Map<DistinctId, Map<string, unknown>>();
-  const lookup = (id: DistinctId): Map<string, unknown> => {
-    let m = cache.get(id);
-    if (!m) {
-      m = new Map();
+  // Each profile's candidates are hashed as far as needed to find a placeholder, not all at once
+  // (a token is found among a profile's first few values; issue #17). Values of one hash have one
+  // stable JSON text: whichever of them is found is the same value on the wire.
+  const cache = new Map<DistinctId, { list: readonly unknown[]; next: number; byHash: Map<string, unknown> }>();
+  const find = (id: DistinctId, h: string): unknown => {
+    let c = cache.get(id);
+    if (!c) {
       const list = Array.isArray(candidates) ? candidates : ((candidates as ReadonlyMap<DistinctId, readonly unknown[]>).get(id) ?? []);
-      for (const v of list) m.set(secretHash(id, v), v);
-      cache.set(id, m);
+      c = { list, next: 0, byHash: new Map() };
+      cache.set(id, c);
     }
-    return m;
+    if (c.byHash.has(h)) return c.byHash.get(h);
+    while (c.next < c.list.length) {
+      const v = c.list[c.next++];
+      const k = secretHash(id, v);
+      if (!c.byHash.has(k)) c.byHash.set(k, v);
+      if (k === h) return v;
+    }
+    return undefined;
   };
   const unresolved: string[] = [];
   const satisfied: number[] = [];
@@ -227,7 +252,7 @@ export function resolvePlanSecrets(plan: Plan, candidates: SecretCandidates, o: 
     const resolved = mapSecrets(op, (v, required) => {
       if (!isSecretRef(v)) return v;
       placeholders = true;
-      const hit = lookup(opSubject(op)).get(v.$secret);
+      const hit = find(opSubject(op), v.$secret);
       if (hit !== undefined) return hit;
       if (required && !removal) missing = true;
       return required && !removal ? v : DROP;

@@ -3,7 +3,7 @@
  * keeps for `--resume` is the file as it was checked, a plan in another layout applies the same,
  * and a file changed between the checks and the first write is refused with nothing written.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,8 @@ describe('a saved plan applied from its file', () => {
     });
     await expect(r).rejects.toThrow('plan plan.json changed while it was being checked; nothing was written: apply it again');
     expect(await store.getProfile('u-0')).toBeNull();
+    // Nothing is left of the copy made while the plan was read.
+    expect(readdirSync(path.join(root, 'st')).filter((f) => f.includes('plan'))).toEqual([]);
     const again = await runApplyLifecycle(request(root), { connect: () => store });
     expect(again.kind).toBe('applied');
   });
@@ -102,5 +104,51 @@ describe('a saved plan for another target', () => {
     await writeFile(planFile, text.slice(0, Math.floor(text.length * 0.6)));
     await expect(runApplyLifecycle(request(root), { connect: () => store })).rejects.toMatchObject({ code: 'plan.invalid' });
     expect(await store.getProfile('u-0')).toBeNull();
+  });
+});
+
+/**
+ * The desired files of a saved plan are loaded while the plan is still being read (issue #17),
+ * keeping only the profiles a plan may need; which it does need is known at its end.
+ */
+describe('the desired files of a saved plan, loaded while the plan is read', () => {
+  async function planWithMerge(): Promise<{ root: string; store: MemoryFyno; planFile: string; file: string }> {
+    const root = tree.dir;
+    const file = path.join(root, 'p.yaml');
+    await writeFile(file, ['version: 1', 'profiles:', '  - distinct_id: u-1', '    merge_from: [lead-1]', '    properties: { plan: gold }', '  - distinct_id: u-2', '    properties: { plan: free }', ''].join('\n'));
+    const store = new MemoryFyno();
+    await store.createProfile({ distinct_id: 'u-1', name: 'U' });
+    await store.createProfile({ distinct_id: 'lead-1', name: 'Lead' });
+    const { state } = await loadDesired([file], { env: {}, cwd: root });
+    const t = store.target;
+    const { plan } = await createPlan({ api: store, now: () => new Date() }, state, { destination: { base_url: t.baseUrl, workspace: t.workspace, env: t.env } });
+    expect(plan.operations.map((op) => op.type)).toContain('profile.merge');
+    const planFile = path.join(root, 'plan.json');
+    await writePlanFile(planFile, plan);
+    return { root, store, planFile, file };
+  }
+
+  it('still has every profile the plan needs when the files no longer say why (a merge target without merge_from)', async () => {
+    const { root, store, file } = await planWithMerge();
+    // The plan (made without source hashes) merges into u-1; the file now names no merge for it.
+    await writeFile(file, (await readFile(file, 'utf8')).replace('    merge_from: [lead-1]\n', ''));
+    const events: LifecycleEvent[] = [];
+    const r = await runApplyLifecycle(request(root), { connect: () => store, onEvent: (e) => void events.push(e) });
+    expect(r).toMatchObject({ kind: 'applied', summary: { operations: { failed: 0 } } });
+    // Re-planned after its merge from the desired profile: which must have been kept.
+    expect(events.filter((e) => e.type === 'replanned')).toMatchObject([{ distinct_id: 'u-1', operations: 1 }]);
+    expect((await store.getProfile('u-1'))?.properties).toMatchObject({ plan: 'gold' });
+  });
+
+  it('refuses a broken plan as such even when the desired files are invalid too, with nothing sent', async () => {
+    const { root, store, planFile, file } = await planWithMerge();
+    await writeFile(file, (await readFile(file, 'utf8')).replace('plan: free', 'plan: [free'));
+    const text = await readFile(planFile, 'utf8');
+    await writeFile(planFile, text.slice(0, Math.floor(text.length * 0.8)));
+    const before = store.requestCount;
+    await expect(runApplyLifecycle(request(root), { connect: () => store })).rejects.toMatchObject({ code: 'plan.invalid' });
+    await writeFile(planFile, text);
+    await expect(runApplyLifecycle(request(root), { connect: () => store })).rejects.toMatchObject({ code: 'desired.invalid' });
+    expect(store.requestCount).toBe(before);
   });
 });

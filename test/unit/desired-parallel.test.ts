@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDesired, type LoadOptions } from '../../src/desired/load.js';
+import { PREFILTERS } from '../../src/desired/prefilter.js';
 import { fileYaml, writeProfiles } from '../fixtures/desired/generate.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -67,6 +68,41 @@ describe('loadDesired on worker threads', () => {
       expect(some.state.profiles.length).toBeGreaterThan(300);
       expect(some.state.files).toEqual(all.state.files);
     }
+  });
+
+  it('with `prefilter`, lets go where they are built of the profiles it drops, and names them (apply of a saved plan, issue #17)', { timeout: 120_000 }, async () => {
+    // Profiles without tokens, merges or values from the environment: nothing a saved plan needs.
+    const plain = ['version: 1', 'profiles:'];
+    for (let i = 0; i < 1500; i++) plain.push(`  - distinct_id: plain-${i}`, `    name: Plain ${i}`, '    properties: { plan: gold }');
+    await writeFile(path.join(dir, 'plain.yaml'), `${plain.join('\n')}\n`);
+    const inputs = ['ok', 'plain.yaml', 'bad.yaml', 'late.yaml'];
+    const all = await loadDesired(inputs, opts({ workers: 0 }));
+    const may = PREFILTERS['saved-plan'];
+    const want = all.state.profiles.filter(may);
+    expect(want.length).toBeGreaterThan(0);
+    expect(want.length).toBeLessThan(all.state.profiles.length);
+    for (const o of [{ workers: 0 }, { workers: 2, workerScript: WORKER }]) {
+      const some = await loadDesired(inputs, opts({ ...o, prefilter: 'saved-plan' }));
+      expect(some.issues).toEqual(all.issues);
+      expect(some.state.profiles).toEqual(want);
+      expect([...some.letGo!].sort()).toEqual(all.state.profiles.filter((p) => !may(p)).map((p) => p.distinct_id).sort());
+    }
+  });
+
+  it('stops at `signal`: no file is read after it (apply of a plan refused while its files load, issue #17)', { timeout: 120_000 }, async () => {
+    const stopped = new AbortController();
+    stopped.abort();
+    for (const o of [{ workers: 0 }, { workers: 2, workerScript: WORKER }]) {
+      const r = await loadDesired(['ok', 'bad.yaml', 'late.yaml'], opts({ ...o, signal: stopped.signal }));
+      expect(r.state.profiles).toEqual([]);
+      expect(r.filesOnWorkers).toBe(0);
+    }
+    // Stopped after the first file a worker finished: the others are not all read.
+    const midway = new AbortController();
+    const seen: string[] = [];
+    const r = await loadDesired(['ok', 'bad.yaml', 'late.yaml'], opts({ workers: 2, workerScript: WORKER, signal: midway.signal, keep: (p) => (seen.push(p.distinct_id), midway.abort(), true) }));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(r.filesOnWorkers).toBeLessThan(5);
   });
 
   it('reads the files of a worker that died in this thread', { timeout: 120_000 }, async () => {

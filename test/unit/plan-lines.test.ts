@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planHash } from '../../src/apply/journal.js';
-import { copyPlanFile, readPlanFile, readPlanOperations, scanPlanFile, type ScannedPlan } from '../../src/apply/kept-plan.js';
+import { copyPlanFile, keepScannedCopy, readPlanFile, readPlanOperations, scanPlanFile, type ScannedPlan } from '../../src/apply/kept-plan.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import type { Operation, Plan } from '../../src/plan/types.js';
@@ -131,6 +131,38 @@ describe('a saved plan read line by line', () => {
       expect(await errorOf(scan(file))).toBe(expected);
     }
     expect(await errorOf(scan(path.join(os.tmpdir(), 'no-such-plan-file.json')))).toBe('cannot read plan plan.json: no such file');
+  });
+
+  it('writes the bytes it reads to copyTo, and keepScannedCopy puts them in place unless the file changed since', async () => {
+    const text = serializePlan(world(['a', 'b', 'c']));
+    for (const layout of [text, JSON.stringify(JSON.parse(text), null, 4)]) {
+      const file = await fileWith(layout);
+      const copyTo = `${file}.copy`;
+      const scanned = await scanPlanFile(file, 'plan.json', '', { op: () => undefined, reset: () => undefined }, { copyTo });
+      expect(scanned.lineByLine).toBe(layout === text);
+      expect(scanned.copy?.file).toBe(copyTo);
+      expect(await readFile(copyTo, 'utf8')).toBe(layout);
+      const kept = `${file}.kept`;
+      await keepScannedCopy(file, scanned.copy!, kept, 'plan.json');
+      expect(await readFile(kept, 'utf8')).toBe(layout);
+      await expect(readFile(copyTo)).rejects.toThrow();
+    }
+    const file = await fileWith(text);
+    const copyTo = `${file}.copy`;
+    const scanned = await scanPlanFile(file, 'plan.json', '', { op: () => undefined, reset: () => undefined }, { copyTo });
+    await writeFile(file, text.replace('New 0', 'New 1'));
+    expect(await errorOf(keepScannedCopy(file, scanned.copy!, `${file}.kept`, 'plan.json'))).toBe('plan plan.json changed while it was being checked; nothing was written: apply it again');
+    await expect(readFile(`${file}.kept`)).rejects.toThrow();
+    await expect(readFile(copyTo)).rejects.toThrow();
+  });
+
+  it('leaves no copy of a plan it refuses', async () => {
+    const text = serializePlan(world(['a', 'b']));
+    for (const broken of [text.slice(0, -40), text.replace('"format_version": 1', '"format_version": 2')]) {
+      const file = await fileWith(broken);
+      await expect(scanPlanFile(file, 'plan.json', '', { op: () => undefined, reset: () => undefined }, { copyTo: `${file}.copy` })).rejects.toThrow();
+      await expect(readFile(`${file}.copy`)).rejects.toThrow();
+    }
   });
 
   it('keeps a copy only of the bytes it read', async () => {
