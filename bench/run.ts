@@ -14,6 +14,7 @@ import { benchPlan } from './plan-bench.js';
 import { benchPureDiff } from './plan-diff.js';
 import { benchRateLimit, rateLimitTable } from './rate-limit-bench.js';
 import { benchScale, type ScaleRun } from './scale-bench.js';
+import { benchCeiling, type CeilingRow } from './ceiling.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
@@ -139,6 +140,19 @@ if (want('incremental')) {
   out(`| \`plan --changed-since\` | ${r.incReads} | ${ms(r.incMs)} (of which loading both revisions: ${ms(r.incLoadMs)}) | ${r.incOperations} |`);
 }
 
+let ceilingResult: CeilingRow[] | undefined;
+if (want('ceiling')) {
+  const count = quick ? 3000 : 30_000;
+  ceilingResult = await benchCeiling({ count, latencyMs: LAT, concurrency: 64 });
+  out();
+  out(`## Ceiling: bare requests through the client, ${LAT} ms latency, concurrency 64`);
+  out();
+  out(`What the transport and the emulator allow on this machine before any planning (bench/ceiling.ts): ${count.toLocaleString('en')} reads of absent profiles, then ${count.toLocaleString('en')} creates, through HttpFynoClient and nothing else. Ideal as below: requests × latency ÷ concurrency.`);
+  out();
+  table('| requests | count | wall time | wall ÷ ideal | client CPU per request | emulator CPU per request |');
+  for (const r of ceilingResult) out(`| ${r.requests} | ${r.count} | ${r.wallS.toFixed(2)} s | ${r.ratio.toFixed(2)}× | ${Math.round(r.clientCpuUs)} µs | ${Math.round(r.emulatorCpuUs)} µs |`);
+}
+
 let scaleResult: ScaleRun | undefined;
 if (want('scale')) {
   const r = await benchScale({ count: SCALE, latencyMs: LAT, concurrency: 64 });
@@ -174,7 +188,10 @@ if (want('cpu') && want('diff') && want('scale') && cpuResult && diffResult && s
   head.push(`| \`apply --plan\` of that migration: wall ÷ ideal | 391.9 s ÷ 133.6 s = 2.9× | ≤ 1.25× | ${ratio(applyRun)} | ${ratio(naive)} |`);
   head.push(`| peak RSS: \`plan\` / \`apply --plan\` of ${p.toLocaleString('en')} profiles | 579 MB / 955 MB | ≤ 512 MB each | ${planRun.peakRssMb} MB / ${applyRun.peakRssMb} MB | ${naive.peakRssMb} MB |`);
   head.push(`| pure diff of ${SCALE.toLocaleString('en')} profiles (buildPlan, no I/O) | 3.5 s | ≤ 2 s | ${ms(diffResult.ms)} | |`);
-  head.push('', 'Reproduce: `npm run bench` (all), or one section: `npx tsx bench/run.ts --only=cpu|diff|scale|plan|apply|faults|ratelimit|incremental`.');
+  if (ceilingResult) {
+    head.push('', `The ideal assumes each request takes exactly ${LAT} ms. Bare requests through the client with nothing else to do (section "Ceiling") take ${ceilingResult.map((r) => `${r.ratio.toFixed(2)}× of it (${r.requests})`).join(', ')} on this machine.`);
+  }
+  head.push('', 'Reproduce: `npm run bench` (all), or one section: `npx tsx bench/run.ts --only=cpu|diff|ceiling|scale|plan|apply|faults|ratelimit|incremental`.');
   // After the run header, before the sections.
   lines.splice(4, 0, ...head);
   for (const l of head) console.log(l);
