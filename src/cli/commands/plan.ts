@@ -1,23 +1,19 @@
 /** `fyno-sync plan PATH…`: read live state, print the operations, optionally save the plan. */
-import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { changedSince, createPlan } from '../../create-plan.js';
-import { FynoSyncError, messageOf } from '../../errors.js';
-import { OperationSpool, planDocument, writePlanFile } from '../../apply/kept-plan.js';
-import { ScratchSpool } from '../../scratch-spool.js';
+import { FynoSyncError } from '../../errors.js';
+import { openPlanOutput } from '../../plan-output.js';
 import { renderJsonChunks } from '../../plan/render/json.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
-import { renderTextChunks, textRenderer } from '../../plan/render/text.js';
-import { isSuppressionOp, type Operation, type Plan, type ProfileOperation, type SuppressionOperation } from '../../plan/types.js';
+import { renderTextChunks } from '../../plan/render/text.js';
+import type { Plan } from '../../plan/types.js';
 import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../main.js';
 import { colourFor, createStyle, envelopeChunks, writeLine, type CliIO, type JsonError, type JsonStatus } from '../output.js';
 import { createProgress } from '../progress.js';
 import { addRateOptions, addShardOption, addTargetOptions, connect, loadDesiredOrFail, limitHeapGrowth, reportInterruptedRead, shardRate, writeChunks, type RateOpts, type TargetOpts } from './common.js';
 import type { Shard } from '../../plan/shard.js';
-import { openDriftSpool, tmpdirError } from '../../drift-spool.js';
 
 interface PlanFlags extends TargetOpts, RateOpts {
   out?: string;
@@ -59,27 +55,17 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
   if (incremental?.warning) io.stderr.write(`${incremental.warning}\n`);
   const { api, target } = connect(io, shardRate(flags));
   const progress = createProgress(io, 'Reading live state', { silent: Boolean(flags.json) });
-  // The plan's JSON Patch waits on disk until the plan is written out (issue #17).
-  const drift = openDriftSpool();
-  // So do its operations, as plan-file lines and as the text output, written while live state is
-  // still being read; the plan then holds none of them. Markdown, cut to a comment's length,
-  // is rendered from the plan as a whole.
-  const streamed = !flags.markdown;
+  // The plan's JSON Patch and its operations wait on disk, written while live state is still
+  // being read, until the plan is written out (issue #17).
   const outFile = flags.out !== undefined ? path.resolve(io.cwd, flags.out) : undefined;
-  // What is let go exists only in its scratch file: never dropped there for falling behind.
-  const spool = outFile !== undefined ? new OperationSpool(outFile, { lossless: streamed }) : streamed && flags.json ? new OperationSpool(scratchName(), { lossless: true }) : undefined;
-  const text = streamed && !flags.json ? new ScratchSpool(`${scratchName()}.${process.pid}.txt.tmp`, { lossless: true }) : undefined;
-  const render = textRenderer({ style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) });
-  const list: SuppressionOperation[] = [];
-  const onOperations = (ops: readonly Operation[]): void => {
-    spool?.add(ops);
-    if (!text || ops.length === 0) return;
-    if (isSuppressionOp(ops[0]!)) list.push(...ops.filter(isSuppressionOp));
-    else text.append(render.profile(ops as readonly ProfileOperation[]));
-  };
+  const output = openPlanOutput({
+    ...(outFile !== undefined ? { outFile } : {}),
+    format: flags.json ? 'json' : flags.markdown ? 'markdown' : 'text',
+    text: { style: createStyle(colourFor(io.stdoutIsTTY, io.env, !flags.color)) },
+  });
   try {
     // Nowhere to write the plan: said before a single read.
-    if (outFile !== undefined && streamed) await spool!.opened(outFile);
+    await output.opened();
     let plan: Plan;
     try {
       ({ plan } = await createPlan({ api, now: () => new Date() }, desired, {
@@ -88,17 +74,15 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
         concurrency: flags.concurrency,
         // Nothing here needs live state after diffing: drop each snapshot once its profile is planned.
         keepSnapshots: false,
-        // Nor the desired profiles, nor the operations once written ahead.
+        // Nor the desired profiles, nor (but for Markdown) the operations once written ahead.
         releaseDesired: true,
-        keepOperations: !streamed,
-        driftSpool: drift,
+        ...output.planOptions,
         ...(flags.target ? { target: flags.target } : {}),
         ...(flags.exclude ? { exclude: flags.exclude } : {}),
         ...(incremental ? { only: incremental.only, scope: incremental.scope } : {}),
         ...(flags.shard ? { shard: flags.shard } : {}),
         ...(io.signal ? { signal: io.signal } : {}),
         onProgress: (done, total) => progress.update(done, total),
-        ...(spool || text ? { onOperations, pace: () => whenBoth(spool?.ready(), text?.ready()) } : {}),
       }));
     } catch (e) {
       progress.stop();
@@ -108,19 +92,15 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
       progress.stop();
     }
 
-    if (outFile !== undefined) await writePlanFile(outFile, plan, spool, { dropped: streamed, keepSpool: true });
+    await output.savePlan(plan);
     if (desired.suppressions && !plan.suppression_list) {
       writeLine(io.stderr, 'warning: the files manage the suppression list, but a plan narrowed by --target, --exclude, --shard or --changed-since leaves it out; plan without them to change it');
     }
 
     const count = plan.summary.operations;
-    if (!streamed) await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
-    else if (flags.json) {
-      const document = await planDocument(plan, spool, true).catch((e: unknown) => {
-        throw new FynoSyncError('config.invalid', `cannot print the plan: ${messageOf(e)}`);
-      });
-      await writeChunks(io.stdout, envelopeChunks('plan', planStatus(plan, count), document, planError(plan)));
-    } else await writeChunks(io.stdout, streamedText(plan, text!, render, list));
+    if (flags.markdown) await renderPlanOutput(io, plan, { ...flags, command: 'plan' });
+    else if (flags.json) await writeChunks(io.stdout, envelopeChunks('plan', planStatus(plan, count), await output.jsonDocument(plan), planError(plan)));
+    else await writeChunks(io.stdout, output.text(plan));
     if (flags.out && count > 0 && plan.issues.length === 0) {
       // As terraform does: the reviewed file, and the exact command that applies it.
       const hint = `Saved the plan to ${flags.out}. To apply exactly these operations, run:\n  ${applyCommandFor(plan, flags.out)}`;
@@ -132,27 +112,8 @@ export async function runPlan(io: CliIO, paths: string[], flags: PlanFlags): Pro
     if (flags.detailedExitcode && count > 0) return EXIT.changes;
     return EXIT.ok;
   } finally {
-    drift.close();
-    await spool?.discard();
-    await text?.discard();
+    await output.close();
   }
-}
-
-/** A scratch file's name stem in the temporary directory. */
-function scratchName(): string {
-  return path.join(os.tmpdir(), `fyno-sync-plan-${randomUUID()}`);
-}
-
-function whenBoth(a: Promise<void> | undefined, b: Promise<void> | undefined): Promise<void> | undefined {
-  return a && b ? Promise.all([a, b]).then(() => undefined) : (a ?? b);
-}
-
-/** `renderText` of the plan whose profiles' text `text` holds (rendered as they were planned). */
-async function* streamedText(plan: Plan, text: ScratchSpool, render: ReturnType<typeof textRenderer>, list: readonly SuppressionOperation[]): AsyncGenerator<string | Buffer> {
-  if (!(await text.close())) throw tmpdirError(text.error);
-  yield render.head(plan);
-  yield* text.read();
-  yield render.tail(plan, list);
 }
 
 /** `fyno-sync apply --plan F`, with the flags that plan needs (deletes are refused without one). */
