@@ -35,15 +35,16 @@ const FLUSH_AT = 1 << 16;
  */
 export function openDriftSpool(): DriftSpool {
   let dir: string | undefined;
+  let file: string;
   let fd: number;
   try {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fyno-sync-drift-'));
-    fd = openSync(path.join(dir, 'drift.jsonl'), 'w+', 0o600);
+    file = path.join(dir, 'drift.jsonl');
+    fd = openSync(file, 'w+', 0o600);
   } catch (e) {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     throw tmpdirError(e);
   }
-  const file = path.join(dir, 'drift.jsonl');
   let removed = false;
   const remove = (): void => {
     if (removed) return;

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import { FynoSyncError } from '../errors.js';
-import { keyedRecord } from './normalize.js';
 import { redactOperation } from './secrets.js';
 import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
 
@@ -222,11 +221,11 @@ export function savedPlan(plan: Plan, source: string): Plan {
   const top = plan as unknown as Record<string, unknown>;
   const doc: Record<string, unknown> = {};
   for (const k of TOP_ORDER) {
-    if (k === 'operations') doc.operations = plan.operations.map((op) => JSON.parse(JSON.stringify(sortedKeys(redactOperation(op), OP_FIRST))) as unknown);
+    if (k === 'operations') doc.operations = plan.operations.map((op) => JSON.parse(canonicalJson(redactOperation(op), OP_FIRST)) as unknown);
     else if (k === 'profiles' && plan.profiles !== undefined) {
       // Entry by entry: the patches of 100,000 created profiles are never one string.
-      doc.profiles = Object.fromEntries(Object.entries(plan.profiles).map(([id, d]) => [id, JSON.parse(JSON.stringify(sortedKeys(d))) as unknown]));
-    } else if (top[k] !== undefined) doc[k] = JSON.parse(JSON.stringify(sortedKeys(top[k]))) as unknown;
+      doc.profiles = Object.fromEntries(Object.entries(plan.profiles).map(([id, d]) => [id, JSON.parse(profileLine(d)) as unknown]));
+    } else if (top[k] !== undefined) doc[k] = JSON.parse(canonicalJson(top[k])) as unknown;
   }
   return checkPlanDocument(doc, source);
 }
