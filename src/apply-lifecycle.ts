@@ -43,7 +43,7 @@ import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writeP
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
 import { OutlineBuilder, type PlanOutline } from './apply/outline.js';
 import type { KeyedOp } from './apply/groups.js';
-import { checkFreshness, checkPlanSafety, checkPlanTarget, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
+import { checkFreshness, checkPlanSafety, checkPlanTarget, concernsSafety, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
 export type ApplySource =
@@ -438,7 +438,7 @@ function mergeIds(op: Operation): DistinctId[] {
  * sets of ids and the operations with secrets (issue #17, "Memory").
  */
 class PlanFacts implements PlanVisitor {
-  /** Deletes, merges and suppression removals: all `checkPlanSafety` looks at besides the head. */
+  /** What `checkPlanSafety` looks at besides the head (`concernsSafety`). */
   risky: Operation[] = [];
   /** Profiles the plan creates. */
   created = new Set<DistinctId>();
@@ -481,7 +481,7 @@ class PlanFacts implements PlanVisitor {
 
   op(op: Operation, i: number): void {
     this.outline?.add({ key: `p:${i}`, op });
-    if (op.type === 'profile.delete' || op.type === 'profile.merge' || op.type === 'suppression.remove') this.risky.push(op);
+    if (concernsSafety(op)) this.risky.push(op);
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
     for (const id of mergeIds(op)) this.merged.add(id);
     const todo = this.todo(i);

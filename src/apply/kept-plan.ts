@@ -429,12 +429,17 @@ export async function keepScannedCopy(from: string, copy: ScanCopy, to: string, 
     const now = await stat(from, { bigint: true }).catch(() => undefined);
     const seen = copy.seen;
     if (!now || now.dev !== seen.dev || now.ino !== seen.ino || now.size !== seen.size || now.mtimeNs !== seen.mtimeNs || now.ctimeNs !== seen.ctimeNs) {
-      throw new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
+      throw changedWhileChecked(from, shown);
     }
     await writeInPlace(to, async (tmp) => rename(copy.file, tmp));
   } finally {
     await rm(copy.file, { force: true }).catch(() => undefined);
   }
+}
+
+/** `from` is no longer the file that was checked: refused, nothing written. */
+function changedWhileChecked(from: string, shown: string): FynoSyncError {
+  return new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
 }
 
 /**
@@ -457,7 +462,7 @@ export async function copyPlanFile(from: string, to: string, digest: string, sho
       await fh.close();
     }
     if (`sha256:${hash.digest('hex')}` !== digest) {
-      throw new FynoSyncError('plan.invalid', `plan ${shown} changed while it was being checked; nothing was written: apply it again`, { file: from });
+      throw changedWhileChecked(from, shown);
     }
   });
 }

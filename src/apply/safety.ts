@@ -37,6 +37,14 @@ export function checkPlanTarget(t: Plan['target'], target: Target): void {
   }
 }
 
+/**
+ * The operations `checkPlanSafety` looks at besides the plan's head (deletes, merges, suppression
+ * removals): a plan read from its file is checked with only these kept (apply-lifecycle.ts).
+ */
+export function concernsSafety(op: Operation): boolean {
+  return op.type === 'profile.delete' || op.type === 'profile.merge' || op.type === 'suppression.remove';
+}
+
 /** Throws the first refusal that applies; never touches the network. */
 export function checkPlanSafety(plan: Plan, target: Target, o: SafetyOptions): void {
   if (plan.issues.length > 0) {

@@ -398,10 +398,7 @@ function inOrder(v: unknown): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   if (Array.isArray(v)) {
     if (proto !== Array.prototype) return false;
-    for (let i = 0; i < v.length; i += 1) {
-      const x: unknown = v[i];
-      if (x !== null && (typeof x === 'object' ? !inOrder(x) : typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')) return false;
-    }
+    for (let i = 0; i < v.length; i += 1) if (!memberInOrder(v[i])) return false;
     return true;
   }
   if (proto !== Object.prototype && proto !== null) return false;
@@ -410,12 +407,17 @@ function inOrder(v: unknown): boolean {
   for (const k of Object.keys(v)) {
     // Integer-like keys come first in any object, in numeric order: in string order too, they are where the sorted copy has them.
     if ((!first && !(prev < k)) || k === 'toJSON') return false;
-    const x: unknown = (v as Record<string, unknown>)[k];
-    if (x !== null && (typeof x === 'object' ? !inOrder(x) : typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')) return false;
+    if (!memberInOrder((v as Record<string, unknown>)[k])) return false;
     prev = k;
     first = false;
   }
   return true;
+}
+
+/** `inOrder` of an array element or object value: null, a string, number or boolean, or data in order. */
+function memberInOrder(x: unknown): boolean {
+  if (x === null) return true;
+  return typeof x === 'object' ? inOrder(x) : typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
 }
 
 interface KeyOrder {
