@@ -423,6 +423,12 @@ class EarlyDesired {
   }
 }
 
+/** A head whose summary counts deletes or merges: its files will be needed (a hint; `needsFiles` decides). */
+function announcesDeletesOrMerges(h: Readonly<Record<string, unknown>>): boolean {
+  const s = h.summary as { delete?: unknown; merge?: unknown } | null | undefined;
+  return s !== null && typeof s === 'object' && ((typeof s.delete === 'number' && s.delete > 0) || (typeof s.merge === 'number' && s.merge > 0));
+}
+
 /** The profiles apply still needs of the desired state: those re-planned after their merges (`merged`: targets and sources). */
 function mergedProfiles(merged: ReadonlySet<DistinctId>, desired: DesiredState): Map<DistinctId, DesiredProfile> {
   return new Map(desired.profiles.filter((d) => merged.has(d.distinct_id)).map((d) => [d.distinct_id, d] as const));
@@ -452,6 +458,12 @@ class PlanFacts implements PlanVisitor {
   /** The remaining operations that hold secret placeholders, by index (a sparse array). */
   secretOps: Operation[] = [];
   withSecrets = new Set<DistinctId>();
+  /**
+   * An operation needs the desired files: a delete or merge (the files' protected profiles are
+   * never deleted or merged away, merged profiles are re-planned from them) or a remaining one
+   * with secrets (their values come from the files). Decided from the operations, not the head.
+   */
+  needsFiles = false;
   /** What the applier would read the plan once more for before its first write (not resuming). */
   outline: OutlineBuilder | undefined;
 
@@ -482,6 +494,7 @@ class PlanFacts implements PlanVisitor {
   op(op: Operation, i: number): void {
     this.outline?.add({ key: `p:${i}`, op });
     if (concernsSafety(op)) this.risky.push(op);
+    if (op.type === 'profile.delete' || op.type === 'profile.merge') this.needsFiles = true;
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
     for (const id of mergeIds(op)) this.merged.add(id);
     const todo = this.todo(i);
@@ -496,6 +509,7 @@ class PlanFacts implements PlanVisitor {
       else if (t) for (const id of t) this.touched.add(id);
     }
     if (todo && hasSecrets(op)) {
+      this.needsFiles = true;
       this.secretOps[i] = op;
       const id = profileIdOf(op);
       if (id !== undefined) this.withSecrets.add(id);
@@ -548,17 +562,25 @@ async function prepare(
   // A plan for elsewhere is refused from its head (`deps.target`); a target that cannot be
   // resolved (no API key…) is refused where it always was, by `connect` after the plan is read.
   const facts = new PlanFacts(resumed, targetOf(deps));
-  // The desired files load (worker threads) while the rest of the file is read (this thread),
-  // from the sources its head names; every refusal of the plan still comes first.
+  // The desired files are read only for what the operations need of them (`PlanFacts.needsFiles`):
+  // a plan without deletes, merges or secrets is executed from the plan alone. They load (worker
+  // threads) while the rest of the file is read (this thread), from the sources its head names,
+  // as soon as the head announces deletes or merges or an operation turns out to need them; every
+  // refusal of the plan still comes first.
   const early = new EarlyDesired(req);
+  let headSources: unknown;
   let scanned: ScannedPlan;
   let desired: DesiredState;
   const visit: PlanVisitor = {
-    op: (op, i) => facts.op(op, i),
+    op: (op, i) => {
+      facts.op(op, i);
+      if (facts.needsFiles) early.start(headSources);
+    },
     reset: () => facts.reset(),
     head: (h) => {
       facts.head(h);
-      early.start(h.sources);
+      headSources = h.sources;
+      if (announcesDeletesOrMerges(h)) early.start(h.sources);
     },
   };
   try {
@@ -575,7 +597,8 @@ async function prepare(
     // Of the desired profiles, a saved plan needs only the protected ones, those re-planned after
     // their merges and those whose secrets it resolves: the others are validated and let go.
     const keep = (d: DesiredProfile): boolean => d.protected || facts.merged.has(d.distinct_id) || facts.withSecrets.has(d.distinct_id);
-    const sources = scanned.head.sources;
+    const sources = facts.needsFiles ? scanned.head.sources : [];
+    if (sources.length === 0) await early.stop();
     const loaded = sources.length > 0 ? await early.take(sources, [facts.merged, facts.withSecrets]) : undefined;
     desired = sources.length === 0 ? { profiles: [], files: [] } : loaded ? checked(loaded, spare, keep) : await loadOrFail([...sources], req, spare, keep);
   } catch (e) {

@@ -263,6 +263,59 @@ describe('a saved plan with merges and the files it was made from', () => {
   });
 });
 
+describe('what a saved plan needs of the files it was made from', () => {
+  /** Profiles without tokens or ${VAR}: a plan of them holds no secret. `gone` is deleted; `keep` marks it protected. */
+  const plainYaml = (o: { gone?: boolean; keep?: boolean } = {}): string =>
+    'version: 1\nprofiles:\n' +
+    [0, 1, 2].map((i) => `  - distinct_id: ${id(i)}\n    name: Plain ${i}\n    properties: { plan: gold }\n`).join('') +
+    (o.gone ? `  - distinct_id: ${id(3)}\n    state: absent\n` : '') +
+    (o.keep ? `  - distinct_id: ${id(3)}\n    protected: true\n` : '');
+
+  it('a plan without deletes, merges or secrets is executed from the plan alone: files broken since are not read', async () => {
+    const plain = path.join(cwd, 'plain');
+    await mkdir(plain);
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml());
+    expect((await cli(['plan', plain, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    // The file is broken after the review: the reviewed plan is what runs, verbatim.
+    await writeFile(path.join(plain, 'p.yaml'), 'version: 1\nprofiles:\n  - distinct_id: [oops\n');
+    const r = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(writes().length).toBeGreaterThan(0);
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml());
+    await planIsEmpty(plain);
+  });
+
+  it('a plan that deletes a profile the files have since marked protected is still refused, nothing written', async () => {
+    const plain = path.join(cwd, 'plain');
+    await mkdir(plain);
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml({ gone: true }));
+    expect((await cli(['plan', plain, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml({ keep: true }));
+    exchanges.length = 0;
+    const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/profile user-003 is protected and is never deleted; nothing was written/);
+    expect(writes()).toEqual([]);
+  });
+
+  it('a plan whose head hides its delete is refused all the same: what it needs is read from its operations', async () => {
+    const plain = path.join(cwd, 'plain');
+    await mkdir(plain);
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml({ gone: true }));
+    expect((await cli(['plan', plain, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    const file = path.join(cwd, 'plan.json');
+    const text = await readFile(file, 'utf8');
+    expect(text).toMatch(/"delete": 1,/);
+    await writeFile(file, text.replace(/"delete": 1,/, '"delete": 0,').replace(/"profile\.delete": 1,?\n/, ''));
+    await writeFile(path.join(plain, 'p.yaml'), plainYaml({ keep: true }));
+    exchanges.length = 0;
+    const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/profile user-003 is protected and is never deleted; nothing was written/);
+    expect(writes()).toEqual([]);
+  });
+});
+
 describe('--target and --exclude on apply, as on plan', () => {
   it('applies only the profiles named, and refuses them with a saved plan', async () => {
     const r = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--target', 'user-00*', '--exclude', 'user-003'], envFor(emu), { cwd });
