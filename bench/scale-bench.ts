@@ -20,6 +20,8 @@ export interface CommandRun {
   cpuS: number;
   peakRssMb: number;
   requests: number;
+  /** Of them, reads (GET). */
+  reads: number;
   /** requests × latency ÷ concurrency, for the commands that send requests. */
   idealS?: number;
 }
@@ -66,7 +68,9 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
       // import's report is on stdout; the others' output (a 100k plan's text is ~100 MB) goes to a file.
       const r = await timeNode([CLI, ...args], env, dir, args[0] === 'import' ? true : `${args[0]}.out`);
       if (args[0] === 'import') profiles = Number(/Imported ([\d,]+) profiles/.exec(r.stderr + r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
-      const requests = sum((await emu.counts()).requests);
+      const byRoute = (await emu.counts()).requests;
+      const requests = sum(byRoute);
+      const reads = sum(Object.fromEntries(Object.entries(byRoute).filter(([route]) => route.startsWith('GET '))));
       runs.push({
         command: `fyno-sync ${args.filter((a) => a !== '--json').join(' ')}`,
         exitCode: r.code,
@@ -74,6 +78,7 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
         cpuS: r.cpuS,
         peakRssMb: r.rssMb,
         requests,
+        reads,
         ...(requests > 0 ? { idealS: ideal(requests) } : {}),
       });
     }
@@ -82,8 +87,10 @@ export async function benchScale(o: { count: number; latencyMs: number; concurre
     await emu.faults({ latencyMs: o.latencyMs });
     // tsx by its own location: the data directory has no node_modules to find it in.
     const n = await timeNode(['--import', import.meta.resolve('tsx'), NAIVE, 'profiles', String(o.concurrency)], env, dir);
-    const requests = sum((await emu.counts()).requests);
-    const naive: CommandRun = { command: `node --import tsx bench/naive-upsert.ts profiles ${o.concurrency}`, exitCode: n.code, wallS: n.wallS, cpuS: n.cpuS, peakRssMb: n.rssMb, requests, idealS: ideal(requests) };
+    const byRoute = (await emu.counts()).requests;
+    const requests = sum(byRoute);
+    const reads = sum(Object.fromEntries(Object.entries(byRoute).filter(([route]) => route.startsWith('GET '))));
+    const naive: CommandRun = { command: `node --import tsx bench/naive-upsert.ts profiles ${o.concurrency}`, exitCode: n.code, wallS: n.wallS, cpuS: n.cpuS, peakRssMb: n.rssMb, requests, reads, idealS: ideal(requests) };
     return { rows, profiles, latencyMs: o.latencyMs, concurrency: o.concurrency, runs, naive };
   } finally {
     await emu.close();
