@@ -27,7 +27,18 @@ import { isSecretRef, secretHash, type SecretRef } from './secrets.js';
 import type { ActualSnapshot, JsonPatchOperation, Operation, ProfileDrift } from './types.js';
 
 // fast-json-patch is CommonJS: its functions come on the default export under ESM interop.
-const { compare, getValueByPointer, unescapePathComponent } = jsonPatch;
+const { applyOperation, compare, unescapePathComponent } = jsonPatch;
+
+/**
+ * The value at `pointer` in `doc`. Keys are the document's own data, `__proto__` and
+ * `constructor` included (a live property may be called so): fast-json-patch's
+ * `getValueByPointer` refuses those, so its `_get` runs with that ban off. It reads, never writes.
+ */
+function valueAt(doc: unknown, pointer: string): unknown {
+  const get: jsonPatch.GetOperation<unknown> = { op: '_get', path: pointer, value: undefined };
+  applyOperation(doc, get, false, true, false);
+  return get.value;
+}
 
 export interface DocumentToken {
   token: SecretRef;
@@ -268,7 +279,7 @@ export function documentPatch(live: ProfileDocument | null, desired: ProfileDocu
   for (const op of compare(live, desired)) {
     const holder = atomicHolder(live, op.path);
     if (holder !== undefined) {
-      if (!out.has(holder)) out.set(holder, { op: 'replace', path: holder, value: getValueByPointer(desired, holder) as unknown });
+      if (!out.has(holder)) out.set(holder, { op: 'replace', path: holder, value: valueAt(desired, holder) });
     } else if (op.op === 'remove') out.set(op.path, { op: 'remove', path: op.path });
     else if (op.op === 'add' || op.op === 'replace') out.set(op.path, { op: op.op, path: op.path, value: op.value as unknown });
   }

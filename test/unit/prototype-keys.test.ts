@@ -14,6 +14,7 @@ import { parseProfile, propertiesFromWire } from '../../src/fyno/wire-parse.js';
 import { parseMapping } from '../../src/import/mapping.js';
 import { mapRecord } from '../../src/import/map-record.js';
 import { buildPlan } from '../../src/plan/build.js';
+import { documentPatch, type ProfileDocument } from '../../src/plan/document.js';
 import { planOperations } from '../../src/plan/diff.js';
 import { parsePlan, serializePlan } from '../../src/plan/plan-file.js';
 import { profileToDesired } from '../../src/pull/to-desired.js';
@@ -75,6 +76,15 @@ describe('plan', () => {
     const liveProps = propertiesFromWire(JSON.parse('{"constructor":"x","toString":"y"}'));
     const r = planOperations(desired(profile('u1', { properties: { constructor: set('x'), toString: set('y') } })), actual(['u1', live('u1', { properties: liveProps })]));
     expect(r).toEqual({ operations: [], issues: [] });
+  });
+
+  it('describes a change inside a list named __proto__ as a replacement of that list, not a banned JSON Patch pointer', () => {
+    // Own keys, as wire parsing and the after-document make them (JSON.parse keeps __proto__ as data).
+    const doc = (list: string): ProfileDocument => JSON.parse(`{"distinct_id":"u1","status":"active","channels":{},"properties":{"__proto__":${list},"constructor":${list}}}`) as ProfileDocument;
+    expect(documentPatch(doc('["a"]'), doc('["a","b"]'))).toEqual([
+      { op: 'replace', path: '/properties/__proto__', value: ['a', 'b'] },
+      { op: 'replace', path: '/properties/constructor', value: ['a', 'b'] },
+    ]);
   });
 
   it('keeps the precondition of a profile called __proto__ through the saved plan', () => {
