@@ -55,7 +55,7 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   else if (idText === '') fail(m.id.column, 'distinct_id is empty');
   else {
     id = `${m.id.prefix}${idText}`;
-    if ([...id].length > MAX_STRING) fail(m.id.column, `distinct_id is longer than ${MAX_STRING} characters`);
+    if (id.length > MAX_STRING) fail(m.id.column, `distinct_id is longer than ${MAX_STRING} characters`);
     else {
       // The rule validation applies (issue #14): also no ".", "..", control characters or lone surrogates.
       const bad = idProblem(id);

@@ -230,6 +230,36 @@ export function stringProblem(s: string): string | undefined {
   return `holds a lone surrogate \\u${code} (at character ${[...s.slice(0, m.index)].length + 1}): not well-formed Unicode, it cannot be sent to Fyno as written`;
 }
 
+/**
+ * Fyno's string limit: "a maximum of 255 characters" (fyno-user-properties-api-openapi.yml,
+ * `/profiles/properties/set`), applied by the emulator to ids, names and destinations too. The
+ * spec does not say how characters are counted; we count UTF-16 code units (JavaScript's
+ * `length`, what a Node service checks), the stricter reading: a string within it is within a
+ * count by code points too, so nothing validation accepts is refused or silently dropped by
+ * either (src/fyno/emulator/README.md, "Bodies and limits").
+ */
+export const MAX_FYNO_STRING = 255;
+
+/** `s.length`, for the limit; the note says why it may exceed what the eye counts. */
+export function fynoLength(s: string): { length: number; note: string } {
+  const astral = SURROGATE_RE.test(s);
+  return { length: s.length, note: astral ? ' (UTF-16 code units, as Fyno counts them: 😀 and other characters beyond U+FFFF count 2)' : '' };
+}
+
+/** Why `s` is over Fyno's limit (`is N characters long…`), or undefined. */
+export function lengthProblem(s: string, max = MAX_FYNO_STRING): string | undefined {
+  if (s.length <= max) return undefined;
+  const { length, note } = fynoLength(s);
+  return `is ${length} characters long${note}; at most ${max} are allowed`;
+}
+
+/** `s` cut to at most `max` UTF-16 code units, never between the two halves of a surrogate pair. */
+export function cutToLength(s: string, max = MAX_FYNO_STRING): string {
+  if (s.length <= max) return s;
+  const end = /[\uD800-\uDBFF]/.test(s.charAt(max - 1)) ? max - 1 : max;
+  return s.slice(0, end);
+}
+
 // C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides and
 // isolates that make an id read differently from what it is.
 const ID_CONTROL_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
@@ -253,7 +283,8 @@ export function idProblem(id: string): string | undefined {
   }
   if (id.includes('/')) return 'must not contain "/"';
   if (id.trim() !== id) return 'must not start or end with white space';
-  if ([...id].length > 255) return `is ${[...id].length} characters long; at most 255 are allowed`;
+  const long = lengthProblem(id);
+  if (long) return long;
   return undefined;
 }
 
