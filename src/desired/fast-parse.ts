@@ -18,6 +18,7 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
 import { numberTextProblem } from '../plan/normalize.js';
+import { LEADING_ZERO_RE } from './parse.js';
 import { addRef, joinPath } from './build.js';
 import type { FieldRefs } from './types.js';
 
@@ -336,7 +337,9 @@ function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
   // Everything that could be a number starts with a digit, a sign or a dot.
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-    // A number the double does not hold as written is an issue: the full parser names it.
+    // A number the double does not hold as written, or written with a leading zero, is an
+    // issue: the full parser names it.
+    if (LEADING_ZERO_RE.test(s)) decline();
     if (/^[-+]?[0-9]+$/.test(s)) {
       const n = parseInt(s, 10);
       return Number.isSafeInteger(n) ? n : decline();

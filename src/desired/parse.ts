@@ -43,8 +43,22 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
   return { file: { display, doc, positions, data, problems: numberProblems(doc, text) } };
 }
 
-/** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan. */
-const MAYBE_NOT_HELD_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}|0x[0-9a-fA-F]{13}|0o[0-7]{17}|\.(?:inf|nan)/i;
+/** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan, a leading zero. */
+const MAYBE_NOT_HELD_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}|0x[0-9a-fA-F]{13}|0o[0-7]{17}|\.(?:inf|nan)|(?<![\w.+-])[-+]?0\d/i;
+
+/** A decimal numeral with a leading zero before another digit: `01234`, `-007`, `00.5`. */
+export const LEADING_ZERO_RE = /^[-+]?0\d/;
+
+/**
+ * Why a number written with a leading zero is not what the file means: YAML 1.2 reads `01234`
+ * as 1234 (a zip code or an account number loses its zero, and types the workspace's property
+ * as a number, after which Fyno ignores every string value of it), YAML 1.1 tools as octal.
+ */
+export function leadingZeroProblem(text: string, n: number): string | undefined {
+  const t = text.trim();
+  if (!LEADING_ZERO_RE.test(t)) return undefined;
+  return `${t} is read as the number ${String(n)} (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: ${JSON.stringify(t)}`;
+}
 
 /**
  * Numbers whose source text the parsed value does not hold (issue #14): `12345678901234567890`
@@ -57,7 +71,7 @@ function numberProblems(doc: Document.Parsed, text: string): { path: InstancePat
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'number' || node.source === undefined) return;
-      const message = numberTextProblem(node.source, node.value);
+      const message = numberTextProblem(node.source, node.value) ?? leadingZeroProblem(node.source, node.value);
       if (message) out.push({ path: instancePath([...ancestors, node]), message });
     },
   });

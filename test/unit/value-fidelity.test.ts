@@ -70,3 +70,45 @@ profiles:
     expect(await readFile(path.join(tmp.dir, 'out', files[0]!), 'utf8')).not.toContain('\\uD83D');
   });
 });
+
+describe('numbers written with a leading zero', () => {
+  const file = `version: 1
+profiles:
+  - distinct_id: u1
+    properties:
+      zip: 01234
+      account: -007
+      ratio: 00.5
+      codes: [1, 02139]
+      first: { $once: 0012 }
+      fine: [0, 0.5, 10, 0x1F, 0o17, 1e3, "01234"]
+      negzero: -0
+`;
+  const want = [
+    'p.yaml:5:12: profile u1: properties.zip: 01234 is read as the number 1234 (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: "01234"',
+    'p.yaml:6:16: profile u1: properties.account: -007 is read as the number -7 (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: "-007"',
+    'p.yaml:7:14: profile u1: properties.ratio: 00.5 is read as the number 0.5 (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: "00.5"',
+    'p.yaml:8:18: profile u1: properties.codes[1]: 02139 is read as the number 2139 (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: "02139"',
+    'p.yaml:9:23: profile u1: properties.first.$once: 0012 is read as the number 12 (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: "0012"',
+  ];
+
+  // A zip code or an account number loses its zero on the way, and types the workspace's
+  // property as a number: every later (quoted) string value of it is then ignored by Fyno.
+  it('are refused where they are written, with the hint to quote them', async () => {
+    expect((await load(file)).lines).toEqual(want);
+  });
+
+  it('are refused the same way in a large plain file (the fast parser)', async () => {
+    // Nothing else in it makes the fast parser give way (no hex, octal or exponent numerals).
+    const filler = Array.from({ length: 120 }, (_, i) => `  - distinct_id: f${i}\n    properties: { n: ${i}, r: 0.5 }\n`).join('');
+    const r = await load(`version: 1\nprofiles:\n${filler}  - distinct_id: u1\n    properties:\n      zip: 01234\n`);
+    expect(r.lines).toEqual([want[0]!.replace('p.yaml:5:12', 'p.yaml:245:12')]);
+  });
+
+  it('are accepted quoted, as strings', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties: { zip: "01234" }\n');
+    expect(r.lines).toEqual([]);
+    expect(r.state.profiles[0]!.properties!.zip).toEqual({ op: 'set', value: '01234' });
+  });
+});
+
