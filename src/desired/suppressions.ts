@@ -5,7 +5,7 @@
  * normalised as its channel requires (E.164 phones, emails with a lower-case domain), the same
  * comparison key the planner uses (`channelValueKey`). Across files: see `mergeSuppressions`.
  */
-import { channelValueKey, idProblem, SUPPRESSION_MARKER, suppressionKey } from '../plan/normalize.js';
+import { channelValueKey, idProblem, phoneTextProblem, SUPPRESSION_MARKER, suppressionKey } from '../plan/normalize.js';
 import type { InstancePath } from './positions.js';
 import type { DesiredSuppression, DesiredSuppressions, SourceRef, SuppressionManage, ValidationIssue } from './types.js';
 import { asRecord, PHONE_CHANNELS, phoneE164 } from './values.js';
@@ -64,6 +64,8 @@ export function fileSuppressions(value: unknown, c: SuppressionContext): FileSup
       if (ORIGINS.includes(channel) && phoneE164(v) === null) {
         return c.report(path('destination'), `"${v}" is not a valid phone number for ${channel}; write it with its country code, e.g. "+919812345678"`);
       }
+      const extra = ORIGINS.includes(channel) ? phoneTextProblem(v, channel) : undefined;
+      if (extra) return c.report(path('destination'), `"${v}" ${extra}`);
       if (channel === 'email' && !EMAIL.test(v)) return c.report(path('destination'), `"${v}" is not a valid email address`);
       v = channelValueKey(channel, v);
     }

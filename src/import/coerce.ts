@@ -6,7 +6,7 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar } from '../fyno/types.js';
-import { cutToLength, dateInstant, fynoLength, MAX_FYNO_STRING, normalizePhone, numberTextProblem, stringProblem, uniqueScalars } from '../plan/normalize.js';
+import { cutToLength, dateInstant, fynoLength, MAX_FYNO_STRING, normalizePhone, numberTextProblem, phoneTextProblem, stringProblem, uniqueScalars } from '../plan/normalize.js';
 import { dateProblem } from '../desired/values.js';
 
 export type Coerced<T> = { value: T } | { error: string };
@@ -280,17 +280,21 @@ export function coerceList(c: Cell, o: ListOptions): Coerced<PropertyScalar[]> {
  * international digits first (what `normalizePhone` does for live values) could turn a US
  * number into a valid number of another country. Then as international digits.
  */
-export function coercePhone(c: Cell, country: CountryCode | undefined): Coerced<string> {
+export function coercePhone(c: Cell, country: CountryCode | undefined, channel = 'phone'): Coerced<string> {
   const bad = scalarOnly(c);
   if (bad) return { error: bad };
   const raw = cellText(c);
   const intl = raw.startsWith('+') || raw.startsWith('00');
+  let n: string | null = null;
   if (!intl && country) {
     const p = parsePhoneNumberFromString(raw, country);
-    if (p?.isValid()) return { value: p.number };
+    if (p?.isValid()) n = p.number;
   }
-  const n = normalizePhone(raw);
-  if (n !== null) return { value: n };
+  n ??= normalizePhone(raw);
+  if (n !== null) {
+    const extra = phoneTextProblem(raw, channel, country);
+    return extra ? { error: `${quote(raw)} ${extra}` } : { value: n };
+  }
   const hint = intl ? '' : country ? ` (read with country ${country})` : ' (no country code, and no default_country in the mapping)';
   return { error: `${quote(raw)} is not a valid phone number${hint}` };
 }

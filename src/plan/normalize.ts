@@ -29,6 +29,24 @@ export function normalizePhone(raw: string, defaultCountry?: CountryCode): strin
   return null;
 }
 
+// What a phone number may be written with besides its digits: spaces, `+`, `-`, `.`, `/` and
+// parentheses (`+1 (415) 555-0123`, `030/1234567`).
+const PHONE_PUNCTUATION_RE = /[\p{Nd}\s+\-./()]/gu;
+
+/**
+ * Why a valid phone number's text holds more than Fyno's channel receives, or undefined. A
+ * number is sent as its E.164 form (desired/build.ts), and libphonenumber finds a valid number
+ * inside `+1 415 555 0123 ext. 5` or `+1 415 555 0123 (home)`: the extension or the words would
+ * be dropped on the way and the next plan would see no change. Value-free: `raw` may be a secret.
+ */
+export function phoneTextProblem(raw: string, channel: string, defaultCountry?: CountryCode): string | undefined {
+  const s = raw.trim();
+  const parsed = s.startsWith('+') || s.startsWith('00') ? parsePhoneNumberFromString(s.replace(/^00/, '+')) : parsePhoneNumberFromString(s, defaultCountry ?? ('' as CountryCode)) ?? parsePhoneNumberFromString(`+${s}`);
+  if (parsed?.ext) return `has an extension, which Fyno's ${channel} channel cannot hold (only the number would reach Fyno); leave it out`;
+  if (s.replace(PHONE_PUNCTUATION_RE, '') !== '') return 'holds text besides the number (only the number would reach Fyno); write the number only';
+  return undefined;
+}
+
 /**
  * The date forms Fyno lists for property values (fyno-user-properties-api-openapi.yml,
  * `/profiles/properties/set`): `2020-10-01T18:30:00.000Z`, `2020-10-01T18:30:00Z`,

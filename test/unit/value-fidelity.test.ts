@@ -112,3 +112,40 @@ profiles:
   });
 });
 
+describe('phone numbers with more than a number in them', () => {
+  // libphonenumber finds a valid number inside these and fyno-sync sends its E.164 form, so the
+  // extension or the words were dropped on the way, and the next plan saw no change.
+  it('are refused with file:line and the part that would be dropped', async () => {
+    const r = await load(`version: 1
+profiles:
+  - distinct_id: u1
+    channels:
+      sms: "+1 415 555 0123 ext. 5"
+      whatsapp: "+1 415 555 0123 (home)"
+      voice: "+14155550123;ext=12"
+  - distinct_id: u2
+    channels: { sms: "+1 415 555 0123abc", whatsapp: "+91 98123 45678", voice: "0091 (98123) 45-678" }
+suppressions:
+  entries:
+    - { channel: sms, destination: "+1 415 555 0123 x7" }
+`);
+    expect(r.lines).toEqual([
+      'p.yaml:5:12: profile u1: channels.sms: "+1 415 555 0123 ext. 5" has an extension, which Fyno\'s sms channel cannot hold (only the number would reach Fyno); leave it out',
+      'p.yaml:6:17: profile u1: channels.whatsapp: "+1 415 555 0123 (home)" holds text besides the number (only the number would reach Fyno); write the number only',
+      'p.yaml:7:14: profile u1: channels.voice: "+14155550123;ext=12" has an extension, which Fyno\'s voice channel cannot hold (only the number would reach Fyno); leave it out',
+      'p.yaml:9:22: profile u2: channels.sms: "+1 415 555 0123abc" holds text besides the number (only the number would reach Fyno); write the number only',
+      'p.yaml:12:36: suppressions.entries[0].destination: "+1 415 555 0123 x7" has an extension, which Fyno\'s sms channel cannot hold (only the number would reach Fyno); leave it out',
+    ]);
+  });
+
+  it('import rejects such a cell by row and column', async () => {
+    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\ndefault_country: US\nchannels:\n  sms: phone\n');
+    if ('issues' in parsed) throw new Error('mapping refused');
+    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,phone\nu1,(415) 555-0123 ext 9\nu2,(415) 555-0123\n');
+    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    expect(r.rejects.map((x) => [x.row, x.column, x.reason])).toEqual([
+      [2, 'phone', 'sms: "(415) 555-0123 ext 9" has an extension, which Fyno\'s sms channel cannot hold (only the number would reach Fyno); leave it out'],
+    ]);
+  });
+});
+
