@@ -287,16 +287,20 @@ class Reader {
       }
       return out;
     }
-    if (n.kind === 'scalar' || n.kind === null) return this.scalar(n, at, keep);
+    if (n.kind === 'scalar' || n.kind === null) return this.scalar(n, at, keep, depth);
     return decline();
   }
 
-  /** A scalar value; an empty one (`key:` with nothing after it) has no offset. */
-  scalar(n: EventNode, at: number, keep: boolean): LightNode | undefined {
+  /**
+   * A scalar value; an empty one (`key:` with nothing after it) has no offset. Below the root's
+   * own keys (where the cut-out `profiles:` stands empty) an empty value is left to the full
+   * parser, which refuses it where null would remove (parse.ts `emptyValueProblems`).
+   */
+  scalar(n: EventNode, at: number, keep: boolean, depth: number): LightNode | undefined {
     if (n.children.length > 0) decline();
     const src = this.source.slice(at, Math.max(at, n.end));
     if (src === '' || at >= n.end) {
-      if (n.result !== null) decline();
+      if (n.result !== null || depth >= 2) decline();
       return keep ? { off: -1 } : undefined;
     }
     this.checkScalar(src, n.result);

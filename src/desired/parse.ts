@@ -2,7 +2,7 @@
  * One file's text → a YAML document with source positions, or the reasons it is not YAML.
  * Parsing never throws: every syntax problem becomes an issue at its line and column.
  */
-import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { numberTextProblem } from '../plan/normalize.js';
 import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
 import { MAX_NESTING, scanYaml } from './yaml-scan.js';
@@ -17,8 +17,8 @@ export interface ParsedFile {
   positions: PositionIndex;
   /** The document as plain data (before `${VAR}` substitution). */
   data: unknown;
-  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`). */
-  problems: { path: InstancePath; message: string }[];
+  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`, a channel or property without a value). */
+  problems: { path: InstancePath; message: string; atKey?: boolean }[];
 }
 
 export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
@@ -40,7 +40,7 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
     const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
     return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
   }
-  return { file: { display, doc, positions, data, problems: numberProblems(doc, text) } };
+  return { file: { display, doc, positions, data, problems: [...numberProblems(doc, text), ...emptyValueProblems(doc)] } };
 }
 
 /** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan, a leading zero. */
@@ -75,6 +75,39 @@ function numberProblems(doc: Document.Parsed, text: string): { path: InstancePat
       if (message) out.push({ path: instancePath([...ancestors, node]), message });
     },
   });
+  return out;
+}
+
+/** What null means where an empty value would stand (PRODUCT.md: "An explicit `null` removes"). */
+const NULL_MEANS = { channels: 'delete this channel', properties: 'unset this property' } as const;
+
+/**
+ * Channels and properties (of profiles and `defaults`) written with no value at all: YAML reads
+ * `push:` with nothing after it, or `b` in `{ a: 1, b }`, as null, and null removes. A list whose
+ * items were commented out deleted every token; only an explicit `null` (or `~`) removes.
+ */
+function emptyValueProblems(doc: Document.Parsed): { path: InstancePath; message: string; atKey: boolean }[] {
+  const out: { path: InstancePath; message: string; atKey: boolean }[] = [];
+  const inMapping = (m: unknown, at: InstancePath): void => {
+    if (!isMap(m)) return;
+    for (const field of ['channels', 'properties'] as const) {
+      const sub = m.get(field, true);
+      if (!isMap(sub)) continue;
+      for (const pair of sub.items) {
+        const v = pair.value;
+        const empty = v === null || (isScalar(v) && v.value === null && v.source === '' && !v.tag);
+        if (!empty || !isScalar(pair.key)) continue;
+        out.push({
+          path: [...at, field, String(pair.key.value)],
+          message: `has no value, which YAML reads as null and fyno-sync as "${NULL_MEANS[field]}"; write null to do that, or give the value`,
+          atKey: true,
+        });
+      }
+    }
+  };
+  inMapping(doc.get('defaults', true), ['defaults']);
+  const profiles = doc.get('profiles', true);
+  if (isSeq(profiles)) profiles.items.forEach((p, i) => inMapping(p, ['profiles', i]));
   return out;
 }
 

@@ -149,3 +149,42 @@ suppressions:
   });
 });
 
+describe('a channel or property left without a value', () => {
+  // YAML reads an empty value as null, and null deletes the channel or unsets the property: a
+  // `push:` whose tokens were commented out deleted every token, `{ a: 1, b }` unset b.
+  const file = `version: 1
+defaults:
+  properties:
+    region:
+profiles:
+  - distinct_id: u1
+    channels:
+      email: a@example.com
+      push:
+        # - { token: "ExponentPushToken[abc]" }
+    properties: { a: 1, b, c: , d: null }
+    preferences: { all: { sms: opted-out } }
+`;
+  const want = [
+    'p.yaml:4:5: defaults.properties.region: has no value, which YAML reads as null and fyno-sync as "unset this property"; write null to do that, or give the value',
+    'p.yaml:9:7: profile u1: channels.push: has no value, which YAML reads as null and fyno-sync as "delete this channel"; write null to do that, or give the value',
+    'p.yaml:11:25: profile u1: properties.b: has no value, which YAML reads as null and fyno-sync as "unset this property"; write null to do that, or give the value',
+    'p.yaml:11:28: profile u1: properties.c: has no value, which YAML reads as null and fyno-sync as "unset this property"; write null to do that, or give the value',
+  ];
+
+  it('is refused with file:line naming the field; an explicit null is not', async () => {
+    expect((await load(file)).lines).toEqual(want);
+  });
+
+  it('is refused the same way by the fast parser (a plain file)', async () => {
+    const plain = 'version: 1\nprofiles:\n  - distinct_id: u1\n    channels:\n      sms:\n  - distinct_id: u2\n    channels: { email: null }\n';
+    expect((await load(plain)).lines).toEqual(['p.yaml:5:7: profile u1: channels.sms: has no value, which YAML reads as null and fyno-sync as "delete this channel"; write null to do that, or give the value']);
+  });
+
+  it('accepts null and ~ written out', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    channels: { push: null, sms: ~ }\n    properties:\n      a: null\n      b: ~\n');
+    expect(r.lines).toEqual([]);
+    expect(r.state.profiles[0]!.properties).toEqual({ a: { op: 'unset' }, b: { op: 'unset' } });
+  });
+});
+
