@@ -188,3 +188,25 @@ profiles:
   });
 });
 
+describe('import of cells that hold ${', () => {
+  // A CRM note or name is data: written as is, the loader read `${HOME}` in it as a variable
+  // reference, so plan sent the machine's $HOME to Fyno in its place (or refused an unset one).
+  it('writes them escaped, so the loaded profile holds the cell text exactly, with no variable read', async () => {
+    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nname: name\nchannels:\n  slack: slack\nproperties:\n  note: note\n  tags: { column: tags, type: list, delimiter: ";" }\n');
+    if ('issues' in parsed) throw new Error('mapping refused');
+    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,name,slack,note,tags\nu1,Dollar ${USER},U${X}1,"Price: ${HOME} and $${Y}",${A};b\n');
+    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    expect(r.rejects).toEqual([]);
+    const files = (await readdir(path.join(tmp.dir, 'out'))).filter((f) => f.endsWith('.yaml'));
+    const loaded = await loadDesired(files.map((f) => path.join('out', f)), { env: { USER: 'alice', HOME: '/home/alice', X: 'x', Y: 'y', A: 'a' }, cwd: tmp.dir, workers: 0 });
+    expect(loaded.issues.map(formatIssue)).toEqual([]);
+    const p = loaded.state.profiles[0]!;
+    expect([p.name, p.channels?.slack, p.properties?.note, p.properties?.tags]).toEqual([
+      'Dollar ${USER}',
+      'U${X}1',
+      { op: 'set', value: 'Price: ${HOME} and $${Y}' },
+      { op: 'set', value: ['${A}', 'b'] },
+    ]);
+  });
+});
+
