@@ -40,7 +40,7 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
     const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
     return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
   }
-  return { file: { display, doc, positions, data, problems: [...numberProblems(doc, text), ...emptyValueProblems(doc)] } };
+  return { file: { display, doc, positions, data, problems: [...numberProblems(doc, text), ...emptyValueProblems(doc), ...unknownTagProblems(doc, text)] } };
 }
 
 /** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan, a leading zero. */
@@ -74,6 +74,28 @@ function numberProblems(doc: Document.Parsed, text: string): { path: InstancePat
       const message = numberTextProblem(node.source, node.value) ?? leadingZeroProblem(node.source, node.value);
       if (message) out.push({ path: instancePath([...ancestors, node]), message });
     },
+  });
+  return out;
+}
+
+/**
+ * Values under a tag the parser cannot resolve (`!secret db_name`, `!vault x`): it only warns and
+ * reads the plain text after the tag, so `!secret db_name` sent "db_name" (issue #14: nothing is
+ * silently changed on the way). The message never repeats the value: the tag suggests a secret.
+ */
+function unknownTagProblems(doc: Document.Parsed, text: string): { path: InstancePath; message: string }[] {
+  const tags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED').map((w) => w.pos[1]);
+  if (tags.length === 0) return [];
+  const out: { path: InstancePath; message: string }[] = [];
+  visit(doc, (key, node, ancestors) => {
+    if (key === 'key' || !(isScalar(node) || isMap(node) || isSeq(node)) || !node.tag || !node.range) return;
+    // The warning names the tag itself, which stands just before the node's range.
+    const start = node.range[0];
+    if (!tags.some((end) => end <= start && text.slice(end, start).trim() === '')) return;
+    out.push({
+      path: instancePath([...ancestors, node]),
+      message: `the YAML tag ${node.tag} is not one fyno-sync reads (the value would be sent as the plain text after it); remove the tag, and for a secret write "\${VAR}" and set VAR in the environment`,
+    });
   });
   return out;
 }

@@ -210,3 +210,20 @@ describe('import of cells that hold ${', () => {
   });
 });
 
+describe('YAML tags fyno-sync does not know', () => {
+  // The parser warns and reads the plain text: `name: !secret db_name` sent "db_name" as the name.
+  it('are refused where they stand, naming the field, instead of being dropped', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    name: !secret db_name\n    channels: { slack: !vault slack/u1 }\n    properties:\n      k: !!str 0123\n');
+    expect(r.lines).toEqual([
+      'p.yaml:4:19: profile u1: name: the YAML tag !secret is not one fyno-sync reads (the value would be sent as the plain text after it); remove the tag, and for a secret write "${VAR}" and set VAR in the environment',
+      'p.yaml:5:31: profile u1: channels.slack: the YAML tag !vault is not one fyno-sync reads (the value would be sent as the plain text after it); remove the tag, and for a secret write "${VAR}" and set VAR in the environment',
+    ]);
+  });
+
+  it('accepts the core schema tags (!!str keeps 0123 a string)', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties:\n      k: !!str 0123\n      n: !!int 7\n');
+    expect(r.lines).toEqual([]);
+    expect(r.state.profiles[0]!.properties).toEqual({ k: { op: 'set', value: '0123' }, n: { op: 'set', value: 7 } });
+  });
+});
+
