@@ -227,3 +227,13 @@ describe('YAML tags fyno-sync does not know', () => {
   });
 });
 
+describe('import of a CSV line the parser refuses twice', () => {
+  it('rejects it once, as one row, and numbers the rows after it as before', async () => {
+    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nchannels:\n  email: email\n');
+    if ('issues' in parsed) throw new Error('mapping refused');
+    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,email\nr1,a@example.com\n"r2",  "b@example.com"  \nr3,c@example.com,\n');
+    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    expect(r.rejects.map((x) => [x.row, x.line])).toEqual([[3, 3], [4, 4]]);
+  });
+});
+
