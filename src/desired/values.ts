@@ -50,6 +50,12 @@ export function checkValues(obj: Record<string, unknown>, shown: Shown): ValuePr
       const extra = phoneTextProblem(v, c);
       if (extra) out.push({ path: ['channels', c], message: `${shown(['channels', c], v)} ${extra}` });
     }
+    // Destinations are sent trimmed (build.ts): white space alone would reach Fyno as "", which
+    // it keeps as no channel, and the plan would never converge.
+    for (const c of ['slack', 'discord', 'teams'] as const) {
+      const v = channels[c];
+      if (typeof v === 'string' && v !== '' && v.trim() === '') out.push({ path: ['channels', c], message: 'is only white space; give the destination, or null to delete the channel' });
+    }
     for (const c of ['push', 'inapp'] as const) {
       const list = channels[c];
       if (!Array.isArray(list)) continue;

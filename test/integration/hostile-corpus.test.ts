@@ -258,6 +258,7 @@ add({ name: 'phone-extension', text: field('channels', '{ sms: "+1 415 555 0123 
 add({ name: 'phone-words', text: field('channels', '{ whatsapp: "+1 415 555 0123 (home)" }'), line: 4, field: 'channels.whatsapp', phrase: 'holds text besides the number' });
 add({ name: 'empty-channel', text: `${H}    channels:\n      push:\n        # - { token: t }\n`, line: 5, field: 'channels.push', phrase: 'has no value' });
 add({ name: 'unknown-tag', text: field('name', '!secret db_name'), line: 4, field: 'name', phrase: 'the YAML tag !secret is not one fyno-sync reads' });
+add({ name: 'blank-slack', text: field('channels', '{ slack: "   " }'), line: 4, field: 'channels.slack', phrase: 'is only white space' });
 add({ name: 'empty-property-flow', text: field('properties', '{ a: 1, b }'), line: 4, field: 'properties.b', phrase: 'write null to do that' });
 
 /** Valid tricky files: accepted, applied, planned to nothing, pulled back unchanged. */

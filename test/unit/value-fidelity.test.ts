@@ -237,3 +237,15 @@ describe('import of a CSV line the parser refuses twice', () => {
   });
 });
 
+describe('a channel destination of white space only', () => {
+  // Destinations are sent trimmed: "  " went to Fyno as "", which it keeps as no channel, so
+  // every later plan showed `+ channels.slack: ""` again and never converged.
+  it('is refused with file:line naming the channel', async () => {
+    const r = await load('version: 1\ndefaults:\n  channels: { teams: "\\t" }\nprofiles:\n  - distinct_id: u1\n    channels: { slack: "  ", discord: " x " }\n');
+    expect(r.lines).toEqual([
+      'p.yaml:3:22: defaults.channels.teams: is only white space; give the destination, or null to delete the channel',
+      'p.yaml:6:24: profile u1: channels.slack: is only white space; give the destination, or null to delete the channel',
+    ]);
+  });
+});
+
