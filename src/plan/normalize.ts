@@ -278,9 +278,10 @@ export function cutToLength(s: string, max = MAX_FYNO_STRING): string {
   return s.slice(0, end);
 }
 
-// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides and
-// isolates that make an id read differently from what it is.
-const ID_CONTROL_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+// C0 and C1 controls, DEL, line and paragraph separators, the bidirectional overrides and
+// isolates that make an id read differently from what it is, and the invisible soft hyphen,
+// zero-width space/joiners, word joiner and BOM (`cust-1\u200B` prints as `cust-1`).
+const ID_CONTROL_RE = /[\p{Cc}\u00AD\u200B-\u200D\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/u;
 
 /**
  * Why a string cannot be a distinct_id, or undefined. Ids are path segments of Fyno's API

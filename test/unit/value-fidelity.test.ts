@@ -249,3 +249,17 @@ describe('a channel destination of white space only', () => {
   });
 });
 
+describe('ids with invisible characters', () => {
+  // "cust-1\u200B" prints exactly as "cust-1": a reviewed plan would name one profile and act on another.
+  it('are refused like control characters, naming the character', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: "cust-1\\u200B"\n  - distinct_id: "a\\u2060b"\n  - distinct_id: "\\uFEFFc"\n  - distinct_id: u4\n    merge_from: ["soft\\u00ADhyphen"]\n');
+    expect(r.lines).toEqual([
+      'p.yaml:3:18: profiles[0].distinct_id: holds the control character U+200B (at character 7); a distinct_id must be printable',
+      'p.yaml:4:18: profiles[1].distinct_id: holds the control character U+2060 (at character 2); a distinct_id must be printable',
+      // A leading BOM is white space to the schema's pattern, which says so first.
+      'p.yaml:5:18: profiles[2].distinct_id: "\uFEFFc" must be a distinct_id without "/" and without leading or trailing spaces',
+      'p.yaml:7:18: profile u4: merge_from[0]: holds the control character U+00AD (at character 5); a distinct_id must be printable',
+    ]);
+  });
+});
+
