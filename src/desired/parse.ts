@@ -85,10 +85,16 @@ function numberProblems(doc: Document.Parsed, text: string): { path: InstancePat
  */
 function unknownTagProblems(doc: Document.Parsed, text: string): { path: InstancePath; message: string }[] {
   const tags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED').map((w) => w.pos[1]);
-  if (tags.length === 0) return [];
+  if (tags.length === 0 && !text.includes('!!')) return [];
   const out: { path: InstancePath; message: string }[] = [];
   visit(doc, (key, node, ancestors) => {
     if (key === 'key' || !(isScalar(node) || isMap(node) || isSeq(node)) || !node.tag || !node.range) return;
+    const made = YAML_11_TYPES[node.tag];
+    if (made) {
+      // YAML 1.1 types the yaml package still builds when asked by tag: a Date, a Set, a Map.
+      out.push({ path: instancePath([...ancestors, node]), message: `the YAML tag !!${node.tag.slice(YAML_TAG.length)} makes ${made}, not a value Fyno stores; leave the tag out (a date is written as text, e.g. 2024-03-01; a list as [a, b])` });
+      return visit.SKIP;
+    }
     // The warning names the tag itself, which stands just before the node's range.
     const start = node.range[0];
     if (!tags.some((end) => end <= start && text.slice(end, start).trim() === '')) return;
@@ -99,6 +105,14 @@ function unknownTagProblems(doc: Document.Parsed, text: string): { path: Instanc
   });
   return out;
 }
+
+const YAML_TAG = 'tag:yaml.org,2002:';
+const YAML_11_TYPES: Readonly<Record<string, string>> = {
+  [`${YAML_TAG}timestamp`]: 'a date object',
+  [`${YAML_TAG}set`]: 'a set',
+  [`${YAML_TAG}omap`]: 'an ordered map',
+  [`${YAML_TAG}pairs`]: 'a list of pairs',
+};
 
 /** What null means where an empty value would stand (PRODUCT.md: "An explicit `null` removes"). */
 const NULL_MEANS = { channels: 'delete this channel', properties: 'unset this property' } as const;

@@ -220,6 +220,15 @@ describe('YAML tags fyno-sync does not know', () => {
     ]);
   });
 
+  it('name the tag when it makes a date object, a set or an ordered map, instead of "not a mapping"', async () => {
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties:\n      d: !!timestamp 2024-01-01\n      s: !!set { a, b }\n      o: !!omap [ a: 1 ]\n');
+    expect(r.lines).toEqual([
+      'p.yaml:5:22: profile u1: properties.d: the YAML tag !!timestamp makes a date object, not a value Fyno stores; leave the tag out (a date is written as text, e.g. 2024-03-01; a list as [a, b])',
+      'p.yaml:6:16: profile u1: properties.s: the YAML tag !!set makes a set, not a value Fyno stores; leave the tag out (a date is written as text, e.g. 2024-03-01; a list as [a, b])',
+      'p.yaml:7:17: profile u1: properties.o: the YAML tag !!omap makes an ordered map, not a value Fyno stores; leave the tag out (a date is written as text, e.g. 2024-03-01; a list as [a, b])',
+    ]);
+  });
+
   it('accepts the core schema tags (!!str keeps 0123 a string)', async () => {
     const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties:\n      k: !!str 0123\n      n: !!int 7\n');
     expect(r.lines).toEqual([]);
