@@ -73,6 +73,11 @@ export function fileSuppressions(value: unknown, c: SuppressionContext): FileSup
     if (description !== undefined && description.trimEnd().endsWith(SUPPRESSION_MARKER)) {
       return c.report(path('description'), `leave out the marker ${SUPPRESSION_MARKER}: fyno-sync appends it to the entries it adds`);
     }
+    // `withMarker` puts the marker after it and `splitMarker` takes it off with the white space
+    // before it: "DND " would read back as "DND" and be rewritten by every plan.
+    if (description !== undefined && description.trimEnd() !== description) {
+      return c.report(path('description'), `ends with white space, which cannot be kept before the marker ${SUPPRESSION_MARKER} that fyno-sync appends; remove it`);
+    }
     out.entries.push({
       channel,
       key,

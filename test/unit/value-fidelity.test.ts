@@ -10,6 +10,7 @@ import { tooLongField } from '../../src/fyno/emulator/limits.js';
 import { importFile } from '../../src/import/import.js';
 import { parseMapping } from '../../src/import/mapping.js';
 import { useTempTree } from '../support/temp-tree.js';
+import { envFor, runCli, startSeeded } from '../cli/harness.js';
 
 const tmp = useTempTree('fyno-fidelity-');
 
@@ -269,6 +270,43 @@ describe('ids with invisible characters', () => {
       'p.yaml:5:18: profiles[2].distinct_id: "\uFEFFc" must be a distinct_id without "/" and without leading or trailing spaces',
       'p.yaml:7:18: profile u4: merge_from[0]: holds the control character U+00AD (at character 5); a distinct_id must be printable',
     ]);
+  });
+});
+
+describe('a suppression description ending in white space', () => {
+  // The marker goes after it ("DND  [fyno-sync]") and is taken off with the white space before
+  // it, so the live description read back as "DND" and every plan rewrote it again.
+  it('is refused with file:line, as the marker could not keep it', async () => {
+    const r = await load('version: 1\nprofiles: []\nsuppressions:\n  entries:\n    - { channel: sms, destination: "+14155550100", description: "DND " }\n    - { channel: sms, destination: "+14155550101", description: "  " }\n    - { channel: sms, destination: "+14155550102", description: "  lead" }\n');
+    expect(r.lines).toEqual([
+      'p.yaml:5:65: suppressions.entries[0].description: ends with white space, which cannot be kept before the marker [fyno-sync] that fyno-sync appends; remove it',
+      'p.yaml:6:65: suppressions.entries[1].description: ends with white space, which cannot be kept before the marker [fyno-sync] that fyno-sync appends; remove it',
+    ]);
+  });
+});
+
+describe('a live suppression description ending in white space', () => {
+  it('is pulled without it, and the pulled file plans no change (the entry is not left out)', async () => {
+    const emu = await startSeeded({ suppressions: [
+      { channel: 'sms', destination: '+14155550100', description: 'DND ' },
+      { channel: 'sms', destination: '+14155550101', description: '  ' },
+      { channel: 'sms', destination: '+14155550102', description: 'mine  [fyno-sync]' },
+    ] });
+    try {
+      const env = envFor(emu);
+      const pull = await runCli(['pull', '--suppressions', '-o', 'out'], env, { cwd: tmp.dir });
+      expect(pull.code, pull.stderr).toBe(0);
+      const text = await readFile(path.join(tmp.dir, 'out', 'suppressions.yaml'), 'utf8');
+      expect(text.match(/destination: .*|description: .*/g)).toEqual([
+        'destination: "+14155550100"', 'description: DND',
+        'destination: "+14155550101"',
+        'destination: "+14155550102"', 'description: mine',
+      ]);
+      const plan = await runCli(['plan', 'out', '--detailed-exitcode'], env, { cwd: tmp.dir });
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    } finally {
+      await emu.close();
+    }
   });
 });
 
