@@ -14,6 +14,14 @@ import { envFor, runCli, startSeeded } from '../cli/harness.js';
 
 const tmp = useTempTree('fyno-fidelity-');
 
+/** `import` of `csv` (as in.csv) with the mapping `mapping` into tmp/out. */
+async function importCsv(mapping: string, csv: string) {
+  const parsed = parseMapping('map.yaml', mapping);
+  if ('issues' in parsed) throw new Error('mapping refused');
+  await writeFile(path.join(tmp.dir, 'in.csv'), csv);
+  return importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+}
+
 async function load(text: string, name = 'p.yaml') {
   await writeFile(path.join(tmp.dir, name), text);
   const r = await loadDesired([name], { env: {}, cwd: tmp.dir, workers: 0 });
@@ -56,10 +64,7 @@ profiles:
   });
 
   it('import cuts a long cell to 255 code units without splitting an emoji, and names the count when it may not cut', async () => {
-    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nproperties:\n  cut: { column: s, truncate: true }\n  whole: w\n');
-    if ('issues' in parsed) throw new Error('mapping refused');
-    await writeFile(path.join(tmp.dir, 'in.csv'), `id,s,w\nu1,${emoji(200)},ok\nu2,ok,${emoji(128)}\n`);
-    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    const r = await importCsv('version: 1\ndistinct_id: id\nproperties:\n  cut: { column: s, truncate: true }\n  whole: w\n', `id,s,w\nu1,${emoji(200)},ok\nu2,ok,${emoji(128)}\n`);
     expect(r.rejects.map((x) => [x.row, x.column, x.reason])).toEqual([
       [3, 'w', 'properties.whole: is 256 characters long (UTF-16 code units, as Fyno counts them: 😀 and other characters beyond U+FFFF count 2); Fyno allows 255 (set truncate: true to cut it)'],
     ]);
@@ -140,10 +145,7 @@ suppressions:
   });
 
   it('import rejects such a cell by row and column', async () => {
-    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\ndefault_country: US\nchannels:\n  sms: phone\n');
-    if ('issues' in parsed) throw new Error('mapping refused');
-    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,phone\nu1,(415) 555-0123 ext 9\nu2,(415) 555-0123\n');
-    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    const r = await importCsv('version: 1\ndistinct_id: id\ndefault_country: US\nchannels:\n  sms: phone\n', 'id,phone\nu1,(415) 555-0123 ext 9\nu2,(415) 555-0123\n');
     expect(r.rejects.map((x) => [x.row, x.column, x.reason])).toEqual([
       [2, 'phone', 'sms: "(415) 555-0123 ext 9" has an extension, which Fyno\'s sms channel cannot hold (only the number would reach Fyno); leave it out'],
     ]);
@@ -193,10 +195,7 @@ describe('import of cells that hold ${', () => {
   // A CRM note or name is data: written as is, the loader read `${HOME}` in it as a variable
   // reference, so plan sent the machine's $HOME to Fyno in its place (or refused an unset one).
   it('writes them escaped, so the loaded profile holds the cell text exactly, with no variable read', async () => {
-    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nname: name\nchannels:\n  slack: slack\nproperties:\n  note: note\n  tags: { column: tags, type: list, delimiter: ";" }\n');
-    if ('issues' in parsed) throw new Error('mapping refused');
-    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,name,slack,note,tags\nu1,Dollar ${USER},U${X}1,"Price: ${HOME} and $${Y}",${A};b\n');
-    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    const r = await importCsv('version: 1\ndistinct_id: id\nname: name\nchannels:\n  slack: slack\nproperties:\n  note: note\n  tags: { column: tags, type: list, delimiter: ";" }\n', 'id,name,slack,note,tags\nu1,Dollar ${USER},U${X}1,"Price: ${HOME} and $${Y}",${A};b\n');
     expect(r.rejects).toEqual([]);
     const files = (await readdir(path.join(tmp.dir, 'out'))).filter((f) => f.endsWith('.yaml'));
     const loaded = await loadDesired(files.map((f) => path.join('out', f)), { env: { USER: 'alice', HOME: '/home/alice', X: 'x', Y: 'y', A: 'a' }, cwd: tmp.dir, workers: 0 });
@@ -239,10 +238,7 @@ describe('YAML tags fyno-sync does not know', () => {
 
 describe('import of a CSV line the parser refuses twice', () => {
   it('rejects it once, as one row, and numbers the rows after it as before', async () => {
-    const parsed = parseMapping('map.yaml', 'version: 1\ndistinct_id: id\nchannels:\n  email: email\n');
-    if ('issues' in parsed) throw new Error('mapping refused');
-    await writeFile(path.join(tmp.dir, 'in.csv'), 'id,email\nr1,a@example.com\n"r2",  "b@example.com"  \nr3,c@example.com,\n');
-    const r = await importFile({ input: path.join(tmp.dir, 'in.csv'), mapping: parsed.mapping, outDir: path.join(tmp.dir, 'out'), rejectsFile: path.join(tmp.dir, 'rejects.csv') });
+    const r = await importCsv('version: 1\ndistinct_id: id\nchannels:\n  email: email\n', 'id,email\nr1,a@example.com\n"r2",  "b@example.com"  \nr3,c@example.com,\n');
     expect(r.rejects.map((x) => [x.row, x.line])).toEqual([[3, 3], [4, 4]]);
   });
 });
