@@ -26,6 +26,36 @@ export interface Substituted {
 // `$${` (escape), `${NAME}` (reference) or any other `${` (malformed).
 const TOKEN_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{/g;
 
+/**
+ * `${` → `$${`: the text of a value that is data (a live value `pull` writes, a cell `import`
+ * writes), which the loader must read back as written, never as a variable reference.
+ */
+export function escapeEnv(s: string): string {
+  // A replacer function: in a replacement string `$$` would itself mean one `$`.
+  return s.includes('${') ? s.replaceAll('${', () => '$${') : s;
+}
+
+/** `escapeEnv` of every string value (not keys) of plain data; the same object when none holds `${`. */
+export function escapeEnvDeep<T>(v: T): T {
+  if (typeof v === 'string') return escapeEnv(v) as T;
+  if (Array.isArray(v)) {
+    const out = v.map((x: unknown) => escapeEnvDeep(x));
+    return (out.every((x, i) => x === v[i]) ? v : out) as T;
+  }
+  if (v !== null && typeof v === 'object') {
+    let out: Record<string, unknown> | undefined;
+    for (const [k, x] of Object.entries(v)) {
+      const e = escapeEnvDeep(x);
+      if (e !== x) {
+        out ??= { ...(v as Record<string, unknown>) };
+        out[k] = e;
+      }
+    }
+    return (out ?? v) as T;
+  }
+  return v;
+}
+
 /** Substitutes in every string value (not keys) of a plain JS tree; returns a new tree. */
 export function substituteEnv(value: unknown, env: Record<string, string | undefined>): Substituted {
   const sensitive: InstancePath[] = [];

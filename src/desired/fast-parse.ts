@@ -18,6 +18,7 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter } from 'yaml';
 import type { LinePos, PathSegment, InstancePath } from './positions.js';
 import { numberTextProblem } from '../plan/normalize.js';
+import { LEADING_ZERO_RE } from './parse.js';
 import { addRef, joinPath } from './build.js';
 import type { FieldRefs } from './types.js';
 
@@ -286,16 +287,20 @@ class Reader {
       }
       return out;
     }
-    if (n.kind === 'scalar' || n.kind === null) return this.scalar(n, at, keep);
+    if (n.kind === 'scalar' || n.kind === null) return this.scalar(n, at, keep, depth);
     return decline();
   }
 
-  /** A scalar value; an empty one (`key:` with nothing after it) has no offset. */
-  scalar(n: EventNode, at: number, keep: boolean): LightNode | undefined {
+  /**
+   * A scalar value; an empty one (`key:` with nothing after it) has no offset. Below the root's
+   * own keys (where the cut-out `profiles:` stands empty) an empty value is left to the full
+   * parser, which refuses it where null would remove (parse.ts `emptyValueProblems`).
+   */
+  scalar(n: EventNode, at: number, keep: boolean, depth: number): LightNode | undefined {
     if (n.children.length > 0) decline();
     const src = this.source.slice(at, Math.max(at, n.end));
     if (src === '' || at >= n.end) {
-      if (n.result !== null) decline();
+      if (n.result !== null || depth >= 2) decline();
       return keep ? { off: -1 } : undefined;
     }
     this.checkScalar(src, n.result);
@@ -336,7 +341,9 @@ function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
   // Everything that could be a number starts with a digit, a sign or a dot.
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-    // A number the double does not hold as written is an issue: the full parser names it.
+    // A number the double does not hold as written, or written with a leading zero, is an
+    // issue: the full parser names it.
+    if (LEADING_ZERO_RE.test(s)) decline();
     if (/^[-+]?[0-9]+$/.test(s)) {
       const n = parseInt(s, 10);
       return Number.isSafeInteger(n) ? n : decline();

@@ -34,7 +34,7 @@ export interface FileSource {
   /** `refs` of the profile-like mapping at `['defaults']` or `['profiles', i]`. */
   refs(path: InstancePath): FieldRefs;
   /** Values the parser found the data does not hold as written (parse.ts `problems`). */
-  problems?: readonly { path: InstancePath; message: string }[];
+  problems?: readonly { path: InstancePath; message: string; atKey?: boolean }[];
 }
 
 /** A file read by the full parser (parse.ts): the reference for positions. */
@@ -128,7 +128,7 @@ export function loadFile(pf: FileSource, env: Record<string, string | undefined>
 
   // 0. Values not held as written, 1. variables, 2. schema (except where a problem is already
   // reported), 3. value checks.
-  for (const p of pf.problems ?? []) report(p.path, p.message);
+  for (const p of pf.problems ?? []) report(p.path, p.message, p.atKey);
   for (const p of sub.problems) if (!isBlocked(p.path)) report(p.path, p.message);
   for (const p of checkSchema(data, shown)) if (!isBlocked(p.path)) report(p.path, p.message, p.atKey);
   if (!root) return { profiles, entries, issues: raw.map(toIssue) };

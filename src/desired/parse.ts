@@ -2,7 +2,7 @@
  * One file's text → a YAML document with source positions, or the reasons it is not YAML.
  * Parsing never throws: every syntax problem becomes an issue at its line and column.
  */
-import { isAlias, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { numberTextProblem } from '../plan/normalize.js';
 import { PositionIndex, type InstancePath, type PathSegment } from './positions.js';
 import { MAX_NESTING, scanYaml } from './yaml-scan.js';
@@ -17,8 +17,8 @@ export interface ParsedFile {
   positions: PositionIndex;
   /** The document as plain data (before `${VAR}` substitution). */
   data: unknown;
-  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`). */
-  problems: { path: InstancePath; message: string }[];
+  /** Values the data does not hold as written (numbers a double cannot hold exactly, `.inf`, a channel or property without a value). */
+  problems: { path: InstancePath; message: string; atKey?: boolean }[];
 }
 
 export function parseYaml(display: string, text: string): { file: ParsedFile } | { issues: ValidationIssue[] } {
@@ -40,11 +40,25 @@ export function parseYaml(display: string, text: string): { file: ParsedFile } |
     const msg = e instanceof Error ? e.message.replace(/\s*\n[\s\S]*$/, '') : String(e);
     return { issues: [{ file: display, ...pos, message: `YAML error: ${msg}` }] };
   }
-  return { file: { display, doc, positions, data, problems: numberProblems(doc, text) } };
+  return { file: { display, doc, positions, data, problems: [...numberProblems(doc, text), ...emptyValueProblems(doc), ...unknownTagProblems(doc, text)] } };
 }
 
-/** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan. */
-const MAYBE_NOT_HELD_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}|0x[0-9a-fA-F]{13}|0o[0-7]{17}|\.(?:inf|nan)/i;
+/** 16 or more digits, a 3-digit exponent, a long hex or octal numeral, .inf or .nan, a leading zero. */
+const MAYBE_NOT_HELD_RE = /\d[\d.]{15,}|[eE][+-]?\d{3}|0x[0-9a-fA-F]{13}|0o[0-7]{17}|\.(?:inf|nan)|(?<![\w.+-])[-+]?0\d/i;
+
+/** A decimal numeral with a leading zero before another digit: `01234`, `-007`, `00.5`. */
+export const LEADING_ZERO_RE = /^[-+]?0\d/;
+
+/**
+ * Why a number written with a leading zero is not what the file means: YAML 1.2 reads `01234`
+ * as 1234 (a zip code or an account number loses its zero, and types the workspace's property
+ * as a number, after which Fyno ignores every string value of it), YAML 1.1 tools as octal.
+ */
+export function leadingZeroProblem(text: string, n: number): string | undefined {
+  const t = text.trim();
+  if (!LEADING_ZERO_RE.test(t)) return undefined;
+  return `${t} is read as the number ${String(n)} (YAML drops the leading zero; YAML 1.1 tools read it as octal); quote it to keep it as a string: ${JSON.stringify(t)}`;
+}
 
 /**
  * Numbers whose source text the parsed value does not hold (issue #14): `12345678901234567890`
@@ -57,10 +71,79 @@ function numberProblems(doc: Document.Parsed, text: string): { path: InstancePat
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'number' || node.source === undefined) return;
-      const message = numberTextProblem(node.source, node.value);
+      const message = numberTextProblem(node.source, node.value) ?? leadingZeroProblem(node.source, node.value);
       if (message) out.push({ path: instancePath([...ancestors, node]), message });
     },
   });
+  return out;
+}
+
+/**
+ * Values under a tag the parser cannot resolve (`!secret db_name`, `!vault x`): it only warns and
+ * reads the plain text after the tag, so `!secret db_name` sent "db_name" (issue #14: nothing is
+ * silently changed on the way). The message never repeats the value: the tag suggests a secret.
+ */
+function unknownTagProblems(doc: Document.Parsed, text: string): { path: InstancePath; message: string }[] {
+  const tags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED').map((w) => w.pos[1]);
+  if (tags.length === 0 && !text.includes('!!')) return [];
+  const out: { path: InstancePath; message: string }[] = [];
+  visit(doc, (key, node, ancestors) => {
+    if (key === 'key' || !(isScalar(node) || isMap(node) || isSeq(node)) || !node.tag || !node.range) return;
+    const made = YAML_11_TYPES[node.tag];
+    if (made) {
+      // YAML 1.1 types the yaml package still builds when asked by tag: a Date, a Set, a Map.
+      out.push({ path: instancePath([...ancestors, node]), message: `the YAML tag !!${node.tag.slice(YAML_TAG.length)} makes ${made}, not a value Fyno stores; leave the tag out (a date is written as text, e.g. 2024-03-01; a list as [a, b])` });
+      return visit.SKIP;
+    }
+    // The warning names the tag itself, which stands just before the node's range.
+    const start = node.range[0];
+    if (!tags.some((end) => end <= start && text.slice(end, start).trim() === '')) return;
+    out.push({
+      path: instancePath([...ancestors, node]),
+      message: `the YAML tag ${node.tag} is not one fyno-sync reads (the value would be sent as the plain text after it); remove the tag, and for a secret write "\${VAR}" and set VAR in the environment`,
+    });
+  });
+  return out;
+}
+
+const YAML_TAG = 'tag:yaml.org,2002:';
+const YAML_11_TYPES: Readonly<Record<string, string>> = {
+  [`${YAML_TAG}timestamp`]: 'a date object',
+  [`${YAML_TAG}set`]: 'a set',
+  [`${YAML_TAG}omap`]: 'an ordered map',
+  [`${YAML_TAG}pairs`]: 'a list of pairs',
+};
+
+/** What null means where an empty value would stand (PRODUCT.md: "An explicit `null` removes"). */
+const NULL_MEANS = { channels: 'delete this channel', properties: 'unset this property' } as const;
+
+/**
+ * Channels and properties (of profiles and `defaults`) written with no value at all: YAML reads
+ * `push:` with nothing after it, or `b` in `{ a: 1, b }`, as null, and null removes. A list whose
+ * items were commented out deleted every token; only an explicit `null` (or `~`) removes.
+ */
+function emptyValueProblems(doc: Document.Parsed): { path: InstancePath; message: string; atKey: boolean }[] {
+  const out: { path: InstancePath; message: string; atKey: boolean }[] = [];
+  const inMapping = (m: unknown, at: InstancePath): void => {
+    if (!isMap(m)) return;
+    for (const field of ['channels', 'properties'] as const) {
+      const sub = m.get(field, true);
+      if (!isMap(sub)) continue;
+      for (const pair of sub.items) {
+        const v = pair.value;
+        const empty = v === null || (isScalar(v) && v.value === null && v.source === '' && !v.tag);
+        if (!empty || !isScalar(pair.key)) continue;
+        out.push({
+          path: [...at, field, String(pair.key.value)],
+          message: `has no value, which YAML reads as null and fyno-sync as "${NULL_MEANS[field]}"; write null to do that, or give the value`,
+          atKey: true,
+        });
+      }
+    }
+  };
+  inMapping(doc.get('defaults', true), ['defaults']);
+  const profiles = doc.get('profiles', true);
+  if (isSeq(profiles)) profiles.items.forEach((p, i) => inMapping(p, ['profiles', i]));
   return out;
 }
 

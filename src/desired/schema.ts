@@ -11,6 +11,7 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { InstancePath, PathSegment } from './positions.js';
 import { didYouMean } from './suggest.js';
+import { fynoLength } from '../plan/normalize.js';
 
 // ajv is CommonJS; its default export is the class under ESM interop.
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -91,10 +92,21 @@ export function desiredStateSchema(): JsonSchema {
   return compile().schema;
 }
 
+const QUIET_UNICODE_OPTION = {
+  log: (...args: unknown[]): void => console.log(...args),
+  warn: (...args: unknown[]): void => {
+    if (!(typeof args[0] === 'string' && args[0].startsWith('DEPRECATED: option unicode'))) console.warn(...args);
+  },
+  error: (...args: unknown[]): void => console.error(...args),
+};
+
 function compile(): Compiled {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as JsonSchema;
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    // `unicode: false`: maxLength counts UTF-16 code units, as Fyno does (normalize.ts
+    // MAX_FYNO_STRING). Ajv 8 still honours it but warns once that it is deprecated: that warning
+    // is dropped, since the library never prints (any other warning goes where Ajv sends it).
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, unicode: false, logger: QUIET_UNICODE_OPTION });
     addFormats(ajv, ['email']);
     const messages = new Map<object, SchemaMessages>();
     for (const [pointer, byKeyword] of Object.entries(MESSAGES)) {
@@ -191,12 +203,11 @@ function toProblem(
       const hint = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
       return { path, atKey: false, message: `${shown(path, e.data)} ${what}${hint}` };
     }
-    case 'maxLength':
-      return {
-        path,
-        atKey: false,
-        message: `is ${[...String(e.data)].length} characters long; at most ${String(params.limit)} are allowed`,
-      };
+    case 'maxLength': {
+      // Counted in UTF-16 code units (Ajv `unicode: false`), as Fyno counts (normalize.ts MAX_FYNO_STRING).
+      const { length, note } = fynoLength(String(e.data));
+      return { path, atKey: false, message: `is ${length} characters long${note}; at most ${String(params.limit)} are allowed` };
+    }
     case 'minLength':
       return {
         path,

@@ -5,7 +5,7 @@
  * normalised as its channel requires (E.164 phones, emails with a lower-case domain), the same
  * comparison key the planner uses (`channelValueKey`). Across files: see `mergeSuppressions`.
  */
-import { channelValueKey, idProblem, SUPPRESSION_MARKER, suppressionKey } from '../plan/normalize.js';
+import { channelValueKey, idProblem, phoneTextProblem, SUPPRESSION_MARKER, suppressionKey } from '../plan/normalize.js';
 import type { InstancePath } from './positions.js';
 import type { DesiredSuppression, DesiredSuppressions, SourceRef, SuppressionManage, ValidationIssue } from './types.js';
 import { asRecord, PHONE_CHANNELS, phoneE164 } from './values.js';
@@ -64,12 +64,19 @@ export function fileSuppressions(value: unknown, c: SuppressionContext): FileSup
       if (ORIGINS.includes(channel) && phoneE164(v) === null) {
         return c.report(path('destination'), `"${v}" is not a valid phone number for ${channel}; write it with its country code, e.g. "+919812345678"`);
       }
+      const extra = ORIGINS.includes(channel) ? phoneTextProblem(v, channel) : undefined;
+      if (extra) return c.report(path('destination'), `"${v}" ${extra}`);
       if (channel === 'email' && !EMAIL.test(v)) return c.report(path('destination'), `"${v}" is not a valid email address`);
       v = channelValueKey(channel, v);
     }
     const description = typeof e.description === 'string' ? e.description : undefined;
     if (description !== undefined && description.trimEnd().endsWith(SUPPRESSION_MARKER)) {
       return c.report(path('description'), `leave out the marker ${SUPPRESSION_MARKER}: fyno-sync appends it to the entries it adds`);
+    }
+    // `withMarker` puts the marker after it and `splitMarker` takes it off with the white space
+    // before it: "DND " would read back as "DND" and be rewritten by every plan.
+    if (description !== undefined && description.trimEnd() !== description) {
+      return c.report(path('description'), `ends with white space, which cannot be kept before the marker ${SUPPRESSION_MARKER} that fyno-sync appends; remove it`);
     }
     out.entries.push({
       channel,

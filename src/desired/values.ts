@@ -4,7 +4,7 @@
  * right type only, and report paths relative to the profile (or `defaults`) mapping.
  */
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, idProblem, normalizePhone, prototypeKeyProblem, scalarKey } from '../plan/normalize.js';
+import { dateInstant, idProblem, normalizePhone, phoneTextProblem, prototypeKeyProblem, scalarKey } from '../plan/normalize.js';
 import type { PathSegment } from './positions.js';
 
 export interface ValueProblem {
@@ -45,7 +45,16 @@ export function checkValues(obj: Record<string, unknown>, shown: Shown): ValuePr
           path: ['channels', c],
           message: `${shown(['channels', c], v)} is not a valid phone number; write it with its country code, e.g. "+919812345678"`,
         });
+        continue;
       }
+      const extra = phoneTextProblem(v, c);
+      if (extra) out.push({ path: ['channels', c], message: `${shown(['channels', c], v)} ${extra}` });
+    }
+    // Destinations are sent trimmed (build.ts): white space alone would reach Fyno as "", which
+    // it keeps as no channel, and the plan would never converge.
+    for (const c of ['slack', 'discord', 'teams'] as const) {
+      const v = channels[c];
+      if (typeof v === 'string' && v !== '' && v.trim() === '') out.push({ path: ['channels', c], message: 'is only white space; give the destination, or null to delete the channel' });
     }
     for (const c of ['push', 'inapp'] as const) {
       const list = channels[c];

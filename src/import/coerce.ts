@@ -6,13 +6,13 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PropertyScalar } from '../fyno/types.js';
-import { dateInstant, normalizePhone, numberTextProblem, stringProblem, uniqueScalars } from '../plan/normalize.js';
+import { cutToLength, dateInstant, fynoLength, MAX_FYNO_STRING, normalizePhone, numberTextProblem, phoneTextProblem, stringProblem, uniqueScalars } from '../plan/normalize.js';
 import { dateProblem } from '../desired/values.js';
 
 export type Coerced<T> = { value: T } | { error: string };
 
-/** Fyno's limit for string values (PRODUCT.md, "Desired state"). */
-export const MAX_STRING = 255;
+/** Fyno's limit for string values (PRODUCT.md, "Desired state"), in UTF-16 code units. */
+export const MAX_STRING = MAX_FYNO_STRING;
 
 export const DEFAULT_TRUE = ['true', 'yes', 'y', '1', 'on', 't'];
 export const DEFAULT_FALSE = ['false', 'no', 'n', '0', 'off', 'f'];
@@ -52,10 +52,10 @@ export function coerceString(c: Cell, o: { truncate?: boolean } = {}): Coerced<s
   let s = cellText(c);
   const ill = stringProblem(s);
   if (ill) return { error: `${quote(s)} ${ill}` };
-  const chars = [...s];
-  if (chars.length > MAX_STRING) {
-    if (!o.truncate) return { error: `is ${chars.length} characters long; Fyno allows ${MAX_STRING} (set truncate: true to cut it)` };
-    s = chars.slice(0, MAX_STRING).join('').trimEnd();
+  if (s.length > MAX_STRING) {
+    const { length, note } = fynoLength(s);
+    if (!o.truncate) return { error: `is ${length} characters long${note}; Fyno allows ${MAX_STRING} (set truncate: true to cut it)` };
+    s = cutToLength(s, MAX_STRING).trimEnd();
   }
   // Fyno reads a string in a date form as a date; a date-like string in no Fyno form is refused
   // by `validate` (src/desired/values.ts), so it is refused here too.
@@ -280,17 +280,21 @@ export function coerceList(c: Cell, o: ListOptions): Coerced<PropertyScalar[]> {
  * international digits first (what `normalizePhone` does for live values) could turn a US
  * number into a valid number of another country. Then as international digits.
  */
-export function coercePhone(c: Cell, country: CountryCode | undefined): Coerced<string> {
+export function coercePhone(c: Cell, country: CountryCode | undefined, channel = 'phone'): Coerced<string> {
   const bad = scalarOnly(c);
   if (bad) return { error: bad };
   const raw = cellText(c);
   const intl = raw.startsWith('+') || raw.startsWith('00');
+  let n: string | null = null;
   if (!intl && country) {
     const p = parsePhoneNumberFromString(raw, country);
-    if (p?.isValid()) return { value: p.number };
+    if (p?.isValid()) n = p.number;
   }
-  const n = normalizePhone(raw);
-  if (n !== null) return { value: n };
+  n ??= normalizePhone(raw);
+  if (n !== null) {
+    const extra = phoneTextProblem(raw, channel, country);
+    return extra ? { error: `${quote(raw)} ${extra}` } : { value: n };
+  }
   const hint = intl ? '' : country ? ` (read with country ${country})` : ' (no country code, and no default_country in the mapping)';
   return { error: `${quote(raw)} is not a valid phone number${hint}` };
 }

@@ -20,6 +20,7 @@ import { missingColumns, type ImportMapping } from './mapping.js';
 import { formatOf, readInput, type InputFormat } from './read.js';
 import { channelValueKey, suppressionKey } from '../plan/normalize.js';
 import { RejectsWriter, schemaRefFrom, ShardWriter, SUPPRESSIONS_FILE, suppressionsYaml } from './write.js';
+import { escapeEnvDeep } from '../desired/env.js';
 
 export interface ImportOptions {
   /** The CSV or JSONL file. */
@@ -162,7 +163,7 @@ export async function importFile(o: ImportOptions): Promise<ImportResult> {
         const k = suppressionKey(e.distinct_id !== undefined ? { channel, key: 'distinct_id', value: String(e.distinct_id) } : { channel, key: 'destination', value: channelValueKey(channel, String(e.destination)) });
         if (listKeys.has(k)) continue;
         listKeys.add(k);
-        listEntries.push(e);
+        listEntries.push(escapeEnvDeep(e));
       }
     }
     if (format === 'jsonl' && mappedRows > 0) {

@@ -55,7 +55,7 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
   else if (idText === '') fail(m.id.column, 'distinct_id is empty');
   else {
     id = `${m.id.prefix}${idText}`;
-    if ([...id].length > MAX_STRING) fail(m.id.column, `distinct_id is longer than ${MAX_STRING} characters`);
+    if (id.length > MAX_STRING) fail(m.id.column, `distinct_id is longer than ${MAX_STRING} characters`);
     else {
       // The rule validation applies (issue #14): also no ".", "..", control characters or lone surrogates.
       const bad = idProblem(id);
@@ -115,7 +115,7 @@ export function mapRecord(m: ImportMapping, get: (column: string) => Cell): Mapp
     else channels[key] = r.value;
   };
   if (m.email) single(m.email.column, m.email.ifEmpty, 'email', coerceEmail);
-  for (const p of m.phones) single(p.column, p.ifEmpty, p.channel, (c) => coercePhone(c, p.country));
+  for (const p of m.phones) single(p.column, p.ifEmpty, p.channel, (c) => coercePhone(c, p.country, p.channel));
   for (const d of m.destinations) single(d.column, d.ifEmpty, d.channel, (c) => coerceString(c));
   for (const t of m.tokens) {
     const list: { token: string; integration_id?: string }[] = [];

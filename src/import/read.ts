@@ -85,6 +85,7 @@ async function* readCsv(file: string, delimiter: string | undefined, name: strin
   // skipped (unparseable) row keeps its place between the good rows around it.
   let count = 0;
   const skipped: InputEvent[] = [];
+  let lastSkip: { row: number; line: number } | undefined;
   const parser = createReadStream(file).pipe(
     parse({
       bom: true,
@@ -103,8 +104,12 @@ async function* readCsv(file: string, delimiter: string | undefined, name: strin
         return { record: r.record, row: count, line: ctx.lines - newlines };
       }) as unknown as CsvOptions['on_record'],
       on_skip: (err: CsvError | undefined) => {
-        count += 1;
         const line = typeof err?.lines === 'number' ? err.lines : 0;
+        // csv-parse can skip twice on one line (`"a",  "b"  `: the quote after the spaces, then
+        // the one that closes it): one row, one reject, and the rows after it keep their numbers.
+        if (lastSkip && lastSkip.row === count && lastSkip.line === line && line > 0) return undefined;
+        count += 1;
+        lastSkip = { row: count, line };
         skipped.push({ type: 'bad', row: count, line, column: '', reason: csvReason(err), fields: [] });
         return undefined;
       },

@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { escapeEnvDeep } from '../desired/env.js';
 import { emitMap, emitSeq } from './emit-yaml.js';
 
 /** The desired-state schema this copy of fyno-sync ships (src/import and dist/import are two levels down). */
@@ -75,7 +76,8 @@ export class ShardWriter {
   }
 
   async add(profile: Record<string, unknown>): Promise<void> {
-    this.lines.push(emitSeq([profile], '  '));
+    // Cell text is data: a `${` in it is escaped, so the loader does not read a variable there.
+    this.lines.push(emitSeq([escapeEnvDeep(profile)], '  '));
     this.inShard += 1;
     this.total += 1;
     if (this.inShard >= this.shardSize) await this.flush();

@@ -29,6 +29,24 @@ export function normalizePhone(raw: string, defaultCountry?: CountryCode): strin
   return null;
 }
 
+// What a phone number may be written with besides its digits: spaces, `+`, `-`, `.`, `/` and
+// parentheses (`+1 (415) 555-0123`, `030/1234567`).
+const PHONE_PUNCTUATION_RE = /[\p{Nd}\s+\-./()]/gu;
+
+/**
+ * Why a valid phone number's text holds more than Fyno's channel receives, or undefined. A
+ * number is sent as its E.164 form (desired/build.ts), and libphonenumber finds a valid number
+ * inside `+1 415 555 0123 ext. 5` or `+1 415 555 0123 (home)`: the extension or the words would
+ * be dropped on the way and the next plan would see no change. Value-free: `raw` may be a secret.
+ */
+export function phoneTextProblem(raw: string, channel: string, defaultCountry?: CountryCode): string | undefined {
+  const s = raw.trim();
+  const parsed = s.startsWith('+') || s.startsWith('00') ? parsePhoneNumberFromString(s.replace(/^00/, '+')) : parsePhoneNumberFromString(s, defaultCountry ?? ('' as CountryCode)) ?? parsePhoneNumberFromString(`+${s}`);
+  if (parsed?.ext) return `has an extension, which Fyno's ${channel} channel cannot hold (only the number would reach Fyno); leave it out`;
+  if (s.replace(PHONE_PUNCTUATION_RE, '') !== '') return 'holds text besides the number (only the number would reach Fyno); write the number only';
+  return undefined;
+}
+
 /**
  * The date forms Fyno lists for property values (fyno-user-properties-api-openapi.yml,
  * `/profiles/properties/set`): `2020-10-01T18:30:00.000Z`, `2020-10-01T18:30:00Z`,
@@ -230,9 +248,40 @@ export function stringProblem(s: string): string | undefined {
   return `holds a lone surrogate \\u${code} (at character ${[...s.slice(0, m.index)].length + 1}): not well-formed Unicode, it cannot be sent to Fyno as written`;
 }
 
-// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides and
-// isolates that make an id read differently from what it is.
-const ID_CONTROL_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+/**
+ * Fyno's string limit: "a maximum of 255 characters" (fyno-user-properties-api-openapi.yml,
+ * `/profiles/properties/set`), applied by the emulator to ids, names and destinations too. The
+ * spec does not say how characters are counted; we count UTF-16 code units (JavaScript's
+ * `length`, what a Node service checks), the stricter reading: a string within it is within a
+ * count by code points too, so nothing validation accepts is refused or silently dropped by
+ * either (src/fyno/emulator/README.md, "Bodies and limits").
+ */
+export const MAX_FYNO_STRING = 255;
+
+/** `s.length`, for the limit; the note says why it may exceed what the eye counts. */
+export function fynoLength(s: string): { length: number; note: string } {
+  const astral = SURROGATE_RE.test(s);
+  return { length: s.length, note: astral ? ' (UTF-16 code units, as Fyno counts them: 😀 and other characters beyond U+FFFF count 2)' : '' };
+}
+
+/** Why `s` is over Fyno's limit (`is N characters long…`), or undefined. */
+export function lengthProblem(s: string, max = MAX_FYNO_STRING): string | undefined {
+  if (s.length <= max) return undefined;
+  const { length, note } = fynoLength(s);
+  return `is ${length} characters long${note}; at most ${max} are allowed`;
+}
+
+/** `s` cut to at most `max` UTF-16 code units, never between the two halves of a surrogate pair. */
+export function cutToLength(s: string, max = MAX_FYNO_STRING): string {
+  if (s.length <= max) return s;
+  const end = /[\uD800-\uDBFF]/.test(s.charAt(max - 1)) ? max - 1 : max;
+  return s.slice(0, end);
+}
+
+// C0 and C1 controls, DEL, line and paragraph separators, the bidirectional overrides and
+// isolates that make an id read differently from what it is, and the invisible soft hyphen,
+// zero-width space/joiners, word joiner and BOM (`cust-1\u200B` prints as `cust-1`).
+const ID_CONTROL_RE = /[\p{Cc}\u00AD\u200B-\u200D\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/u;
 
 /**
  * Why a string cannot be a distinct_id, or undefined. Ids are path segments of Fyno's API
@@ -253,7 +302,8 @@ export function idProblem(id: string): string | undefined {
   }
   if (id.includes('/')) return 'must not contain "/"';
   if (id.trim() !== id) return 'must not start or end with white space';
-  if ([...id].length > 255) return `is ${[...id].length} characters long; at most 255 are allowed`;
+  const long = lengthProblem(id);
+  if (long) return long;
   return undefined;
 }
 

@@ -14,11 +14,15 @@ import type { Suppression } from '../fyno/types.js';
 import { channelValueKey, SUPPRESSION_MARKER, suppressionKey } from './normalize.js';
 import type { SuppressionEntry, SuppressionOperation } from './types.js';
 
-/** The description as the files see it: the marker taken off. `owned` when it had one. */
+/**
+ * The description as the files see it: the marker taken off. `owned` when it had one. Trailing
+ * white space is never part of it (the loader refuses it in files, `withMarker` could not keep
+ * it before the marker), also without a marker: a live "DND " reads as "DND", "  " as none.
+ */
 export function splitMarker(description: string | undefined): { description?: string; owned: boolean } {
   if (description === undefined) return { owned: false };
   const t = description.trimEnd();
-  if (!t.endsWith(SUPPRESSION_MARKER)) return { description, owned: false };
+  if (!t.endsWith(SUPPRESSION_MARKER)) return t === '' ? { owned: false } : { description: t, owned: false };
   const rest = t.slice(0, -SUPPRESSION_MARKER.length).trimEnd();
   return rest === '' ? { owned: true } : { description: rest, owned: true };
 }

@@ -17,6 +17,7 @@
  * that is not a Fyno property value, a number a double cannot hold exactly, a topic id outside
  * the pattern) are left out and reported.
  */
+import { escapeEnv } from '../desired/env.js';
 import { isReservedProperty } from '../plan/ownership.js';
 import { CHANNELS, SINGLE_CHANNELS, type ActualPreferences, type ActualProfile, type PreferenceChannel, type Token } from '../fyno/types.js';
 import { keyedRecord } from '../plan/normalize.js';
@@ -46,10 +47,7 @@ const PROPERTY_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const TOPIC_RE = /^(?:all|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$/;
 
 /** `${` → `$${` (src/desired/env.ts): a live value is data, never a variable reference. */
-export function escapeEnv(s: string): string {
-  // A replacer function: in a replacement string `$$` would itself mean one `$`.
-  return s.replaceAll('${', () => '$${');
-}
+export { escapeEnv };
 
 function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));

@@ -249,6 +249,18 @@ add({ name: 'merge-twice', text: field('merge_from', '[m, m]'), line: 4, field: 
 add({ name: 'name-null', text: field('name', 'null'), line: 4, field: 'name', phrase: 'must be a string, not null' });
 add({ name: 'once-mapping-extra', text: prop('{ $once: 1, b: 2 }'), line: 5, field: 'properties.x', phrase: '' });
 
+// Values that changed or vanished on the way (hostile review of value fidelity).
+add({ name: 'length-emoji-name', text: field('name', `"${'😀'.repeat(128)}"`), line: 4, field: 'name', phrase: 'is 256 characters long (UTF-16 code units' });
+add({ name: 'length-emoji-property', text: prop(`"${'😀'.repeat(128)}"`), line: 5, field: 'properties.x', phrase: 'is 256 characters long (UTF-16 code units' });
+add({ name: 'leading-zero', text: prop('01234'), line: 5, field: 'properties.x', phrase: 'quote it to keep it as a string: "01234"' });
+add({ name: 'leading-zero-list', text: prop('[10, 02139]'), line: 5, field: 'properties.x[1]', phrase: 'is read as the number 2139' });
+add({ name: 'phone-extension', text: field('channels', '{ sms: "+1 415 555 0123 ext. 5" }'), line: 4, field: 'channels.sms', phrase: 'has an extension' });
+add({ name: 'phone-words', text: field('channels', '{ whatsapp: "+1 415 555 0123 (home)" }'), line: 4, field: 'channels.whatsapp', phrase: 'holds text besides the number' });
+add({ name: 'empty-channel', text: `${H}    channels:\n      push:\n        # - { token: t }\n`, line: 5, field: 'channels.push', phrase: 'has no value' });
+add({ name: 'unknown-tag', text: field('name', '!secret db_name'), line: 4, field: 'name', phrase: 'the YAML tag !secret is not one fyno-sync reads' });
+add({ name: 'blank-slack', text: field('channels', '{ slack: "   " }'), line: 4, field: 'channels.slack', phrase: 'is only white space' });
+add({ name: 'empty-property-flow', text: field('properties', '{ a: 1, b }'), line: 4, field: 'properties.b', phrase: 'write null to do that' });
+
 /** Valid tricky files: accepted, applied, planned to nothing, pulled back unchanged. */
 const VALID: { name: string; text: string }[] = [
   {

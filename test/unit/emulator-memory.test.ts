@@ -218,3 +218,25 @@ describe('emulator seed: suppression expiry', () => {
     expect((await f.listSuppressions()).map((s) => s.destination)).toEqual(['b@example.com']);
   });
 });
+
+describe('emulator seed: property values', () => {
+  it('refuses a property value $set would refuse, naming the item, before the profile is created', () => {
+    for (const bad of [null, { a: 1 }, [null], [[1]]]) {
+      const store = new FynoStore();
+      let message = '';
+      try {
+        seedStore(store, { workspace: 'FY1', profiles: [{ distinct_id: 'u1', properties: { ok: 1, x: bad } }] }, '2026-01-01T00:00:00.000Z', 'FY1');
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect([bad, message]).toEqual([bad, 'profiles[0].properties: $set has object/keys that is not allowed']);
+      expect(store.space('FY1', 'live').profiles.has('u1')).toBe(false);
+    }
+  });
+
+  it('still seeds empty properties and every value $set takes', () => {
+    const store = new FynoStore();
+    seedStore(store, { workspace: 'FY1', profiles: [{ distinct_id: 'u1', properties: {} }, { distinct_id: 'u2', properties: { s: 'a', n: 1, b: true, l: ['x', 2] } }] }, '2026-01-01T00:00:00.000Z', 'FY1');
+    expect(store.space('FY1', 'live').profiles.get('u2')!.properties).toEqual({ s: 'a', n: 1, b: true, l: ['x', 2] });
+  });
+});

@@ -32,7 +32,7 @@ const isScalar = (v: unknown): v is PropertyScalar => typeof v === 'string' || t
  * Shape check of one action's value. Wrong shapes get the spec's message for that action
  * (EmptySetObject … EmptyUnsetObject: "$set has object/keys that is not allowed").
  */
-function checkAction(key: ActionKey, v: unknown): Reply | null {
+export function checkAction(key: ActionKey, v: unknown): Reply | null {
   const bad = () => (key === '$unset' ? fail(400, '$unset channel should have atleast one item in array') : fail(400, `${key} has object/keys that is not allowed`));
   if (key === '$unset') return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string') ? null : bad();
   if (!isObject(v) || Object.keys(v).length === 0) return bad();

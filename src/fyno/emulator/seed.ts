@@ -7,7 +7,7 @@ import { CHANNELS, PREFERENCE_CHANNELS, type ChannelName, type PropertyValue } f
 import { isObject, type Reply } from './api-common.js';
 import { handleApi } from './core.js';
 import { sameSuppression, suppressionKey } from './api-misc.js';
-import { applyPropertyOp } from './api-properties.js';
+import { applyPropertyOp, checkAction } from './api-properties.js';
 import { issueOtp } from './api-verify.js';
 import type { Env, EventDef, FynoStore, OtpRecord, TopicDef } from './store.js';
 
@@ -123,6 +123,13 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
     input.profiles.forEach((raw, i) => {
       if (!isObject(raw)) throw new Error(`profiles[${i}] must be an object`);
       const { properties, ...body } = raw;
+      // Checked before anything of the item is written, as `$set` checks them (a null or an
+      // object reached applyPropertyOp and failed there with a TypeError, the profile created).
+      if (properties !== undefined) {
+        if (!isObject(properties)) throw new Error(`profiles[${i}].properties must be an object`);
+        const bad = Object.keys(properties).length > 0 ? checkAction('$set', properties) : null;
+        if (bad) throw new Error(`profiles[${i}].properties: ${String((bad.body as { _message?: unknown })._message)}`);
+      }
       const id = body.distinct_id;
       if (typeof id === 'string') {
         space.profiles.delete(id);
@@ -130,7 +137,6 @@ export function seedStore(store: FynoStore, input: SeedInput, now: string, defau
       }
       check(handleApi(store, { method: 'POST', segments: [workspace, env, 'profiles'], query: {}, body }, now), `profiles[${i}]`);
       if (properties !== undefined) {
-        if (!isObject(properties)) throw new Error(`profiles[${i}].properties must be an object`);
         applyPropertyOp(
           store,
           { request_id: 'seed', workspace, env, accepted_at: now, items: [{ distinct_id: id as string, action: { $set: properties as Record<string, PropertyValue> } }] },
