@@ -220,7 +220,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     );
   } catch (e) {
     stopProgress();
-    if (isFynoSyncError(e) && e.code === 'apply.interrupted' && io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
+    if (isFynoSyncError(e) && e.code === 'apply.interrupted' && io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written', 'apply');
     if (isFynoSyncError(e) && e.code === 'desired.invalid' && !json) for (const i of (e.details.issues ?? []) as ValidationIssue[]) writeLine(io.stderr, formatIssue(i));
     throw e;
   } finally {
