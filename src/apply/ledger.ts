@@ -163,10 +163,22 @@ export class Ledger {
     }
   }
 
-  /** Operations an earlier run completed (journal or re-read): skipped as `done earlier`, journalled done. */
-  async doneEarlier(ops: readonly KeyedOp[], journalled = false): Promise<void> {
+  /**
+   * Operations an earlier run completed (journal or re-read): skipped as `done earlier`, journalled
+   * done. `verify`: those whose asynchronous writes are verified with this run's, since the run
+   * that did them may have stopped before verifying them (killed or Ctrl-C while it waited).
+   */
+  async doneEarlier(ops: readonly KeyedOp[], journalled = false, verify?: (k: KeyedOp) => boolean): Promise<void> {
     if (ops.length === 0) return;
     if (!journalled) await this.record(this.journal?.completed(ops.map((k) => k.key)));
+    if (verify) {
+      for (const k of ops) {
+        const id = profileIdOf(k.op);
+        if (id === undefined || !isAsynchronous(k.op) || !verify(k)) continue;
+        this.keepAsync(id, k.op);
+        this.pack(id);
+      }
+    }
     this.skip(ops, 'done earlier');
   }
 
@@ -189,7 +201,7 @@ export class Ledger {
     this.asyncPacked.set(id, JSON.stringify(list.map(packOp)));
   }
 
-  /** The asynchronous operations written in this run, per profile, for verification (verify.ts). */
+  /** The asynchronous operations written in this run (and those `doneEarlier` keeps), per profile, for verification (verify.ts). */
   asynchronousWrites(): Map<DistinctId, WrittenOps> {
     const out = new Map<DistinctId, WrittenOps>();
     for (const [id, ops] of this.asyncOpen) out.set(id, ops);

@@ -377,15 +377,18 @@ export class Runner {
     const suppressions = [...outline.suppressions];
     this.ledger.emit({ type: 'apply.started', profiles: profileCount + deletes.length, operations: source.total, alreadyDone: earlier + applied.length });
     if (earlier > 0) {
+      // The run that did them may have stopped before verifying them: verified with this run's
+      // writes. Not a merged profile's: its plan operations were replaced by a re-plan after the merge.
+      const verify = (k: KeyedOp): boolean => !hadMerge.has(profileIdOf(k.op)!);
       const chunk: KeyedOp[] = [];
       let n = 0;
       for await (const op of source.read()) {
         const key = `p:${n++}`;
         if (todo(key) !== 'earlier') continue;
         chunk.push({ key, op });
-        if (chunk.length >= 1000) await this.ledger.doneEarlier(chunk.splice(0), true);
+        if (chunk.length >= 1000) await this.ledger.doneEarlier(chunk.splice(0), true, verify);
       }
-      await this.ledger.doneEarlier(chunk, true);
+      await this.ledger.doneEarlier(chunk, true, verify);
     }
     await this.ledger.doneEarlier(applied);
     // A plan in memory is grouped at once, as it always was; one read from its file as it runs.

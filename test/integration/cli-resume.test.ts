@@ -151,3 +151,42 @@ describe('Ctrl-C while reading live state', () => {
     }
   }, 20_000);
 });
+
+/**
+ * Verification is part of the run: an apply stopped while it waits for Fyno's asynchronous
+ * properties to show has not verified them, so its resume must, or a value Fyno ignored (here a
+ * type mismatch: `ltv` is a number in the workspace) goes unreported and the resume exits 0.
+ */
+describe('apply stopped during verification, then --resume', () => {
+  const mismatch = ['version: 1', 'profiles:', '  - distinct_id: vb', '    name: Bee', '    properties:', '      ltv: high', ''].join('\n');
+  const seeded = { profiles: [{ distinct_id: 'va', properties: { ltv: 5 } }] };
+
+  it.each([['SIGKILL' as const], ['SIGINT' as const]])('%s: the resume verifies what the stopped run wrote and reports what did not converge', async (signal) => {
+    const emu = await startSeeded(seeded);
+    const cwd = path.join(tmp.dir, `verify-${signal}`);
+    await mkdir(cwd, { recursive: true });
+    await writeFile(path.join(cwd, 'p.yaml'), mismatch);
+    try {
+      const child = spawnCli(['apply', 'p.yaml', '--yes', '--state-dir', 'st', '--verify-timeout', '30000'], envFor(emu), cwd);
+      // Both writes (the create, the property batch) are in, then a verification read.
+      await waitFor(async () => {
+        const s = await stats(emu);
+        return (s.writes >= 2 && (s.requests['GET /{WSID}/{version}/profiles/{distinct_id}'] ?? 0) >= 2) || child.child.exitCode !== null;
+      });
+      expect(child.child.exitCode, child.stderr()).toBeNull();
+      child.child.kill(signal);
+      const exit = await child.exit;
+      if (signal === 'SIGINT') expect(exit.code, child.stderr()).toBe(130);
+      const writes = (await stats(emu)).writes;
+
+      const resumed = await runCli(['apply', '--resume', '--state-dir', 'st', '--verify-timeout', '600'], envFor(emu), { cwd });
+      expect(resumed.stdout + resumed.stderr).toMatch(/not converged: vb: properties\.ltv/);
+      expect(resumed.stdout).toMatch(/\(2 operations, 0 failed, 2 skipped: 2 done earlier, 1 not converged\)/);
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(1);
+      // Verifying sends reads only.
+      expect((await stats(emu)).writes).toBe(writes);
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
+});
