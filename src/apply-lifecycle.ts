@@ -29,6 +29,7 @@ import { loadDesired, type LoadResult } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { FynoSyncError, isFynoSyncError, messageOf } from './errors.js';
 import { fetchActual } from './fyno/fetch-actual.js';
+import { forEachLimited } from './fyno/pool.js';
 import type { DistinctId, FynoApi, Target } from './fyno/types.js';
 import type { RequestSpec } from './fyno/wire.js';
 import { planProfile } from './plan/diff.js';
@@ -228,7 +229,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     await deps.showPlan?.(plan, { fresh: p.fresh });
 
     // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
-    if (req.dryRun) return await dryRun(p, deleteRefusal, deps);
+    if (req.dryRun) return await dryRun(p, deleteRefusal, deps, req);
     if (p.fresh && !req.yes) {
       if (!deps.confirm) throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
       if (!(await deps.confirm(plan))) return { kind: 'cancelled', requests: counts(deps) };
@@ -740,21 +741,51 @@ function replanAfterMerge(desiredById: ReadonlyMap<DistinctId, DesiredProfile>, 
 }
 
 /** The requests a real run would send for what remains, the deletes marked when they would be refused. */
-async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
+async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps, req: ApplyRequest): Promise<ApplyOutcome> {
   const done = p.resumed?.done ?? new Set<string>();
   const all: Operation[] = [];
   if (p.streamed) for await (const op of p.streamed.source.read()) all.push(op);
-  const remaining: Plan = {
-    ...p.plan,
-    operations: (p.streamed ? all : p.plan.operations).filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
-  };
+  const left = (p.streamed ? all : p.plan.operations).filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`));
+  // The real run writes nothing of a profile whose create finds it existing (drift, exit 1).
+  const existing = await existingCreates(p, left, req);
+  const remaining: Plan = { ...p.plan, operations: left };
+  const sent: Plan = existing.size > 0 ? { ...p.plan, operations: left.filter((op) => !existing.has(profileIdOf(op) ?? '') || op.type === 'profile.create') } : remaining;
+  const drift =
+    existing.size > 0
+      ? new FynoSyncError(
+          'plan.stale',
+          `${existing.size} profile(s) the plan creates exist in Fyno by now (created since the plan was made): ${[...existing].sort().slice(0, 20).join(', ')}${existing.size > 20 ? ', …' : ''}; apply would write nothing of them and exit 1 — plan again`,
+          { drifted: [...existing].sort() },
+        )
+      : undefined;
   // Which requests the refusal is about: the deletes, or the merge of a protected source.
   const why = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;
   const mergeOf = deleteRefusal?.details.op === 'profile.merge' ? String(deleteRefusal.details.distinct_id) : undefined;
-  const requests = planRequests(remaining, p.api.target).map((spec): DryRunRequest => {
+  const requests = planRequests(sent, p.api.target).map((spec): DryRunRequest => {
     if (why && mergeOf === undefined && spec.route.endsWith('/profiles/delete')) return { spec, refused: why };
     if (why && mergeOf !== undefined && spec.route.includes('/merge/') && spec.path.includes(`/${encodeURIComponent(mergeOf)}/merge/`)) return { spec, refused: why };
+    const created = spec.method === 'POST' && spec.route.endsWith('/profiles') ? (spec.body as { distinct_id?: unknown } | undefined)?.distinct_id : undefined;
+    if (typeof created === 'string' && existing.has(created)) return { spec, refused: `profile ${created} exists in Fyno: it was created since the plan was made (drift); nothing of it would be written` };
     return { spec };
   });
-  return { kind: 'dry_run', plan: remaining, requests, ...(deleteRefusal ? { refusal: deleteRefusal } : {}), read_requests: counts(deps) };
+  const refusal = deleteRefusal ?? drift;
+  return { kind: 'dry_run', plan: remaining, requests, ...(refusal ? { refusal } : {}), read_requests: counts(deps) };
+}
+
+/**
+ * The profiles a saved or resumed plan creates (they were absent when it was made) that exist by
+ * now. The real run learns it from the create Fyno refuses; a dry run sends none, so it reads
+ * them (PRODUCT.md: the dry run exits as the real apply would).
+ */
+async function existingCreates(p: Prepared, ops: readonly Operation[], req: ApplyRequest): Promise<Set<DistinctId>> {
+  const out = new Set<DistinctId>();
+  if (!p.checkFresh) return out;
+  const touched = p.streamed?.facts.touched;
+  const ids = new Set(ops.flatMap((op) => (op.type === 'profile.create' && p.plan.preconditions[op.distinct_id] === 'absent' && !touched?.has(op.distinct_id) ? [op.distinct_id] : [])));
+  await forEachLimited(ids, req.concurrency, async (id) => {
+    if (req.signal?.aborted) return;
+    if (await p.api.getProfile(id)) out.add(id);
+  });
+  if (req.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; nothing was written');
+  return out;
 }

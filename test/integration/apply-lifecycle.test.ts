@@ -315,6 +315,26 @@ describe('dry run tells the truth', () => {
     expect(writes().length).toBe(before);
   });
 
+  it('a saved plan whose created profile exists by now: the dry run exits 1 naming it, as the real run does', async () => {
+    await writeFile(path.join(desired, 'new.yaml'), 'version: 1\nprofiles:\n' + ['new-1', 'new-2'].map((n) => `  - distinct_id: ${n}\n    name: ${n}\n    properties: { plan: gold }\n`).join(''));
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    await fyno('POST', '/profiles', { distinct_id: 'new-2', name: 'Made by hand' });
+    const before = writes().length;
+    const dry = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(writes().length).toBe(before);
+    expect(dry.stdout).toMatch(/^POST \/FYCLITEST1\/live\/profiles \{"distinct_id":"new-2".*# refused: .*new-2 exists/m);
+    // Nothing else of new-2 would be sent; new-1 would be.
+    expect(dry.stdout.split('\n').filter((l) => l.includes('"new-2"') && !l.includes('# refused'))).toEqual([]);
+    expect(dry.stdout).toMatch(/"distinct_id":"new-1"/);
+    expect(dry.stderr).toMatch(/new-2/);
+    const json = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st', '--json'], envFor(emu), { cwd });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'error', error: { drifted: ['new-2'] } });
+    const real = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+    expect(real.stderr).toMatch(/changed since the plan was made.*new-2/);
+    expect([dry.code, json.code]).toEqual([real.code, real.code]);
+    expect(real.code).toBe(1);
+  });
+
   it('deletes without --allow-delete: every request is printed, the deletes marked, exit 1', async () => {
     await writeFile(path.join(desired, 'users.yaml'), desiredYaml({ deleteLast: true }));
     const r = await cli(['apply', desired, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
