@@ -455,6 +455,12 @@ class PlanFacts implements PlanVisitor {
   withSecrets = new Set<DistinctId>();
   /** What the applier would read the plan once more for before its first write (not resuming). */
   outline: OutlineBuilder | undefined;
+  /** The head's preconditions, once a head read line by line gave them. */
+  read: Readonly<Record<string, unknown>> | undefined;
+  /** The first operation naming a profile `read` lacks. */
+  unread: { id: DistinctId; index: number } | undefined;
+  /** Without a head yet (a plan read whole): each profile named, with its first operation. */
+  named = new Map<DistinctId, number>();
 
   constructor(
     private readonly resumed: Loaded | undefined,
@@ -470,6 +476,8 @@ class PlanFacts implements PlanVisitor {
    * that checkPlanSafety would get to the target with: one without issues, its target well formed.
    */
   head(h: Readonly<Record<string, unknown>>): void {
+    const pre = h.preconditions;
+    if (pre !== null && typeof pre === 'object' && !Array.isArray(pre)) this.read = pre as Record<string, unknown>;
     const t = h.target as Record<string, unknown> | undefined;
     if (this.target === undefined || (Array.isArray(h.issues) && h.issues.length > 0)) return;
     if (t === null || typeof t !== 'object' || typeof t.base_url !== 'string' || typeof t.workspace !== 'string' || (t.env !== 'live' && t.env !== 'test')) return;
@@ -482,6 +490,7 @@ class PlanFacts implements PlanVisitor {
 
   op(op: Operation, i: number): void {
     this.outline?.add({ key: `p:${i}`, op });
+    for (const id of namedBy(op)) this.name(id, i);
     if (concernsSafety(op)) this.risky.push(op);
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
     for (const id of mergeIds(op)) this.merged.add(id);
@@ -506,6 +515,36 @@ class PlanFacts implements PlanVisitor {
   reset(): void {
     Object.assign(this, new PlanFacts(this.resumed, this.target));
   }
+
+  private name(id: DistinctId, i: number): void {
+    if (this.unread) return;
+    if (!this.read) {
+      if (!this.named.has(id)) this.named.set(id, i);
+    } else if (!Object.hasOwn(this.read, id)) this.unread = { id, index: i };
+  }
+
+  /**
+   * Refuses (`plan.invalid`) a plan with an operation for a profile it has no precondition of: the
+   * planner reads every profile it writes to, so such a plan was edited or put together by hand,
+   * and no staleness check could cover that profile.
+   */
+  checkRead(preconditions: Readonly<Record<string, string>>, file: string, shown: string): void {
+    let unread = this.unread;
+    if (!unread) for (const [id, index] of this.named) if (!Object.hasOwn(preconditions, id)) unread = { id, index };
+    if (!unread) return;
+    throw new FynoSyncError(
+      'plan.invalid',
+      `${shown}: operation ${unread.index + 1} is for profile ${unread.id}, which was not read when the plan was made (the plan has no precondition for it, so its live state cannot be checked): the file was edited or is not as plan wrote it; plan again; nothing was written`,
+      { file, distinct_id: unread.id, operation: unread.index },
+    );
+  }
+}
+
+/** The profiles an operation writes to: its own, and a merge's source. */
+function namedBy(op: Operation): DistinctId[] {
+  const id = profileIdOf(op);
+  if (id === undefined) return [];
+  return op.type === 'profile.merge' ? [id, op.from] : [id];
 }
 
 /** `outline` with the resolved operations (by index) in place of its own. */
@@ -569,6 +608,7 @@ async function prepare(
     if (resumed && resumed.plan !== scanned.hash) {
       throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
     }
+    facts.checkRead(scanned.head.preconditions, file, shown);
     // The desired state the plan came from: protected ids, re-plans after merges, secret values.
     // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
     const needed = facts.needed;

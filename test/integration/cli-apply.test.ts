@@ -161,6 +161,31 @@ describe('apply safety against the emulator', () => {
     expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
   });
 
+  it.each([
+    ['edited as text (read line by line)', (text: string, line: string) => text.replace('  "operations": [\n', `  "operations": [\n    ${line},\n`)],
+    ['rewritten by a JSON tool (read whole)', (text: string, line: string) => {
+      const doc = JSON.parse(text) as { operations: unknown[] };
+      doc.operations.push(JSON.parse(line));
+      return JSON.stringify(doc, null, 2);
+    }],
+  ])('a saved plan with an operation for a profile it never read (%s) is refused before any request', async (_how, edit) => {
+    expect((await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+    const text = await readFile(path.join(st.cwd, 'plan.json'), 'utf8');
+    // Not in the plan's preconditions: no staleness check could cover it.
+    const added = JSON.stringify({ type: 'property.set', distinct_id: 'cust-1002-other', at: { file: 'x.yaml', line: 1, column: 1 }, idempotent: true, key: 'plan', value: 'free' });
+    await writeFile(path.join(st.cwd, 'edited.json'), edit(text, added));
+    await resetStats(emu);
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await cli(['apply', '--plan', 'edited.json', '--allow-delete', '--state-dir', 'st', ...extra], envFor(emu), { cwd: st.cwd });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*cust-1002-other.*not read when the plan was made.*nothing was written/)]);
+    }
+    expect((await stats(emu)).total).toBe(0);
+    // The state directory is left usable: the plan as made applies.
+    const ok = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('--dry-run prints every request with secrets masked and sends no write', async () => {
     const dir = path.join(st.cwd, 'secret');
     await mkdir(dir, { recursive: true });
