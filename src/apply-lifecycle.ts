@@ -36,7 +36,7 @@ import { planProfile } from './plan/diff.js';
 import { savedPlan } from './plan/plan-file.js';
 import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from './plan/secrets.js';
 import type { Shard } from './plan/shard.js';
-import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanTarget } from './plan/types.js';
+import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanScope, type PlanTarget } from './plan/types.js';
 import { applyPlan } from './apply/apply.js';
 import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
@@ -123,7 +123,8 @@ export interface DryRunRequest {
 }
 
 export type ApplyOutcome =
-  | { kind: 'no_changes'; requests: Record<string, number> }
+  /** `scope`: the plan was narrowed (`--target`, `--exclude`, `--shard`, `--changed-since`); nothing to do within it. */
+  | { kind: 'no_changes'; requests: Record<string, number>; scope?: PlanScope }
   | { kind: 'cancelled'; requests: Record<string, number> }
   | { kind: 'discarded'; journal: boolean }
   /** `refusal`: what the real run would have refused with (it would send none of `requests`). */
@@ -151,6 +152,12 @@ interface Prepared {
   refused: FynoSyncError | undefined;
   /** A saved or resumed plan: read from its file as it runs, so `plan.operations` and `saved.operations` are empty. */
   streamed?: Streamed;
+}
+
+/** A fresh plan with no operation; `scope` when it was narrowed. */
+interface NoChanges {
+  none: true;
+  scope?: PlanScope;
 }
 
 interface Streamed {
@@ -210,7 +217,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
 
     // 4–6. The plan, every refusal, the secrets of what remains.
     const p = await prepare(req, deps, src, dir, journal, emit);
-    if (!p) return { kind: 'no_changes', requests: counts(deps) };
+    if ('none' in p) return { kind: 'no_changes', requests: counts(deps), ...(p.scope ? { scope: p.scope } : {}) };
     const { plan } = p;
     const deleteRefusal = p.refused;
     if (deleteRefusal && !(req.dryRun && deleteRefusal.code === 'apply.delete_refused')) throw deleteRefusal;
@@ -579,7 +586,7 @@ async function prepare(
   dir: string,
   journal: (Loaded & { path: string }) | undefined,
   emit: (e: LifecycleEvent) => void,
-): Promise<Prepared | undefined> {
+): Promise<Prepared | NoChanges> {
   if (src.kind === 'paths') return prepareFresh(req, deps, src, emit);
   const resumed = src.kind === 'resume' ? journal : undefined;
   const file = resumed ? path.join(dir, KEPT_PLAN) : path.resolve(req.cwd, src.kind === 'plan' ? src.file : '');
@@ -723,7 +730,7 @@ async function prepareFresh(
   deps: ApplyLifecycleDeps,
   src: Extract<ApplySource, { kind: 'paths' }>,
   emit: (e: LifecycleEvent) => void,
-): Promise<Prepared | undefined> {
+): Promise<Prepared | NoChanges> {
   const desired = await loadOrFail(src.paths, req);
   const hashes = await hashFiles(desired.files, req.cwd);
   const incremental = src.changedSince !== undefined ? await changedSince(desired, src.paths, src.changedSince, { env: req.env, cwd: req.cwd }) : undefined;
@@ -750,7 +757,7 @@ async function prepareFresh(
     await deps.showPlan?.(plan, { fresh: true, refused: true });
     throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
   }
-  if (plan.operations.length === 0) return undefined;
+  if (plan.operations.length === 0) return { none: true, ...(plan.scope ? { scope: plan.scope } : {}) };
   return {
     plan,
     saved: savedPlan(plan, 'plan'),

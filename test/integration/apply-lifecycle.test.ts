@@ -276,6 +276,17 @@ describe('--target and --exclude on apply, as on plan', () => {
   });
 });
 
+describe('a narrowed apply with nothing to do in its scope', () => {
+  it('says what it left out instead of claiming live state matches the desired state', async () => {
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--target', 'user-0o1'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(writes()).toEqual([]);
+    expect(r.stdout).toMatch(/^Scope: 24 profile\(s\) of the desired state left out \(--target user-0o1\)\.$/m);
+    expect(r.stdout).toMatch(/^No changes to the profiles in scope; nothing to apply\.$/m);
+    expect(r.stdout).not.toMatch(/matches the desired state/);
+  });
+});
+
 describe('one apply at a time per state directory', () => {
   it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
     emu.faults.update({ latencyMs: 20 });
