@@ -9,7 +9,7 @@
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { messageOf } from '../errors.js';
-import { isFynoApiError } from '../fyno/errors.js';
+import { FynoApiError, isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { PROFILE_ACTION_RANK, profileAction } from '../plan/build.js';
 import { opSubject, profileIdOf, type Operation, type ProfileAction } from '../plan/types.js';
@@ -92,6 +92,12 @@ export class Ledger {
   async started(ops: readonly KeyedOp[]): Promise<boolean> {
     await this.record(this.journal?.started(ops.map((k) => k.key)));
     return this.journalError === undefined;
+  }
+
+  /** Operations `started` whose request was never sent (the run stopped first): skipped as interrupted, not left uncertain. */
+  async unsent(ops: readonly KeyedOp[]): Promise<void> {
+    await this.record(this.journal?.unsent(ops.map((k) => k.key)));
+    this.skip(ops, 'interrupted');
   }
 
   /** The final outcome of one operation; a plan operation gets exactly one. */
@@ -286,9 +292,24 @@ export class CallCounter {
   readonly counts: Record<string, number> = {};
   readonly #limit: LimitFunction | undefined;
 
-  /** With `concurrency`, at most that many calls run at once; the others wait their turn. */
-  constructor(concurrency?: number) {
+  /**
+   * With `concurrency`, at most that many calls run at once; the others wait their turn.
+   * `stopped`: once true, a write still waiting for its turn is not sent (`send`).
+   */
+  constructor(concurrency?: number, private readonly stopped: () => boolean = () => false) {
     this.#limit = concurrency === undefined ? undefined : pLimit(Math.max(1, concurrency));
+  }
+
+  /**
+   * A write: `call`, except that one still waiting for its turn when the run stops (Ctrl-C) is
+   * not sent at all but ends as aborted. Ctrl-C lets the requests in flight finish; a write
+   * that was only queued is not in flight (it is journalled as started: a resume settles it).
+   */
+  send<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.call(key, () => {
+      if (this.stopped()) throw notSent(key);
+      return fn();
+    });
   }
 
   async call<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -305,4 +326,10 @@ export class CallCounter {
   private bump(key: string, n: number): void {
     if (n > 0) this.counts[key] = (this.counts[key] ?? 0) + n;
   }
+}
+
+/** A write `CallCounter.send` did not send because the run stopped first (no attempt made). */
+function notSent(key: string): FynoApiError {
+  const [method = '', path = ''] = key.split(' ', 2);
+  return new FynoApiError('apply.interrupted', `${key} not sent: interrupted`, { method, path, retryable: false, outcomeUnknown: false, attempts: 0, aborted: true });
 }

@@ -54,7 +54,9 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
       }
       lastMessage = e.message;
       if (e.api.aborted) {
-        ledger.skip(g.ops, 'interrupted');
+        // Never sent (the run stopped while it waited for a slot): a resume need not settle it.
+        if (round === 0 && e.api.attempts === 0) await ledger.unsent(g.ops);
+        else ledger.skip(g.ops, 'interrupted');
         return 'interrupted';
       }
       if (e.api.outcomeUnknown) {

@@ -121,13 +121,37 @@ async function livePush(i: number): Promise<string[]> {
 
 describe('resume', () => {
   it('resumes after token deletes completed: their secrets are not needed again', async () => {
-    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 20);
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 30);
     expect(first.code, first.stderr).toBe(130);
     expect(writes().some((e) => e.path.endsWith('/channel/delete'))).toBe(true);
     const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     await planIsEmpty();
     for (let i = 0; i < N; i++) expect(await livePush(i)).toEqual([tok(i, 'a'), tok(i, 'c')].sort());
+  });
+
+  it('Ctrl-C stops sending: only the requests in flight at that moment are answered after it; the resume finishes', async () => {
+    const ac = new AbortController();
+    let atAbort = -1;
+    const timer = setInterval(() => {
+      if (atAbort < 0 && writes().length >= 4) {
+        atAbort = writes().length;
+        ac.abort();
+      }
+    }, 1);
+    emu.faults.update({ latencyMs: 15 });
+    try {
+      const first = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], envFor(emu), { cwd, signal: ac.signal });
+      expect(first.code, first.stderr).toBe(130);
+    } finally {
+      clearInterval(timer);
+      emu.faults.update({ latencyMs: 0 });
+    }
+    // --concurrency 2: at most two requests were on their way when it was aborted.
+    expect(writes().length - atAbort).toBeLessThanOrEqual(2);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    await planIsEmpty();
   });
 
   it('continues with the flags that authorised the run: --allow-delete is not asked for again', async () => {
