@@ -60,6 +60,12 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
         return 'interrupted';
       }
       if (e.api.outcomeUnknown) {
+        // Stopped (Ctrl-C): no re-read is scheduled to settle it; it stays started in the
+        // journal, uncertain, and the resume settles it by re-reading before anything is sent.
+        if (o.aborted()) {
+          ledger.skip(g.ops, 'interrupted');
+          return 'interrupted';
+        }
         ledger.emit({ type: 'settle', request: g.request, profiles: new Set(remaining.map((k) => opSubject(k.op))).size, reason: e.message });
         let left: KeyedOp[];
         try {

@@ -154,6 +154,42 @@ describe('resume', () => {
     await planIsEmpty();
   });
 
+  it('Ctrl-C while a write\'s answer is lost: no re-read to settle it after the stop; the resume settles it and repeats nothing', async () => {
+    const dir = path.join(cwd, 'one');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'new.yaml'), 'version: 1\nprofiles:\n  - distinct_id: new-1\n    name: New\n');
+    const ac = new AbortController();
+    let readsAtAbort = -1;
+    const reads = (): number => exchanges.filter((e) => e.method === 'GET' && e.path.endsWith('/profiles/new-1')).length;
+    // A saved plan of a create reads nothing before it: the create is the first request. It is
+    // applied and its answer lost 200 ms after it arrived; Ctrl-C comes in between.
+    expect((await cli(['plan', dir, '--out', 'one.json'], envFor(emu), { cwd })).code).toBe(0);
+    emu.faults.update({ latencyMs: 200 });
+    emu.faults.failNext(1, 'lost');
+    const timer = setInterval(() => {
+      void stats(emu).then((s) => {
+        if (readsAtAbort < 0 && (s.requests['POST /{WSID}/{version}/profiles'] ?? 0) >= 1) {
+          readsAtAbort = reads();
+          ac.abort();
+        }
+      });
+    }, 5);
+    try {
+      const first = await cli(['apply', '--plan', 'one.json', '--state-dir', 'st', '--concurrency', '1'], envFor(emu), { cwd, signal: ac.signal });
+      expect(first.code, first.stderr).toBe(130);
+    } finally {
+      clearInterval(timer);
+      emu.faults.update({ latencyMs: 0 });
+    }
+    expect(readsAtAbort).toBeGreaterThanOrEqual(0);
+    expect(reads()).toBe(readsAtAbort);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    // The one create Fyno received is the lost one: the resume did not send it again.
+    expect((await stats(emu)).requests['POST /{WSID}/{version}/profiles']).toBe(1);
+    await planIsEmpty(dir);
+  });
+
   it('continues with the flags that authorised the run: --allow-delete is not asked for again', async () => {
     await writeFile(path.join(desired, 'users.yaml'), desiredYaml({ deleteLast: true }));
     const first = await interrupted(['apply', desired, '--yes', '--allow-delete', '--state-dir', 'st', '--concurrency', '2'], 10);
