@@ -44,6 +44,8 @@ import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writeP
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
 import { OutlineBuilder, type PlanOutline } from './apply/outline.js';
 import type { KeyedOp } from './apply/groups.js';
+import { CallCounter, Ledger } from './apply/ledger.js';
+import { Settler } from './apply/settler.js';
 import { checkFreshness, checkPlanSafety, checkPlanTarget, concernsSafety, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
@@ -792,7 +794,8 @@ async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, dep
   const done = p.resumed?.done ?? new Set<string>();
   const all: Operation[] = [];
   if (p.streamed) for await (const op of p.streamed.source.read()) all.push(op);
-  const left = (p.streamed ? all : p.plan.operations).filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`));
+  const keyed = (p.streamed ? all : p.plan.operations).flatMap((op, i): KeyedOp[] => (done.has(`p:${i}`) || p.alreadyApplied.has(`p:${i}`) ? [] : [{ key: `p:${i}`, op }]));
+  const left = (await settleUncertain(p, keyed, req)).map((k) => k.op);
   // The real run writes nothing of a profile whose create finds it existing (drift, exit 1).
   const existing = await existingCreates(p, left, req);
   const remaining: Plan = { ...p.plan, operations: left };
@@ -817,6 +820,20 @@ async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, dep
   });
   const refusal = deleteRefusal ?? drift;
   return { kind: 'dry_run', plan: remaining, requests, ...(refusal ? { refusal } : {}), read_requests: counts(deps) };
+}
+
+/**
+ * Resuming: the operations the interrupted run started but did not record done are settled by
+ * re-reading before anything is sent (the runner's `dropApplied`); the dry run settles them the
+ * same way, so what it lists is what the resume sends.
+ */
+async function settleUncertain(p: Prepared, ops: KeyedOp[], req: ApplyRequest): Promise<KeyedOp[]> {
+  const r = p.resumed;
+  const maybe = r ? ops.filter((k) => r.started.has(k.key)) : [];
+  if (maybe.length === 0) return ops;
+  const settler = new Settler(p.api, new CallCounter(req.concurrency), new Ledger(0, undefined, undefined), req.concurrency, undefined);
+  const left = new Map((await settler.unsatisfied(maybe)).map((k) => [k.key, k] as const));
+  return ops.flatMap((k) => (!r!.started.has(k.key) ? [k] : left.has(k.key) ? [left.get(k.key)!] : []));
 }
 
 /**

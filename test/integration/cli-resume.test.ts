@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/fyno/emulator/index.js';
-import { BIN, envFor, KEY, runCli, spawnCli, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
+import { BIN, envFor, KEY, resetStats, runCli, spawnCli, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
 
 const PROFILES = 60;
 
@@ -185,6 +185,40 @@ describe('apply stopped during verification, then --resume', () => {
       expect(resumed.code, resumed.stdout + resumed.stderr).toBe(1);
       // Verifying sends reads only.
       expect((await stats(emu)).writes).toBe(writes);
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
+});
+
+describe('apply --resume --dry-run after a crash', () => {
+  it('counts the requests the resume then sends: writes in flight at the crash that Fyno applied are settled, not listed', async () => {
+    const emu = await startSeeded(seed());
+    const cwd = path.join(tmp.dir, 'dry-resume');
+    await mkdir(cwd, { recursive: true });
+    try {
+      // Killed right after its 6th write is sent, with others in flight (concurrency 4).
+      const child = spawnCli(['apply', desiredDir, '--yes', '--state-dir', 'st', '--concurrency', '4'], envFor(emu, { FYNO_SYNC_TEST_CRASH: 'request:6' }), cwd);
+      expect((await child.exit).signal).toBe('SIGKILL');
+      await waitFor(async () => (await stats(emu)).writes >= 6);
+      const dry = await runCli(['apply', '--resume', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+      // `METHOD /WSID/live/profiles…` of each listed request, ids left out.
+      const listed: Record<string, number> = {};
+      for (const l of dry.stdout.split('\n').slice(1).filter(Boolean)) {
+        const k = l.split(' ').slice(0, 2).join(' ').replace(/\/user-\d+/, '/{distinct_id}').replace(/^(\w+) \/FYCLITEST1\/live/, '$1 /{WSID}/{version}');
+        listed[k] = (listed[k] ?? 0) + 1;
+      }
+      await resetStats(emu);
+      const resumed = await runCli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      const sent = (await stats(emu)).requests;
+      // Property batches are cut where profiles reach them (src/apply/dry-run.ts): compared apart.
+      const BATCH = 'POST /{WSID}/{version}/profiles/properties/batch';
+      const writesOf = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('GET ') && k !== BATCH));
+      expect(writesOf(listed)).toEqual(writesOf(sent));
+      expect(Object.keys(writesOf(listed)).length).toBeGreaterThan(0);
+      expect(sent[BATCH] ?? 0).toBeGreaterThanOrEqual(listed[BATCH] ?? 0);
     } finally {
       await emu.close();
     }
