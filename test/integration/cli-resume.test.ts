@@ -224,3 +224,22 @@ describe('apply --resume --dry-run after a crash', () => {
     }
   }, 30_000);
 });
+
+describe('apply --dry-run', () => {
+  it('lists the property batches the run sends: profiles with a non-idempotent action ($append) go in batches of their own', async () => {
+    const emu = await startSeeded(seed());
+    const cwd = path.join(tmp.dir, 'dry-batches');
+    await mkdir(cwd, { recursive: true });
+    try {
+      const dry = await runCli(['apply', desiredDir, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+      const listed = dry.stdout.split('\n').filter((l) => l.startsWith('POST /FYCLITEST1/live/profiles/properties/batch ')).length;
+      await resetStats(emu);
+      const r = await runCli(['apply', desiredDir, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect((await stats(emu)).requests['POST /{WSID}/{version}/profiles/properties/batch']).toBe(listed);
+    } finally {
+      await emu.close();
+    }
+  });
+});
