@@ -192,11 +192,8 @@ describe('apply stopped during verification, then --resume', () => {
 });
 
 describe('apply --resume --dry-run after a crash', () => {
-  it('counts the requests the resume then sends: writes in flight at the crash that Fyno applied are settled, not listed', async () => {
-    const emu = await startSeeded(seed());
-    const cwd = path.join(tmp.dir, 'dry-resume');
-    await mkdir(cwd, { recursive: true });
-    try {
+  it('counts the requests the resume then sends: writes in flight at the crash that Fyno applied are settled, not listed', () =>
+    withEmulator('dry-resume', async (emu, cwd) => {
       // Killed right after its 6th write is sent, with others in flight (concurrency 4).
       const child = spawnCli(['apply', desiredDir, '--yes', '--state-dir', 'st', '--concurrency', '4'], envFor(emu, { FYNO_SYNC_TEST_CRASH: 'request:6' }), cwd);
       expect((await child.exit).signal).toBe('SIGKILL');
@@ -219,18 +216,12 @@ describe('apply --resume --dry-run after a crash', () => {
       expect(writesOf(listed)).toEqual(writesOf(sent));
       expect(Object.keys(writesOf(listed)).length).toBeGreaterThan(0);
       expect(sent[BATCH] ?? 0).toBeGreaterThanOrEqual(listed[BATCH] ?? 0);
-    } finally {
-      await emu.close();
-    }
-  }, 30_000);
+    }), 30_000);
 });
 
 describe('apply --dry-run', () => {
-  it('lists the property batches the run sends: profiles with a non-idempotent action ($append) go in batches of their own', async () => {
-    const emu = await startSeeded(seed());
-    const cwd = path.join(tmp.dir, 'dry-batches');
-    await mkdir(cwd, { recursive: true });
-    try {
+  it('lists the property batches the run sends: profiles with a non-idempotent action ($append) go in batches of their own', () =>
+    withEmulator('dry-batches', async (emu, cwd) => {
       const dry = await runCli(['apply', desiredDir, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(dry.code, dry.stdout + dry.stderr).toBe(0);
       const listed = dry.stdout.split('\n').filter((l) => l.startsWith('POST /FYCLITEST1/live/profiles/properties/batch ')).length;
@@ -238,8 +229,17 @@ describe('apply --dry-run', () => {
       const r = await runCli(['apply', desiredDir, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect((await stats(emu)).requests['POST /{WSID}/{version}/profiles/properties/batch']).toBe(listed);
-    } finally {
-      await emu.close();
-    }
-  });
+    }));
 });
+
+/** `run` against an emulator seeded with `seed()`, in a directory of its own; the emulator closed after. */
+async function withEmulator(name: string, run: (emu: RunningEmulator, cwd: string) => Promise<void>): Promise<void> {
+  const emu = await startSeeded(seed());
+  const cwd = path.join(tmp.dir, name);
+  await mkdir(cwd, { recursive: true });
+  try {
+    await run(emu, cwd);
+  } finally {
+    await emu.close();
+  }
+}
