@@ -29,13 +29,14 @@ import { loadDesired, type LoadResult } from './desired/load.js';
 import type { DesiredProfile, DesiredState } from './desired/types.js';
 import { FynoSyncError, isFynoSyncError, messageOf } from './errors.js';
 import { fetchActual } from './fyno/fetch-actual.js';
+import { forEachLimited } from './fyno/pool.js';
 import type { DistinctId, FynoApi, Target } from './fyno/types.js';
 import type { RequestSpec } from './fyno/wire.js';
 import { planProfile } from './plan/diff.js';
 import { savedPlan } from './plan/plan-file.js';
 import { collectSecretCandidates, hasSecrets, resolvePlanSecrets } from './plan/secrets.js';
 import type { Shard } from './plan/shard.js';
-import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanTarget } from './plan/types.js';
+import { profileIdOf, type ActualSnapshot, type Operation, type Plan, type PlanScope, type PlanTarget } from './plan/types.js';
 import { applyPlan } from './apply/apply.js';
 import { planRequests } from './apply/dry-run.js';
 import { DISCARD_HINT, discardJournal, inspectJournal, openJournal, planHash, unfinishedMessage, type JournalRecord, type Loaded, type RunConfig } from './apply/journal.js';
@@ -43,6 +44,8 @@ import { copyPlanFile, keepScannedCopy, readPlanOperations, scanPlanFile, writeP
 import { acquireLock, checkLockFree, type LockHolder } from './apply/lock.js';
 import { OutlineBuilder, type PlanOutline } from './apply/outline.js';
 import type { KeyedOp } from './apply/groups.js';
+import { CallCounter, Ledger } from './apply/ledger.js';
+import { Settler } from './apply/settler.js';
 import { checkFreshness, checkPlanSafety, checkPlanTarget, concernsSafety, touchedBy, touchedProfiles, touchedSuppressionList, type SafetyOptions } from './apply/safety.js';
 import type { ApplyEvent, ApplySummary, OperationSource } from './apply/types.js';
 
@@ -122,7 +125,8 @@ export interface DryRunRequest {
 }
 
 export type ApplyOutcome =
-  | { kind: 'no_changes'; requests: Record<string, number> }
+  /** `scope`: the plan was narrowed (`--target`, `--exclude`, `--shard`, `--changed-since`); nothing to do within it. */
+  | { kind: 'no_changes'; requests: Record<string, number>; scope?: PlanScope }
   | { kind: 'cancelled'; requests: Record<string, number> }
   | { kind: 'discarded'; journal: boolean }
   /** `refusal`: what the real run would have refused with (it would send none of `requests`). */
@@ -150,6 +154,12 @@ interface Prepared {
   refused: FynoSyncError | undefined;
   /** A saved or resumed plan: read from its file as it runs, so `plan.operations` and `saved.operations` are empty. */
   streamed?: Streamed;
+}
+
+/** A fresh plan with no operation; `scope` when it was narrowed. */
+interface NoChanges {
+  none: true;
+  scope?: PlanScope;
 }
 
 interface Streamed {
@@ -209,7 +219,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
 
     // 4–6. The plan, every refusal, the secrets of what remains.
     const p = await prepare(req, deps, src, dir, journal, emit);
-    if (!p) return { kind: 'no_changes', requests: counts(deps) };
+    if ('none' in p) return { kind: 'no_changes', requests: counts(deps), ...(p.scope ? { scope: p.scope } : {}) };
     const { plan } = p;
     const deleteRefusal = p.refused;
     if (deleteRefusal && !(req.dryRun && deleteRefusal.code === 'apply.delete_refused')) throw deleteRefusal;
@@ -228,7 +238,7 @@ export async function runApplyLifecycle(req: ApplyRequest, deps: ApplyLifecycleD
     await deps.showPlan?.(plan, { fresh: p.fresh });
 
     // 7. A dry run stops here; a fresh plan on a TTY is confirmed.
-    if (req.dryRun) return await dryRun(p, deleteRefusal, deps);
+    if (req.dryRun) return await dryRun(p, deleteRefusal, deps, req);
     if (p.fresh && !req.yes) {
       if (!deps.confirm) throw new FynoSyncError('apply.needs_confirmation', 'no TTY to confirm on: pass --yes, or apply a reviewed saved plan with --plan FILE; nothing was written');
       if (!(await deps.confirm(plan))) return { kind: 'cancelled', requests: counts(deps) };
@@ -466,6 +476,12 @@ class PlanFacts implements PlanVisitor {
   needsFiles = false;
   /** What the applier would read the plan once more for before its first write (not resuming). */
   outline: OutlineBuilder | undefined;
+  /** The head's preconditions, once a head read line by line gave them. */
+  read: Readonly<Record<string, unknown>> | undefined;
+  /** The first operation naming a profile `read` lacks. */
+  unread: { id: DistinctId; index: number } | undefined;
+  /** Without a head yet (a plan read whole): each profile named, with its first operation. */
+  named = new Map<DistinctId, number>();
 
   constructor(
     private readonly resumed: Loaded | undefined,
@@ -481,6 +497,8 @@ class PlanFacts implements PlanVisitor {
    * that checkPlanSafety would get to the target with: one without issues, its target well formed.
    */
   head(h: Readonly<Record<string, unknown>>): void {
+    const pre = h.preconditions;
+    if (pre !== null && typeof pre === 'object' && !Array.isArray(pre)) this.read = pre as Record<string, unknown>;
     const t = h.target as Record<string, unknown> | undefined;
     if (this.target === undefined || (Array.isArray(h.issues) && h.issues.length > 0)) return;
     if (t === null || typeof t !== 'object' || typeof t.base_url !== 'string' || typeof t.workspace !== 'string' || (t.env !== 'live' && t.env !== 'test')) return;
@@ -493,6 +511,7 @@ class PlanFacts implements PlanVisitor {
 
   op(op: Operation, i: number): void {
     this.outline?.add({ key: `p:${i}`, op });
+    for (const id of namedBy(op)) this.name(id, i);
     if (concernsSafety(op)) this.risky.push(op);
     if (op.type === 'profile.delete' || op.type === 'profile.merge') this.needsFiles = true;
     if (op.type === 'profile.create') this.created.add(op.distinct_id);
@@ -519,6 +538,36 @@ class PlanFacts implements PlanVisitor {
   reset(): void {
     Object.assign(this, new PlanFacts(this.resumed, this.target));
   }
+
+  private name(id: DistinctId, i: number): void {
+    if (this.unread) return;
+    if (!this.read) {
+      if (!this.named.has(id)) this.named.set(id, i);
+    } else if (!Object.hasOwn(this.read, id)) this.unread = { id, index: i };
+  }
+
+  /**
+   * Refuses (`plan.invalid`) a plan with an operation for a profile it has no precondition of: the
+   * planner reads every profile it writes to, so such a plan was edited or put together by hand,
+   * and no staleness check could cover that profile.
+   */
+  checkRead(preconditions: Readonly<Record<string, string>>, file: string, shown: string): void {
+    let unread = this.unread;
+    if (!unread) for (const [id, index] of this.named) if (!Object.hasOwn(preconditions, id)) unread = { id, index };
+    if (!unread) return;
+    throw new FynoSyncError(
+      'plan.invalid',
+      `${shown}: operation ${unread.index + 1} is for profile ${unread.id}, which was not read when the plan was made (the plan has no precondition for it, so its live state cannot be checked): the file was edited or is not as plan wrote it; plan again; nothing was written`,
+      { file, distinct_id: unread.id, operation: unread.index },
+    );
+  }
+}
+
+/** The profiles an operation writes to: its own, and a merge's source. */
+function namedBy(op: Operation): DistinctId[] {
+  const id = profileIdOf(op);
+  if (id === undefined) return [];
+  return op.type === 'profile.merge' ? [id, op.from] : [id];
 }
 
 /** `outline` with the resolved operations (by index) in place of its own. */
@@ -553,7 +602,7 @@ async function prepare(
   dir: string,
   journal: (Loaded & { path: string }) | undefined,
   emit: (e: LifecycleEvent) => void,
-): Promise<Prepared | undefined> {
+): Promise<Prepared | NoChanges> {
   if (src.kind === 'paths') return prepareFresh(req, deps, src, emit);
   const resumed = src.kind === 'resume' ? journal : undefined;
   const file = resumed ? path.join(dir, KEPT_PLAN) : path.resolve(req.cwd, src.kind === 'plan' ? src.file : '');
@@ -590,6 +639,7 @@ async function prepare(
     if (resumed && resumed.plan !== scanned.hash) {
       throw new FynoSyncError('apply.journal', `the kept plan ${shown} is not the plan of journal ${resumed.path}; ${DISCARD_HINT}`, { file, journal: resumed.path });
     }
+    facts.checkRead(scanned.head.preconditions, file, shown);
     // The desired state the plan came from: protected ids, re-plans after merges, secret values.
     // Resuming, the profiles no remaining operation names (as itself, a merge source or a delete).
     const needed = facts.needed;
@@ -705,7 +755,7 @@ async function prepareFresh(
   deps: ApplyLifecycleDeps,
   src: Extract<ApplySource, { kind: 'paths' }>,
   emit: (e: LifecycleEvent) => void,
-): Promise<Prepared | undefined> {
+): Promise<Prepared | NoChanges> {
   const desired = await loadOrFail(src.paths, req);
   const hashes = await hashFiles(desired.files, req.cwd);
   const incremental = src.changedSince !== undefined ? await changedSince(desired, src.paths, src.changedSince, { env: req.env, cwd: req.cwd }) : undefined;
@@ -732,7 +782,7 @@ async function prepareFresh(
     await deps.showPlan?.(plan, { fresh: true, refused: true });
     throw new FynoSyncError('plan.conflict', `the plan has ${plan.issues.length} issue(s) and cannot be applied; nothing was written`, { issues: plan.issues });
   }
-  if (plan.operations.length === 0) return undefined;
+  if (plan.operations.length === 0) return { none: true, ...(plan.scope ? { scope: plan.scope } : {}) };
   return {
     plan,
     saved: savedPlan(plan, 'plan'),
@@ -763,21 +813,66 @@ function replanAfterMerge(desiredById: ReadonlyMap<DistinctId, DesiredProfile>, 
 }
 
 /** The requests a real run would send for what remains, the deletes marked when they would be refused. */
-async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps): Promise<ApplyOutcome> {
+async function dryRun(p: Prepared, deleteRefusal: FynoSyncError | undefined, deps: ApplyLifecycleDeps, req: ApplyRequest): Promise<ApplyOutcome> {
   const done = p.resumed?.done ?? new Set<string>();
   const all: Operation[] = [];
   if (p.streamed) for await (const op of p.streamed.source.read()) all.push(op);
-  const remaining: Plan = {
-    ...p.plan,
-    operations: (p.streamed ? all : p.plan.operations).filter((_, i) => !done.has(`p:${i}`) && !p.alreadyApplied.has(`p:${i}`)),
-  };
+  const keyed = (p.streamed ? all : p.plan.operations).flatMap((op, i): KeyedOp[] => (done.has(`p:${i}`) || p.alreadyApplied.has(`p:${i}`) ? [] : [{ key: `p:${i}`, op }]));
+  const left = (await settleUncertain(p, keyed, req)).map((k) => k.op);
+  // The real run writes nothing of a profile whose create finds it existing (drift, exit 1).
+  const existing = await existingCreates(p, left, req);
+  const remaining: Plan = { ...p.plan, operations: left };
+  const sent: Plan = existing.size > 0 ? { ...p.plan, operations: left.filter((op) => !existing.has(profileIdOf(op) ?? '') || op.type === 'profile.create') } : remaining;
+  const drift =
+    existing.size > 0
+      ? new FynoSyncError(
+          'plan.stale',
+          `${existing.size} profile(s) the plan creates exist in Fyno by now (created since the plan was made): ${[...existing].sort().slice(0, 20).join(', ')}${existing.size > 20 ? ', …' : ''}; apply would write nothing of them and exit 1 — plan again`,
+          { drifted: [...existing].sort() },
+        )
+      : undefined;
   // Which requests the refusal is about: the deletes, or the merge of a protected source.
   const why = deleteRefusal?.code === 'apply.delete_refused' ? deleteRefusal.message.replace(/; nothing was written$/, '') : undefined;
   const mergeOf = deleteRefusal?.details.op === 'profile.merge' ? String(deleteRefusal.details.distinct_id) : undefined;
-  const requests = planRequests(remaining, p.api.target).map((spec): DryRunRequest => {
+  const requests = planRequests(sent, p.api.target).map((spec): DryRunRequest => {
     if (why && mergeOf === undefined && spec.route.endsWith('/profiles/delete')) return { spec, refused: why };
     if (why && mergeOf !== undefined && spec.route.includes('/merge/') && spec.path.includes(`/${encodeURIComponent(mergeOf)}/merge/`)) return { spec, refused: why };
+    const created = spec.method === 'POST' && spec.route.endsWith('/profiles') ? (spec.body as { distinct_id?: unknown } | undefined)?.distinct_id : undefined;
+    if (typeof created === 'string' && existing.has(created)) return { spec, refused: `profile ${created} exists in Fyno: it was created since the plan was made (drift); nothing of it would be written` };
     return { spec };
   });
-  return { kind: 'dry_run', plan: remaining, requests, ...(deleteRefusal ? { refusal: deleteRefusal } : {}), read_requests: counts(deps) };
+  const refusal = deleteRefusal ?? drift;
+  return { kind: 'dry_run', plan: remaining, requests, ...(refusal ? { refusal } : {}), read_requests: counts(deps) };
+}
+
+/**
+ * Resuming: the operations the interrupted run started but did not record done are settled by
+ * re-reading before anything is sent (the runner's `dropApplied`); the dry run settles them the
+ * same way, so what it lists is what the resume sends.
+ */
+async function settleUncertain(p: Prepared, ops: KeyedOp[], req: ApplyRequest): Promise<KeyedOp[]> {
+  const r = p.resumed;
+  const maybe = r ? ops.filter((k) => r.started.has(k.key)) : [];
+  if (maybe.length === 0) return ops;
+  const settler = new Settler(p.api, new CallCounter(req.concurrency), new Ledger(0, undefined, undefined), req.concurrency, undefined);
+  const left = new Map((await settler.unsatisfied(maybe)).map((k) => [k.key, k] as const));
+  return ops.flatMap((k) => (!r!.started.has(k.key) ? [k] : left.has(k.key) ? [left.get(k.key)!] : []));
+}
+
+/**
+ * The profiles a saved or resumed plan creates (they were absent when it was made) that exist by
+ * now. The real run learns it from the create Fyno refuses; a dry run sends none, so it reads
+ * them (PRODUCT.md: the dry run exits as the real apply would).
+ */
+async function existingCreates(p: Prepared, ops: readonly Operation[], req: ApplyRequest): Promise<Set<DistinctId>> {
+  const out = new Set<DistinctId>();
+  if (!p.checkFresh) return out;
+  const touched = p.streamed?.facts.touched;
+  const ids = new Set(ops.flatMap((op) => (op.type === 'profile.create' && p.plan.preconditions[op.distinct_id] === 'absent' && !touched?.has(op.distinct_id) ? [op.distinct_id] : [])));
+  await forEachLimited(ids, req.concurrency, async (id) => {
+    if (req.signal?.aborted) return;
+    if (await p.api.getProfile(id)) out.add(id);
+  });
+  if (req.signal?.aborted) throw new FynoSyncError('apply.interrupted', 'interrupted while reading live state; nothing was written');
+  return out;
 }

@@ -1,14 +1,16 @@
 /**
  * `apply --dry-run` (issue #5 part 4): every request the applier would send for a plan, in
  * order, built by the same grouping and wire builders it uses, and sending nothing. Property
- * batches are cut per `batchSize` profiles in plan order; a live run may cut them elsewhere
- * (profiles reach their property step at different times) but sends no more of them.
+ * batches are cut per `batchSize` profiles in plan order, apart for the profiles whose actions
+ * are idempotent and those with one that is not (`$append`…), as the batcher keeps them; a live
+ * run may cut them elsewhere (profiles reach their property step at different times) but sends
+ * no more of them.
  * Bodies hold the plan's values: mask them before printing (src/plan/secrets.ts).
  */
 import type { DistinctId, Target } from '../fyno/types.js';
 import * as wire from '../fyno/wire.js';
 import { isSuppressionOp, type Plan } from '../plan/types.js';
-import { propertyItems, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp } from './groups.js';
+import { itemsIdempotent, propertyItems, stepRequest, stepsForProfile, suppressionRequest, type KeyedOp } from './groups.js';
 
 export function planRequests(plan: Plan, target: Target, o: { batchSize?: number } = {}): wire.RequestSpec[] {
   const size = Math.max(1, o.batchSize ?? 100);
@@ -30,7 +32,11 @@ export function planRequests(plan: Plan, target: Target, o: { batchSize?: number
       else if (step.kind !== 'delete') out.push(stepRequest(target, id, step));
     }
   }
-  for (let i = 0; i < props.length; i += size) out.push(wire.buildBatchProperties(target, propertyItems(props.slice(i, i + size).flat())));
+  // Two queues, as in batcher.ts: a batch with a non-idempotent item is settled, not retried.
+  for (const idempotent of [true, false]) {
+    const queue = props.filter((ops) => itemsIdempotent(propertyItems(ops)) === idempotent);
+    for (let i = 0; i < queue.length; i += size) out.push(wire.buildBatchProperties(target, propertyItems(queue.slice(i, i + size).flat())));
+  }
   out.push(...prefs);
   for (let i = 0; i < deletes.length; i += size) out.push(wire.buildDeleteProfiles(target, deletes.slice(i, i + size)));
   // The suppression list after every profile (runner.ts).

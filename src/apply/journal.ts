@@ -5,7 +5,8 @@
  *
  * Line 1 is a header naming the plan by hash; a journal is never used with another plan.
  * Records: `run` (each start), `start` (keys about to be sent — a write-ahead intent),
- * `done` (keys completed), `failed`, `end`. A key started but neither done nor known failed
+ * `done` (keys completed), `failed`, `unsent` (started keys whose request was never sent: the run
+ * stopped while they waited for a slot; no longer uncertain), `end`. A key started but neither done nor known failed
  * is *uncertain*: the request may or may not have reached Fyno, so resume settles it by
  * re-reading the profile rather than sending it blindly again. A torn last line (killed while
  * writing) is ignored.
@@ -59,6 +60,8 @@ export interface Journal {
   started(keys: readonly string[]): Promise<void>;
   /** Resolves once the completion is on disk. */
   completed(keys: readonly string[]): Promise<void>;
+  /** Keys `started` whose request was not sent after all (the run stopped first): not uncertain. */
+  unsent(keys: readonly string[]): Promise<void>;
   failed(keys: readonly string[], message: string): Promise<void>;
   /** A profile's operations were re-planned after its merges. */
   replanDone(distinctId: string): Promise<void>;
@@ -72,6 +75,7 @@ export type JournalRecord =
   | { t: 'run'; n: number }
   | { t: 'start'; keys: string[] }
   | { t: 'done'; keys: string[] }
+  | { t: 'unsent'; keys: string[] }
   | { t: 'failed'; keys: string[]; message: string }
   | { t: 'replanned'; id: string }
   | { t: 'end'; interrupted: boolean; failed: number };
@@ -152,6 +156,9 @@ function parseJournal(path: string): Loaded {
         break;
       case 'done':
         for (const k of r.keys) out.done.add(k);
+        break;
+      case 'unsent':
+        for (const k of r.keys) out.started.delete(k);
         break;
       case 'failed':
         break;
@@ -270,6 +277,7 @@ export function openJournal(dir: string, plan: Plan, opts: OpenJournalOptions = 
     begin: () => void begin(),
     started: (keys) => (keys.length > 0 ? begin().append({ t: 'start', keys: [...keys] }) : none),
     completed: (keys) => (keys.length > 0 ? begin().append({ t: 'done', keys: [...keys] }) : none),
+    unsent: (keys) => (keys.length > 0 ? begin().append({ t: 'unsent', keys: [...keys] }) : none),
     failed: (keys, message) => (keys.length > 0 ? begin().append({ t: 'failed', keys: [...keys], message }) : none),
     replanDone: (id) => begin().append({ t: 'replanned', id }),
     finish: (r) => begin().append({ t: 'end', interrupted: r.interrupted, failed: r.failed }),

@@ -9,7 +9,7 @@
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { messageOf } from '../errors.js';
-import { isFynoApiError } from '../fyno/errors.js';
+import { FynoApiError, isFynoApiError } from '../fyno/errors.js';
 import type { DistinctId } from '../fyno/types.js';
 import { PROFILE_ACTION_RANK, profileAction } from '../plan/build.js';
 import { opSubject, profileIdOf, type Operation, type ProfileAction } from '../plan/types.js';
@@ -94,6 +94,12 @@ export class Ledger {
     return this.journalError === undefined;
   }
 
+  /** Operations `started` whose request was never sent (the run stopped first): skipped as interrupted, not left uncertain. */
+  async unsent(ops: readonly KeyedOp[]): Promise<void> {
+    await this.record(this.journal?.unsent(ops.map((k) => k.key)));
+    this.skip(ops, 'interrupted');
+  }
+
   /** The final outcome of one operation; a plan operation gets exactly one. */
   private settle(k: KeyedOp, outcome: Outcome, reason?: string): void {
     if (!isPlanKey(k.key)) {
@@ -163,10 +169,22 @@ export class Ledger {
     }
   }
 
-  /** Operations an earlier run completed (journal or re-read): skipped as `done earlier`, journalled done. */
-  async doneEarlier(ops: readonly KeyedOp[], journalled = false): Promise<void> {
+  /**
+   * Operations an earlier run completed (journal or re-read): skipped as `done earlier`, journalled
+   * done. `verify`: those whose asynchronous writes are verified with this run's, since the run
+   * that did them may have stopped before verifying them (killed or Ctrl-C while it waited).
+   */
+  async doneEarlier(ops: readonly KeyedOp[], journalled = false, verify?: (k: KeyedOp) => boolean): Promise<void> {
     if (ops.length === 0) return;
     if (!journalled) await this.record(this.journal?.completed(ops.map((k) => k.key)));
+    if (verify) {
+      for (const k of ops) {
+        const id = profileIdOf(k.op);
+        if (id === undefined || !isAsynchronous(k.op) || !verify(k)) continue;
+        this.keepAsync(id, k.op);
+        this.pack(id);
+      }
+    }
     this.skip(ops, 'done earlier');
   }
 
@@ -189,7 +207,7 @@ export class Ledger {
     this.asyncPacked.set(id, JSON.stringify(list.map(packOp)));
   }
 
-  /** The asynchronous operations written in this run, per profile, for verification (verify.ts). */
+  /** The asynchronous operations written in this run (and those `doneEarlier` keeps), per profile, for verification (verify.ts). */
   asynchronousWrites(): Map<DistinctId, WrittenOps> {
     const out = new Map<DistinctId, WrittenOps>();
     for (const [id, ops] of this.asyncOpen) out.set(id, ops);
@@ -274,9 +292,24 @@ export class CallCounter {
   readonly counts: Record<string, number> = {};
   readonly #limit: LimitFunction | undefined;
 
-  /** With `concurrency`, at most that many calls run at once; the others wait their turn. */
-  constructor(concurrency?: number) {
+  /**
+   * With `concurrency`, at most that many calls run at once; the others wait their turn.
+   * `stopped`: once true, a write still waiting for its turn is not sent (`send`).
+   */
+  constructor(concurrency?: number, private readonly stopped: () => boolean = () => false) {
     this.#limit = concurrency === undefined ? undefined : pLimit(Math.max(1, concurrency));
+  }
+
+  /**
+   * A write: `call`, except that one still waiting for its turn when the run stops (Ctrl-C) is
+   * not sent at all but ends as aborted. Ctrl-C lets the requests in flight finish; a write
+   * that was only queued is not in flight (it is journalled as started: a resume settles it).
+   */
+  send<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.call(key, () => {
+      if (this.stopped()) throw notSent(key);
+      return fn();
+    });
   }
 
   async call<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -293,4 +326,10 @@ export class CallCounter {
   private bump(key: string, n: number): void {
     if (n > 0) this.counts[key] = (this.counts[key] ?? 0) + n;
   }
+}
+
+/** A write `CallCounter.send` did not send because the run stopped first (no attempt made). */
+function notSent(key: string): FynoApiError {
+  const [method = '', path = ''] = key.split(' ', 2);
+  return new FynoApiError('apply.interrupted', `${key} not sent: interrupted`, { method, path, retryable: false, outcomeUnknown: false, attempts: 0, aborted: true });
 }

@@ -52,7 +52,7 @@ export class Runner {
     private readonly opts: ApplyOptions,
   ) {
     this.api = deps.api;
-    this.calls = new CallCounter(opts.concurrency);
+    this.calls = new CallCounter(opts.concurrency, () => this.aborted);
     this.signal = opts.signal;
     this.batchSize = Math.max(1, opts.batchSize ?? 100);
     this.countsBefore = deps.requestCounts ? { ...deps.requestCounts() } : undefined;
@@ -93,7 +93,7 @@ export class Runner {
       // Re-group what is left after settling: the request body covers only those operations.
       const again = stepsForProfile(ops).find((s) => s.kind === step.kind) as typeof step | undefined;
       if (!again) throw new InternalError(`lost step ${step.kind} of ${id}`);
-      await this.calls.call(request, () => sendStep(this.api, id, again));
+      await this.calls.send(request, () => sendStep(this.api, id, again));
     };
     // A create is checked by the create itself (PRODUCT.md, "Commands" → apply): an id that
     // exists by now is drift, not a failure to retry.
@@ -107,7 +107,7 @@ export class Runner {
       ops,
       send: async (remaining) => {
         const items = propertyItems(remaining);
-        await this.calls.call(ROUTE.batch, () => this.api.batchProperties(items, { idempotent: itemsIdempotent(items) }));
+        await this.calls.send(ROUTE.batch, () => this.api.batchProperties(items, { idempotent: itemsIdempotent(items) }));
       },
     });
   }
@@ -267,7 +267,7 @@ export class Runner {
           send: async (remaining) => {
             const ids = remaining.map((k) => profileIdOf(k.op)!);
             // `POST /profiles/delete` answers 400 when a repeat finds nothing: not idempotent.
-            await this.calls.call(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
+            await this.calls.send(ROUTE.delete, () => this.api.deleteProfiles(ids, { idempotent: false }));
           },
         });
       }),
@@ -288,7 +288,7 @@ export class Runner {
       const op = k.op;
       if (!isSuppressionOp(op)) throw new InternalError(`${op.type} among suppression operations`);
       const request = routeKey(suppressionRequest(this.api.target, op));
-      await this.exec({ request, ops: [k], send: async () => this.calls.call(request, () => sendSuppression(this.api, op)) });
+      await this.exec({ request, ops: [k], send: async () => this.calls.send(request, () => sendSuppression(this.api, op)) });
     }
   }
 
@@ -377,15 +377,18 @@ export class Runner {
     const suppressions = [...outline.suppressions];
     this.ledger.emit({ type: 'apply.started', profiles: profileCount + deletes.length, operations: source.total, alreadyDone: earlier + applied.length });
     if (earlier > 0) {
+      // The run that did them may have stopped before verifying them: verified with this run's
+      // writes. Not a merged profile's: its plan operations were replaced by a re-plan after the merge.
+      const verify = (k: KeyedOp): boolean => !hadMerge.has(profileIdOf(k.op)!);
       const chunk: KeyedOp[] = [];
       let n = 0;
       for await (const op of source.read()) {
         const key = `p:${n++}`;
         if (todo(key) !== 'earlier') continue;
         chunk.push({ key, op });
-        if (chunk.length >= 1000) await this.ledger.doneEarlier(chunk.splice(0), true);
+        if (chunk.length >= 1000) await this.ledger.doneEarlier(chunk.splice(0), true, verify);
       }
-      await this.ledger.doneEarlier(chunk, true);
+      await this.ledger.doneEarlier(chunk, true, verify);
     }
     await this.ledger.doneEarlier(applied);
     // A plan in memory is grouped at once, as it always was; one read from its file as it runs.

@@ -54,10 +54,18 @@ export async function sendGroup(g: Group, ledger: Ledger, settler: Settler, o: S
       }
       lastMessage = e.message;
       if (e.api.aborted) {
-        ledger.skip(g.ops, 'interrupted');
+        // Never sent (the run stopped while it waited for a slot): a resume need not settle it.
+        if (round === 0 && e.api.attempts === 0) await ledger.unsent(g.ops);
+        else ledger.skip(g.ops, 'interrupted');
         return 'interrupted';
       }
       if (e.api.outcomeUnknown) {
+        // Stopped (Ctrl-C): no re-read is scheduled to settle it; it stays started in the
+        // journal, uncertain, and the resume settles it by re-reading before anything is sent.
+        if (o.aborted()) {
+          ledger.skip(g.ops, 'interrupted');
+          return 'interrupted';
+        }
         ledger.emit({ type: 'settle', request: g.request, profiles: new Set(remaining.map((k) => opSubject(k.op))).size, reason: e.message });
         let left: KeyedOp[];
         try {

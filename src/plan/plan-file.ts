@@ -253,5 +253,30 @@ function checkPlanDocument(doc: unknown, source: string): Plan {
       ...(first ? { path: first.instancePath } : {}),
     });
   }
-  return doc as Plan;
+  const plan = doc as Plan;
+  const mismatch = summaryMismatch(plan.summary, countByType(plan.operations), plan.operations.length);
+  if (mismatch) throw new FynoSyncError('plan.invalid', `${source}: invalid plan: ${mismatch}`, { file: source });
+  return plan;
+}
+
+/** How many operations of each type `ops` holds. */
+export function countByType(ops: readonly Operation[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const op of ops) out.set(op.type, (out.get(op.type) ?? 0) + 1);
+  return out;
+}
+
+/**
+ * Why a plan's summary does not count its operations, if it does not: the summary is what a
+ * reviewer reads (`show`, the PR comment), so a plan whose operations were edited by hand
+ * without it (a delete added under "0 to delete") is not applied.
+ */
+export function summaryMismatch(summary: Plan['summary'], byType: ReadonlyMap<string, number>, total: number): string | undefined {
+  const said = summary.by_type as Readonly<Record<string, number | undefined>>;
+  for (const t of [...new Set([...Object.keys(said), ...byType.keys()])].sort()) {
+    const n = byType.get(t) ?? 0;
+    if ((said[t] ?? 0) !== n) return `its summary counts ${said[t] ?? 0} ${t} but it holds ${n} (edited by hand?); plan again`;
+  }
+  if (summary.operations !== total) return `its summary counts ${summary.operations} operations but it holds ${total} (edited by hand?); plan again`;
+  return undefined;
 }

@@ -12,7 +12,7 @@
  * returns (journal.ts), without building that plan.
  */
 import { stableStringify } from './normalize.js';
-import { planPartValidators } from './plan-file.js';
+import { planPartValidators, summaryMismatch } from './plan-file.js';
 import { TextHash } from './text-hash.js';
 import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
 
@@ -60,6 +60,8 @@ export class PlanLines {
   private readonly hash: TextHash | undefined;
   private first = true;
   private count = 0;
+  /** Checking: the operations read, by type, for the summary. */
+  private readonly byType = new Map<string, number>();
   /** The last operation (or profile) line ended with a comma: another must follow. */
   private comma = false;
   private hasProfiles = false;
@@ -129,6 +131,8 @@ export class PlanLines {
   /** After the last line: the head, the hash and the count; throws `NotLineByLine` when the text was incomplete. */
   end(): PlanLinesResult {
     if (this.state !== 'end' || !this.head) throw new NotLineByLine('the plan is incomplete');
+    // Read whole, the plan is refused with what its summary gets wrong (checkPlanDocument).
+    if (this.validate && summaryMismatch((this.head as unknown as Plan).summary, this.byType, this.count)) throw new NotLineByLine('the summary does not count the operations');
     const hash = this.hash ? this.hash.digest() : '';
     return { head: { ...(this.head as unknown as Plan), operations: [] }, hash, total: this.count };
   }
@@ -187,6 +191,8 @@ export class PlanLines {
     if (op === null || typeof op !== 'object' || Array.isArray(op)) throw new NotLineByLine('an operation line is not an object');
     if (this.validate) {
       if (!planPartValidators().operation(op)) throw new NotLineByLine('an operation does not match the schema');
+      const type = (op as { type: string }).type;
+      this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
       this.hash!.update(`${this.count > 0 ? ',' : ''}${stableStringify(op)}`);
     }
     this.count += 1;

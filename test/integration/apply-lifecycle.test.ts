@@ -121,13 +121,73 @@ async function livePush(i: number): Promise<string[]> {
 
 describe('resume', () => {
   it('resumes after token deletes completed: their secrets are not needed again', async () => {
-    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 20);
+    const first = await interrupted(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], 30);
     expect(first.code, first.stderr).toBe(130);
     expect(writes().some((e) => e.path.endsWith('/channel/delete'))).toBe(true);
     const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     await planIsEmpty();
     for (let i = 0; i < N; i++) expect(await livePush(i)).toEqual([tok(i, 'a'), tok(i, 'c')].sort());
+  });
+
+  it('Ctrl-C stops sending: only the requests in flight at that moment are answered after it; the resume finishes', async () => {
+    const ac = new AbortController();
+    let atAbort = -1;
+    const timer = setInterval(() => {
+      if (atAbort < 0 && writes().length >= 4) {
+        atAbort = writes().length;
+        ac.abort();
+      }
+    }, 1);
+    emu.faults.update({ latencyMs: 15 });
+    try {
+      const first = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--concurrency', '2'], envFor(emu), { cwd, signal: ac.signal });
+      expect(first.code, first.stderr).toBe(130);
+    } finally {
+      clearInterval(timer);
+      emu.faults.update({ latencyMs: 0 });
+    }
+    // --concurrency 2: at most two requests were on their way when it was aborted.
+    expect(writes().length - atAbort).toBeLessThanOrEqual(2);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    await planIsEmpty();
+  });
+
+  it('Ctrl-C while a write\'s answer is lost: no re-read to settle it after the stop; the resume settles it and repeats nothing', async () => {
+    const dir = path.join(cwd, 'one');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'new.yaml'), 'version: 1\nprofiles:\n  - distinct_id: new-1\n    name: New\n');
+    const ac = new AbortController();
+    let readsAtAbort = -1;
+    const reads = (): number => exchanges.filter((e) => e.method === 'GET' && e.path.endsWith('/profiles/new-1')).length;
+    // A saved plan of a create reads nothing before it: the create is the first request. It is
+    // applied and its answer lost 200 ms after it arrived; Ctrl-C comes in between.
+    expect((await cli(['plan', dir, '--out', 'one.json'], envFor(emu), { cwd })).code).toBe(0);
+    emu.faults.update({ latencyMs: 200 });
+    emu.faults.failNext(1, 'lost');
+    const timer = setInterval(() => {
+      void stats(emu).then((s) => {
+        if (readsAtAbort < 0 && (s.requests['POST /{WSID}/{version}/profiles'] ?? 0) >= 1) {
+          readsAtAbort = reads();
+          ac.abort();
+        }
+      });
+    }, 5);
+    try {
+      const first = await cli(['apply', '--plan', 'one.json', '--state-dir', 'st', '--concurrency', '1'], envFor(emu), { cwd, signal: ac.signal });
+      expect(first.code, first.stderr).toBe(130);
+    } finally {
+      clearInterval(timer);
+      emu.faults.update({ latencyMs: 0 });
+    }
+    expect(readsAtAbort).toBeGreaterThanOrEqual(0);
+    expect(reads()).toBe(readsAtAbort);
+    const resumed = await cli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    // The one create Fyno received is the lost one: the resume did not send it again.
+    expect((await stats(emu)).requests['POST /{WSID}/{version}/profiles']).toBe(1);
+    await planIsEmpty(dir);
   });
 
   it('continues with the flags that authorised the run: --allow-delete is not asked for again', async () => {
@@ -329,6 +389,17 @@ describe('--target and --exclude on apply, as on plan', () => {
   });
 });
 
+describe('a narrowed apply with nothing to do in its scope', () => {
+  it('says what it left out instead of claiming live state matches the desired state', async () => {
+    const r = await cli(['apply', desired, '--yes', '--state-dir', 'st', '--target', 'user-0o1'], envFor(emu), { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(writes()).toEqual([]);
+    expect(r.stdout).toMatch(/^Scope: 24 profile\(s\) of the desired state left out \(--target user-0o1\)\.$/m);
+    expect(r.stdout).toMatch(/^No changes to the profiles in scope; nothing to apply\.$/m);
+    expect(r.stdout).not.toMatch(/matches the desired state/);
+  });
+});
+
 describe('one apply at a time per state directory', () => {
   it('a second apply is refused while the first holds the lock, naming who holds it', async () => {
     emu.faults.update({ latencyMs: 20 });
@@ -366,6 +437,26 @@ describe('dry run tells the truth', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/live state changed since the plan was made.*user-001/);
     expect(writes().length).toBe(before);
+  });
+
+  it('a saved plan whose created profile exists by now: the dry run exits 1 naming it, as the real run does', async () => {
+    await writeFile(path.join(desired, 'new.yaml'), 'version: 1\nprofiles:\n' + ['new-1', 'new-2'].map((n) => `  - distinct_id: ${n}\n    name: ${n}\n    properties: { plan: gold }\n`).join(''));
+    expect((await cli(['plan', desired, '--out', 'plan.json'], envFor(emu), { cwd })).code).toBe(0);
+    await fyno('POST', '/profiles', { distinct_id: 'new-2', name: 'Made by hand' });
+    const before = writes().length;
+    const dry = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+    expect(writes().length).toBe(before);
+    expect(dry.stdout).toMatch(/^POST \/FYCLITEST1\/live\/profiles \{"distinct_id":"new-2".*# refused: .*new-2 exists/m);
+    // Nothing else of new-2 would be sent; new-1 would be.
+    expect(dry.stdout.split('\n').filter((l) => l.includes('"new-2"') && !l.includes('# refused'))).toEqual([]);
+    expect(dry.stdout).toMatch(/"distinct_id":"new-1"/);
+    expect(dry.stderr).toMatch(/new-2/);
+    const json = await cli(['apply', '--plan', 'plan.json', '--dry-run', '--state-dir', 'st', '--json'], envFor(emu), { cwd });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'error', error: { drifted: ['new-2'] } });
+    const real = await cli(['apply', '--plan', 'plan.json', '--state-dir', 'st', '--no-verify'], envFor(emu), { cwd });
+    expect(real.stderr).toMatch(/changed since the plan was made.*new-2/);
+    expect([dry.code, json.code]).toEqual([real.code, real.code]);
+    expect(real.code).toBe(1);
   });
 
   it('deletes without --allow-delete: every request is printed, the deletes marked, exit 1', async () => {

@@ -161,6 +161,59 @@ describe('apply safety against the emulator', () => {
     expect(exchanges.filter((e) => e.method !== 'GET')).toEqual([]);
   });
 
+  it.each([
+    // The summary is kept in step: only the profile the operation names is amiss.
+    ['edited as text (read line by line)', (text: string, line: string) =>
+      text
+        .replace(/("summary": \{[^]*?"operations": )(\d+)/, (_m, head: string, n: string) => `${head}${Number(n) + 1}`)
+        .replace(/("property\.set": )(\d+)/, (_m, head: string, n: string) => `${head}${Number(n) + 1}`)
+        .replace('  "operations": [\n', `  "operations": [\n    ${line},\n`)],
+    ['rewritten by a JSON tool (read whole)', (text: string, line: string) => {
+      const doc = JSON.parse(text) as { operations: unknown[]; summary: { operations: number; by_type: Record<string, number> } };
+      doc.operations.push(JSON.parse(line));
+      doc.summary.operations += 1;
+      doc.summary.by_type['property.set']! += 1;
+      return JSON.stringify(doc, null, 2);
+    }],
+  ])('a saved plan with an operation for a profile it never read (%s) is refused before any request', async (_how, edit) => {
+    expect((await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+    const text = await readFile(path.join(st.cwd, 'plan.json'), 'utf8');
+    // Not in the plan's preconditions: no staleness check could cover it.
+    const added = JSON.stringify({ type: 'property.set', distinct_id: 'cust-1002-other', at: { file: 'x.yaml', line: 1, column: 1 }, idempotent: true, key: 'plan', value: 'free' });
+    await writeFile(path.join(st.cwd, 'edited.json'), edit(text, added));
+    await resetStats(emu);
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await cli(['apply', '--plan', 'edited.json', '--allow-delete', '--state-dir', 'st', ...extra], envFor(emu), { cwd: st.cwd });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*cust-1002-other.*not read when the plan was made.*nothing was written/)]);
+    }
+    expect((await stats(emu)).total).toBe(0);
+    // The state directory is left usable: the plan as made applies.
+    const ok = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it.each([['as text (read line by line)', false], ['by a JSON tool (read whole)', true]])(
+    'a saved plan whose summary no longer counts its operations (a delete added %s) is refused by show and apply',
+    async (_how, whole) => {
+      expect((await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+      const text = await readFile(path.join(st.cwd, 'plan.json'), 'utf8');
+      // cust-1002 was read (it has a precondition): only the summary says "2 to delete".
+      const added = JSON.stringify({ type: 'profile.delete', distinct_id: 'cust-1002', at: { file: 'x.yaml', line: 1, column: 1 }, idempotent: false });
+      const doc = JSON.parse(text) as { operations: unknown[] };
+      doc.operations.unshift(JSON.parse(added));
+      await writeFile(path.join(st.cwd, 'edited.json'), whole ? JSON.stringify(doc, null, 2) : text.replace('  "operations": [\n', `  "operations": [\n    ${added},\n`));
+      const shown = await cli(['show', 'edited.json'], envFor(emu), { cwd: st.cwd });
+      expect(shown.code).toBe(1);
+      expect(errorLines(shown)).toEqual([expect.stringMatching(/edited\.json: .*summary counts 2 profile\.delete but it holds 3/)]);
+      await resetStats(emu);
+      const r = await cli(['apply', '--plan', 'edited.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+      expect(r.code).toBe(1);
+      expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*summary.*profile\.delete/)]);
+      expect((await stats(emu)).total).toBe(0);
+    },
+  );
+
   it('--dry-run prints every request with secrets masked and sends no write', async () => {
     const dir = path.join(st.cwd, 'secret');
     await mkdir(dir, { recursive: true });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import AjvModule from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/fyno/emulator/index.js';
-import { envFor, EXAMPLE, ROOT, startSeeded, tempDir } from '../cli/harness.js';
+import { envFor, EXAMPLE, ROOT, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
 import { runMain, type CliRun } from '../support/cli.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -98,6 +98,24 @@ describe('every command prints one documented JSON envelope', () => {
       const again = envelope(await run(['apply', basic, '--yes', ...st], { env }), { status: 'ok', command: 'apply' });
       expect(again.changes).toBe(false);
       envelope(await run(['apply', '--discard-journal', ...st], { env }), { status: 'ok', command: 'apply' });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it.each([['plan'], ['apply']])('%s: Ctrl-C while reading live state is one document naming the command, exit 130', async (cmd) => {
+    const own = await startSeeded(seed, { latencyMs: 300 });
+    try {
+      const ac = new AbortController();
+      const args = cmd === 'plan' ? ['plan', abs('examples/basic'), '--json'] : ['apply', abs('examples/basic'), '--yes', '--allow-delete', '--state-dir', 'st-int', '--json'];
+      const running = run(args, { env: envFor(own), signal: ac.signal });
+      await waitFor(async () => (await stats(own)).total >= 1);
+      ac.abort();
+      const r = await running;
+      expect(r.code, r.stderr).toBe(130);
+      const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+      expect(doc).toMatchObject({ status: 'error', command: cmd, error: { code: 'apply.interrupted' } });
     } finally {
       await own.close();
     }

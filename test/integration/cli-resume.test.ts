@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/fyno/emulator/index.js';
-import { BIN, envFor, KEY, runCli, spawnCli, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
+import { BIN, envFor, KEY, resetStats, runCli, spawnCli, startSeeded, stats, tempDir, waitFor } from '../cli/harness.js';
 
 const PROFILES = 60;
 
@@ -151,3 +151,95 @@ describe('Ctrl-C while reading live state', () => {
     }
   }, 20_000);
 });
+
+/**
+ * Verification is part of the run: an apply stopped while it waits for Fyno's asynchronous
+ * properties to show has not verified them, so its resume must, or a value Fyno ignored (here a
+ * type mismatch: `ltv` is a number in the workspace) goes unreported and the resume exits 0.
+ */
+describe('apply stopped during verification, then --resume', () => {
+  const mismatch = ['version: 1', 'profiles:', '  - distinct_id: vb', '    name: Bee', '    properties:', '      ltv: high', ''].join('\n');
+  const seeded = { profiles: [{ distinct_id: 'va', properties: { ltv: 5 } }] };
+
+  it.each([['SIGKILL' as const], ['SIGINT' as const]])('%s: the resume verifies what the stopped run wrote and reports what did not converge', async (signal) => {
+    const emu = await startSeeded(seeded);
+    const cwd = path.join(tmp.dir, `verify-${signal}`);
+    await mkdir(cwd, { recursive: true });
+    await writeFile(path.join(cwd, 'p.yaml'), mismatch);
+    try {
+      const child = spawnCli(['apply', 'p.yaml', '--yes', '--state-dir', 'st', '--verify-timeout', '30000'], envFor(emu), cwd);
+      // Both writes (the create, the property batch) are in, then a verification read.
+      await waitFor(async () => {
+        const s = await stats(emu);
+        return (s.writes >= 2 && (s.requests['GET /{WSID}/{version}/profiles/{distinct_id}'] ?? 0) >= 2) || child.child.exitCode !== null;
+      });
+      expect(child.child.exitCode, child.stderr()).toBeNull();
+      child.child.kill(signal);
+      const exit = await child.exit;
+      if (signal === 'SIGINT') expect(exit.code, child.stderr()).toBe(130);
+      const writes = (await stats(emu)).writes;
+
+      const resumed = await runCli(['apply', '--resume', '--state-dir', 'st', '--verify-timeout', '600'], envFor(emu), { cwd });
+      expect(resumed.stdout + resumed.stderr).toMatch(/not converged: vb: properties\.ltv/);
+      expect(resumed.stdout).toMatch(/\(2 operations, 0 failed, 2 skipped: 2 done earlier, 1 not converged\)/);
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(1);
+      // Verifying sends reads only.
+      expect((await stats(emu)).writes).toBe(writes);
+    } finally {
+      await emu.close();
+    }
+  }, 30_000);
+});
+
+describe('apply --resume --dry-run after a crash', () => {
+  it('counts the requests the resume then sends: writes in flight at the crash that Fyno applied are settled, not listed', () =>
+    withEmulator('dry-resume', async (emu, cwd) => {
+      // Killed right after its 6th write is sent, with others in flight (concurrency 4).
+      const child = spawnCli(['apply', desiredDir, '--yes', '--state-dir', 'st', '--concurrency', '4'], envFor(emu, { FYNO_SYNC_TEST_CRASH: 'request:6' }), cwd);
+      expect((await child.exit).signal).toBe('SIGKILL');
+      await waitFor(async () => (await stats(emu)).writes >= 6);
+      const dry = await runCli(['apply', '--resume', '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+      // `METHOD /WSID/live/profiles…` of each listed request, ids left out.
+      const listed: Record<string, number> = {};
+      for (const l of dry.stdout.split('\n').slice(1).filter(Boolean)) {
+        const k = l.split(' ').slice(0, 2).join(' ').replace(/\/user-\d+/, '/{distinct_id}').replace(/^(\w+) \/FYCLITEST1\/live/, '$1 /{WSID}/{version}');
+        listed[k] = (listed[k] ?? 0) + 1;
+      }
+      await resetStats(emu);
+      const resumed = await runCli(['apply', '--resume', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      const sent = (await stats(emu)).requests;
+      // Property batches are cut where profiles reach them (src/apply/dry-run.ts): compared apart.
+      const BATCH = 'POST /{WSID}/{version}/profiles/properties/batch';
+      const writesOf = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('GET ') && k !== BATCH));
+      expect(writesOf(listed)).toEqual(writesOf(sent));
+      expect(Object.keys(writesOf(listed)).length).toBeGreaterThan(0);
+      expect(sent[BATCH] ?? 0).toBeGreaterThanOrEqual(listed[BATCH] ?? 0);
+    }), 30_000);
+});
+
+describe('apply --dry-run', () => {
+  it('lists the property batches the run sends: profiles with a non-idempotent action ($append) go in batches of their own', () =>
+    withEmulator('dry-batches', async (emu, cwd) => {
+      const dry = await runCli(['apply', desiredDir, '--dry-run', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+      const listed = dry.stdout.split('\n').filter((l) => l.startsWith('POST /FYCLITEST1/live/profiles/properties/batch ')).length;
+      await resetStats(emu);
+      const r = await runCli(['apply', desiredDir, '--yes', '--state-dir', 'st'], envFor(emu), { cwd });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect((await stats(emu)).requests['POST /{WSID}/{version}/profiles/properties/batch']).toBe(listed);
+    }));
+});
+
+/** `run` against an emulator seeded with `seed()`, in a directory of its own; the emulator closed after. */
+async function withEmulator(name: string, run: (emu: RunningEmulator, cwd: string) => Promise<void>): Promise<void> {
+  const emu = await startSeeded(seed());
+  const cwd = path.join(tmp.dir, name);
+  await mkdir(cwd, { recursive: true });
+  try {
+    await run(emu, cwd);
+  } finally {
+    await emu.close();
+  }
+}

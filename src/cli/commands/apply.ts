@@ -15,6 +15,7 @@ import { FynoSyncError, isFynoSyncError } from '../../errors.js';
 import { formatIssue } from '../../desired/load.js';
 import type { ValidationIssue } from '../../desired/types.js';
 import { formatRequest, maskRequest } from '../../fyno/dry-run.js';
+import { scopeLine } from '../../plan/render/describe.js';
 import { renderTextChunks } from '../../plan/render/text.js';
 import { secretValuesOf } from '../../plan/secrets.js';
 import type { Plan } from '../../plan/types.js';
@@ -220,7 +221,7 @@ export async function runApply(io: CliIO, paths: string[], flags: ApplyFlags): P
     );
   } catch (e) {
     stopProgress();
-    if (isFynoSyncError(e) && e.code === 'apply.interrupted' && io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written');
+    if (isFynoSyncError(e) && e.code === 'apply.interrupted' && io.signal?.aborted) return reportInterruptedRead(io, json, 'nothing was written', 'apply');
     if (isFynoSyncError(e) && e.code === 'desired.invalid' && !json) for (const i of (e.details.issues ?? []) as ValidationIssue[]) writeLine(io.stderr, formatIssue(i));
     throw e;
   } finally {
@@ -243,7 +244,11 @@ function renderOutcome(io: CliIO, o: ApplyOutcome, json: boolean): number {
       return EXIT.ok;
     case 'no_changes':
       if (json) writeEnvelope(io.stdout, 'apply', 'ok', { changes: false, requests: requestsDoc(o.requests) });
-      else writeLine(io.stdout, 'No changes. Live state matches the desired state; nothing to apply.');
+      else if (o.scope) {
+        // Narrowed: what was left out is not known to match.
+        writeLine(io.stdout, scopeLine(o));
+        writeLine(io.stdout, 'No changes to the profiles in scope; nothing to apply.');
+      } else writeLine(io.stdout, 'No changes. Live state matches the desired state; nothing to apply.');
       return EXIT.ok;
     case 'cancelled':
       writeLine(io.stderr, 'Apply cancelled; nothing was written.');

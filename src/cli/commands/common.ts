@@ -166,7 +166,7 @@ export async function loadDesiredOrFail(io: CliIO, paths: string[], o: { json: b
  * Ctrl-C while live state is read: whatever the aborted reads failed with, the outcome is
  * "interrupted" (exit 130), not a read error; nothing was planned or written.
  */
-export function reportInterruptedRead(io: CliIO, json: boolean, what: string, command?: string): number {
+export function reportInterruptedRead(io: CliIO, json: boolean, what: string, command: string): number {
   const message = `interrupted while reading live state; ${what}`;
   if (json) writeEnvelope(io.stdout, command, 'error', {}, { code: 'apply.interrupted', message });
   else writeLine(io.stderr, `Interrupted: ${message}.`);

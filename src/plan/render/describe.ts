@@ -165,7 +165,7 @@ export function issueLine(i: PlanIssue): string {
   return `${i.at.file}:${i.at.line}:${i.at.column} ${i.distinct_id} ${i.field}: ${i.message}`;
 }
 
-export function scopeLine(plan: Plan): string | undefined {
+export function scopeLine(plan: Pick<Plan, 'scope'>): string | undefined {
   const s = plan.scope;
   if (!s) return undefined;
   const parts: string[] = [];
