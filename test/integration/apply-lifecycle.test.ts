@@ -358,7 +358,7 @@ describe('what a saved plan needs of the files it was made from', () => {
     expect(writes()).toEqual([]);
   });
 
-  it('a plan whose head hides its delete is refused all the same: what it needs is read from its operations', async () => {
+  it('a plan whose head hides its delete is refused before anything is written: its summary must count its operations', async () => {
     const plain = path.join(cwd, 'plain');
     await mkdir(plain);
     await writeFile(path.join(plain, 'p.yaml'), plainYaml({ gone: true }));
@@ -371,7 +371,7 @@ describe('what a saved plan needs of the files it was made from', () => {
     exchanges.length = 0;
     const r = await cli(['apply', '--plan', 'plan.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/profile user-003 is protected and is never deleted; nothing was written/);
+    expect(r.stderr).toMatch(/plan\.json: invalid plan: its summary counts 0 profile\.delete but it holds 1/);
     expect(writes()).toEqual([]);
   });
 });
