@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import { FynoSyncError } from '../errors.js';
+import { SummaryTally } from './build.js';
 import { redactOperation } from './secrets.js';
 import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
 
@@ -254,29 +255,30 @@ function checkPlanDocument(doc: unknown, source: string): Plan {
     });
   }
   const plan = doc as Plan;
-  const mismatch = summaryMismatch(plan.summary, countByType(plan.operations), plan.operations.length);
+  const mismatch = summaryMismatch(plan.summary, SummaryTally.of(plan.operations));
   if (mismatch) throw new FynoSyncError('plan.invalid', `${source}: invalid plan: ${mismatch}`, { file: source });
   return plan;
-}
-
-/** How many operations of each type `ops` holds. */
-export function countByType(ops: readonly Operation[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const op of ops) out.set(op.type, (out.get(op.type) ?? 0) + 1);
-  return out;
 }
 
 /**
  * Why a plan's summary does not count its operations, if it does not: the summary is what a
  * reviewer reads (`show`, the PR comment), so a plan whose operations were edited by hand
- * without it (a delete added under "0 to delete") is not applied.
+ * without it (a delete added under "0 to delete"), or whose summary line was edited without its
+ * operations ("0 to delete" over two deletes), is not applied. `tally` holds the operations.
+ * The profiles counted unchanged are not: the operations cannot tell them.
  */
-export function summaryMismatch(summary: Plan['summary'], byType: ReadonlyMap<string, number>, total: number): string | undefined {
+export function summaryMismatch(summary: Plan['summary'], tally: SummaryTally): string | undefined {
+  const counted = tally.summary([]);
   const said = summary.by_type as Readonly<Record<string, number | undefined>>;
-  for (const t of [...new Set([...Object.keys(said), ...byType.keys()])].sort()) {
-    const n = byType.get(t) ?? 0;
+  const holds = counted.by_type as Readonly<Record<string, number | undefined>>;
+  for (const t of [...new Set([...Object.keys(said), ...Object.keys(holds)])].sort()) {
+    const n = holds[t] ?? 0;
     if ((said[t] ?? 0) !== n) return `its summary counts ${said[t] ?? 0} ${t} but it holds ${n} (edited by hand?); plan again`;
   }
-  if (summary.operations !== total) return `its summary counts ${summary.operations} operations but it holds ${total} (edited by hand?); plan again`;
+  if (summary.operations !== counted.operations) return `its summary counts ${summary.operations} operations but it holds ${counted.operations} (edited by hand?); plan again`;
+  // The summary line: each profile once, by its most significant operation (build.ts profileAction).
+  for (const action of ['delete', 'merge', 'create', 'update'] as const) {
+    if (summary[action] !== counted[action]) return `its summary counts ${summary[action]} profiles to ${action} but its operations ${action} ${counted[action]} (edited by hand?); plan again`;
+  }
   return undefined;
 }

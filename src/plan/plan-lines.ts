@@ -12,6 +12,7 @@
  * returns (journal.ts), without building that plan.
  */
 import { stableStringify } from './normalize.js';
+import { SummaryTally } from './build.js';
 import { planPartValidators, summaryMismatch } from './plan-file.js';
 import { TextHash } from './text-hash.js';
 import { PLAN_FORMAT_VERSION, type Operation, type Plan } from './types.js';
@@ -60,8 +61,8 @@ export class PlanLines {
   private readonly hash: TextHash | undefined;
   private first = true;
   private count = 0;
-  /** Checking: the operations read, by type, for the summary. */
-  private readonly byType = new Map<string, number>();
+  /** Checking: the operations read, for the summary. */
+  private readonly tally = new SummaryTally();
   /** The last operation (or profile) line ended with a comma: another must follow. */
   private comma = false;
   private hasProfiles = false;
@@ -132,7 +133,7 @@ export class PlanLines {
   end(): PlanLinesResult {
     if (this.state !== 'end' || !this.head) throw new NotLineByLine('the plan is incomplete');
     // Read whole, the plan is refused with what its summary gets wrong (checkPlanDocument).
-    if (this.validate && summaryMismatch((this.head as unknown as Plan).summary, this.byType, this.count)) throw new NotLineByLine('the summary does not count the operations');
+    if (this.validate && summaryMismatch((this.head as unknown as Plan).summary, this.tally)) throw new NotLineByLine('the summary does not count the operations');
     const hash = this.hash ? this.hash.digest() : '';
     return { head: { ...(this.head as unknown as Plan), operations: [] }, hash, total: this.count };
   }
@@ -191,8 +192,7 @@ export class PlanLines {
     if (op === null || typeof op !== 'object' || Array.isArray(op)) throw new NotLineByLine('an operation line is not an object');
     if (this.validate) {
       if (!planPartValidators().operation(op)) throw new NotLineByLine('an operation does not match the schema');
-      const type = (op as { type: string }).type;
-      this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+      this.tally.add([op as Operation]);
       this.hash!.update(`${this.count > 0 ? ',' : ''}${stableStringify(op)}`);
     }
     this.count += 1;

@@ -162,16 +162,19 @@ describe('apply safety against the emulator', () => {
   });
 
   it.each([
-    // The summary is kept in step: only the profile the operation names is amiss.
+    // The summary is kept in step (one more operation, of one more profile to update): only the
+    // profile the operation names is amiss.
     ['edited as text (read line by line)', (text: string, line: string) =>
       text
         .replace(/("summary": \{[^]*?"operations": )(\d+)/, (_m, head: string, n: string) => `${head}${Number(n) + 1}`)
+        .replace(/("summary": \{[^]*?"update": )(\d+)/, (_m, head: string, n: string) => `${head}${Number(n) + 1}`)
         .replace(/("property\.set": )(\d+)/, (_m, head: string, n: string) => `${head}${Number(n) + 1}`)
         .replace('  "operations": [\n', `  "operations": [\n    ${line},\n`)],
     ['rewritten by a JSON tool (read whole)', (text: string, line: string) => {
-      const doc = JSON.parse(text) as { operations: unknown[]; summary: { operations: number; by_type: Record<string, number> } };
+      const doc = JSON.parse(text) as { operations: unknown[]; summary: { operations: number; update: number; by_type: Record<string, number> } };
       doc.operations.push(JSON.parse(line));
       doc.summary.operations += 1;
+      doc.summary.update += 1;
       doc.summary.by_type['property.set']! += 1;
       return JSON.stringify(doc, null, 2);
     }],
@@ -210,6 +213,33 @@ describe('apply safety against the emulator', () => {
       const r = await cli(['apply', '--plan', 'edited.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
       expect(r.code).toBe(1);
       expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*summary.*profile\.delete/)]);
+      expect((await stats(emu)).total).toBe(0);
+    },
+  );
+
+  it.each([['as text (read line by line)', false], ['by a JSON tool (read whole)', true]])(
+    'a saved plan whose summary line hides its deletes and updates (its profile counts edited %s, its operations not) is refused by show and apply',
+    async (_how, whole) => {
+      expect((await cli(['plan', EXAMPLE, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+      const text = await readFile(path.join(st.cwd, 'plan.json'), 'utf8');
+      const doc = JSON.parse(text) as { summary: Record<string, unknown> };
+      expect(doc.summary).toMatchObject({ delete: 2, update: 1 });
+      // What `show` and the PR comment print: "Plan: 4 to create, 0 to update, 1 to merge, 0 to delete".
+      doc.summary.delete = 0;
+      doc.summary.update = 0;
+      const edited = whole
+        ? JSON.stringify(doc, null, 2)
+        : text.replace(/("summary": \{[^]*?"delete": )2/, '$10').replace(/("summary": \{[^]*?"update": )1/, '$10');
+      expect(edited).not.toBe(text);
+      await writeFile(path.join(st.cwd, 'edited.json'), edited);
+      const shown = await cli(['show', 'edited.json'], envFor(emu), { cwd: st.cwd });
+      expect(shown.stdout).not.toMatch(/0 to delete/);
+      expect(shown.code).toBe(1);
+      expect(errorLines(shown)).toEqual([expect.stringMatching(/edited\.json: .*summary counts 0 profiles? to delete but .*2/)]);
+      await resetStats(emu);
+      const r = await cli(['apply', '--plan', 'edited.json', '--allow-delete', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+      expect(r.code).toBe(1);
+      expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*summary counts 0 profiles? to delete/)]);
       expect((await stats(emu)).total).toBe(0);
     },
   );
