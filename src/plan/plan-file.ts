@@ -280,5 +280,13 @@ export function summaryMismatch(summary: Plan['summary'], tally: SummaryTally): 
   for (const action of ['delete', 'merge', 'create', 'update'] as const) {
     if (summary[action] !== counted[action]) return `its summary counts ${summary[action]} profiles to ${action} but its operations ${action} ${counted[action]} (edited by hand?); plan again`;
   }
+  // "Suppressions: N to add, M to remove" (a plan that manages the list).
+  const list = summary.suppressions;
+  if (list) {
+    for (const [side, type] of [['remove', 'suppression.remove'], ['add', 'suppression.add']] as const) {
+      const n = holds[type] ?? 0;
+      if (list[side] !== n) return `its summary counts ${list[side]} suppressions to ${side} but its operations ${side} ${n} (edited by hand?); plan again`;
+    }
+  }
   return undefined;
 }

@@ -244,6 +244,34 @@ describe('apply safety against the emulator', () => {
     },
   );
 
+  it.each([['as text (read line by line)', false], ['by a JSON tool (read whole)', true]])(
+    'a saved plan whose summary line hides its suppression adds (edited %s) is refused by show and apply',
+    async (_how, whole) => {
+      const file = path.join(st.cwd, 'list.yaml');
+      await writeFile(
+        file,
+        'version: 1\nsuppressions:\n  entries:\n    - { channel: email, destination: a@example.com, description: DND }\n    - { channel: sms, destination: "+14155550123" }\nprofiles: []\n',
+      );
+      expect((await cli(['plan', file, '--out', 'plan.json'], envFor(emu), { cwd: st.cwd })).code).toBe(0);
+      const text = await readFile(path.join(st.cwd, 'plan.json'), 'utf8');
+      const doc = JSON.parse(text) as { summary: { suppressions: { add: number } } };
+      expect(doc.summary.suppressions).toEqual({ add: 2, remove: 0 });
+      doc.summary.suppressions.add = 0;
+      const edited = whole ? JSON.stringify(doc, null, 2) : text.replace(/("suppressions": \{\s*"add": )2/, '$10');
+      expect(edited).not.toBe(text);
+      await writeFile(path.join(st.cwd, 'edited.json'), edited);
+      const shown = await cli(['show', 'edited.json'], envFor(emu), { cwd: st.cwd });
+      expect(shown.stdout).not.toMatch(/Suppressions: 0 to add/);
+      expect(shown.code).toBe(1);
+      expect(errorLines(shown)).toEqual([expect.stringMatching(/edited\.json: .*summary counts 0 suppressions to add but .*2/)]);
+      await resetStats(emu);
+      const r = await cli(['apply', '--plan', 'edited.json', '--state-dir', 'st'], envFor(emu), { cwd: st.cwd });
+      expect(r.code).toBe(1);
+      expect(errorLines(r)).toEqual([expect.stringMatching(/edited\.json: .*summary counts 0 suppressions to add/)]);
+      expect((await stats(emu)).total).toBe(0);
+    },
+  );
+
   it('--dry-run prints every request with secrets masked and sends no write', async () => {
     const dir = path.join(st.cwd, 'secret');
     await mkdir(dir, { recursive: true });
