@@ -398,6 +398,17 @@ describe('a narrowed apply with nothing to do in its scope', () => {
     expect(r.stdout).toMatch(/^No changes to the profiles in scope; nothing to apply\.$/m);
     expect(r.stdout).not.toMatch(/matches the desired state/);
   });
+
+  it('plan (text and the --markdown PR comment) says the same instead of the unqualified claim', async () => {
+    for (const format of [[], ['--markdown']]) {
+      const r = await cli(['plan', desired, '--target', 'user-0o1', ...format], envFor(emu), { cwd });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Scope: 24 profile\(s\) of the desired state left out \(--target user-0o1\)/);
+      expect(r.stdout).toMatch(/No changes to the profiles in scope\./);
+      expect(r.stdout).not.toMatch(/matches the desired state/);
+    }
+    expect(writes()).toEqual([]);
+  });
 });
 
 describe('one apply at a time per state directory', () => {

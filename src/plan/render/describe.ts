@@ -165,6 +165,15 @@ export function issueLine(i: PlanIssue): string {
   return `${i.at.file}:${i.at.line}:${i.at.column} ${i.distinct_id} ${i.field}: ${i.message}`;
 }
 
+/**
+ * What a plan without operations says: live state matches the desired state only when the plan
+ * covered all of it; a narrowed plan (`--target`, `--exclude`, `--shard`, `--changed-since`)
+ * knows nothing of the profiles it left out.
+ */
+export function noChangesText(plan: Pick<Plan, 'scope'>): { head: string; rest: string } {
+  return plan.scope ? { head: 'No changes to the profiles in scope.', rest: '' } : { head: 'No changes.', rest: ' Live state matches the desired state.' };
+}
+
 export function scopeLine(plan: Pick<Plan, 'scope'>): string | undefined {
   const s = plan.scope;
   if (!s) return undefined;

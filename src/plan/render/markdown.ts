@@ -7,7 +7,7 @@
  */
 import type { Operation, Plan } from '../types.js';
 import { isSuppressionOp, OP_INFO } from '../types.js';
-import { ACTION_SIGN, describeOperation, describeRisk, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type Line } from './describe.js';
+import { ACTION_SIGN, describeOperation, describeRisk, issueLine, noChangesText, profileChanges, scopeLine, summaryLine, suppressionChanges, type Line } from './describe.js';
 
 export interface RenderMarkdownOptions {
   /** Upper bound (exclusive) on the length of the result. Default 60,000. */
@@ -119,7 +119,8 @@ export function renderMarkdown(plan: Plan, opts: RenderMarkdownOptions = {}): st
   const profiles = profileChanges(plan);
   if (profiles.length === 0) {
     // With suppression list changes above there is nothing else to say.
-    if (list.length === 0) body.push('', plan.issues.length > 0 ? 'No other changes.' : '**No changes.** Live state matches the desired state.');
+    const none = noChangesText(plan);
+    if (list.length === 0) body.push('', plan.issues.length > 0 ? 'No other changes.' : `**${none.head}**${none.rest}`);
   } else {
     body.push('', '#### Changes by profile');
     budget -= 30;

@@ -4,7 +4,7 @@
  * only through the style the CLI hands over (off unless given).
  */
 import { inspect } from 'node:util';
-import { ACTION_SIGN, describeOperation, issueLine, profileChanges, scopeLine, summaryLine, suppressionChanges, type ProfileChanges, type Sign } from './describe.js';
+import { ACTION_SIGN, describeOperation, issueLine, noChangesText, profileChanges, scopeLine, summaryLine, suppressionChanges, type ProfileChanges, type Sign } from './describe.js';
 import { profileAction } from '../build.js';
 import type { Plan, ProfileOperation, SuppressionOperation } from '../types.js';
 
@@ -87,7 +87,10 @@ function textHead(plan: Plan, hasOperations: boolean, st: StyleFn): string {
     out.push('', st('red', st('bold', `Error: ${plan.issues.length} problem(s) prevent applying this plan:`)));
     for (const i of plan.issues) out.push(st('red', `  ! ${issueLine(i)}`));
   }
-  if (!hasOperations) out.push('', plan.issues.length > 0 ? 'No other changes.' : 'No changes. Live state matches the desired state.');
+  if (!hasOperations) {
+    const none = noChangesText(plan);
+    out.push('', plan.issues.length > 0 ? 'No other changes.' : `${none.head}${none.rest}`);
+  }
   return `${out.join('\n')}\n`;
 }
 
