@@ -278,10 +278,13 @@ export function cutToLength(s: string, max = MAX_FYNO_STRING): string {
   return s.slice(0, end);
 }
 
-// C0 and C1 controls, DEL, line and paragraph separators, the bidirectional overrides and
-// isolates that make an id read differently from what it is, and the invisible soft hyphen,
-// zero-width space/joiners, word joiner and BOM (`cust-1\u200B` prints as `cust-1`).
-const ID_CONTROL_RE = /[\p{Cc}\u00AD\u200B-\u200D\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/u;
+// C0 and C1 controls, DEL, line and paragraph separators, and every format character (Cf): the
+// bidirectional marks, overrides and isolates that make an id read differently from what it is,
+// the invisible soft hyphen, zero-width space/joiners, word joiner, invisible operators, BOM and
+// tag characters (`cust-1\u200B` and `cust-1\u200E` print as `cust-1`); also the characters
+// that print as nothing though Unicode does not class them as format: the combining grapheme
+// joiner, the Mongolian vowel separator and the Hangul fillers.
+const ID_CONTROL_RE = /[\p{Cc}\p{Cf}\u034F\u115F\u1160\u180E\u2028\u2029\u3164\uFFA0]/u;
 
 /**
  * Why a string cannot be a distinct_id, or undefined. Ids are path segments of Fyno's API

@@ -267,6 +267,14 @@ describe('ids with invisible characters', () => {
       'p.yaml:7:18: profile u4: merge_from[0]: holds the control character U+00AD (at character 5); a distinct_id must be printable',
     ]);
   });
+
+  it('the other invisible format characters too (marks, invisible operators, tags, fillers); printable non-ASCII ids pass', async () => {
+    // Each prints as nothing: "cust-1\u200E" reads as "cust-1" in a plan and a PR comment.
+    const invisible = ['200E', '200F', '061C', '2061', '2064', '180E', '034F', '3164', 'E0041'];
+    const ids = invisible.map((h) => `"cust-1${h.length > 4 ? `\\U${h.padStart(8, '0')}` : `\\u${h}`}"`);
+    const r = await load(`version: 1\nprofiles:\n${ids.map((id) => `  - distinct_id: ${id}\n`).join('')}  - distinct_id: müller-1\n  - distinct_id: 用户-1\n  - distinct_id: "user-😀"\n`);
+    expect(r.lines).toEqual(invisible.map((h, i) => `p.yaml:${i + 3}:18: profiles[${i}].distinct_id: holds the control character U+${h} (at character 7); a distinct_id must be printable`));
+  });
 });
 
 describe('a suppression description ending in white space', () => {
