@@ -98,6 +98,16 @@ function unknownTagProblems(doc: Document.Parsed, text: string): { path: Instanc
     // The warning names the tag itself, which stands just before the node's range.
     const start = node.range[0];
     if (!tags.some((end) => end <= start && text.slice(end, start).trim() === '')) return;
+    if (node.tag.startsWith(YAML_TAG)) {
+      // A core schema tag fyno-sync reads (!!float 1.5), over a value it does not (!!float 1).
+      const tag = `!!${node.tag.slice(YAML_TAG.length)}`;
+      const example = CORE_TAG_EXAMPLES[tag];
+      out.push({
+        path: instancePath([...ancestors, node]),
+        message: `the YAML tag ${tag} does not read this value (it would be sent as the plain text after the tag); write it without the tag${example ? `, or as the tag writes it (${tag} ${example})` : ''}`,
+      });
+      return visit.SKIP;
+    }
     out.push({
       path: instancePath([...ancestors, node]),
       message: `the YAML tag ${node.tag} is not one fyno-sync reads (the value would be sent as the plain text after it); remove the tag, and for a secret write "\${VAR}" and set VAR in the environment`,
@@ -107,6 +117,8 @@ function unknownTagProblems(doc: Document.Parsed, text: string): { path: Instanc
 }
 
 const YAML_TAG = 'tag:yaml.org,2002:';
+/** A value each core schema tag reads, for the message of one it does not. */
+const CORE_TAG_EXAMPLES: Readonly<Record<string, string>> = { '!!float': '1.0', '!!int': '1', '!!bool': 'true', '!!null': '~' };
 const YAML_11_TYPES: Readonly<Record<string, string>> = {
   [`${YAML_TAG}timestamp`]: 'a date object',
   [`${YAML_TAG}set`]: 'a set',

@@ -229,6 +229,15 @@ describe('YAML tags fyno-sync does not know', () => {
     ]);
   });
 
+  it('a core schema tag over a value it does not read (!!float 1) is named as !!float, and the value as not fitting it', async () => {
+    // The tag is one fyno-sync reads (!!float 1.5 is 1.5): the value is what it cannot resolve.
+    const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties:\n      f: !!float 1\n      b: !!bool yes\n      ok: !!float 1.5\n');
+    expect(r.lines).toEqual([
+      'p.yaml:5:18: profile u1: properties.f: the YAML tag !!float does not read this value (it would be sent as the plain text after the tag); write it without the tag, or as the tag writes it (!!float 1.0)',
+      'p.yaml:6:17: profile u1: properties.b: the YAML tag !!bool does not read this value (it would be sent as the plain text after the tag); write it without the tag, or as the tag writes it (!!bool true)',
+    ]);
+  });
+
   it('accepts the core schema tags (!!str keeps 0123 a string)', async () => {
     const r = await load('version: 1\nprofiles:\n  - distinct_id: u1\n    properties:\n      k: !!str 0123\n      n: !!int 7\n');
     expect(r.lines).toEqual([]);
