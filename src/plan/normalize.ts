@@ -41,10 +41,13 @@ const PHONE_PUNCTUATION_RE = /[\p{Nd}\s+\-./()]/gu;
  */
 export function phoneTextProblem(raw: string, channel: string, defaultCountry?: CountryCode): string | undefined {
   const s = raw.trim();
+  // Digits and punctuation alone hold no extension: every form libphonenumber reads as one has a
+  // label (`ext`, `x`, `#`, `~`, `;`, `,`), so the number is not parsed again (it is, once, on
+  // every profile's way in).
+  if (s.replace(PHONE_PUNCTUATION_RE, '') === '') return undefined;
   const parsed = s.startsWith('+') || s.startsWith('00') ? parsePhoneNumberFromString(s.replace(/^00/, '+')) : parsePhoneNumberFromString(s, defaultCountry ?? ('' as CountryCode)) ?? parsePhoneNumberFromString(`+${s}`);
   if (parsed?.ext) return `has an extension, which Fyno's ${channel} channel cannot hold (only the number would reach Fyno); leave it out`;
-  if (s.replace(PHONE_PUNCTUATION_RE, '') !== '') return 'holds text besides the number (only the number would reach Fyno); write the number only';
-  return undefined;
+  return 'holds text besides the number (only the number would reach Fyno); write the number only';
 }
 
 /**
