@@ -518,11 +518,7 @@ class PlanFacts implements PlanVisitor {
     for (const id of mergeIds(op)) this.merged.add(id);
     const todo = this.todo(i);
     if (this.resumed) {
-      if (todo) {
-        const id = profileIdOf(op);
-        if (id !== undefined) this.needed.add(id);
-        if (op.type === 'profile.merge') this.needed.add(op.from);
-      }
+      if (todo) for (const id of namedBy(op)) this.needed.add(id);
       const t = touchedBy(op, i, this.resumed);
       if (t === 'list') this.listTouched = true;
       else if (t) for (const id of t) this.touched.add(id);
