@@ -13,7 +13,7 @@ import { SUPPRESSIONS_FILE, suppressionsYaml } from '../import/write.js';
 import { channelValueKey } from '../plan/normalize.js';
 import { liveKey, planSuppressions, splitMarker } from '../plan/suppressions.js';
 import { loadBack, type PulledFile } from './pull.js';
-import { escapeEnv } from './to-desired.js';
+import { escapeEnv } from '../desired/env.js';
 
 export { SUPPRESSIONS_FILE };
 

@@ -46,8 +46,6 @@ export interface PulledProfile {
 const PROPERTY_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const TOPIC_RE = /^(?:all|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$/;
 
-/** `${` → `$${` (src/desired/env.ts): a live value is data, never a variable reference. */
-export { escapeEnv };
 
 function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
